@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Turning state-machine effects into counters, gauges, histograms, per-port
+ * statistics and events. Packet programs update per-CPU values with plain
+ * adds (they cannot be interrupted by each other on one CPU); the sweeper
+ * runs in preemptible task context and passes atomic = true.
+ */
+#ifndef TCPSHAKE_ACCOUNT_H
+#define TCPSHAKE_ACCOUNT_H
+
+#include "maps.h"
+#include "tcpshake/fsm.h"
+#include "tcpshake/histogram.h"
+
+static __always_inline void stat_add(__u64 *p, __u64 v, bool atomic)
+{
+	if (atomic)
+		__sync_fetch_and_add(p, v);
+	else
+		*p += v;
+}
+
+static __always_inline struct iface_stats *stats_of(__u32 iface)
+{
+	return bpf_map_lookup_elem(&stats, &iface);
+}
+
+static __always_inline void hist_record(struct hist *h, __u64 ns, bool atomic)
+{
+	__u32 slot = hist_slot(ns);
+
+	if (slot >= HIST_SLOTS)
+		return;
+	stat_add(&h->count[slot], 1, atomic);
+	stat_add(&h->sum_ns, ns, atomic);
+}
+
+static __always_inline void observe(__u32 iface, __u32 id, __u64 ns, bool atomic)
+{
+	__u32 idx = iface * H_MAX + id;
+	struct hist *h = bpf_map_lookup_elem(&hists, &idx);
+
+	if (h)
+		hist_record(h, ns, atomic);
+}
+
+/* The per-port slot of (iface, port), or the interface's "other" slot. */
+static __always_inline __u32 port_slot_find(__u32 iface, __u16 port)
+{
+	__u32 idx = iface << 16 | port;
+	__u32 *slot = bpf_map_lookup_elem(&port_slot, &idx);
+
+	return slot && *slot ? *slot : iface;
+}
+
+/* Give a port its own slot on its first valid SYN-ACK (a real service
+ * answered), while slots last; scans of closed ports never get one. */
+static __always_inline void port_slot_claim(__u32 iface, __u16 port)
+{
+	__u32 idx = iface << 16 | port, n;
+	__u32 *slot = bpf_map_lookup_elem(&port_slot, &idx);
+	struct port_owner *owner;
+
+	if (!slot || *slot || !port)
+		return;
+	n = __sync_fetch_and_add(&next_port_slot, 1) + MAX_IFACES;
+	if (n >= cfg.port_slots || n >= PORT_SLOTS_MAX)
+		return;
+	owner = bpf_map_lookup_elem(&port_owner, &n);
+	if (!owner)
+		return;
+	if (__sync_val_compare_and_swap(slot, 0, n) != 0)
+		return;          /* another CPU was faster; slot n stays unused */
+	owner->iface = iface;
+	owner->port = port;
+}
+
+static __always_inline struct service_stats *port_stats_of(__u32 iface, __u16 port)
+{
+	__u32 slot = port_slot_find(iface, port);
+
+	return bpf_map_lookup_elem(&port_stats, &slot);
+}
+
+static __always_inline void emit_event(const struct flow_key *key, const struct conn *c,
+				       __u64 now, struct iface_stats *st, bool atomic)
+{
+	struct event *e;
+	__u64 flags;
+
+	if (!cfg.events_enabled)
+		return;
+	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	if (!e) {
+		stat_add(&st->events_lost, 1, atomic);
+		return;
+	}
+	e->key = *key;
+	e->conn = *c;
+	e->t_event = now;
+	/* Batch wake-ups: the reader also polls with a timeout. */
+	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg.wakeup_bytes ?
+		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+}
+
+static __always_inline void gauge_move(struct iface_stats *st, __u32 from, __u32 to, bool atomic)
+{
+	if (from == to)
+		return;
+	if (from > CS_NONE && from < CS_CLOSED)
+		stat_add(&st->state_leave[from], 1, atomic);
+	if (to > CS_NONE && to < CS_CLOSED)
+		stat_add(&st->state_enter[to], 1, atomic);
+}
+
+static __always_inline void account_handshake(const struct conn *c, __u32 iface, __u32 fx,
+					      struct iface_stats *st, bool atomic)
+{
+	struct service_stats *ps;
+
+	if (fx & FX_SYNACK_FIRST) {
+		if (c->t_syn)
+			observe(iface, H_SYN_TO_SYNACK, c->t_synack - c->t_syn, atomic);
+		port_slot_claim(iface, c->service_port);
+	}
+	if (!(fx & (FX_HANDSHAKE | FX_FAILED)))
+		return;
+	ps = port_stats_of(iface, c->service_port);
+	if (fx & FX_HANDSHAKE) {
+		stat_add(&st->handshakes, 1, atomic);
+		if (c->t_synack)
+			observe(iface, H_SYNACK_TO_ACK, c->t_established - c->t_synack, atomic);
+		if (c->t_syn)
+			observe(iface, H_HANDSHAKE, c->t_established - c->t_syn, atomic);
+		if (ps) {
+			stat_add(&ps->handshakes, 1, atomic);
+			if (c->t_syn)
+				hist_record(&ps->handshake, c->t_established - c->t_syn, atomic);
+		}
+	}
+	if (fx & FX_FAILED) {
+		__u32 reason = c->fail_reason & 3;   /* FAIL_MAX == 4: a bound the verifier sees */
+
+		stat_add(&st->failures[reason], 1, atomic);
+		if (ps)
+			stat_add(&ps->failures[reason], 1, atomic);
+	}
+}
+
+static __always_inline void account_close(const struct conn *c, __u32 iface, __u32 fx,
+					  __u64 now, struct iface_stats *st, bool atomic)
+{
+	if (fx & FX_HALF_CLOSE)
+		stat_add(&st->half_closes, 1, atomic);
+	if (fx & FX_SIMCLOSE)
+		stat_add(&st->simultaneous_closes, 1, atomic);
+	if (fx & FX_CLOSED) {
+		stat_add(&st->closes_graceful, 1, atomic);
+		observe(iface, H_CLOSE, c->t_end - c->t_fin, atomic);
+	}
+	if (fx & FX_RESET)
+		stat_add(&st->closes_reset, 1, atomic);
+	if (fx & (FX_CLOSED | FX_RESET))
+		observe(iface, H_CONNECTION, c->t_end - fsm_start_time(c), atomic);
+	if (fx & FX_EXPIRED)
+		stat_add(&st->flows_expired, 1, atomic);
+	if (fx & FX_TW_END) {
+		__u64 tw = now - c->t_end;
+
+		observe(iface, H_TIME_WAIT, tw < cfg.time_wait_ns ? tw : cfg.time_wait_ns, atomic);
+	}
+	if (fx & FX_REUSE)
+		stat_add(&st->time_wait_reuses, 1, atomic);
+}
+
+/* Everything one state-machine step means for the outside world. A global
+ * function: the verifier checks it once, not once per call site. The
+ * sweeper sets ACCOUNT_ATOMIC in fx. */
+#define ACCOUNT_ATOMIC (1u << 31)
+
+__noinline int account(const struct flow_key *key, const struct conn *c, __u32 old_state,
+		       __u32 fx, __u64 now)
+{
+	bool atomic = fx & ACCOUNT_ATOMIC;
+	struct iface_stats *st;
+	__u32 iface;
+
+	if (!key || !c)
+		return 0;
+	iface = key->iface;
+	st = stats_of(iface);
+	if (!st)
+		return 0;
+	gauge_move(st, old_state, c->state, atomic);
+	if (fx & FX_SYN_RETRANS)
+		stat_add(&st->syn_retransmits, 1, atomic);
+	if (fx & FX_SYNACK_RETRANS)
+		stat_add(&st->synack_retransmits, 1, atomic);
+	if (fx & FX_INVALID)
+		stat_add(&st->invalid_segments, 1, atomic);
+	if (fx & FX_SIMOPEN)
+		stat_add(&st->simultaneous_opens, 1, atomic);
+	account_handshake(c, iface, fx, st, atomic);
+	account_close(c, iface, fx, now, st, atomic);
+	if (fx & FX_EVENT)
+		emit_event(key, c, now, st, atomic);
+	return 0;
+}
+
+/* A record dropped for lack of space: it leaves its gauge, and it counts. */
+static __always_inline void account_eviction(__u32 iface, __u32 state, bool atomic)
+{
+	struct iface_stats *st = stats_of(iface);
+
+	if (!st)
+		return;
+	gauge_move(st, state, CS_CLOSED, atomic);
+	stat_add(&st->flow_evictions, 1, atomic);
+}
+
+#endif /* TCPSHAKE_ACCOUNT_H */

@@ -1,0 +1,246 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The packet parser: Ethernet, up to two VLAN tags, IPv4 or IPv6 (bounded
+ * extension-header walk), TCP. Pure C over a [data, data_end) cursor, so the
+ * same code runs in the BPF programs and natively (offline replay, tests).
+ * Every bound is checked before a read; what cannot be parsed is reported,
+ * never dropped: the callers always pass the packet on.
+ */
+#ifndef TCPSHAKE_PARSE_H
+#define TCPSHAKE_PARSE_H
+
+#include "tcpshake/abi.h"
+#include "tcpshake/bytes.h"
+
+#define ETH_HLEN_       14
+#define ETHP_IPV4       0x0800
+#define ETHP_IPV6       0x86DD
+#define ETHP_8021Q      0x8100
+#define ETHP_8021AD     0x88A8
+#define IPPROTO_TCP_    6
+#define IPV6_MAX_EXT    6       /* extension headers we are willing to skip */
+#define VLAN_MAX_DEPTH  2
+
+#define TCPF_FIN 0x01
+#define TCPF_SYN 0x02
+#define TCPF_RST 0x04
+#define TCPF_PSH 0x08
+#define TCPF_ACK 0x10
+
+enum parse_result {
+	PARSE_TCP = 0,      /* a TCP segment: struct packet is filled */
+	PARSE_OTHER,        /* not TCP, or not the first fragment: not ours */
+	PARSE_MALFORMED,    /* truncated or inconsistent headers */
+};
+
+struct packet {
+	struct flow_key key;      /* canonical 4-tuple */
+	__u32 seq;                /* host order */
+	__u32 ack;
+	__u32 payload_len;        /* TCP payload bytes (GSO: whole super-packet) */
+	__u8  flags;              /* TCP flag byte */
+	__u8  from_a;             /* the sender is endpoint a of the key */
+	__u8  pad[2];
+};
+
+struct cursor {
+	const __u8 *pos;
+	const __u8 *end;
+};
+
+/* Returns a pointer to len readable bytes and advances, or NULL. */
+static inline const __u8 *cursor_take(struct cursor *c, __u32 len)
+{
+	const __u8 *p = c->pos;
+
+	if (p + len > c->end)
+		return 0;
+	c->pos = p + len;
+	return p;
+}
+
+static inline __u16 load_be16(const __u8 *p) { return (__u16)(p[0] << 8 | p[1]); }
+
+static inline __u32 load_be32(const __u8 *p)
+{
+	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
+}
+
+/* Ethernet and VLAN tags; returns the EtherType of the payload or 0. */
+static inline __u16 parse_ethernet(struct cursor *c)
+{
+	const __u8 *eth = cursor_take(c, ETH_HLEN_);
+	__u16 proto;
+	int i;
+
+	if (!eth)
+		return 0;
+	proto = load_be16(eth + 12);
+#pragma unroll
+	for (i = 0; i < VLAN_MAX_DEPTH; i++) {
+		const __u8 *tag;
+
+		if (proto != ETHP_8021Q && proto != ETHP_8021AD)
+			break;
+		tag = cursor_take(c, 4);
+		if (!tag)
+			return 0;
+		proto = load_be16(tag + 2);
+	}
+	return proto;
+}
+
+/* IPv4 header: fills addresses (IPv4-mapped), returns IP payload length or
+ * -1 when malformed, -2 when not a first-fragment TCP packet. */
+static inline int parse_ipv4(struct cursor *c, __u8 *saddr, __u8 *daddr)
+{
+	const __u8 *ip = cursor_take(c, 20);
+	__u32 ihl, tot_len, i;
+
+	if (!ip)
+		return -1;
+	if ((ip[0] >> 4) != 4)
+		return -1;
+	ihl = (ip[0] & 0x0f) * 4u;
+	if (ihl < 20)
+		return -1;
+	if (ihl > 20 && !cursor_take(c, ihl - 20))
+		return -1;
+	if (ip[9] != IPPROTO_TCP_)
+		return -2;
+	if (load_be16(ip + 6) & 0x1fff)   /* fragment offset: not the first */
+		return -2;
+	for (i = 0; i < 10; i++)
+		saddr[i] = daddr[i] = 0;
+	saddr[10] = saddr[11] = daddr[10] = daddr[11] = 0xff;
+	for (i = 0; i < 4; i++) {
+		saddr[12 + i] = ip[12 + i];
+		daddr[12 + i] = ip[16 + i];
+	}
+	tot_len = load_be16(ip + 2);
+	if (tot_len == 0)                 /* BIG TCP / GSO without a length */
+		return 0xffff;
+	if (tot_len < ihl)
+		return -1;
+	return (int)(tot_len - ihl);
+}
+
+/* IPv6 header and extension headers; same return convention as IPv4. */
+static inline int parse_ipv6(struct cursor *c, __u8 *saddr, __u8 *daddr)
+{
+	const __u8 *ip = cursor_take(c, 40);
+	__u32 payload, i;
+	__u8 next;
+
+	if (!ip)
+		return -1;
+	if ((ip[0] >> 4) != 6)
+		return -1;
+	for (i = 0; i < 16; i++) {
+		saddr[i] = ip[8 + i];
+		daddr[i] = ip[24 + i];
+	}
+	payload = load_be16(ip + 4);
+	if (payload == 0)                 /* jumbogram / BIG TCP */
+		payload = 0xffff;
+	next = ip[6];
+#pragma unroll
+	for (i = 0; i < IPV6_MAX_EXT; i++) {
+		const __u8 *ext;
+		__u32 len;
+
+		switch (next) {
+		case 0:   /* hop-by-hop */
+		case 43:  /* routing */
+		case 60:  /* destination options */
+		case 51:  /* authentication header */
+			ext = cursor_take(c, 8);
+			if (!ext)
+				return -1;
+			len = next == 51 ? (ext[1] + 2u) * 4 : (ext[1] + 1u) * 8;
+			if (len > 8 && !cursor_take(c, len - 8))
+				return -1;
+			break;
+		case 44:  /* fragment */
+			ext = cursor_take(c, 8);
+			if (!ext)
+				return -1;
+			if (load_be16(ext + 2) & 0xfff8)
+				return -2;        /* not the first fragment */
+			len = 8;
+			break;
+		case IPPROTO_TCP_:
+			return (int)payload;
+		default:
+			return -2;
+		}
+		if (len > payload)
+			return -1;
+		payload -= len;
+		next = ext[0];
+	}
+	return next == IPPROTO_TCP_ ? (int)payload : -2;
+}
+
+/* Lower (address, port) endpoint first: both directions share one key. */
+static inline int endpoint_is_lower(const __u8 *a, __u16 pa, const __u8 *b, __u16 pb)
+{
+	int i;
+
+	for (i = 0; i < 16; i++) {
+		if (a[i] != b[i])
+			return a[i] < b[i];
+	}
+	return be16_to_host(pa) <= be16_to_host(pb);
+}
+
+static inline enum parse_result parse_packet(const void *data, const void *data_end,
+					     struct packet *p)
+{
+	struct cursor c = { .pos = data, .end = data_end };
+	__u8 saddr[16], daddr[16];
+	const __u8 *tcp;
+	__u16 proto, sport, dport;
+	__u32 doff;
+	int ip_payload, i;
+
+	proto = parse_ethernet(&c);
+	if (proto == ETHP_IPV4)
+		ip_payload = parse_ipv4(&c, saddr, daddr);
+	else if (proto == ETHP_IPV6)
+		ip_payload = parse_ipv6(&c, saddr, daddr);
+	else
+		return proto ? PARSE_OTHER : PARSE_MALFORMED;
+	if (ip_payload == -2)
+		return PARSE_OTHER;
+	if (ip_payload < 0)
+		return PARSE_MALFORMED;
+
+	tcp = cursor_take(&c, 20);
+	if (!tcp)
+		return PARSE_MALFORMED;
+	doff = (tcp[12] >> 4) * 4u;
+	if (doff < 20 || (__u32)ip_payload < doff)
+		return PARSE_MALFORMED;
+	if (doff > 20 && !cursor_take(&c, doff - 20))
+		return PARSE_MALFORMED;
+
+	__builtin_memcpy(&sport, tcp, 2);
+	__builtin_memcpy(&dport, tcp + 2, 2);
+	p->seq = load_be32(tcp + 4);
+	p->ack = load_be32(tcp + 8);
+	p->flags = tcp[13];
+	p->payload_len = (__u32)ip_payload - doff;
+	p->from_a = (__u8)endpoint_is_lower(saddr, sport, daddr, dport);
+	p->key.family = proto == ETHP_IPV4 ? 4 : 6;
+	p->key.pad = 0;
+	for (i = 0; i < 16; i++) {
+		p->key.addr_a[i] = p->from_a ? saddr[i] : daddr[i];
+		p->key.addr_b[i] = p->from_a ? daddr[i] : saddr[i];
+	}
+	p->key.port_a = p->from_a ? sport : dport;
+	p->key.port_b = p->from_a ? dport : sport;
+	return PARSE_TCP;
+}
+
+#endif /* TCPSHAKE_PARSE_H */

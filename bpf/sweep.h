@@ -1,0 +1,140 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The sweeper: a BPF program the loader runs once per interval. It walks
+ * both tables and the spill map, ends what timed out (unanswered attempts,
+ * TIME-WAIT after 2MSL, idle connections) through the same state machine and
+ * accounting as the packet path, and reports table occupancy.
+ */
+#ifndef TCPSHAKE_SWEEP_H
+#define TCPSHAKE_SWEEP_H
+
+#include "tables.h"
+
+struct sweep_ctx {
+	__u64 now;
+	struct fsm_timeouts t;
+};
+
+/* A late retransmission of a SYN whose connection is already established
+ * must not end as a failed attempt. */
+static __always_inline bool is_stale_duplicate(const struct way *w)
+{
+	__u64 hash = flow_hash(&w->key, cfg.hash_seed);
+	struct flow_bucket *fb = flow_bucket_of(hash);
+	struct way *f;
+	int wi;
+
+	if (!fb)
+		return false;
+	f = flow_lookup(fb, flow_tag(hash), &w->key, &wi);
+	return f && f->conn.isn_orig == w->conn.isn_orig;
+}
+
+static __always_inline __u32 expire_way(struct way *w, struct sweep_ctx *x)
+{
+	struct conn c = w->conn;
+	__u32 old = c.state, fx;
+
+	fx = fsm_expire(&c, x->now, &x->t);
+	if (!fx)
+		return 0;
+	if (__sync_val_compare_and_swap(&w->conn.state, old, c.state) != old)
+		return 0;
+	if (fsm_is_handshake(old) && is_stale_duplicate(w))
+		fx = FX_RELEASE;
+	w->conn = c;
+	account(&w->key, &c, old, fx | ACCOUNT_ATOMIC, x->now);
+	return fx;
+}
+
+static __always_inline void report_entry(__u64 *counts, __u32 iface)
+{
+	if (iface < MAX_IFACES)
+		counts[iface]++;
+}
+
+static long sweep_hs_bucket(__u64 idx, void *ctx)
+{
+	struct sweep_ctx *x = ctx;
+	__u32 key = (__u32)idx;
+	struct hs_bucket *b = bpf_map_lookup_elem(&hs_table, &key);
+	int i;
+
+	if (!b)
+		return 1;
+#pragma unroll
+	for (i = 0; i < HS_WAYS; i++) {
+		__u32 tag = b->tag[i];
+
+		if (tag == TAG_FREE || tag == TAG_BUSY)
+			continue;
+		if (expire_way(&b->way[i], x) & FX_RELEASE)
+			way_release(&b->tag[i], tag);
+		else
+			report_entry(report.hs_entries, b->way[i].key.iface);
+	}
+	return 0;
+}
+
+static long sweep_flow_bucket(__u64 idx, void *ctx)
+{
+	struct sweep_ctx *x = ctx;
+	__u32 key = (__u32)idx;
+	struct flow_bucket *b = bpf_map_lookup_elem(&flow_table, &key);
+	int i;
+
+	if (!b)
+		return 1;
+#pragma unroll
+	for (i = 0; i < FLOW_WAYS; i++) {
+		__u32 tag = b->tag[i];
+
+		if (tag == TAG_FREE || tag == TAG_BUSY)
+			continue;
+		if (expire_way(&b->way[i], x) & FX_RELEASE)
+			way_release(&b->tag[i], tag);
+		else
+			report_entry(report.flow_entries, b->way[i].key.iface);
+	}
+	return 0;
+}
+
+static long sweep_spill_elem(struct bpf_map *map, const struct flow_key *key, struct way *w,
+			     void *ctx)
+{
+	struct sweep_ctx *x = ctx;
+
+	if (expire_way(w, x) & FX_RELEASE) {
+		__u64 hash = flow_hash(key, cfg.hash_seed);
+		struct flow_bucket *b = flow_bucket_of(hash);
+
+		if (bpf_map_delete_elem(map, key) == 0 && b)
+			__sync_fetch_and_sub(&b->spilled, 1);
+		return 0;
+	}
+	report_entry(report.flow_entries, w->key.iface);
+	report.spill_entries++;
+	return 0;
+}
+
+static __always_inline void sweep_all(void)
+{
+	struct sweep_ctx x = {
+		.now = bpf_ktime_get_ns(),
+		.t = {
+			.syn_ns = cfg.syn_timeout_ns,
+			.time_wait_ns = cfg.time_wait_ns,
+			.close_ns = cfg.close_timeout_ns,
+			.idle_ns = (__u64)cfg.idle_timeout_s * 1000000000ull,
+		},
+	};
+
+	now_sec = fsm_seconds(x.now);
+	__builtin_memset(&report, 0, sizeof(report));
+	bpf_loop(cfg.hs_mask + 1, sweep_hs_bucket, &x, 0);
+	bpf_loop(cfg.flow_mask + 1, sweep_flow_bucket, &x, 0);
+	bpf_for_each_map_elem(&spill, sweep_spill_elem, &x, 0);
+	report.runs++;
+}
+
+#endif /* TCPSHAKE_SWEEP_H */

@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The one definition of every structure shared by the BPF programs and user
+ * space. Only fixed-width __u* types, explicit padding, no pointers.
+ *
+ * The includer provides the __u* types: vmlinux.h on the BPF side,
+ * <linux/types.h> in user space.
+ */
+#ifndef TCPSHAKE_ABI_H
+#define TCPSHAKE_ABI_H
+
+/* ---- limits and table geometry ---- */
+
+#define MAX_IFACES        16   /* interfaces one monitor instance can watch */
+#define HS_WAYS            4   /* ways per handshake-table bucket */
+#define FLOW_WAYS          8   /* ways per flow-table bucket */
+#define PORT_SLOTS_MAX  1024   /* upper bound for per-port statistics slots */
+/* Port slots 0..MAX_IFACES-1 collect, per interface, the ports without a
+ * slot of their own ("other"); handed-out slots start at MAX_IFACES. */
+
+/* A table way tag: 0 = free, TAG_BUSY = being written, else a fingerprint
+ * (always odd, so it can never equal the two reserved values). */
+#define TAG_FREE 0u
+#define TAG_BUSY 2u
+
+/* ---- the flow key ---- */
+
+/* Canonical 4-tuple: endpoint a is the lower (address, port) pair, so both
+ * directions of a connection map to the same key. IPv4 addresses are stored
+ * as IPv4-mapped IPv6 addresses (::ffff:a.b.c.d). Ports in network order. */
+struct flow_key {
+	union {
+		struct {
+			__u8  addr_a[16];
+			__u8  addr_b[16];
+			__u16 port_a;
+			__u16 port_b;
+			__u8  family;     /* 4 or 6 */
+			__u8  iface;      /* interface slot (tcpshake_config.ifindex) */
+			__u16 pad;
+		};
+		__u64 words[5];   /* for hashing and comparing */
+	};
+};                                /* 40 bytes */
+
+/* ---- configuration (BPF read-only data, set by the loader) ---- */
+
+struct tcpshake_config {
+	__u64 hash_seed;          /* random per run */
+	__u64 syn_timeout_ns;     /* handshake attempt lifetime */
+	__u64 time_wait_ns;       /* 2MSL */
+	__u64 close_timeout_ns;   /* FIN or last ACK never acknowledged */
+	__u32 idle_timeout_s;     /* established connection without packets */
+	__u32 hs_mask;            /* handshake-table buckets - 1 (power of two) */
+	__u32 flow_mask;          /* flow-table buckets - 1 (power of two) */
+	__u32 port_slots;         /* entries of the port_stats map */
+	__u32 nr_ifaces;
+	__u32 ifindex[MAX_IFACES];/* interface slot -> ifindex */
+	__u32 events_enabled;     /* 0: no ring buffer traffic at all */
+	__u32 wakeup_bytes;       /* pending event bytes that wake the reader */
+};
+
+/* ---- the per-connection record ---- */
+
+/* Wire-level connection state, as seen between the two endpoints. */
+enum conn_state {
+	CS_NONE = 0,
+	CS_SYN_SENT,      /* SYN seen, no valid SYN-ACK yet */
+	CS_SYN_RCVD,      /* valid SYN-ACK seen, no third ACK yet: half-open */
+	CS_ESTABLISHED,   /* validated third ACK */
+	CS_FIN_WAIT_1,    /* first FIN sent, not acknowledged */
+	CS_FIN_WAIT_2,    /* first FIN acknowledged, peer still open (CLOSE-WAIT) */
+	CS_CLOSING,       /* both FINs sent, neither acknowledged (simultaneous close) */
+	CS_LAST_ACK,      /* both FINs sent, only the first acknowledged */
+	CS_TIME_WAIT,     /* both FINs acknowledged: the closer waits 2MSL */
+	CS_CLOSED,        /* finished; the record is being released */
+	CS_MAX,
+};
+
+/* Why a handshake attempt failed. */
+enum fail_reason {
+	FAIL_REFUSED = 0, /* SYN answered by RST */
+	FAIL_RESET,       /* RST before the third ACK */
+	FAIL_TIMEOUT,     /* no answer / no third ACK within the SYN timeout */
+	FAIL_INVALID,     /* only SYN-ACKs or ACKs with wrong ack numbers seen */
+	FAIL_MAX,         /* must stay 4: the BPF side masks reasons with 3 */
+};
+
+/* How a record ended; becomes the event's "outcome". */
+enum outcome {
+	OUT_NONE = 0,
+	OUT_REFUSED,
+	OUT_RESET,        /* handshake or connection reset */
+	OUT_TIMEOUT,
+	OUT_INVALID,
+	OUT_CLOSED,       /* graceful four-way close completed */
+	OUT_EXPIRED,      /* idle established/closing connection expired */
+	OUT_ESTABLISHED,  /* still open when the monitor stopped */
+	OUT_EVICTED,      /* state dropped for lack of table space */
+	OUT_MAX,
+};
+
+/* conn.seen bits: what has been observed on the wire. */
+#define SEEN_SYN          (1u << 0)   /* originator's SYN */
+#define SEEN_SYNACK       (1u << 1)   /* responder's valid SYN-ACK */
+#define SEEN_ACK3         (1u << 2)   /* validated third ACK */
+#define SEEN_FIN_ORIG     (1u << 3)
+#define SEEN_FIN_RESP     (1u << 4)
+#define SEEN_FINACK_ORIG  (1u << 5)   /* originator's FIN acknowledged */
+#define SEEN_FINACK_RESP  (1u << 6)   /* responder's FIN acknowledged */
+#define SEEN_RST_ORIG     (1u << 7)
+#define SEEN_RST_RESP     (1u << 8)
+#define SEEN_INVALID      (1u << 9)   /* SYN-ACK or third ACK with a wrong ack */
+#define SEEN_SIMOPEN      (1u << 10)  /* SYN crossed SYN */
+#define SEEN_SIMCLOSE     (1u << 11)  /* FIN crossed FIN */
+#define SEEN_HALFCLOSE    (1u << 12)  /* data after the peer's FIN */
+#define SEEN_DATA_ORIG    (1u << 13)  /* payload seen while tracked in detail */
+#define SEEN_DATA_RESP    (1u << 14)
+#define SEEN_SIMACK_ORIG  (1u << 15)  /* simultaneous open: originator's SYN-ACK */
+#define SEEN_CLOSE_RESP   (1u << 16)  /* the responder sent the first FIN */
+#define SEEN_LOCAL_ORIG   (1u << 17)  /* the SYN left through this host's egress */
+#define SEEN_ORPHAN       (1u << 18)  /* record created from a SYN-ACK without SYN */
+#define SEEN_RST_AFTER_CLOSE (1u << 19) /* RST after both FINs were exchanged */
+
+/* Everything known about one connection or attempt. Lives in a table way and
+ * is copied into events. Times are CLOCK_MONOTONIC nanoseconds, 0 = not seen. */
+struct conn {
+	__u64 t_syn;          /* first SYN (or orphan SYN-ACK) */
+	__u64 t_synack;       /* first valid SYN-ACK */
+	__u64 t_established;  /* validated third ACK */
+	__u64 t_fin;          /* first FIN */
+	__u64 t_end;          /* close completed (TIME-WAIT start), reset or failure */
+	__u32 isn_orig;       /* originator's initial sequence number */
+	__u32 isn_resp;       /* responder's initial sequence number */
+	__u32 fin_next_orig;  /* sequence number just after the originator's FIN */
+	__u32 fin_next_resp;
+	__u32 seen;           /* SEEN_* bits */
+	__u32 state;          /* enum conn_state; 32 bits so it can be cmpxchg'ed */
+	__u32 last_active;    /* coarse clock (seconds) of the last packet */
+	__u16 service_port;   /* responder's port, host order */
+	__u16 syn_len;        /* payload carried by the SYN (TCP Fast Open) */
+	__u8  orig_is_a;      /* 1 when the originator is endpoint a of the key */
+	__u8  syn_retransmits;
+	__u8  synack_retransmits;
+	__u8  outcome;        /* enum outcome, set when the record ends */
+	__u8  fail_reason;    /* enum fail_reason, valid when outcome is a failure */
+	__u8  pad[3];
+};                        /* 80 bytes */
+
+/* A table way: the key and its record. 128 bytes, two cache lines. */
+struct way {
+	struct flow_key key;
+	struct conn conn;
+	__u8 pad[8];
+};
+
+/* Buckets of the two direct-mapped tables. The tag array sits in the first
+ * cache line so a lookup that misses touches one line only. */
+struct hs_bucket {
+	__u32 tag[HS_WAYS];
+	__u8  pad[64 - 4 * HS_WAYS];
+	struct way way[HS_WAYS];
+};
+
+struct flow_bucket {
+	__u32 tag[FLOW_WAYS];
+	__u32 spilled;        /* flows of this bucket living in the spill map */
+	__u8  pad[64 - 4 * FLOW_WAYS - 4];
+	struct way way[FLOW_WAYS];
+};
+
+/* ---- histograms ---- */
+
+enum hist_id {
+	H_SYN_TO_SYNACK = 0,
+	H_SYNACK_TO_ACK,
+	H_HANDSHAKE,
+	H_CLOSE,
+	H_TIME_WAIT,
+	H_CONNECTION,
+	H_MAX,
+};
+
+/* Log-linear buckets, 8 per octave, upper bounds from 10.24 us to 120.26 s;
+ * slot HIST_SLOTS-1 counts everything above (+Inf). See histogram.h. */
+#define HIST_SLOTS 190
+
+struct hist {
+	__u64 count[HIST_SLOTS];
+	__u64 sum_ns;
+};
+
+/* ---- counters ---- */
+
+/* Per interface, per CPU. Gauges are derived in user space as
+ * sum(state_enter[s]) - sum(state_leave[s]) over all CPUs. */
+struct iface_stats {
+	__u64 packets;            /* TCP segments inspected */
+	__u64 unparsed;           /* truncated or malformed headers, passed unseen */
+	__u64 syn_packets;
+	__u64 syn_retransmits;
+	__u64 synack_packets;
+	__u64 synack_retransmits;
+	__u64 handshakes;
+	__u64 simultaneous_opens;
+	__u64 failures[FAIL_MAX];
+	__u64 closes_graceful;
+	__u64 closes_reset;
+	__u64 simultaneous_closes;
+	__u64 half_closes;
+	__u64 time_wait_reuses;
+	__u64 flows_expired;      /* idle connections expired without a close */
+	__u64 flow_evictions;     /* state dropped or overwritten for lack of space */
+	__u64 invalid_segments;   /* SYN-ACK / third ACK with a wrong ack number */
+	__u64 events_lost;        /* ring buffer full */
+	__u64 state_enter[CS_MAX];
+	__u64 state_leave[CS_MAX];
+};
+
+/* Per-service-port statistics (per CPU), indexed by a port slot. */
+struct service_stats {
+	__u64 handshakes;
+	__u64 failures[FAIL_MAX];
+	struct hist handshake;
+};
+
+/* Which (interface, port) a port slot belongs to. */
+struct port_owner {
+	__u16 port;               /* host order; 0 = slot unused */
+	__u8  iface;
+	__u8  pad;
+};
+
+/* ---- events ---- */
+
+struct event {
+	struct flow_key key;
+	struct conn conn;
+	__u64 t_event;            /* when the record ended (monotonic ns) */
+};
+
+/* ---- sweeper ---- */
+
+/* What the sweeper program reports back (its .bss). */
+struct sweep_report {
+	__u64 hs_entries[MAX_IFACES];
+	__u64 flow_entries[MAX_IFACES];
+	__u64 spill_entries;
+	__u64 runs;
+};
+
+#endif /* TCPSHAKE_ABI_H */

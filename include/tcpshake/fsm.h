@@ -1,0 +1,416 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The per-connection TCP state machine, as seen from the wire between the two
+ * endpoints. Pure C: no BPF helpers, no globals, the clock is an argument.
+ * The same functions run in the BPF programs, in the cmocka tests and in any
+ * native consumer (offline replay).
+ *
+ * A record follows one connection attempt:
+ *
+ *   SYN (orig, seq=x)              -> SYN_SENT
+ *   SYN-ACK (resp, seq=y, ack=x+1) -> SYN_RCVD      half-open
+ *   ACK (orig, seq=x+1, ack=y+1)   -> ESTABLISHED   the only valid completion
+ *   FIN (closer)                   -> FIN_WAIT_1
+ *   ACK of that FIN                -> FIN_WAIT_2    (peer in CLOSE-WAIT)
+ *   FIN (peer)                     -> LAST_ACK      (CLOSING if FINs cross)
+ *   ACK of the peer's FIN          -> TIME_WAIT     closer waits 2MSL
+ *
+ * Every function returns FX_* effect bits; the caller (BPF table code or a
+ * native driver) turns them into counters, histograms, events and table
+ * operations. State changes are visible as the difference between the
+ * record's state before and after the call.
+ */
+#ifndef TCPSHAKE_FSM_H
+#define TCPSHAKE_FSM_H
+
+#include "tcpshake/abi.h"
+#include "tcpshake/bytes.h"
+
+#define SEG_FIN 0x01
+#define SEG_SYN 0x02
+#define SEG_RST 0x04
+#define SEG_ACK 0x10
+
+/* One TCP segment, reduced to what the state machine needs. */
+struct segment {
+	__u32 seq;
+	__u32 ack;
+	__u32 payload_len;
+	__u8  flags;        /* TCP flag byte */
+	__u8  from_orig;    /* sent by the originator (the SYN sender) */
+	__u8  pad[2];
+};
+
+/* Effects of one step. */
+#define FX_SYN_RETRANS     (1u << 0)   /* SYN with the known ISN again */
+#define FX_SYNACK_RETRANS  (1u << 1)   /* SYN-ACK with the known ISN again */
+#define FX_INVALID         (1u << 2)   /* SYN-ACK / third ACK with a wrong ack */
+#define FX_SYNACK_FIRST    (1u << 3)   /* first valid SYN-ACK: syn_to_synack sample */
+#define FX_HANDSHAKE       (1u << 4)   /* handshake completed (state ESTABLISHED) */
+#define FX_SIMOPEN         (1u << 5)   /* SYN crossed SYN */
+#define FX_FAILED          (1u << 6)   /* attempt failed, see fail_reason */
+#define FX_NEW_ATTEMPT     (1u << 7)   /* segment opens a new attempt on this tuple */
+#define FX_CLOSE_START     (1u << 8)   /* first FIN */
+#define FX_HALF_CLOSE      (1u << 9)   /* data after the peer's FIN */
+#define FX_SIMCLOSE        (1u << 10)  /* FIN crossed FIN */
+#define FX_CLOSED          (1u << 11)  /* graceful close complete, TIME-WAIT starts */
+#define FX_RESET           (1u << 12)  /* established connection reset */
+#define FX_TW_END          (1u << 13)  /* TIME-WAIT over (2MSL, RST or reuse) */
+#define FX_REUSE           (1u << 14)  /* TIME-WAIT tuple reused by a new handshake */
+#define FX_EXPIRED         (1u << 15)  /* idle connection expired without a close */
+#define FX_EVENT           (1u << 16)  /* report the record now */
+#define FX_RELEASE         (1u << 17)  /* record finished: free its slot */
+
+/* Timeouts used by fsm_expire(). */
+struct fsm_timeouts {
+	__u64 syn_ns;         /* attempt without completion */
+	__u64 time_wait_ns;   /* 2MSL */
+	__u64 close_ns;       /* FIN or last ACK never acknowledged */
+	__u64 idle_ns;        /* open connection without packets */
+};
+
+static inline int fsm_is_handshake(__u32 state)
+{
+	return state == CS_SYN_SENT || state == CS_SYN_RCVD;
+}
+
+static inline int fsm_is_open(__u32 state)
+{
+	return state >= CS_ESTABLISHED && state < CS_TIME_WAIT;
+}
+
+/* The coarse clock kept in conn.last_active: monotonic seconds. */
+static inline __u32 fsm_seconds(__u64 now_ns)
+{
+	return (__u32)(now_ns / 1000000000ull);
+}
+
+/* ---- record creation ---- */
+
+/* A SYN without a record: the sender is the originator. */
+static inline void fsm_start_syn(struct conn *c, const struct segment *s, __u64 now)
+{
+	__builtin_memset(c, 0, sizeof(*c));
+	c->t_syn = now;
+	c->isn_orig = s->seq;
+	c->syn_len = s->payload_len > 0xffff ? 0xffff : (__u16)s->payload_len;
+	c->state = CS_SYN_SENT;
+	c->seen = SEEN_SYN;
+	c->last_active = fsm_seconds(now);
+}
+
+/* A SYN-ACK without a record (its SYN was not seen, or was evicted): the
+ * receiver is the originator; its ISN is what the SYN-ACK acknowledges. */
+static inline void fsm_start_orphan_synack(struct conn *c, const struct segment *s, __u64 now)
+{
+	__builtin_memset(c, 0, sizeof(*c));
+	c->t_synack = now;
+	c->isn_orig = s->ack - 1;
+	c->isn_resp = s->seq;
+	c->state = CS_SYN_RCVD;
+	c->seen = SEEN_SYNACK | SEEN_ORPHAN;
+	c->last_active = fsm_seconds(now);
+}
+
+/* When the record's story started: the SYN, or the SYN-ACK for orphans. */
+static inline __u64 fsm_start_time(const struct conn *c)
+{
+	return c->t_syn ? c->t_syn : c->t_synack;
+}
+
+/* ---- failure and completion helpers ---- */
+
+static inline __u32 fsm_fail(struct conn *c, __u8 reason, __u8 outcome, __u64 now)
+{
+	c->fail_reason = reason;
+	c->outcome = outcome;
+	c->t_end = now;
+	c->state = CS_CLOSED;
+	return FX_FAILED | FX_EVENT | FX_RELEASE;
+}
+
+/* An attempt that ends unanswered: invalid if all we saw were bad answers. */
+static inline __u32 fsm_fail_unanswered(struct conn *c, __u64 now)
+{
+	if (c->seen & SEEN_INVALID)
+		return fsm_fail(c, FAIL_INVALID, OUT_INVALID, now);
+	return fsm_fail(c, FAIL_TIMEOUT, OUT_TIMEOUT, now);
+}
+
+static inline __u32 fsm_establish(struct conn *c, __u64 now)
+{
+	c->t_established = now;
+	c->seen |= SEEN_ACK3;
+	c->state = CS_ESTABLISHED;
+	c->outcome = OUT_ESTABLISHED;
+	return FX_HANDSHAKE | FX_EVENT;
+}
+
+/* Does ack acknowledge the originator's SYN (and Fast Open data, if any)? */
+static inline int fsm_acks_syn(const struct conn *c, __u32 ack)
+{
+	return ack == c->isn_orig + 1 || (c->syn_len && ack == c->isn_orig + 1 + c->syn_len);
+}
+
+/* ---- handshake phase ---- */
+
+static inline __u32 fsm_handshake_rst(struct conn *c, const struct segment *s, __u64 now)
+{
+	if (!s->from_orig) {
+		/* SYN answered by RST: acceptable only if it acknowledges the SYN. */
+		if (c->state == CS_SYN_SENT && !(c->seen & SEEN_SIMOPEN)) {
+			if (!(s->flags & SEG_ACK) || !fsm_acks_syn(c, s->ack))
+				return 0;
+			c->seen |= SEEN_RST_RESP;
+			return fsm_fail(c, FAIL_REFUSED, OUT_REFUSED, now);
+		}
+		if (s->seq != c->isn_resp + 1 && s->seq != c->isn_resp)
+			return 0;
+		c->seen |= SEEN_RST_RESP;
+		return fsm_fail(c, FAIL_RESET, OUT_RESET, now);
+	}
+	if (s->seq != c->isn_orig + 1 && s->seq != c->isn_orig + 1 + c->syn_len)
+		return 0;
+	c->seen |= SEEN_RST_ORIG;
+	return fsm_fail(c, FAIL_RESET, OUT_RESET, now);
+}
+
+static inline __u32 fsm_handshake_syn(struct conn *c, const struct segment *s)
+{
+	if (s->from_orig) {
+		if (s->seq == c->isn_orig) {
+			if (c->syn_retransmits < 255)
+				c->syn_retransmits++;
+			return FX_SYN_RETRANS;
+		}
+		return FX_NEW_ATTEMPT;
+	}
+	/* A SYN from the other side: the two SYNs crossed. */
+	if (c->seen & SEEN_SIMOPEN)
+		return s->seq == c->isn_resp ? FX_SYN_RETRANS : 0;
+	if (c->state != CS_SYN_SENT || (c->seen & SEEN_ORPHAN))
+		return 0;
+	c->seen |= SEEN_SIMOPEN;
+	c->isn_resp = s->seq;
+	return FX_SIMOPEN;
+}
+
+static inline __u32 fsm_handshake_synack(struct conn *c, const struct segment *s, __u64 now)
+{
+	__u32 fx = 0;
+
+	if (!s->from_orig) {
+		if (c->seen & SEEN_SYNACK) {
+			if (s->seq == c->isn_resp && fsm_acks_syn(c, s->ack)) {
+				if (c->synack_retransmits < 255)
+					c->synack_retransmits++;
+				return FX_SYNACK_RETRANS;
+			}
+			c->seen |= SEEN_INVALID;
+			return FX_INVALID;
+		}
+		if (!fsm_acks_syn(c, s->ack) ||
+		    ((c->seen & SEEN_SIMOPEN) && s->seq != c->isn_resp)) {
+			c->seen |= SEEN_INVALID;
+			return FX_INVALID;
+		}
+		c->isn_resp = s->seq;
+		c->seen |= SEEN_SYNACK;
+	} else {
+		/* Only a simultaneous open has the originator send a SYN-ACK. */
+		if (!(c->seen & SEEN_SIMOPEN) || s->seq != c->isn_orig ||
+		    s->ack != c->isn_resp + 1) {
+			c->seen |= SEEN_INVALID;
+			return FX_INVALID;
+		}
+		if (c->seen & SEEN_SIMACK_ORIG)
+			return FX_SYNACK_RETRANS;
+		c->seen |= SEEN_SIMACK_ORIG;
+	}
+	if (!c->t_synack) {
+		c->t_synack = now;
+		fx |= FX_SYNACK_FIRST;
+	}
+	/* A simultaneous open completes when both SYN-ACKs are seen. */
+	if ((c->seen & SEEN_SIMOPEN) &&
+	    (c->seen & (SEEN_SYNACK | SEEN_SIMACK_ORIG)) == (SEEN_SYNACK | SEEN_SIMACK_ORIG))
+		return fx | fsm_establish(c, now);
+	c->state = CS_SYN_RCVD;
+	return fx;
+}
+
+/* The third ACK: seq = x+1 (plus Fast Open data), ack = y+1, from the originator. */
+static inline __u32 fsm_handshake_ack(struct conn *c, const struct segment *s, __u64 now)
+{
+	if (!s->from_orig || c->state != CS_SYN_RCVD || (c->seen & SEEN_SIMOPEN))
+		return 0;
+	if (s->ack == c->isn_resp + 1 &&
+	    (s->seq == c->isn_orig + 1 || s->seq == c->isn_orig + 1 + c->syn_len))
+		return fsm_establish(c, now);
+	c->seen |= SEEN_INVALID;
+	return FX_INVALID;
+}
+
+/* ---- connection phase ---- */
+
+static inline __u32 fsm_derive_close_state(__u32 seen)
+{
+	__u32 fin_closer = (seen & SEEN_CLOSE_RESP) ? SEEN_FIN_RESP : SEEN_FIN_ORIG;
+	__u32 ack_closer = (seen & SEEN_CLOSE_RESP) ? SEEN_FINACK_RESP : SEEN_FINACK_ORIG;
+	__u32 both_acked = SEEN_FINACK_ORIG | SEEN_FINACK_RESP;
+	__u32 both_fins = SEEN_FIN_ORIG | SEEN_FIN_RESP;
+
+	if ((seen & both_acked) == both_acked)
+		return CS_TIME_WAIT;
+	if ((seen & both_fins) == both_fins)
+		return (seen & ack_closer) ? CS_LAST_ACK : CS_CLOSING;
+	if (seen & fin_closer)
+		return (seen & ack_closer) ? CS_FIN_WAIT_2 : CS_FIN_WAIT_1;
+	return CS_ESTABLISHED;
+}
+
+static inline __u32 fsm_open_segment(struct conn *c, const struct segment *s, __u64 now)
+{
+	__u32 own_fin = s->from_orig ? SEEN_FIN_ORIG : SEEN_FIN_RESP;
+	__u32 peer_fin = s->from_orig ? SEEN_FIN_RESP : SEEN_FIN_ORIG;
+	__u32 peer_finack = s->from_orig ? SEEN_FINACK_RESP : SEEN_FINACK_ORIG;
+	__u32 peer_next = s->from_orig ? c->fin_next_resp : c->fin_next_orig;
+	__u32 fx = 0, state;
+
+	if (s->flags & SEG_RST) {
+		if ((c->seen & (SEEN_FIN_ORIG | SEEN_FIN_RESP)) == (SEEN_FIN_ORIG | SEEN_FIN_RESP))
+			c->seen |= SEEN_RST_AFTER_CLOSE;
+		c->seen |= s->from_orig ? SEEN_RST_ORIG : SEEN_RST_RESP;
+		c->outcome = OUT_RESET;
+		c->t_end = now;
+		c->state = CS_CLOSED;
+		return FX_RESET | FX_EVENT | FX_RELEASE;
+	}
+
+	/* An ACK covering the peer's FIN (FIN consumes one sequence number). */
+	if ((s->flags & SEG_ACK) && (c->seen & peer_fin) && !(c->seen & peer_finack) &&
+	    seq_after_eq(s->ack, peer_next))
+		c->seen |= peer_finack;
+
+	if (s->payload_len) {
+		c->seen |= s->from_orig ? SEEN_DATA_ORIG : SEEN_DATA_RESP;
+		if ((c->seen & peer_fin) && !(c->seen & own_fin) && !(c->seen & SEEN_HALFCLOSE)) {
+			c->seen |= SEEN_HALFCLOSE;
+			fx |= FX_HALF_CLOSE;
+		}
+	}
+
+	if ((s->flags & SEG_FIN) && !(c->seen & own_fin)) {
+		__u32 next = s->seq + s->payload_len + 1;
+
+		c->seen |= own_fin;
+		if (s->from_orig)
+			c->fin_next_orig = next;
+		else
+			c->fin_next_resp = next;
+		if (!(c->seen & peer_fin)) {
+			c->t_fin = now;
+			if (!s->from_orig)
+				c->seen |= SEEN_CLOSE_RESP;
+			fx |= FX_CLOSE_START;
+		} else if (!(c->seen & peer_finack)) {
+			/* The second FIN does not acknowledge the first: they crossed. */
+			c->seen |= SEEN_SIMCLOSE;
+			fx |= FX_SIMCLOSE;
+		}
+	}
+
+	state = fsm_derive_close_state(c->seen);
+	if (state == CS_TIME_WAIT) {
+		c->t_end = now;
+		c->outcome = OUT_CLOSED;
+		fx |= FX_CLOSED | FX_EVENT;
+	}
+	c->state = state;
+	return fx;
+}
+
+/* TIME-WAIT: only a RST (kills it) or a new handshake (reuse) matter. */
+static inline __u32 fsm_time_wait_segment(struct conn *c, const struct segment *s)
+{
+	if (s->flags & SEG_RST) {
+		c->state = CS_CLOSED;
+		return FX_TW_END | FX_RELEASE;
+	}
+	if ((s->flags & (SEG_SYN | SEG_ACK)) == (SEG_SYN | SEG_ACK)) {
+		c->state = CS_CLOSED;
+		return FX_TW_END | FX_REUSE | FX_RELEASE;
+	}
+	return 0;
+}
+
+/* ---- the step function ---- */
+
+static inline __u32 fsm_segment(struct conn *c, const struct segment *s, __u64 now)
+{
+	__u8 syn = s->flags & SEG_SYN, ack = s->flags & SEG_ACK;
+	__u32 fx;
+
+	c->last_active = fsm_seconds(now);
+	if (c->state == CS_TIME_WAIT)
+		return fsm_time_wait_segment(c, s);
+	if (fsm_is_open(c->state)) {
+		if (syn)
+			return 0;          /* SYN on an open connection: not ours to judge */
+		return fsm_open_segment(c, s, now);
+	}
+	if (!fsm_is_handshake(c->state))
+		return 0;
+
+	if (s->flags & SEG_RST)
+		return fsm_handshake_rst(c, s, now);
+	if (syn && !ack)
+		return fsm_handshake_syn(c, s);
+	if (syn)
+		return fsm_handshake_synack(c, s, now);
+
+	fx = ack ? fsm_handshake_ack(c, s, now) : 0;
+	/* The completing ACK may already carry data or a FIN. */
+	if (fx & FX_HANDSHAKE)
+		return fx | fsm_open_segment(c, s, now);
+	/* A FIN before the handshake completed (Zeek's SH / SHR). */
+	if (s->flags & SEG_FIN)
+		c->seen |= s->from_orig ? SEEN_FIN_ORIG : SEEN_FIN_RESP;
+	return fx;
+}
+
+/* ---- timers (run periodically by the sweeper) ---- */
+
+static inline __u32 fsm_expire(struct conn *c, __u64 now, const struct fsm_timeouts *t)
+{
+	__u32 state = c->state;
+	__s32 idle_s = (__s32)(fsm_seconds(now) - c->last_active);
+
+	if (fsm_is_handshake(state)) {
+		if (now - fsm_start_time(c) < t->syn_ns)
+			return 0;
+		return fsm_fail_unanswered(c, now);
+	}
+	if (state == CS_TIME_WAIT) {
+		if (now - c->t_end < t->time_wait_ns)
+			return 0;
+		c->state = CS_CLOSED;
+		return FX_TW_END | FX_RELEASE;
+	}
+	if (!fsm_is_open(state))
+		return 0;
+	/* Waiting for an ACK of a FIN: bounded by close_ns; otherwise idle time. */
+	if (state == CS_FIN_WAIT_1 || state == CS_CLOSING || state == CS_LAST_ACK) {
+		if (now - c->t_fin < t->close_ns)
+			return 0;
+	} else if (idle_s < 0 || (__u64)idle_s * 1000000000ull < t->idle_ns) {
+		return 0;
+	}
+	c->outcome = (c->seen & (SEEN_FIN_ORIG | SEEN_FIN_RESP)) ==
+			     (SEEN_FIN_ORIG | SEEN_FIN_RESP) ? OUT_CLOSED : OUT_EXPIRED;
+	c->t_end = now;
+	c->state = CS_CLOSED;
+	return FX_EXPIRED | FX_EVENT | FX_RELEASE;
+}
+
+#endif /* TCPSHAKE_FSM_H */

@@ -1,0 +1,162 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "http.h"
+#include "log.h"
+#include "prom.h"
+
+static int parse_port(const char *s, unsigned short *port)
+{
+	char *end;
+	unsigned long v;
+
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || v == 0 || v > 65535)
+		return -1;
+	*port = (unsigned short)v;
+	return 0;
+}
+
+int http_parse_listen(const char *listen, void *out, unsigned int *len)
+{
+	struct sockaddr_in *v4 = out;
+	struct sockaddr_in6 *v6 = out;
+	const char *colon = strrchr(listen, ':');
+	char host[INET6_ADDRSTRLEN + 2] = "127.0.0.1";
+	unsigned short port;
+
+	memset(out, 0, sizeof(struct sockaddr_in6));
+	if (colon) {
+		size_t hl = (size_t)(colon - listen);
+
+		if (hl >= sizeof(host))
+			return -1;
+		if (hl) {
+			memcpy(host, listen, hl);
+			host[hl] = 0;
+		}
+		listen = colon + 1;
+	}
+	if (parse_port(listen, &port))
+		return -1;
+	if (host[0] == '[') {
+		size_t hl = strlen(host);
+
+		if (hl < 3 || host[hl - 1] != ']')
+			return -1;
+		host[hl - 1] = 0;
+		v6->sin6_family = AF_INET6;
+		v6->sin6_port = htons(port);
+		*len = sizeof(*v6);
+		return inet_pton(AF_INET6, host + 1, &v6->sin6_addr) == 1 ? 0 : -1;
+	}
+	v4->sin_family = AF_INET;
+	v4->sin_port = htons(port);
+	*len = sizeof(*v4);
+	return inet_pton(AF_INET, host, &v4->sin_addr) == 1 ? 0 : -1;
+}
+
+static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *type,
+			     const char *body, size_t len)
+{
+	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body,
+								 MHD_RESPMEM_MUST_COPY);
+	enum MHD_Result ret;
+
+	if (!r)
+		return MHD_NO;
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char *url,
+			      const char *method, const char *version, const char *upload_data,
+			      size_t *upload_size, void **con_cls)
+{
+	struct http *h = cls;
+	enum MHD_Result ret;
+	static const char text[] = "text/plain; charset=utf-8";
+
+	(void)version; (void)upload_data; (void)upload_size; (void)con_cls;
+	if (strcmp(method, "GET") && strcmp(method, "HEAD"))
+		return reply(conn, MHD_HTTP_METHOD_NOT_ALLOWED, text, "method not allowed\n", 19);
+	if (!strcmp(url, "/metrics")) {
+		pthread_mutex_lock(&h->lock);
+		if (h->body)
+			ret = reply(conn, MHD_HTTP_OK, PROM_CONTENT_TYPE, h->body, h->len);
+		else
+			ret = reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text, "starting\n", 9);
+		pthread_mutex_unlock(&h->lock);
+		return ret;
+	}
+	if (!strcmp(url, "/healthz")) {
+		bool ok;
+
+		pthread_mutex_lock(&h->lock);
+		ok = h->healthy;
+		pthread_mutex_unlock(&h->lock);
+		return ok ? reply(conn, MHD_HTTP_OK, text, "ok\n", 3) :
+			    reply(conn, MHD_HTTP_SERVICE_UNAVAILABLE, text, "unhealthy\n", 10);
+	}
+	if (!strcmp(url, "/"))
+		return reply(conn, MHD_HTTP_OK, "text/html; charset=utf-8",
+			     "<html><body><h1>tcpshake-mon</h1><a href=\"/metrics\">metrics</a></body></html>\n", 81);
+	return reply(conn, MHD_HTTP_NOT_FOUND, text, "not found\n", 10);
+}
+
+int http_start(struct http *h, const char *listen)
+{
+	struct sockaddr_in6 sa;
+	unsigned int len;
+	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+
+	memset(h, 0, sizeof(*h));
+	pthread_mutex_init(&h->lock, NULL);
+	if (http_parse_listen(listen, &sa, &len)) {
+		log_error("invalid value '%s' for --listen: expected [ADDR:]PORT, e.g. 127.0.0.1:9431 "
+			  "or [::1]:9431", listen);
+		return 2;
+	}
+	if (sa.sin6_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	h->daemon = MHD_start_daemon(flags, ntohs(sa.sin6_port), NULL, NULL, handle, h,
+				     MHD_OPTION_SOCK_ADDR, &sa,
+				     MHD_OPTION_CONNECTION_LIMIT, 64u,
+				     MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+				     MHD_OPTION_END);
+	if (!h->daemon) {
+		log_error("cannot listen on %s: the address is in use or not local", listen);
+		return 1;
+	}
+	return 0;
+}
+
+void http_publish(struct http *h, char *body, size_t len, bool healthy)
+{
+	char *old;
+
+	pthread_mutex_lock(&h->lock);
+	old = h->body;
+	h->body = body;
+	h->len = len;
+	h->healthy = healthy;
+	pthread_mutex_unlock(&h->lock);
+	free(old);
+}
+
+void http_stop(struct http *h)
+{
+	if (h->daemon)
+		MHD_stop_daemon(h->daemon);
+	h->daemon = NULL;
+	free(h->body);
+	h->body = NULL;
+	pthread_mutex_destroy(&h->lock);
+}

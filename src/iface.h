@@ -1,0 +1,16 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Network interfaces: resolve, check, classify, find the default route's. */
+#ifndef TCPSHAKE_IFACE_H
+#define TCPSHAKE_IFACE_H
+
+#include <stdbool.h>
+#include <net/if.h>
+
+/* ifindex of an existing, up interface, or 0 after printing why not. */
+unsigned int iface_check(const char *name);
+/* A device without a bus device behind it (veth, bridge, tun, ...). */
+bool iface_is_virtual(const char *name);
+/* Name of the interface of the IPv4 (else IPv6) default route; 0 on success. */
+int iface_default_route(char name[IF_NAMESIZE]);
+
+#endif

@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#include <linux/capability.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "loader.h"
+#include "log.h"
+#include "tcpshake.skel.h"
+
+#ifndef CAP_PERFMON
+#define CAP_PERFMON 38
+#endif
+#ifndef CAP_BPF
+#define CAP_BPF 39
+#endif
+
+static int has_cap(const struct __user_cap_data_struct *d, int cap)
+{
+	return (d[cap / 32].effective >> (cap % 32)) & 1;
+}
+
+int loader_check_environment(void)
+{
+	struct __user_cap_header_struct hdr = { .version = _LINUX_CAPABILITY_VERSION_3 };
+	struct __user_cap_data_struct data[2] = {};
+
+	if (syscall(SYS_capget, &hdr, data) == 0 &&
+	    !has_cap(data, CAP_SYS_ADMIN) &&
+	    !(has_cap(data, CAP_BPF) && has_cap(data, CAP_NET_ADMIN) && has_cap(data, CAP_PERFMON))) {
+		log_error("must run as root or with CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON: try sudo");
+		return -1;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		log_error("this kernel has no BTF (/sys/kernel/btf/vmlinux): tcpshake-mon needs a "
+			  "kernel built with CONFIG_DEBUG_INFO_BTF=y (5.10 or newer)");
+		return -1;
+	}
+	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, NULL) != 1 ||
+	    libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL) != 1) {
+		log_error("this kernel cannot load the BPF programs tcpshake-mon needs (XDP, syscall "
+			  "programs): Linux 5.15 or newer is required");
+		return -1;
+	}
+	return 0;
+}
+
+static __u32 pow2_at_least(__u64 v)
+{
+	__u32 p = 1;
+
+	while (p < v && p < (1u << 30))
+		p <<= 1;
+	return p;
+}
+
+static void configure(struct loader *l, const struct options *o, const unsigned int *ifindex, int n)
+{
+	struct tcpshake_config *cfg = (struct tcpshake_config *)&l->skel->rodata->cfg;
+	__u64 seed = 0;
+	int i;
+
+	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
+		seed = (__u64)getpid() * 0x9e3779b97f4a7c15ULL ^ (__u64)(unsigned long)&seed;
+	l->hs_buckets = pow2_at_least((o->handshake_slots + HS_WAYS - 1) / HS_WAYS);
+	l->flow_buckets = pow2_at_least((o->max_flows + FLOW_WAYS - 1) / FLOW_WAYS);
+	l->spill_max = o->max_flows / 8 > 1024 ? o->max_flows / 8 : 1024;
+	l->port_slots = MAX_IFACES + 4 * o->max_ports + 16;
+	if (l->port_slots > PORT_SLOTS_MAX)
+		l->port_slots = PORT_SLOTS_MAX;
+
+	cfg->hash_seed = seed;
+	cfg->syn_timeout_ns = (__u64)o->syn_timeout_s * 1000000000ull;
+	cfg->time_wait_ns = (__u64)o->time_wait_s * 1000000000ull;
+	cfg->close_timeout_ns = (__u64)o->close_timeout_s * 1000000000ull;
+	cfg->idle_timeout_s = o->idle_timeout_s;
+	cfg->hs_mask = l->hs_buckets - 1;
+	cfg->flow_mask = l->flow_buckets - 1;
+	cfg->port_slots = l->port_slots;
+	cfg->nr_ifaces = (__u32)n;
+	for (i = 0; i < n; i++)
+		cfg->ifindex[i] = ifindex[i];
+	cfg->events_enabled = o->events_path != NULL;
+	cfg->wakeup_bytes = o->ringbuf_kb * 1024 / 8;
+
+	bpf_map__set_max_entries(l->skel->maps.hs_table, l->hs_buckets);
+	bpf_map__set_max_entries(l->skel->maps.flow_table, l->flow_buckets);
+	bpf_map__set_max_entries(l->skel->maps.spill, l->spill_max);
+	bpf_map__set_max_entries(l->skel->maps.port_stats, l->port_slots);
+	/* The ring buffer must be a power-of-two number of pages. */
+	bpf_map__set_max_entries(l->skel->maps.events,
+				 o->events_path ? pow2_at_least((__u64)o->ringbuf_kb * 1024) : 4096);
+}
+
+int loader_load(struct loader *l, const struct options *o, const unsigned int *ifindex, int n)
+{
+	int err;
+
+	memset(l, 0, sizeof(*l));
+	l->ncpus = (unsigned int)libbpf_num_possible_cpus();
+	l->skel = tcpshake_bpf__open();
+	if (!l->skel) {
+		log_error("cannot open the BPF object: %s", strerror(errno));
+		return -1;
+	}
+	configure(l, o, ifindex, n);
+	err = tcpshake_bpf__load(l->skel);
+	if (err) {
+		if (err == -EPERM)
+			log_error("the kernel refused to load BPF programs (permission denied): run as root");
+		else if (err == -ENOMEM || err == -E2BIG)
+			log_error("not enough kernel memory for the tables: try smaller --max-flows or "
+				  "--handshake-slots");
+		else
+			log_error("loading the BPF programs failed (%s): run with -vv to see the verifier log",
+				  strerror(-err));
+		tcpshake_bpf__destroy(l->skel);
+		l->skel = NULL;
+		return -1;
+	}
+	return loader_sweep(l);
+}
+
+int loader_sweep(struct loader *l)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, run);
+	int err = bpf_prog_test_run_opts(bpf_program__fd(l->skel->progs.tcpshake_sweep), &run);
+
+	if (err) {
+		log_error("running the sweeper failed: %s", strerror(-err));
+		return -1;
+	}
+	return 0;
+}
+
+void loader_close(struct loader *l)
+{
+	if (l->skel)
+		tcpshake_bpf__destroy(l->skel);
+	l->skel = NULL;
+}

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* The BPF object's lifecycle: check the environment, open, configure, load. */
+#ifndef TCPSHAKE_LOADER_H
+#define TCPSHAKE_LOADER_H
+
+#include "options.h"
+
+struct tcpshake_bpf;
+
+struct loader {
+	struct tcpshake_bpf *skel;
+	unsigned int ncpus;
+	__u32 hs_buckets;
+	__u32 flow_buckets;
+	__u32 spill_max;
+	__u32 port_slots;
+};
+
+/* Privileges and kernel features; prints the reason and returns -1 if missing. */
+int loader_check_environment(void);
+/* Opens and loads the BPF object for the given interfaces (not attached). */
+int loader_load(struct loader *l, const struct options *o, const unsigned int *ifindex, int n);
+/* Runs the sweeper program once: timeouts, TIME-WAIT expiry, occupancy. */
+int loader_sweep(struct loader *l);
+void loader_close(struct loader *l);
+
+#endif

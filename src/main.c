@@ -1,0 +1,236 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * tcpshake-mon: open -> configure -> load -> attach, then once per interval
+ * sweep, read and export; events stream in between. Signals only set a flag;
+ * on the way out we detach exactly what we attached.
+ */
+#include <errno.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <bpf/libbpf.h>
+#include "attach.h"
+#include "events.h"
+#include "http.h"
+#include "iface.h"
+#include "loader.h"
+#include "log.h"
+#include "prom.h"
+#include "reader.h"
+#include "term.h"
+#include "textfile.h"
+#include "tcpshake.skel.h"
+
+static volatile sig_atomic_t stop_requested;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	stop_requested = 1;
+}
+
+struct monitor {
+	struct options opt;
+	unsigned int ifindex[MAX_IFACES];
+	char default_iface[IF_NAMESIZE];
+	struct loader loader;
+	struct attachment att[MAX_IFACES];
+	int nr_attached;
+	struct reader reader;
+	struct port_labels labels;
+	struct snapshot snap;
+	struct term term;
+	struct events events;
+	bool events_on;
+	struct http http;
+	bool http_on;
+	struct textfile textfile;
+	bool healthy;
+};
+
+static double mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static int resolve_ifaces(struct monitor *m)
+{
+	int i;
+
+	if (!m->opt.nr_ifaces) {
+		if (iface_default_route(m->default_iface)) {
+			log_error("no interface given and no default route found: name one, e.g. "
+				  "'tcpshake-mon eth0'");
+			return -1;
+		}
+		m->opt.ifaces[m->opt.nr_ifaces++] = m->default_iface;
+		log_info("no interface given: watching %s, the default route's", m->default_iface);
+	}
+	for (i = 0; i < m->opt.nr_ifaces; i++) {
+		m->ifindex[i] = iface_check(m->opt.ifaces[i]);
+		if (!m->ifindex[i])
+			return -1;
+		snprintf(m->snap.iface[i].name, IF_NAMESIZE, "%s", m->opt.ifaces[i]);
+	}
+	m->snap.nr_ifaces = m->opt.nr_ifaces;
+	return 0;
+}
+
+static int start_outputs(struct monitor *m)
+{
+	term_init(&m->term, stdout, m->opt.json);
+	m->textfile.path = m->opt.prom_textfile;
+	if (m->opt.events_path) {
+		if (events_open(&m->events, bpf_map__fd(m->loader.skel->maps.events),
+				m->opt.events_path, &m->snap))
+			return 1;
+		m->events_on = true;
+	}
+	if (m->opt.listen) {
+		int rc = http_start(&m->http, m->opt.listen);
+
+		if (rc)
+			return rc;
+		m->http_on = true;
+	}
+	return 0;
+}
+
+/* One interval: expire, read, export. */
+static void tick(struct monitor *m, bool last)
+{
+	char *body = NULL;
+	size_t len = 0;
+
+	m->healthy = loader_sweep(&m->loader) == 0 &&
+		     reader_read(&m->reader, &m->snap, &m->labels) == 0;
+	m->snap.up = !last;
+	if (m->events_on)
+		m->events.mono_to_wall = clock_mono_to_wall();
+	if (!m->opt.quiet)
+		term_show(&m->term, &m->snap, mono_now() + clock_mono_to_wall());
+	if (!m->opt.prom_textfile && !m->http_on)
+		return;
+	if (prom_render(&m->snap, &body, &len)) {
+		log_error("rendering the metrics failed: out of memory");
+		m->healthy = false;
+		return;
+	}
+	if (m->opt.prom_textfile)
+		textfile_write(&m->textfile, body, len);
+	if (m->http_on)
+		http_publish(&m->http, body, len, m->healthy && !last);
+	else
+		free(body);
+}
+
+static int wait_until(struct monitor *m, double deadline)
+{
+	while (!stop_requested) {
+		double left = deadline - mono_now();
+		int ms = left > 0.1 ? 100 : (int)(left * 1000);
+
+		if (left <= 0)
+			return 0;
+		if (m->events_on) {
+			if (events_poll(&m->events, ms < 1 ? 1 : ms))
+				return -1;
+		} else {
+			struct timespec ts = { 0, (long)(ms < 1 ? 1 : ms) * 1000000L };
+
+			nanosleep(&ts, NULL);
+		}
+	}
+	return 0;
+}
+
+static int run(struct monitor *m)
+{
+	double start = mono_now(), next = start + m->opt.interval_s;
+	double end = m->opt.duration_s > 0 ? start + m->opt.duration_s : INFINITY;
+
+	tick(m, false);
+	while (!stop_requested) {
+		double deadline = next < end ? next : end;
+
+		if (wait_until(m, deadline))
+			return 1;
+		if (stop_requested || mono_now() >= end)
+			break;
+		tick(m, false);
+		next += m->opt.interval_s;
+		if (next < mono_now())
+			next = mono_now() + m->opt.interval_s;
+	}
+	return 0;
+}
+
+static void shutdown_monitor(struct monitor *m, bool ran)
+{
+	int i;
+
+	if (ran)
+		tick(m, true);         /* final numbers, with tcpshake_up 0 */
+	for (i = m->nr_attached - 1; i >= 0; i--)
+		detach_iface(&m->att[i]);
+	if (m->events_on)
+		events_close(&m->events);
+	if (m->http_on)
+		http_stop(&m->http);
+	reader_free(&m->reader);
+	snapshot_free(&m->snap);
+	loader_close(&m->loader);
+}
+
+int main(int argc, char **argv)
+{
+	static struct monitor m;
+	struct sigaction sa = { .sa_handler = on_signal };
+	struct sockaddr_in6 listen_addr;
+	unsigned int listen_len;
+	int rc, i;
+
+	rc = options_parse(&m.opt, argc, argv);
+	if (rc >= 0)
+		return rc;
+	log_init(m.opt.quiet && !m.opt.verbose ? -1 : m.opt.verbose);
+	if (m.opt.listen && http_parse_listen(m.opt.listen, &listen_addr, &listen_len)) {
+		log_error("invalid value '%s' for --listen: expected [ADDR:]PORT, e.g. 127.0.0.1:9431 "
+			  "or [::1]:9431", m.opt.listen);
+		return 2;
+	}
+	if (resolve_ifaces(&m) || loader_check_environment())
+		return 1;
+	if (loader_load(&m.loader, &m.opt, m.ifindex, m.opt.nr_ifaces) ||
+	    reader_init(&m.reader, &m.loader)) {
+		loader_close(&m.loader);
+		return 1;
+	}
+	port_labels_init(&m.labels, m.opt.max_ports);
+
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	rc = 0;
+	for (i = 0; i < m.opt.nr_ifaces && !rc; i++) {
+		if (attach_iface(m.loader.skel, &m.att[i], m.opt.ifaces[i], m.ifindex[i], m.opt.ingress))
+			rc = 1;
+		else
+			m.nr_attached++;
+	}
+	if (!rc)
+		rc = start_outputs(&m);
+	if (!rc)
+		rc = run(&m);
+	shutdown_monitor(&m, m.nr_attached == m.opt.nr_ifaces && !rc);
+	return rc;
+}

@@ -1,0 +1,212 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Command line: getopt_long, strict number parsing, one sentence per error. */
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "log.h"
+#include "options.h"
+
+enum {
+	OPT_INGRESS = 256, OPT_SYN_TIMEOUT, OPT_TIME_WAIT, OPT_CLOSE_TIMEOUT, OPT_IDLE_TIMEOUT,
+	OPT_MAX_PORTS, OPT_MAX_FLOWS, OPT_HS_SLOTS, OPT_RINGBUF, OPT_EVENTS, OPT_JSON,
+	OPT_TEXTFILE, OPT_LISTEN,
+};
+
+static const struct option long_options[] = {
+	{ "interval",        required_argument, 0, 'i' },
+	{ "duration",        required_argument, 0, 'd' },
+	{ "ingress",         required_argument, 0, OPT_INGRESS },
+	{ "syn-timeout",     required_argument, 0, OPT_SYN_TIMEOUT },
+	{ "time-wait",       required_argument, 0, OPT_TIME_WAIT },
+	{ "close-timeout",   required_argument, 0, OPT_CLOSE_TIMEOUT },
+	{ "idle-timeout",    required_argument, 0, OPT_IDLE_TIMEOUT },
+	{ "max-ports",       required_argument, 0, OPT_MAX_PORTS },
+	{ "max-flows",       required_argument, 0, OPT_MAX_FLOWS },
+	{ "handshake-slots", required_argument, 0, OPT_HS_SLOTS },
+	{ "events-buffer",   required_argument, 0, OPT_RINGBUF },
+	{ "events",          required_argument, 0, OPT_EVENTS },
+	{ "json",            no_argument,       0, OPT_JSON },
+	{ "prom-textfile",   required_argument, 0, OPT_TEXTFILE },
+	{ "listen",          required_argument, 0, OPT_LISTEN },
+	{ "quiet",           no_argument,       0, 'q' },
+	{ "verbose",         no_argument,       0, 'v' },
+	{ "help",            no_argument,       0, 'h' },
+	{ "version",         no_argument,       0, 'V' },
+	{ 0, 0, 0, 0 },
+};
+
+void options_usage(FILE *out)
+{
+	fputs(
+"Usage: tcpshake-mon [options] [IFACE...]\n"
+"Watch TCP handshakes and closes on network interfaces with XDP/tc BPF programs.\n"
+"Without IFACE, the interface of the default route is used.\n"
+"\n"
+"Output:\n"
+"  -i, --interval SECONDS     refresh and export interval (default 1)\n"
+"  -d, --duration SECONDS     stop after SECONDS (default: until SIGINT/SIGTERM)\n"
+"      --json                 print periodic statistics as JSON lines\n"
+"      --events PATH          write one JSON object per finished handshake attempt\n"
+"                             or connection to PATH ('-' for stdout)\n"
+"      --prom-textfile PATH   write the Prometheus exposition to PATH atomically\n"
+"                             every interval (node_exporter textfile collector)\n"
+"      --listen [ADDR:]PORT   serve /metrics and /healthz over HTTP (default\n"
+"                             address 127.0.0.1; other addresses only if given)\n"
+"  -q, --quiet                no periodic output on stdout\n"
+"\n"
+"Tracking:\n"
+"      --ingress xdp|tc|auto  ingress hook (default auto: native XDP on physical\n"
+"                             NICs, tc on virtual devices)\n"
+"      --syn-timeout SECONDS  unanswered handshake lifetime (default 30)\n"
+"      --time-wait SECONDS    TIME-WAIT length, 2MSL (default 60, as Linux)\n"
+"      --close-timeout SECONDS  unacknowledged FIN lifetime (default 120)\n"
+"      --idle-timeout SECONDS idle connection lifetime (default 3600)\n"
+"      --max-ports N          ports with their own port label (default 32)\n"
+"      --max-flows N          flow-table capacity (default 262144)\n"
+"      --handshake-slots N    handshake-table capacity (default 131072)\n"
+"      --events-buffer KB     event ring buffer size (default 4096)\n"
+"\n"
+"  -v, --verbose              more messages; twice for libbpf debug output\n"
+"  -h, --help                 show this help\n"
+"  -V, --version              show the version\n"
+"\n"
+"Exit status: 0 on success, 1 on a runtime error, 2 on a usage error.\n",
+	      out);
+}
+
+static int bad_value(const char *opt, const char *value, const char *expected)
+{
+	log_error("invalid value '%s' for %s: expected %s", value, opt, expected);
+	return 2;
+}
+
+static int parse_seconds(const char *opt, const char *s, double min, double *out)
+{
+	char *end;
+	double v;
+
+	errno = 0;
+	v = strtod(s, &end);
+	if (errno || end == s || *end || !isfinite(v) || v < min || v > 31536000)
+		return bad_value(opt, s, "a number of seconds");
+	*out = v;
+	return 0;
+}
+
+static int parse_u32(const char *opt, const char *s, __u32 min, __u32 max, __u32 *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || end == s || *end || *s == '-' || v < min || v > max) {
+		char expected[96];
+
+		snprintf(expected, sizeof(expected), "an integer from %u to %u", min, max);
+		return bad_value(opt, s, expected);
+	}
+	*out = (__u32)v;
+	return 0;
+}
+
+static int parse_whole_seconds(const char *opt, const char *s, __u32 *out)
+{
+	return parse_u32(opt, s, 1, 86400 * 7, out);
+}
+
+static void set_defaults(struct options *o)
+{
+	memset(o, 0, sizeof(*o));
+	o->interval_s = 1;
+	o->syn_timeout_s = 30;
+	o->time_wait_s = 60;
+	o->close_timeout_s = 120;
+	o->idle_timeout_s = 3600;
+	o->max_ports = 32;
+	o->max_flows = 262144;
+	o->handshake_slots = 131072;
+	o->ringbuf_kb = 4096;
+}
+
+static int parse_one(struct options *o, int c, const char *arg)
+{
+	switch (c) {
+	case 'i': return parse_seconds("--interval", arg, 0.1, &o->interval_s);
+	case 'd': return parse_seconds("--duration", arg, 0.1, &o->duration_s);
+	case OPT_INGRESS:
+		if (!strcmp(arg, "auto"))
+			o->ingress = INGRESS_AUTO;
+		else if (!strcmp(arg, "xdp"))
+			o->ingress = INGRESS_XDP;
+		else if (!strcmp(arg, "tc"))
+			o->ingress = INGRESS_TC;
+		else
+			return bad_value("--ingress", arg, "xdp, tc or auto");
+		return 0;
+	case OPT_SYN_TIMEOUT:   return parse_whole_seconds("--syn-timeout", arg, &o->syn_timeout_s);
+	case OPT_TIME_WAIT:     return parse_whole_seconds("--time-wait", arg, &o->time_wait_s);
+	case OPT_CLOSE_TIMEOUT: return parse_whole_seconds("--close-timeout", arg, &o->close_timeout_s);
+	case OPT_IDLE_TIMEOUT:  return parse_whole_seconds("--idle-timeout", arg, &o->idle_timeout_s);
+	case OPT_MAX_PORTS:     return parse_u32("--max-ports", arg, 0, PORT_SLOTS_MAX / 4, &o->max_ports);
+	case OPT_MAX_FLOWS:     return parse_u32("--max-flows", arg, 1024, 1u << 26, &o->max_flows);
+	case OPT_HS_SLOTS:      return parse_u32("--handshake-slots", arg, 1024, 1u << 26, &o->handshake_slots);
+	case OPT_RINGBUF:       return parse_u32("--events-buffer", arg, 64, 1u << 20, &o->ringbuf_kb);
+	case OPT_EVENTS:        o->events_path = arg; return 0;
+	case OPT_JSON:          o->json = true; return 0;
+	case OPT_TEXTFILE:      o->prom_textfile = arg; return 0;
+	case OPT_LISTEN:        o->listen = arg; return 0;
+	case 'q':               o->quiet = true; return 0;
+	case 'v':               o->verbose++; return 0;
+	default:                return 2;
+	}
+}
+
+int options_parse(struct options *o, int argc, char **argv)
+{
+	int c, rc;
+
+	set_defaults(o);
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":i:d:qvhV", long_options, NULL)) != -1) {
+		if (c == 'h') {
+			options_usage(stdout);
+			return 0;
+		}
+		if (c == 'V') {
+			printf("tcpshake-mon %s\n", TCPSHAKE_VERSION);
+			return 0;
+		}
+		if (c == '?' || c == ':') {
+			if (optopt)
+				log_error("%s option '-%c'; see --help", c == ':' ? "missing value for" : "unknown", optopt);
+			else
+				log_error("%s option '%s'; see --help", c == ':' ? "missing value for" : "unknown", argv[optind - 1]);
+			return 2;
+		}
+		rc = parse_one(o, c, optarg);
+		if (rc)
+			return rc;
+	}
+	for (; optind < argc; optind++) {
+		int i;
+
+		if (o->nr_ifaces == MAX_IFACES) {
+			log_error("too many interfaces: at most %d", MAX_IFACES);
+			return 2;
+		}
+		for (i = 0; i < o->nr_ifaces; i++) {
+			if (!strcmp(o->ifaces[i], argv[optind])) {
+				log_error("interface %s given twice", argv[optind]);
+				return 2;
+			}
+		}
+		o->ifaces[o->nr_ifaces++] = argv[optind];
+	}
+	if (o->events_path && !strcmp(o->events_path, "-") && !o->json && !o->quiet)
+		o->quiet = true;   /* stdout carries the events */
+	return -1;
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+#ifndef TCPSHAKE_OPTIONS_H
+#define TCPSHAKE_OPTIONS_H
+
+#include <stdbool.h>
+#include <linux/types.h>
+#include "tcpshake/abi.h"
+
+enum ingress_mode { INGRESS_AUTO = 0, INGRESS_XDP, INGRESS_TC };
+
+struct options {
+	const char *ifaces[MAX_IFACES];
+	int nr_ifaces;
+	double interval_s;
+	double duration_s;           /* 0: until SIGINT/SIGTERM */
+	enum ingress_mode ingress;
+	__u32 syn_timeout_s;
+	__u32 time_wait_s;
+	__u32 close_timeout_s;
+	__u32 idle_timeout_s;
+	__u32 max_ports;
+	__u32 max_flows;
+	__u32 handshake_slots;
+	__u32 ringbuf_kb;
+	const char *events_path;     /* NULL: no events; "-": stdout */
+	const char *prom_textfile;
+	const char *listen;
+	bool json;
+	bool quiet;
+	int verbose;
+};
+
+/* Exit status of a finished parse: -1 = go on and run. */
+int options_parse(struct options *o, int argc, char **argv);
+void options_usage(FILE *out);
+
+#endif

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include "names.h"
+#include "prom.h"
+#include "tcpshake/histogram.h"
+
+#define P "tcpshake_"
+
+/* Label values: backslash, double quote and newline must be escaped. */
+static void put_label_value(FILE *f, const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\\' || *v == '"')
+			fputc('\\', f);
+		if (*v == '\n') {
+			fputs("\\n", f);
+			continue;
+		}
+		fputc(*v, f);
+	}
+}
+
+/* Nanoseconds as an exact decimal number of seconds. */
+static void put_seconds(FILE *f, __u64 ns)
+{
+	char frac[16];
+	int n;
+
+	n = snprintf(frac, sizeof(frac), "%09llu", (unsigned long long)(ns % 1000000000ull));
+	while (n > 1 && frac[n - 1] == '0')
+		frac[--n] = 0;
+	fprintf(f, "%llu.%s", (unsigned long long)(ns / 1000000000ull), frac);
+}
+
+static void family(FILE *f, const char *name, const char *type, const char *help)
+{
+	fprintf(f, "# HELP " P "%s %s\n# TYPE " P "%s %s\n", name, help, name, type);
+}
+
+static void sample(FILE *f, const char *name, const char *iface, const char *extra, __u64 v)
+{
+	fprintf(f, P "%s{iface=\"", name);
+	put_label_value(f, iface);
+	fprintf(f, "\"%s} %llu\n", extra, (unsigned long long)v);
+}
+
+static void gauge_sample(FILE *f, const char *name, const char *iface, __s64 v)
+{
+	fprintf(f, P "%s{iface=\"", name);
+	put_label_value(f, iface);
+	fprintf(f, "\"} %lld\n", (long long)(v < 0 ? 0 : v));
+}
+
+static void histogram(FILE *f, const char *name, const char *iface, const char *extra,
+		      const struct hist *h)
+{
+	__u64 cum = 0;
+	__u32 k;
+
+	for (k = 0; k < HIST_SLOTS; k++) {
+		cum += h->count[k];
+		fprintf(f, P "%s_bucket{iface=\"", name);
+		put_label_value(f, iface);
+		fprintf(f, "\"%s,le=\"", extra);
+		if (k == HIST_SLOTS - 1)
+			fputs("+Inf", f);
+		else
+			put_seconds(f, hist_upper_ns(k));
+		fprintf(f, "\"} %llu\n", (unsigned long long)cum);
+	}
+	fprintf(f, P "%s_sum{iface=\"", name);
+	put_label_value(f, iface);
+	fprintf(f, "\"%s} ", extra);
+	put_seconds(f, h->sum_ns);
+	fprintf(f, "\n" P "%s_count{iface=\"", name);
+	put_label_value(f, iface);
+	fprintf(f, "\"%s} %llu\n", extra, (unsigned long long)cum);
+}
+
+static void port_label(char *buf, size_t len, __u16 port)
+{
+	if (port)
+		snprintf(buf, len, ",port=\"%u\"", port);
+	else
+		snprintf(buf, len, ",port=\"other\"");
+}
+
+struct counter_def {
+	const char *name;
+	const char *help;
+	size_t offset;
+};
+
+#define C(n, field, h) { n, h, offsetof(struct iface_stats, field) }
+static const struct counter_def counters[] = {
+	C("packets_total", packets, "TCP segments inspected."),
+	C("malformed_packets_total", unparsed, "Packets with truncated or inconsistent headers (passed, not tracked)."),
+	C("syn_packets_total", syn_packets, "SYN segments (without ACK), retransmissions included."),
+	C("syn_retransmits_total", syn_retransmits, "SYN segments repeating a known initial sequence number."),
+	C("synack_packets_total", synack_packets, "SYN-ACK segments, retransmissions included."),
+	C("synack_retransmits_total", synack_retransmits, "SYN-ACK segments repeating a known initial sequence number."),
+	C("simultaneous_opens_total", simultaneous_opens, "Handshakes where SYN crossed SYN."),
+	C("simultaneous_closes_total", simultaneous_closes, "Closes where FIN crossed FIN."),
+	C("half_closes_total", half_closes, "Connections that carried data after one side's FIN."),
+	C("time_wait_reuses_total", time_wait_reuses, "TIME-WAIT tuples reused by a new handshake before 2MSL."),
+	C("flows_expired_total", flows_expired, "Open connections expired after idling, without a close."),
+	C("flow_evictions_total", flow_evictions, "Connection states dropped or overwritten for lack of table space."),
+	C("invalid_segments_total", invalid_segments, "SYN-ACKs and third ACKs whose ack number is not ISN + 1."),
+	C("events_lost_total", events_lost, "Connection events dropped because the event buffer was full."),
+};
+
+static void render_counters(FILE *f, const struct snapshot *s)
+{
+	size_t c;
+	int i;
+
+	for (c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
+		family(f, counters[c].name, "counter", counters[c].help);
+		for (i = 0; i < s->nr_ifaces; i++) {
+			const char *st = (const char *)&s->iface[i].stats;
+
+			sample(f, counters[c].name, s->iface[i].name, "",
+			       *(const __u64 *)(st + counters[c].offset));
+		}
+	}
+	family(f, "closes_total", "counter", "Connections ended, by kind: graceful four-way close or reset.");
+	for (i = 0; i < s->nr_ifaces; i++) {
+		sample(f, "closes_total", s->iface[i].name, ",kind=\"graceful\"",
+		       s->iface[i].stats.closes_graceful);
+		sample(f, "closes_total", s->iface[i].name, ",kind=\"reset\"",
+		       s->iface[i].stats.closes_reset);
+	}
+}
+
+static void render_ports(FILE *f, const struct snapshot *s)
+{
+	char extra[64];
+	int p, r;
+
+	family(f, "handshakes_total", "counter",
+	       "Handshakes completed by a validated third ACK, by service port.");
+	for (p = 0; p < s->nr_ports; p++) {
+		port_label(extra, sizeof(extra), s->ports[p].port);
+		sample(f, "handshakes_total", s->iface[s->ports[p].iface].name, extra,
+		       s->ports[p].handshakes);
+	}
+	family(f, "handshake_failures_total", "counter",
+	       "Handshake attempts that failed, by reason and service port.");
+	for (p = 0; p < s->nr_ports; p++) {
+		for (r = 0; r < FAIL_MAX; r++) {
+			char both[96];
+
+			port_label(extra, sizeof(extra), s->ports[p].port);
+			snprintf(both, sizeof(both), ",reason=\"%s\"%s", fail_reason_name((unsigned)r), extra);
+			sample(f, "handshake_failures_total", s->iface[s->ports[p].iface].name, both,
+			       s->ports[p].failures[r]);
+		}
+	}
+	family(f, "handshake_seconds", "histogram", hist_help(H_HANDSHAKE));
+	for (p = 0; p < s->nr_ports; p++) {
+		port_label(extra, sizeof(extra), s->ports[p].port);
+		histogram(f, "handshake_seconds", s->iface[s->ports[p].iface].name, extra,
+			  &s->ports[p].handshake);
+	}
+}
+
+static void render_gauges(FILE *f, const struct snapshot *s)
+{
+	static const struct { const char *name, *help; size_t off; } g[] = {
+		{ "syn_sent_connections", "Handshake attempts waiting for a SYN-ACK.",
+		  offsetof(struct iface_snapshot, syn_sent) },
+		{ "half_open_connections", "Handshakes with a SYN-ACK but no third ACK yet (wire view, syncookies included).",
+		  offsetof(struct iface_snapshot, half_open) },
+		{ "established_connections", "Connections established and not closing.",
+		  offsetof(struct iface_snapshot, established) },
+		{ "closing_connections", "Connections between the first FIN and TIME-WAIT (FIN-WAIT, CLOSE-WAIT, LAST-ACK, CLOSING).",
+		  offsetof(struct iface_snapshot, closing) },
+		{ "time_wait_connections", "Connections in TIME-WAIT on either side.",
+		  offsetof(struct iface_snapshot, time_wait) },
+	};
+	size_t k;
+	int i;
+
+	for (k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+		family(f, g[k].name, "gauge", g[k].help);
+		for (i = 0; i < s->nr_ifaces; i++)
+			gauge_sample(f, g[k].name, s->iface[i].name,
+				     *(const __s64 *)((const char *)&s->iface[i] + g[k].off));
+	}
+	family(f, "table_entries", "gauge", "Records in the kernel tables, by table.");
+	for (i = 0; i < s->nr_ifaces; i++) {
+		sample(f, "table_entries", s->iface[i].name, ",table=\"handshake\"", s->iface[i].hs_entries);
+		sample(f, "table_entries", s->iface[i].name, ",table=\"flow\"", s->iface[i].flow_entries);
+	}
+	/* Shared by the interfaces of one process, repeated per interface so
+	 * that several instances' textfiles never carry identical series. */
+	family(f, "table_capacity", "gauge", "Capacity of the kernel tables of this process.");
+	for (i = 0; i < s->nr_ifaces; i++) {
+		sample(f, "table_capacity", s->iface[i].name, ",table=\"handshake\"", s->hs_capacity);
+		sample(f, "table_capacity", s->iface[i].name, ",table=\"flow\"", s->flow_capacity);
+	}
+	family(f, "up", "gauge", "1 while tcpshake-mon is running and watching the interface; 0 in its last write.");
+	for (i = 0; i < s->nr_ifaces; i++)
+		sample(f, "up", s->iface[i].name, "", s->up ? 1 : 0);
+	family(f, "build_info", "gauge", "Always 1; the version label says which build is running.");
+	for (i = 0; i < s->nr_ifaces; i++)
+		sample(f, "build_info", s->iface[i].name, ",version=\"" TCPSHAKE_VERSION "\"", 1);
+}
+
+int prom_render(const struct snapshot *s, char **out, size_t *len)
+{
+	FILE *f = open_memstream(out, len);
+	unsigned int h;
+	int i;
+
+	if (!f)
+		return -1;
+	render_counters(f, s);
+	render_ports(f, s);
+	render_gauges(f, s);
+	for (h = 0; h < H_MAX; h++) {
+		if (h == H_HANDSHAKE)
+			continue;    /* per port, above */
+		family(f, hist_name(h), "histogram", hist_help(h));
+		for (i = 0; i < s->nr_ifaces; i++)
+			histogram(f, hist_name(h), s->iface[i].name, "", &s->iface[i].hist[h]);
+	}
+	return fclose(f) ? -1 : 0;
+}

@@ -1,0 +1,147 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "log.h"
+#include "reader.h"
+#include "tcpshake.skel.h"
+
+int reader_init(struct reader *r, struct loader *l)
+{
+	size_t biggest = sizeof(struct service_stats);
+
+	memset(r, 0, sizeof(*r));
+	r->loader = l;
+	if (sizeof(struct iface_stats) > biggest)
+		biggest = sizeof(struct iface_stats);
+	r->percpu_len = ((biggest + 7) & ~(size_t)7) * l->ncpus;
+	r->percpu_buf = malloc(r->percpu_len);
+	return r->percpu_buf ? 0 : -ENOMEM;
+}
+
+void reader_free(struct reader *r)
+{
+	free(r->percpu_buf);
+	r->percpu_buf = NULL;
+}
+
+void snapshot_free(struct snapshot *s)
+{
+	free(s->ports);
+	s->ports = NULL;
+	s->nr_ports = 0;
+}
+
+/* Sum one per-CPU value made only of __u64 words. */
+static int read_percpu(struct reader *r, const struct bpf_map *map, __u32 key, void *out, size_t size)
+{
+	size_t stride = (size + 7) / 8, words = size / 8, cpu, i;
+	const __u64 *in = r->percpu_buf;
+	__u64 *sum = out;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(map), &key, r->percpu_buf))
+		return -errno;
+	memset(out, 0, size);
+	for (cpu = 0; cpu < r->loader->ncpus; cpu++)
+		for (i = 0; i < words; i++)
+			sum[i] += in[cpu * stride + i];
+	return 0;
+}
+
+static __s64 gauge(const struct iface_stats *st, int state)
+{
+	return (__s64)(st->state_enter[state] - st->state_leave[state]);
+}
+
+static int read_iface(struct reader *r, struct iface_snapshot *is, __u32 slot)
+{
+	struct tcpshake_bpf *skel = r->loader->skel;
+	const struct iface_stats *st = &is->stats;
+	int h, err;
+
+	err = read_percpu(r, skel->maps.stats, slot, &is->stats, sizeof(is->stats));
+	for (h = 0; h < H_MAX && !err; h++)
+		err = read_percpu(r, skel->maps.hists, slot * H_MAX + (__u32)h, &is->hist[h],
+				  sizeof(is->hist[h]));
+	if (err)
+		return err;
+	is->syn_sent = gauge(st, CS_SYN_SENT);
+	is->half_open = gauge(st, CS_SYN_RCVD);
+	is->established = gauge(st, CS_ESTABLISHED);
+	is->closing = gauge(st, CS_FIN_WAIT_1) + gauge(st, CS_FIN_WAIT_2) +
+		      gauge(st, CS_CLOSING) + gauge(st, CS_LAST_ACK);
+	is->time_wait = gauge(st, CS_TIME_WAIT);
+	is->hs_entries = skel->bss->report.hs_entries[slot];
+	is->flow_entries = skel->bss->report.flow_entries[slot];
+	return 0;
+}
+
+static int read_port_slot(struct reader *r, __u32 slot, __u8 iface, __u16 port,
+			  struct port_snapshot *out)
+{
+	struct service_stats ss;
+	int err = read_percpu(r, r->loader->skel->maps.port_stats, slot, &ss, sizeof(ss));
+
+	if (err)
+		return err;
+	out->iface = iface;
+	out->port = port;
+	out->handshakes = ss.handshakes;
+	memcpy(out->failures, ss.failures, sizeof(out->failures));
+	out->handshake = ss.handshake;
+	return 0;
+}
+
+/* Kernel port slots: per-interface "other" slots, then handed-out slots. */
+static int read_ports(struct reader *r, struct snapshot *s, struct port_labels *pl)
+{
+	struct tcpshake_bpf *skel = r->loader->skel;
+	__u32 used = skel->bss->next_port_slot + MAX_IFACES, slot;
+	struct port_snapshot row;
+	int err;
+
+	if (used > r->loader->port_slots)
+		used = r->loader->port_slots;
+	for (slot = 0; slot < used; slot++) {
+		struct port_owner owner = { .iface = (__u8)slot };
+
+		if (slot >= MAX_IFACES &&
+		    bpf_map_lookup_elem(bpf_map__fd(skel->maps.port_owner), &slot, &owner))
+			continue;
+		if ((slot >= MAX_IFACES && !owner.port) || owner.iface >= s->nr_ifaces)
+			continue;
+		err = read_port_slot(r, slot, owner.iface, slot < MAX_IFACES ? 0 : owner.port, &row);
+		if (err)
+			return err;
+		port_labels_update(pl, &row);
+	}
+	return 0;
+}
+
+int reader_read(struct reader *r, struct snapshot *s, struct port_labels *pl)
+{
+	struct timespec ts;
+	int i, err;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	s->mono_s = (double)ts.tv_sec + ts.tv_nsec / 1e9;
+	for (i = 0; i < s->nr_ifaces; i++) {
+		err = read_iface(r, &s->iface[i], (__u32)i);
+		if (err) {
+			log_error("reading statistics failed: %s", strerror(-err));
+			return err;
+		}
+	}
+	s->hs_capacity = (__u64)r->loader->hs_buckets * HS_WAYS;
+	s->flow_capacity = (__u64)r->loader->flow_buckets * FLOW_WAYS + r->loader->spill_max;
+	s->spill_entries = r->loader->skel->bss->report.spill_entries;
+	err = read_ports(r, s, pl);
+	if (err) {
+		log_error("reading per-port statistics failed: %s", strerror(-err));
+		return err;
+	}
+	return port_labels_export(pl, s, s->mono_s);
+}

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/* Reading the kernel's per-CPU counters into a snapshot. */
+#ifndef TCPSHAKE_READER_H
+#define TCPSHAKE_READER_H
+
+#include "loader.h"
+#include "ports.h"
+#include "snapshot.h"
+
+struct reader {
+	struct loader *loader;
+	void *percpu_buf;          /* scratch for one per-CPU value */
+	size_t percpu_len;
+};
+
+int reader_init(struct reader *r, struct loader *l);
+/* Fills s (names and nr_ifaces must already be set); s->ports is
+ * (re)allocated with the port rows chosen by pl. */
+int reader_read(struct reader *r, struct snapshot *s, struct port_labels *pl);
+void reader_free(struct reader *r);
+void snapshot_free(struct snapshot *s);
+
+#endif
