@@ -23,6 +23,7 @@ APP_OBJS  := $(APP_SRCS:src/%.c=$(BUILD)/src/%.o)
 BPF_OBJ   := $(BUILD)/tcpshake.bpf.o
 SKEL      := $(BUILD)/tcpshake.skel.h
 
+COMMON_OBJS := $(BUILD)/tests/common/craft.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
 BPFT_SRCS := $(wildcard tests/bpf/*.c)
@@ -91,18 +92,22 @@ tcpshake-mon: $(BUILD)/tcpshake-mon
 
 # ---- tests ----
 
-$(BUILD)/tests/unit/%: tests/unit/%.c $(APP_OBJS) | $(BUILD)
+$(BUILD)/tests/common/%.o: tests/common/%.c | $(BUILD)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/unit $< $(APP_OBJS) -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(CFLAGS) -Itests/common -c $< -o $@
+
+$(BUILD)/tests/unit/%: tests/unit/%.c $(APP_OBJS) $(COMMON_OBJS) | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Wno-override-init -Itests/common $< $(APP_OBJS) $(COMMON_OBJS) -o $@ $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/bpf/%.o: tests/bpf/%.c $(SKEL) | $(BUILD)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/bpf -c $< -o $@
+	$(CC) $(CFLAGS) -Wno-override-init -Itests/common -Itests/bpf -c $< -o $@
 
-$(BPFT_BIN): $(filter-out $(BUILD)/tests/bpf/bench.o,$(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%.o)) $(APP_OBJS)
+$(BPFT_BIN): $(filter-out $(BUILD)/tests/bpf/bench.o,$(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%.o)) $(APP_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
-$(BENCH_BIN): $(BUILD)/tests/bpf/bench.o $(BUILD)/tests/bpf/craft.o $(APP_OBJS)
+$(BENCH_BIN): $(BUILD)/tests/bpf/bench.o $(BUILD)/tests/bpf/harness.o $(APP_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # ---- install ----

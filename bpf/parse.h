@@ -76,7 +76,6 @@ static inline __u16 parse_ethernet(struct cursor *c)
 	if (!eth)
 		return 0;
 	proto = load_be16(eth + 12);
-#pragma unroll
 	for (i = 0; i < VLAN_MAX_DEPTH; i++) {
 		const __u8 *tag;
 
@@ -144,7 +143,6 @@ static inline int parse_ipv6(struct cursor *c, __u8 *saddr, __u8 *daddr)
 	if (payload == 0)                 /* jumbogram / BIG TCP */
 		payload = 0xffff;
 	next = ip[6];
-#pragma unroll
 	for (i = 0; i < IPV6_MAX_EXT; i++) {
 		const __u8 *ext;
 		__u32 len;
@@ -233,6 +231,7 @@ static inline enum parse_result parse_packet(const void *data, const void *data_
 	p->payload_len = (__u32)ip_payload - doff;
 	p->from_a = (__u8)endpoint_is_lower(saddr, sport, daddr, dport);
 	p->key.family = proto == ETHP_IPV4 ? 4 : 6;
+	p->key.iface = 0;      /* the caller knows the interface */
 	p->key.pad = 0;
 	for (i = 0; i < 16; i++) {
 		p->key.addr_a[i] = p->from_a ? saddr[i] : daddr[i];

@@ -28,6 +28,9 @@ for layer in $layers; do
 	unit)
 		for t in "$build"/tests/unit/test_*; do
 			[ -x "$t" ] && run "unit/$(basename "$t")" "$t"
+		done
+		for t in tests/unit/test_*.sh; do
+			[ -f "$t" ] && run "unit/$(basename "$t" .sh)" bash "$t" ./tcpshake-mon
 		done ;;
 	bpf)
 		run "bpf/bpf_tests" "$build/tests/bpf/bpf_tests" ;;

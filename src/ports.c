@@ -84,7 +84,7 @@ static int labelled_count(const struct port_labels *pl, __u8 iface)
 static void label(struct port_track *t)
 {
 	t->labelled = true;
-	t->base = t->cur;
+	t->base = t->in_other;
 }
 
 /* Free label capacity goes to active ports right away. */
@@ -171,6 +171,7 @@ int port_labels_export(struct port_labels *pl, struct snapshot *s, double now_s)
 		other = &rows[t->iface];
 		if (!t->labelled) {
 			port_row_add(other, &t->cur);
+			t->in_other = t->cur;
 			continue;
 		}
 		port_row_add(other, &t->base);

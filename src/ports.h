@@ -3,11 +3,12 @@
  * Which service ports get a port label of their own: at most max_ports per
  * interface, the busiest ones, the rest summed under port="other".
  *
- * Prometheus counters must never go down, so a port that gets a label keeps
- * its counts from before (its baseline) inside "other", and a port that
- * loses its label moves its whole count back into "other". Labels change at
- * most once a minute, and only for a port at least twice as busy as the
- * least busy labelled one.
+ * Prometheus counters must never go down, so a port that gets a label leaves
+ * what "other" already reported for it in "other" (its baseline), and a
+ * port that loses its label moves its whole count back into "other". A port
+ * labelled when first seen has no baseline. Labels change at most once a
+ * minute, and only for a port at least twice as busy as the least busy
+ * labelled one.
  */
 #ifndef TCPSHAKE_PORTS_H
 #define TCPSHAKE_PORTS_H
@@ -22,6 +23,7 @@ struct port_track {
 	__u64 activity_mark;        /* activity at the last re-ranking */
 	struct port_snapshot cur;   /* cumulative, from the kernel */
 	struct port_snapshot base;  /* counts that stay in "other" */
+	struct port_snapshot in_other; /* what the last export put in "other" */
 };
 
 struct port_labels {

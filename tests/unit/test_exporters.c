@@ -1,0 +1,279 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/* Histogram buckets, quantiles, the Prometheus text, port labels, the
+ * textfile writer and option parsing. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <netinet/in.h>
+#include <cmocka.h>
+#include <linux/types.h>
+#include "tcpshake/abi.h"
+#include "tcpshake/histogram.h"
+#include "http.h"
+#include "options.h"
+#include "ports.h"
+#include "prom.h"
+#include "quantile.h"
+#include "textfile.h"
+
+static void test_histogram_bounds(void **unused)
+{
+	__u32 k;
+
+	(void)unused;
+	assert_int_equal(hist_upper_ns(0), 10240);               /* 10.24 us */
+	assert_int_equal(hist_upper_ns(HIST_SLOTS - 2), 120259084288ull);  /* 120.26 s */
+	for (k = 1; k < HIST_SLOTS - 1; k++) {
+		double ratio = (double)hist_upper_ns(k) / (double)hist_upper_ns(k - 1);
+
+		assert_true(ratio > 1.0 && ratio <= 1.125 + 1e-9);
+		/* A value on the bound belongs to that bucket (le is inclusive). */
+		assert_int_equal(hist_slot(hist_upper_ns(k)), k);
+		assert_int_equal(hist_slot(hist_upper_ns(k) + 1), k + 1);
+		assert_int_equal(hist_slot(hist_upper_ns(k - 1) + 1), k);
+	}
+	assert_int_equal(hist_slot(0), 0);
+	assert_int_equal(hist_slot(1), 0);
+	assert_int_equal(hist_slot(10240), 0);
+	assert_int_equal(hist_slot(10241), 1);
+	assert_int_equal(hist_slot(120259084289ull), HIST_SLOTS - 1);
+	assert_int_equal(hist_slot(~0ull), HIST_SLOTS - 1);
+}
+
+static void test_quantile_accuracy(void **unused)
+{
+	static struct hist h;
+	__u64 v;
+
+	(void)unused;
+	assert_true(isnan(hist_quantile(&h, 0.5)));
+	/* 1..1000 us, uniformly: p50 = 500 us, p99 = 990 us, within a few percent. */
+	for (v = 1; v <= 1000; v++)
+		hist_add(&h, v * 1000);
+	assert_true(fabs(hist_quantile(&h, 0.5) / 500e-6 - 1) < 0.03);
+	assert_true(fabs(hist_quantile(&h, 0.99) / 990e-6 - 1) < 0.03);
+}
+
+static void test_prom_text(void **unused)
+{
+	static struct snapshot s;
+	struct port_snapshot ports[2] = {
+		{ .iface = 0, .port = 443, .handshakes = 7 },
+		{ .iface = 0, .port = 0, .handshakes = 2 },
+	};
+	char *text = NULL;
+	size_t len = 0;
+
+	(void)unused;
+	s.nr_ifaces = 1;
+	strcpy(s.iface[0].name, "eth\"0");
+	s.iface[0].stats.syn_packets = 12;
+	s.iface[0].stats.failures[FAIL_REFUSED] = 3;
+	s.iface[0].stats.closes_reset = 4;
+	s.iface[0].time_wait = 5;
+	s.iface[0].hist[H_CLOSE].count[0] = 1;
+	s.iface[0].hist[H_CLOSE].count[3] = 2;
+	s.iface[0].hist[H_CLOSE].sum_ns = 1500000000ull;
+	ports[0].failures[FAIL_TIMEOUT] = 1;
+	ports[0].handshake.count[HIST_SLOTS - 1] = 7;
+	s.ports = ports;
+	s.nr_ports = 2;
+	s.up = true;
+	assert_int_equal(prom_render(&s, &text, &len), 0);
+	assert_int_equal(strlen(text), len);
+	/* Label values are escaped; every family has HELP and TYPE. */
+	assert_non_null(strstr(text, "tcpshake_syn_packets_total{iface=\"eth\\\"0\"} 12\n"));
+	assert_non_null(strstr(text, "# TYPE tcpshake_syn_packets_total counter\n"));
+	assert_non_null(strstr(text, "tcpshake_closes_total{iface=\"eth\\\"0\",kind=\"reset\"} 4\n"));
+	assert_non_null(strstr(text, "tcpshake_time_wait_connections{iface=\"eth\\\"0\"} 5\n"));
+	assert_non_null(strstr(text, "tcpshake_handshakes_total{iface=\"eth\\\"0\",port=\"443\"} 7\n"));
+	assert_non_null(strstr(text, "tcpshake_handshakes_total{iface=\"eth\\\"0\",port=\"other\"} 2\n"));
+	assert_non_null(strstr(text,
+		"tcpshake_handshake_failures_total{iface=\"eth\\\"0\",reason=\"timeout\",port=\"443\"} 1\n"));
+	/* Cumulative buckets with exact bounds, +Inf equal to _count. */
+	assert_non_null(strstr(text, "tcpshake_close_seconds_bucket{iface=\"eth\\\"0\",le=\"0.00001024\"} 1\n"));
+	assert_non_null(strstr(text, "tcpshake_close_seconds_bucket{iface=\"eth\\\"0\",le=\"0.000013312\"} 3\n"));
+	assert_non_null(strstr(text, "tcpshake_close_seconds_bucket{iface=\"eth\\\"0\",le=\"120.259084288\"} 3\n"));
+	assert_non_null(strstr(text, "tcpshake_close_seconds_bucket{iface=\"eth\\\"0\",le=\"+Inf\"} 3\n"));
+	assert_non_null(strstr(text, "tcpshake_close_seconds_sum{iface=\"eth\\\"0\"} 1.5\n"));
+	assert_non_null(strstr(text, "tcpshake_close_seconds_count{iface=\"eth\\\"0\"} 3\n"));
+	assert_non_null(strstr(text,
+		"tcpshake_handshake_seconds_bucket{iface=\"eth\\\"0\",port=\"443\",le=\"+Inf\"} 7\n"));
+	assert_non_null(strstr(text, "tcpshake_up{iface=\"eth\\\"0\"} 1\n"));
+	assert_non_null(strstr(text, "tcpshake_build_info{iface=\"eth\\\"0\",version=\"" TCPSHAKE_VERSION "\"} 1\n"));
+	free(text);
+}
+
+static struct port_snapshot row(__u16 port, __u64 handshakes)
+{
+	struct port_snapshot r = { .iface = 0, .port = port, .handshakes = handshakes };
+
+	return r;
+}
+
+static __u64 exported(const struct snapshot *s, __u16 port, int *found)
+{
+	int i;
+
+	*found = 0;
+	for (i = 0; i < s->nr_ports; i++) {
+		if (s->ports[i].port == port) {
+			*found = 1;
+			return s->ports[i].handshakes;
+		}
+	}
+	return 0;
+}
+
+static void test_port_labels(void **unused)
+{
+	static struct port_labels pl;
+	static struct snapshot s;
+	struct port_snapshot r;
+	__u64 other_before;
+	int found;
+
+	(void)unused;
+	s.nr_ifaces = 1;
+	port_labels_init(&pl, 2);
+	r = row(0, 5);   port_labels_update(&pl, &r);   /* kernel "other" slot */
+	r = row(80, 10); port_labels_update(&pl, &r);
+	r = row(443, 4); port_labels_update(&pl, &r);
+	r = row(22, 1);  port_labels_update(&pl, &r);
+	assert_int_equal(port_labels_export(&pl, &s, 0), 0);
+	/* Two labels, given as ports appear; everything else is "other". */
+	assert_int_equal(exported(&s, 80, &found), 10);
+	assert_true(found);
+	assert_int_equal(exported(&s, 443, &found), 4);
+	exported(&s, 22, &found);
+	assert_false(found);
+	assert_int_equal(exported(&s, 0, &found), 6);
+
+	/* Port 22 becomes the busiest: after a minute it displaces 443, and no
+	 * counter ever goes down. */
+	other_before = exported(&s, 0, &found);
+	r = row(22, 1001); port_labels_update(&pl, &r);
+	r = row(443, 5);   port_labels_update(&pl, &r);
+	r = row(80, 500);  port_labels_update(&pl, &r);
+	port_labels_export(&pl, &s, 30);
+	assert_true(exported(&s, 0, &found) >= other_before);
+	other_before = exported(&s, 0, &found);
+	port_labels_export(&pl, &s, 61);
+	exported(&s, 443, &found);
+	assert_false(found);
+	assert_int_equal(exported(&s, 22, &found), 0);   /* "other" keeps the 1001 it reported */
+	assert_true(found);
+	assert_true(exported(&s, 0, &found) >= other_before);
+	/* Totals are preserved. */
+	assert_int_equal(exported(&s, 0, &found) + exported(&s, 22, &found) +
+			 exported(&s, 80, &found), 5 + 1001 + 5 + 500);
+	free(s.ports);
+}
+
+static void test_textfile_atomic(void **unused)
+{
+	char dir[] = "/tmp/tcpshake-unit-XXXXXX", path[128], buf[64];
+	struct textfile t = { 0 };
+	struct stat st;
+	FILE *f;
+
+	(void)unused;
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/metrics.prom", dir);
+	t.path = path;
+	assert_int_equal(textfile_write(&t, "a 1\n", 4), 0);
+	assert_int_equal(textfile_write(&t, "a 2\n", 4), 0);
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0644);       /* node_exporter can read it */
+	f = fopen(path, "r");
+	assert_non_null(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	assert_string_equal(buf, "a 2\n");
+	unlink(path);
+	assert_int_equal(rmdir(dir), 0);                  /* no temporary left */
+	/* A missing directory fails, and says so once. */
+	assert_true(textfile_write(&t, "a 3\n", 4) < 0);
+	assert_true(t.failing);
+}
+
+static void test_listen_parse(void **unused)
+{
+	struct sockaddr_in6 sa;
+	struct sockaddr_in *v4 = (struct sockaddr_in *)&sa;
+	unsigned int len;
+
+	(void)unused;
+	assert_int_equal(http_parse_listen("9431", &sa, &len), 0);
+	assert_int_equal(v4->sin_family, AF_INET);
+	assert_int_equal(ntohl(v4->sin_addr.s_addr), 0x7f000001);   /* loopback by default */
+	assert_int_equal(ntohs(v4->sin_port), 9431);
+	assert_int_equal(http_parse_listen(":9431", &sa, &len), 0);
+	assert_int_equal(ntohl(v4->sin_addr.s_addr), 0x7f000001);
+	assert_int_equal(http_parse_listen("0.0.0.0:80", &sa, &len), 0);
+	assert_int_equal(v4->sin_addr.s_addr, 0);
+	assert_int_equal(http_parse_listen("[::1]:9431", &sa, &len), 0);
+	assert_int_equal(sa.sin6_family, AF_INET6);
+	assert_int_not_equal(http_parse_listen("99999", &sa, &len), 0);
+	assert_int_not_equal(http_parse_listen("localhost:80", &sa, &len), 0);
+	assert_int_not_equal(http_parse_listen("1.2.3.4:", &sa, &len), 0);
+	assert_int_not_equal(http_parse_listen("[::1:80", &sa, &len), 0);
+}
+
+static int parse(struct options *o, int argc, const char **argv)
+{
+	optind = 0;
+	return options_parse(o, argc, (char **)argv);
+}
+
+static void test_options(void **unused)
+{
+	struct options o;
+	const char *ok[] = { "tcpshake-mon", "-i", "0.5", "--ingress", "tc", "--max-ports", "8",
+			     "--syn-timeout", "3", "--events", "-", "eth0", "eth1" };
+	const char *bad_num[] = { "tcpshake-mon", "--interval", "abc", "eth0" };
+	const char *bad_ingress[] = { "tcpshake-mon", "--ingress", "fast", "eth0" };
+	const char *negative[] = { "tcpshake-mon", "--max-flows", "-5", "eth0" };
+	const char *unknown[] = { "tcpshake-mon", "--frobnicate", "eth0" };
+	const char *twice[] = { "tcpshake-mon", "eth0", "eth0" };
+	const char *help[] = { "tcpshake-mon", "--help" };
+	FILE *saved = stdout;
+
+	(void)unused;
+	assert_int_equal(parse(&o, 13, ok), -1);
+	assert_true(fabs(o.interval_s - 0.5) < 1e-9);
+	assert_int_equal(o.ingress, INGRESS_TC);
+	assert_int_equal(o.max_ports, 8);
+	assert_int_equal(o.syn_timeout_s, 3);
+	assert_int_equal(o.nr_ifaces, 2);
+	assert_true(o.quiet);        /* events on stdout silence the table */
+	assert_int_equal(parse(&o, 4, bad_num), 2);
+	assert_int_equal(parse(&o, 4, bad_ingress), 2);
+	assert_int_equal(parse(&o, 4, negative), 2);
+	assert_int_equal(parse(&o, 3, unknown), 2);
+	assert_int_equal(parse(&o, 3, twice), 2);
+	stdout = fopen("/dev/null", "w");
+	assert_int_equal(parse(&o, 2, help), 0);
+	fclose(stdout);
+	stdout = saved;
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_histogram_bounds),
+		cmocka_unit_test(test_quantile_accuracy),
+		cmocka_unit_test(test_prom_text),
+		cmocka_unit_test(test_port_labels),
+		cmocka_unit_test(test_textfile_atomic),
+		cmocka_unit_test(test_listen_parse),
+		cmocka_unit_test(test_options),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

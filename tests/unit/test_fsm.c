@@ -1,0 +1,585 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The state machine, path by path, with an injected clock: every transition
+ * of the handshake and close diagrams, bad sequence/ack numbers,
+ * retransmissions, wrap-around, RST in each state, simultaneous open and
+ * close, half-close, 2MSL expiry and reuse.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+#include <linux/types.h>
+#include "tcpshake/fsm.h"
+
+#define ORIG 1
+#define RESP 0
+#define MS 1000000ull
+#define SEC 1000000000ull
+
+#define F_SYN    SEG_SYN
+#define F_SYNACK (SEG_SYN | SEG_ACK)
+#define F_ACK    SEG_ACK
+#define F_FIN    (SEG_FIN | SEG_ACK)
+#define F_RST    SEG_RST
+#define F_RSTACK (SEG_RST | SEG_ACK)
+
+static const struct fsm_timeouts timeouts = {
+	.syn_ns = 30 * SEC, .time_wait_ns = 60 * SEC, .close_ns = 120 * SEC, .idle_ns = 3600 * SEC,
+};
+
+static __u32 seg(struct conn *c, int from_orig, __u8 flags, __u32 seq, __u32 ack, __u32 len,
+		 __u64 now)
+{
+	struct segment s = { .seq = seq, .ack = ack, .payload_len = len, .flags = flags,
+			     .from_orig = (__u8)from_orig };
+
+	return fsm_segment(c, &s, now);
+}
+
+static void start(struct conn *c, __u32 isn, __u64 now)
+{
+	struct segment s = { .seq = isn, .flags = SEG_SYN, .from_orig = 1 };
+
+	fsm_start_syn(c, &s, now);
+}
+
+/* x = client ISN, y = server ISN: SYN(x), SYN-ACK(y, x+1), ACK(x+1, y+1). */
+static void handshake(struct conn *c, __u32 x, __u32 y)
+{
+	start(c, x, 1 * SEC);
+	seg(c, RESP, F_SYNACK, y, x + 1, 0, 1 * SEC + 100000);
+	seg(c, ORIG, F_ACK, x + 1, y + 1, 0, 1 * SEC + 250000);
+	assert_int_equal(c->state, CS_ESTABLISHED);
+}
+
+/* ---- three-way handshake ---- */
+
+static void test_handshake_valid(void **state)
+{
+	struct conn c;
+	__u32 fx;
+
+	(void)state;
+	start(&c, 1000, 5 * SEC);
+	assert_int_equal(c.state, CS_SYN_SENT);
+	assert_int_equal(c.seen, SEEN_SYN);
+
+	fx = seg(&c, RESP, F_SYNACK, 7000, 1001, 0, 5 * SEC + 80000);
+	assert_int_equal(fx, FX_SYNACK_FIRST);
+	assert_int_equal(c.state, CS_SYN_RCVD);
+	assert_int_equal(c.isn_resp, 7000);
+	assert_true(c.t_synack - c.t_syn == 80000);
+
+	fx = seg(&c, ORIG, F_ACK, 1001, 7001, 0, 5 * SEC + 200000);
+	assert_true(fx & FX_HANDSHAKE);
+	assert_true(fx & FX_EVENT);
+	assert_int_equal(c.state, CS_ESTABLISHED);
+	assert_int_equal(c.outcome, OUT_ESTABLISHED);
+	assert_true(c.t_established - c.t_syn == 200000);
+	assert_true(c.seen & SEEN_ACK3);
+	assert_int_equal(c.last_active, 5);
+}
+
+static void test_synack_wrong_ack_is_invalid(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	start(&c, 1000, SEC);
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 7000, 1000, 0, SEC), FX_INVALID);
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 7000, 1002, 0, SEC), FX_INVALID);
+	assert_int_equal(c.state, CS_SYN_SENT);
+	assert_true(c.seen & SEEN_INVALID);
+	/* The genuine SYN-ACK still completes the handshake. */
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 7000, 1001, 0, SEC), FX_SYNACK_FIRST);
+	assert_true(seg(&c, ORIG, F_ACK, 1001, 7001, 0, SEC) & FX_HANDSHAKE);
+}
+
+static void test_third_ack_wrong_numbers_is_invalid(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	start(&c, 1000, SEC);
+	seg(&c, RESP, F_SYNACK, 7000, 1001, 0, SEC);
+	assert_int_equal(seg(&c, ORIG, F_ACK, 1001, 7000, 0, SEC), FX_INVALID);  /* ack = y */
+	assert_int_equal(seg(&c, ORIG, F_ACK, 1001, 7002, 0, SEC), FX_INVALID);  /* ack = y+2 */
+	assert_int_equal(seg(&c, ORIG, F_ACK, 1005, 7001, 0, SEC), FX_INVALID);  /* seq != x+1 */
+	assert_int_equal(c.state, CS_SYN_RCVD);
+	/* An ACK from the responder is not a third ACK, and not invalid either. */
+	assert_int_equal(seg(&c, RESP, F_ACK, 7001, 1001, 0, SEC), 0);
+	assert_true(seg(&c, ORIG, F_ACK, 1001, 7001, 0, SEC) & FX_HANDSHAKE);
+}
+
+static void test_ack_before_synack_is_ignored(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	start(&c, 1000, SEC);
+	assert_int_equal(seg(&c, ORIG, F_ACK, 1001, 7001, 0, SEC), 0);
+	assert_int_equal(c.state, CS_SYN_SENT);
+	assert_false(c.seen & SEEN_INVALID);
+}
+
+static void test_syn_retransmission(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	start(&c, 1000, SEC);
+	assert_int_equal(seg(&c, ORIG, F_SYN, 1000, 0, 0, 2 * SEC), FX_SYN_RETRANS);
+	assert_int_equal(seg(&c, ORIG, F_SYN, 1000, 0, 0, 4 * SEC), FX_SYN_RETRANS);
+	assert_int_equal(c.syn_retransmits, 2);
+	assert_int_equal(c.state, CS_SYN_SENT);
+	assert_true(c.t_syn == SEC);          /* latency counts from the first SYN */
+	seg(&c, RESP, F_SYNACK, 7000, 1001, 0, 4 * SEC + 1000);
+	/* The client retransmits again before it sees the SYN-ACK. */
+	assert_int_equal(seg(&c, ORIG, F_SYN, 1000, 0, 0, 4 * SEC + 2000), FX_SYN_RETRANS);
+	assert_int_equal(c.state, CS_SYN_RCVD);
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 7000, 1001, 0, 5 * SEC), FX_SYNACK_RETRANS);
+	assert_int_equal(c.synack_retransmits, 1);
+	assert_true(seg(&c, ORIG, F_ACK, 1001, 7001, 0, 5 * SEC) & FX_HANDSHAKE);
+	assert_int_equal(c.syn_retransmits, 3);
+}
+
+static void test_synack_with_other_isn_is_invalid(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	start(&c, 1000, SEC);
+	seg(&c, RESP, F_SYNACK, 7000, 1001, 0, SEC);
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 9999, 1001, 0, SEC), FX_INVALID);
+	assert_int_equal(c.isn_resp, 7000);
+}
+
+static void test_syn_with_new_isn_starts_new_attempt(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	start(&c, 1000, SEC);
+	assert_int_equal(seg(&c, ORIG, F_SYN, 5555, 0, 0, 2 * SEC), FX_NEW_ATTEMPT);
+	assert_int_equal(c.isn_orig, 1000);    /* untouched: the caller ends it */
+	assert_true(fsm_fail_unanswered(&c, 2 * SEC) & FX_FAILED);
+	assert_int_equal(c.fail_reason, FAIL_TIMEOUT);
+}
+
+static void test_wraparound(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	/* x = 2^32 - 1: the SYN-ACK acknowledges 0. */
+	start(&c, 0xffffffffu, SEC);
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 0xfffffffeu, 0, 0, SEC), FX_SYNACK_FIRST);
+	assert_true(seg(&c, ORIG, F_ACK, 0, 0xffffffffu, 0, SEC) & FX_HANDSHAKE);
+	/* Close across the wrap: the client's FIN at 0xfffffff0 + 31 bytes. */
+	seg(&c, ORIG, F_FIN, 0xfffffff0u, 0xffffffffu, 31, 2 * SEC);
+	assert_int_equal(c.fin_next_orig, 0x10u);
+	assert_int_equal(c.state, CS_FIN_WAIT_1);
+	seg(&c, RESP, F_ACK, 0xffffffffu, 0x0fu, 0, 2 * SEC);   /* not yet */
+	assert_int_equal(c.state, CS_FIN_WAIT_1);
+	seg(&c, RESP, F_ACK, 0xffffffffu, 0x10u, 0, 2 * SEC);
+	assert_int_equal(c.state, CS_FIN_WAIT_2);
+}
+
+static void test_fast_open(void **state)
+{
+	struct segment s = { .seq = 1000, .flags = SEG_SYN, .payload_len = 10, .from_orig = 1 };
+	struct conn c;
+
+	(void)state;
+	fsm_start_syn(&c, &s, SEC);
+	assert_int_equal(c.syn_len, 10);
+	/* The server accepted the SYN data: ack = x + 1 + 10. */
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 7000, 1011, 0, SEC), FX_SYNACK_FIRST);
+	assert_true(seg(&c, ORIG, F_ACK, 1011, 7001, 0, SEC) & FX_HANDSHAKE);
+}
+
+/* ---- handshake failures ---- */
+
+static void test_refused(void **state)
+{
+	struct conn c;
+	__u32 fx;
+
+	(void)state;
+	start(&c, 1000, SEC);
+	assert_int_equal(seg(&c, RESP, F_RST, 0, 0, 0, SEC), 0);            /* no ACK */
+	assert_int_equal(seg(&c, RESP, F_RSTACK, 0, 1005, 0, SEC), 0);      /* wrong ack */
+	fx = seg(&c, RESP, F_RSTACK, 0, 1001, 0, SEC + 50000);
+	assert_int_equal(fx, FX_FAILED | FX_EVENT | FX_RELEASE);
+	assert_int_equal(c.fail_reason, FAIL_REFUSED);
+	assert_int_equal(c.outcome, OUT_REFUSED);
+	assert_int_equal(c.state, CS_CLOSED);
+	assert_true(c.t_end - c.t_syn == 50000);
+}
+
+static void test_reset_during_handshake(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	/* The client answers the SYN-ACK with RST (e.g. a SYN scan). */
+	start(&c, 1000, SEC);
+	seg(&c, RESP, F_SYNACK, 7000, 1001, 0, SEC);
+	assert_int_equal(seg(&c, ORIG, F_RST, 1234, 0, 0, SEC), 0);         /* wrong seq */
+	assert_true(seg(&c, ORIG, F_RST, 1001, 0, 0, SEC) & FX_FAILED);
+	assert_int_equal(c.fail_reason, FAIL_RESET);
+	assert_true(c.seen & SEEN_RST_ORIG);
+
+	/* The server resets its half-open connection. */
+	start(&c, 1000, SEC);
+	seg(&c, RESP, F_SYNACK, 7000, 1001, 0, SEC);
+	assert_true(seg(&c, RESP, F_RST, 7001, 0, 0, SEC) & FX_FAILED);
+	assert_int_equal(c.fail_reason, FAIL_RESET);
+	assert_true(c.seen & SEEN_RST_RESP);
+
+	/* The client gives up before any answer. */
+	start(&c, 1000, SEC);
+	assert_true(seg(&c, ORIG, F_RST, 1001, 0, 0, SEC) & FX_FAILED);
+	assert_int_equal(c.fail_reason, FAIL_RESET);
+}
+
+static void test_timeout_and_invalid_expiry(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	start(&c, 1000, SEC);
+	assert_int_equal(fsm_expire(&c, 30 * SEC, &timeouts), 0);
+	assert_int_equal(fsm_expire(&c, 31 * SEC, &timeouts), FX_FAILED | FX_EVENT | FX_RELEASE);
+	assert_int_equal(c.fail_reason, FAIL_TIMEOUT);
+	assert_int_equal(c.outcome, OUT_TIMEOUT);
+
+	/* SYN-ACK seen, no third ACK: still a timeout. */
+	start(&c, 1000, SEC);
+	seg(&c, RESP, F_SYNACK, 7000, 1001, 0, SEC);
+	assert_true(fsm_expire(&c, 31 * SEC, &timeouts) & FX_FAILED);
+	assert_int_equal(c.fail_reason, FAIL_TIMEOUT);
+
+	/* Only bad answers: invalid. */
+	start(&c, 1000, SEC);
+	seg(&c, RESP, F_SYNACK, 7000, 4242, 0, SEC);
+	assert_true(fsm_expire(&c, 31 * SEC, &timeouts) & FX_FAILED);
+	assert_int_equal(c.fail_reason, FAIL_INVALID);
+	assert_int_equal(c.outcome, OUT_INVALID);
+}
+
+static void test_fin_during_handshake(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	start(&c, 1000, SEC);
+	assert_int_equal(seg(&c, ORIG, F_FIN, 1001, 0, 0, SEC), 0);
+	assert_true(c.seen & SEEN_FIN_ORIG);
+	assert_int_equal(c.state, CS_SYN_SENT);
+}
+
+static void test_third_ack_with_data_and_fin(void **state)
+{
+	struct conn c;
+	__u32 fx;
+
+	(void)state;
+	start(&c, 1000, SEC);
+	seg(&c, RESP, F_SYNACK, 7000, 1001, 0, SEC);
+	fx = seg(&c, ORIG, F_FIN, 1001, 7001, 20, SEC);
+	assert_true(fx & FX_HANDSHAKE);
+	assert_true(fx & FX_CLOSE_START);
+	assert_int_equal(c.state, CS_FIN_WAIT_1);
+	assert_int_equal(c.fin_next_orig, 1022);
+	assert_true(c.seen & SEEN_DATA_ORIG);
+}
+
+/* ---- simultaneous open, orphan SYN-ACK ---- */
+
+static void test_simultaneous_open(void **state)
+{
+	struct conn c;
+	__u32 fx;
+
+	(void)state;
+	start(&c, 1000, SEC);
+	assert_int_equal(seg(&c, RESP, F_SYN, 5000, 0, 0, SEC), FX_SIMOPEN);
+	assert_true(c.seen & SEEN_SIMOPEN);
+	assert_int_equal(seg(&c, RESP, F_SYN, 5000, 0, 0, SEC), FX_SYN_RETRANS);
+	/* Each side answers the other's SYN with a SYN-ACK carrying its own ISN. */
+	fx = seg(&c, RESP, F_SYNACK, 5000, 1001, 0, SEC + 1000);
+	assert_int_equal(fx, FX_SYNACK_FIRST);
+	assert_int_equal(c.state, CS_SYN_RCVD);
+	fx = seg(&c, ORIG, F_SYNACK, 1000, 5001, 0, SEC + 2000);
+	assert_true(fx & FX_HANDSHAKE);
+	assert_int_equal(c.state, CS_ESTABLISHED);
+	/* A SYN-ACK from the originator outside a simultaneous open is invalid. */
+	start(&c, 1000, SEC);
+	assert_int_equal(seg(&c, ORIG, F_SYNACK, 1000, 5001, 0, SEC), FX_INVALID);
+}
+
+static void test_orphan_synack(void **state)
+{
+	struct segment s = { .seq = 7000, .ack = 1001, .flags = SEG_SYN | SEG_ACK };
+	struct conn c;
+
+	(void)state;
+	fsm_start_orphan_synack(&c, &s, 2 * SEC);
+	assert_int_equal(c.state, CS_SYN_RCVD);
+	assert_int_equal(c.isn_orig, 1000);
+	assert_true(c.seen & SEEN_ORPHAN);
+	assert_true(fsm_start_time(&c) == 2 * SEC);
+	assert_true(seg(&c, ORIG, F_ACK, 1001, 7001, 0, 3 * SEC) & FX_HANDSHAKE);
+	assert_true(c.t_syn == 0);   /* no SYN: no SYN-based latency */
+}
+
+/* ---- the four-way close ---- */
+
+static void test_close_client_first(void **state)
+{
+	struct conn c;
+	__u32 fx;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	/* 1: client FIN (seq=u) -> FIN-WAIT-1 */
+	fx = seg(&c, ORIG, F_FIN, 1101, 7201, 0, 10 * SEC);
+	assert_int_equal(fx, FX_CLOSE_START);
+	assert_int_equal(c.state, CS_FIN_WAIT_1);
+	assert_true(c.t_fin == 10 * SEC);
+	/* 2: server ACK (ack=u+1) -> FIN-WAIT-2 / CLOSE-WAIT */
+	assert_int_equal(seg(&c, RESP, F_ACK, 7201, 1102, 0, 10 * SEC + 1000), 0);
+	assert_int_equal(c.state, CS_FIN_WAIT_2);
+	/* 3: server FIN (seq=w) -> LAST-ACK */
+	assert_int_equal(seg(&c, RESP, F_FIN, 7201, 1102, 0, 11 * SEC), 0);
+	assert_int_equal(c.state, CS_LAST_ACK);
+	/* 4: client ACK (ack=w+1) -> TIME-WAIT */
+	fx = seg(&c, ORIG, F_ACK, 1102, 7202, 0, 11 * SEC + 500);
+	assert_int_equal(fx, FX_CLOSED | FX_EVENT);
+	assert_int_equal(c.state, CS_TIME_WAIT);
+	assert_int_equal(c.outcome, OUT_CLOSED);
+	assert_true(c.t_end - c.t_fin == SEC + 500);
+	assert_false(c.seen & SEEN_CLOSE_RESP);
+	assert_false(c.seen & SEEN_SIMCLOSE);
+}
+
+static void test_close_server_first_with_finack(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	seg(&c, RESP, F_FIN, 7001, 1001, 100, 10 * SEC);       /* data + FIN */
+	assert_int_equal(c.state, CS_FIN_WAIT_1);
+	assert_true(c.seen & SEEN_CLOSE_RESP);
+	assert_int_equal(c.fin_next_resp, 7102);
+	/* The client's FIN also acknowledges the server's: straight to LAST-ACK. */
+	seg(&c, ORIG, F_FIN, 1001, 7102, 0, 10 * SEC + 10);
+	assert_int_equal(c.state, CS_LAST_ACK);
+	assert_true(seg(&c, RESP, F_ACK, 7102, 1002, 0, 10 * SEC + 20) & FX_CLOSED);
+	assert_int_equal(c.state, CS_TIME_WAIT);
+}
+
+static void test_simultaneous_close(void **state)
+{
+	struct conn c;
+	__u32 fx;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	seg(&c, ORIG, F_FIN, 1001, 7001, 0, 10 * SEC);
+	/* The server's FIN does not acknowledge the client's: they crossed. */
+	fx = seg(&c, RESP, F_FIN, 7001, 1001, 0, 10 * SEC + 5);
+	assert_int_equal(fx, FX_SIMCLOSE);
+	assert_int_equal(c.state, CS_CLOSING);
+	seg(&c, RESP, F_ACK, 7002, 1002, 0, 10 * SEC + 10);
+	assert_int_equal(c.state, CS_LAST_ACK);
+	assert_true(seg(&c, ORIG, F_ACK, 1002, 7002, 0, 10 * SEC + 20) & FX_CLOSED);
+	assert_true(c.seen & SEEN_SIMCLOSE);
+}
+
+static void test_half_close(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	seg(&c, ORIG, F_FIN, 1001, 7001, 0, 10 * SEC);
+	seg(&c, RESP, F_ACK, 7001, 1002, 0, 10 * SEC);
+	/* A retransmission from the closer itself is not a half-close. */
+	assert_int_equal(seg(&c, ORIG, F_ACK, 900, 7001, 50, 10 * SEC), 0);
+	/* The server keeps sending after the client's FIN. */
+	assert_int_equal(seg(&c, RESP, F_ACK, 7001, 1002, 1000, 11 * SEC), FX_HALF_CLOSE);
+	assert_int_equal(seg(&c, RESP, F_ACK, 8001, 1002, 1000, 11 * SEC), 0);   /* once */
+	assert_int_equal(c.state, CS_FIN_WAIT_2);
+	seg(&c, ORIG, F_ACK, 1002, 9001, 0, 11 * SEC);
+	seg(&c, RESP, F_FIN, 9001, 1002, 0, 12 * SEC);
+	assert_true(seg(&c, ORIG, F_ACK, 1002, 9002, 0, 12 * SEC) & FX_CLOSED);
+	assert_true(c.seen & SEEN_HALFCLOSE);
+}
+
+static void test_stale_ack_does_not_ack_fin(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	seg(&c, ORIG, F_FIN, 1501, 7001, 0, 10 * SEC);
+	seg(&c, RESP, F_ACK, 7001, 1400, 0, 10 * SEC);    /* acks older data only */
+	assert_int_equal(c.state, CS_FIN_WAIT_1);
+	seg(&c, ORIG, F_FIN, 1501, 7001, 0, 10 * SEC);    /* FIN retransmission */
+	assert_int_equal(c.fin_next_orig, 1502);
+	assert_int_equal(c.state, CS_FIN_WAIT_1);
+}
+
+/* ---- RST in every state ---- */
+
+static void test_rst_in_each_open_state(void **state)
+{
+	static const int steps_before_rst[] = { 0, 1, 2, 3 };
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < sizeof(steps_before_rst) / sizeof(steps_before_rst[0]); i++) {
+		struct conn c;
+		__u32 fx;
+
+		handshake(&c, 1000, 7000);
+		if (steps_before_rst[i] >= 1)
+			seg(&c, ORIG, F_FIN, 1001, 7001, 0, 10 * SEC);     /* FIN-WAIT-1 */
+		if (steps_before_rst[i] >= 2)
+			seg(&c, RESP, F_ACK, 7001, 1002, 0, 10 * SEC);     /* FIN-WAIT-2 */
+		if (steps_before_rst[i] >= 3)
+			seg(&c, RESP, F_FIN, 7001, 1002, 0, 10 * SEC);     /* LAST-ACK */
+		fx = seg(&c, RESP, F_RST, 7002, 0, 0, 11 * SEC);
+		assert_int_equal(fx, FX_RESET | FX_EVENT | FX_RELEASE);
+		assert_int_equal(c.outcome, OUT_RESET);
+		assert_int_equal(c.state, CS_CLOSED);
+		assert_int_equal(!!(c.seen & SEEN_RST_AFTER_CLOSE), steps_before_rst[i] == 3);
+	}
+}
+
+/* ---- TIME-WAIT: 2MSL, RST, reuse ---- */
+
+static void close_to_time_wait(struct conn *c)
+{
+	handshake(c, 1000, 7000);
+	seg(c, ORIG, F_FIN, 1001, 7001, 0, 10 * SEC);
+	seg(c, RESP, F_FIN, 7001, 1002, 0, 10 * SEC);
+	seg(c, ORIG, F_ACK, 1002, 7002, 0, 10 * SEC);
+	assert_int_equal(c->state, CS_TIME_WAIT);
+}
+
+static void test_time_wait_expiry(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	close_to_time_wait(&c);
+	assert_int_equal(seg(&c, RESP, F_FIN, 7001, 1002, 0, 20 * SEC), 0);   /* FIN retransmitted */
+	assert_int_equal(c.state, CS_TIME_WAIT);
+	assert_int_equal(fsm_expire(&c, 69 * SEC, &timeouts), 0);
+	assert_int_equal(fsm_expire(&c, 70 * SEC, &timeouts), FX_TW_END | FX_RELEASE);
+	assert_int_equal(c.state, CS_CLOSED);
+}
+
+static void test_time_wait_rst_and_reuse(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	close_to_time_wait(&c);
+	assert_int_equal(seg(&c, ORIG, F_RST, 1002, 0, 0, 15 * SEC), FX_TW_END | FX_RELEASE);
+
+	close_to_time_wait(&c);
+	/* A bare SYN does not end TIME-WAIT; the answering SYN-ACK does. */
+	assert_int_equal(seg(&c, ORIG, F_SYN, 99999, 0, 0, 15 * SEC), 0);
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 5, 100000, 0, 15 * SEC),
+			 FX_TW_END | FX_REUSE | FX_RELEASE);
+}
+
+/* ---- idle and stuck connections ---- */
+
+static void test_idle_expiry(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	c.last_active = 100;
+	assert_int_equal(fsm_expire(&c, 3699 * SEC, &timeouts), 0);
+	assert_int_equal(fsm_expire(&c, 3700 * SEC, &timeouts), FX_EXPIRED | FX_EVENT | FX_RELEASE);
+	assert_int_equal(c.outcome, OUT_EXPIRED);
+	/* A clock behind the stamp (a race between CPUs) never expires anything. */
+	handshake(&c, 1000, 7000);
+	c.last_active = 5000;
+	assert_int_equal(fsm_expire(&c, 100 * SEC, &timeouts), 0);
+}
+
+static void test_unacknowledged_fin_expiry(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	seg(&c, ORIG, F_FIN, 1001, 7001, 0, 10 * SEC);
+	assert_int_equal(fsm_expire(&c, 129 * SEC, &timeouts), 0);
+	assert_true(fsm_expire(&c, 130 * SEC, &timeouts) & FX_EXPIRED);
+	assert_int_equal(c.outcome, OUT_EXPIRED);
+	/* Both FINs seen, last ACK never: it did close. */
+	handshake(&c, 1000, 7000);
+	seg(&c, ORIG, F_FIN, 1001, 7001, 0, 10 * SEC);
+	seg(&c, RESP, F_FIN, 7001, 1002, 0, 10 * SEC);
+	assert_int_equal(c.state, CS_LAST_ACK);
+	assert_true(fsm_expire(&c, 200 * SEC, &timeouts) & FX_EXPIRED);
+	assert_int_equal(c.outcome, OUT_CLOSED);
+}
+
+static void test_syn_on_open_connection_is_ignored(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	assert_int_equal(seg(&c, ORIG, F_SYN, 1000, 0, 0, 2 * SEC), 0);
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 7000, 1001, 0, 2 * SEC), 0);
+	assert_int_equal(c.state, CS_ESTABLISHED);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_handshake_valid),
+		cmocka_unit_test(test_synack_wrong_ack_is_invalid),
+		cmocka_unit_test(test_third_ack_wrong_numbers_is_invalid),
+		cmocka_unit_test(test_ack_before_synack_is_ignored),
+		cmocka_unit_test(test_syn_retransmission),
+		cmocka_unit_test(test_synack_with_other_isn_is_invalid),
+		cmocka_unit_test(test_syn_with_new_isn_starts_new_attempt),
+		cmocka_unit_test(test_wraparound),
+		cmocka_unit_test(test_fast_open),
+		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_reset_during_handshake),
+		cmocka_unit_test(test_timeout_and_invalid_expiry),
+		cmocka_unit_test(test_fin_during_handshake),
+		cmocka_unit_test(test_third_ack_with_data_and_fin),
+		cmocka_unit_test(test_simultaneous_open),
+		cmocka_unit_test(test_orphan_synack),
+		cmocka_unit_test(test_close_client_first),
+		cmocka_unit_test(test_close_server_first_with_finack),
+		cmocka_unit_test(test_simultaneous_close),
+		cmocka_unit_test(test_half_close),
+		cmocka_unit_test(test_stale_ack_does_not_ack_fin),
+		cmocka_unit_test(test_rst_in_each_open_state),
+		cmocka_unit_test(test_time_wait_expiry),
+		cmocka_unit_test(test_time_wait_rst_and_reuse),
+		cmocka_unit_test(test_idle_expiry),
+		cmocka_unit_test(test_unacknowledged_fin_expiry),
+		cmocka_unit_test(test_syn_on_open_connection_is_ignored),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
