@@ -26,8 +26,9 @@ SKEL      := $(BUILD)/tcpshake.skel.h
 COMMON_OBJS := $(BUILD)/tests/common/craft.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(UNIT_SRCS:tests/unit/%.c=$(BUILD)/tests/unit/%)
-BPFT_SRCS := $(wildcard tests/bpf/*.c)
-BPFT_BIN  := $(BUILD)/tests/bpf/bpf_tests
+BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
+BPFT_BINS := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
+HARNESS   := $(BUILD)/tests/bpf/harness.o
 BENCH_BIN := $(BUILD)/tests/bpf/bench
 
 .PHONY: all deps run check test-unit test-bpf test-integration test-deploy bench \
@@ -49,13 +50,13 @@ deps:
 run: deps all
 	./tcpshake-mon $(RUN_OPTS) $(IFACE)
 
-check: deps all $(UNIT_BINS) $(BPFT_BIN)
+check: deps all $(UNIT_BINS) $(BPFT_BINS)
 	@scripts/run-tests.sh $(BUILD)
 
 test-unit: $(UNIT_BINS)
 	@scripts/run-tests.sh $(BUILD) unit
 
-test-bpf: $(BPFT_BIN)
+test-bpf: $(BPFT_BINS)
 	@scripts/run-tests.sh $(BUILD) bpf
 
 test-integration: all
@@ -65,7 +66,7 @@ test-deploy:
 	@scripts/run-tests.sh $(BUILD) deploy
 
 bench: deps $(BENCH_BIN)
-	$(BENCH_BIN) $(BPF_OBJ)
+	$(BENCH_BIN)
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
@@ -104,10 +105,10 @@ $(BUILD)/tests/bpf/%.o: tests/bpf/%.c $(SKEL) | $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Wno-override-init -Itests/common -Itests/bpf -c $< -o $@
 
-$(BPFT_BIN): $(filter-out $(BUILD)/tests/bpf/bench.o,$(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%.o)) $(APP_OBJS) $(COMMON_OBJS)
+$(BUILD)/tests/bpf/test_%: $(BUILD)/tests/bpf/test_%.o $(HARNESS) $(APP_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
-$(BENCH_BIN): $(BUILD)/tests/bpf/bench.o $(BUILD)/tests/bpf/harness.o $(APP_OBJS) $(COMMON_OBJS)
+$(BENCH_BIN): $(BUILD)/tests/bpf/bench.o $(HARNESS) $(APP_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # ---- install ----

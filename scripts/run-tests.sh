@@ -33,7 +33,9 @@ for layer in $layers; do
 			[ -f "$t" ] && run "unit/$(basename "$t" .sh)" bash "$t" ./tcpshake-mon
 		done ;;
 	bpf)
-		run "bpf/bpf_tests" "$build/tests/bpf/bpf_tests" ;;
+		for t in "$build"/tests/bpf/test_*; do
+			[ -x "$t" ] && run "bpf/$(basename "$t")" "$t"
+		done ;;
 	integration)
 		for t in tests/integration/test_*.sh; do
 			[ -f "$t" ] && run "integration/$(basename "$t" .sh)" bash "$t"

@@ -95,10 +95,8 @@ static void configure(struct loader *l, const struct options *o, const unsigned 
 				 o->events_path ? pow2_at_least((__u64)o->ringbuf_kb * 1024) : 4096);
 }
 
-int loader_load(struct loader *l, const struct options *o, const unsigned int *ifindex, int n)
+int loader_open(struct loader *l, const struct options *o, const unsigned int *ifindex, int n)
 {
-	int err;
-
 	memset(l, 0, sizeof(*l));
 	l->ncpus = (unsigned int)libbpf_num_possible_cpus();
 	l->skel = tcpshake_bpf__open();
@@ -107,7 +105,13 @@ int loader_load(struct loader *l, const struct options *o, const unsigned int *i
 		return -1;
 	}
 	configure(l, o, ifindex, n);
-	err = tcpshake_bpf__load(l->skel);
+	return 0;
+}
+
+int loader_finish(struct loader *l)
+{
+	int err = tcpshake_bpf__load(l->skel);
+
 	if (err) {
 		if (err == -EPERM)
 			log_error("the kernel refused to load BPF programs (permission denied): run as root");
@@ -117,11 +121,15 @@ int loader_load(struct loader *l, const struct options *o, const unsigned int *i
 		else
 			log_error("loading the BPF programs failed (%s): run with -vv to see the verifier log",
 				  strerror(-err));
-		tcpshake_bpf__destroy(l->skel);
-		l->skel = NULL;
+		loader_close(l);
 		return -1;
 	}
 	return loader_sweep(l);
+}
+
+int loader_load(struct loader *l, const struct options *o, const unsigned int *ifindex, int n)
+{
+	return loader_open(l, o, ifindex, n) ? -1 : loader_finish(l);
 }
 
 int loader_sweep(struct loader *l)

@@ -20,6 +20,9 @@ struct loader {
 int loader_check_environment(void);
 /* Opens and loads the BPF object for the given interfaces (not attached). */
 int loader_load(struct loader *l, const struct options *o, const unsigned int *ifindex, int n);
+/* The same in two steps, so tests can adjust skel->rodata in between. */
+int loader_open(struct loader *l, const struct options *o, const unsigned int *ifindex, int n);
+int loader_finish(struct loader *l);
 /* Runs the sweeper program once: timeouts, TIME-WAIT expiry, occupancy. */
 int loader_sweep(struct loader *l);
 void loader_close(struct loader *l);

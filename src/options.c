@@ -118,7 +118,7 @@ static int parse_whole_seconds(const char *opt, const char *s, __u32 *out)
 	return parse_u32(opt, s, 1, 86400 * 7, out);
 }
 
-static void set_defaults(struct options *o)
+void options_defaults(struct options *o)
 {
 	memset(o, 0, sizeof(*o));
 	o->interval_s = 1;
@@ -169,7 +169,7 @@ int options_parse(struct options *o, int argc, char **argv)
 {
 	int c, rc;
 
-	set_defaults(o);
+	options_defaults(o);
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":i:d:qvhV", long_options, NULL)) != -1) {
 		if (c == 'h') {

@@ -30,6 +30,7 @@ struct options {
 	int verbose;
 };
 
+void options_defaults(struct options *o);
 /* Exit status of a finished parse: -1 = go on and run. */
 int options_parse(struct options *o, int argc, char **argv);
 void options_usage(FILE *out);

@@ -1,0 +1,53 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * Running the real BPF programs on crafted packets with BPF_PROG_TEST_RUN:
+ * load the object, feed dialogues through the XDP/tc programs, read the
+ * counters, tables and ring-buffer events back.
+ */
+#ifndef TCPSHAKE_TEST_HARNESS_H
+#define TCPSHAKE_TEST_HARNESS_H
+
+#include <stdbool.h>
+#include "craft.h"
+#include "loader.h"
+#include "snapshot.h"
+#include "tcpshake/abi.h"
+
+enum hook { HOOK_XDP_IN = 0, HOOK_TC_IN, HOOK_TC_OUT };
+
+struct harness_config {
+	__u32 hs_buckets;         /* 0: defaults */
+	__u32 flow_buckets;
+	__u32 spill_max;
+	__u64 syn_timeout_ns;
+	__u64 time_wait_ns;
+	__u64 hash_seed;          /* fixed, so tests can reason about buckets */
+	bool events;
+};
+
+struct harness {
+	struct loader l;
+	struct ring_buffer *rb;
+	struct event ev[64];      /* events read back, in order */
+	int nr_ev;
+	int ev_lost_locally;
+};
+
+int harness_load(struct harness *h, const struct harness_config *cfg);
+void harness_close(struct harness *h);
+/* Runs one packet through a program; returns the program's return value. */
+int harness_run(struct harness *h, enum hook hook, const __u8 *pkt, size_t len, __u32 repeat,
+		__u32 *duration_ns);
+int harness_run_craft(struct harness *h, enum hook hook, const struct craft *c);
+int harness_sweep(struct harness *h);
+/* Per-CPU stats of interface slot 0, summed. */
+void harness_stats(struct harness *h, struct iface_stats *st);
+void harness_hist(struct harness *h, enum hist_id id, struct hist *out);
+/* Occupied ways of the tables, counted from user space; spilled flows. */
+int harness_hs_used(struct harness *h);
+int harness_flow_used(struct harness *h);
+int harness_spill_used(struct harness *h);
+/* Pulls pending ring-buffer events into h->ev. */
+void harness_events(struct harness *h);
+
+#endif

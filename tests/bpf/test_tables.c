@@ -1,0 +1,241 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Table behaviour of the real BPF programs under load: a SYN flood from
+ * random sources overwrites only unfinished handshakes (every overwrite
+ * counted) and never an established connection; full flow buckets spill
+ * without losing a flow; events carry the right addresses and times;
+ * whatever the bytes, the programs pass the packet.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <arpa/inet.h>
+#include <cmocka.h>
+#include "harness.h"
+#include "names.h"
+#include "parse.h"
+#include "tcpshake.skel.h"
+
+static void pkt(struct harness *h, enum hook hook, const char *src, __u16 sport, const char *dst,
+		__u16 dport, __u8 flags, __u32 seq, __u32 ack)
+{
+	struct craft c = { .family = 4, .src = src, .dst = dst, .sport = sport, .dport = dport,
+			   .flags = flags, .seq = seq, .ack = ack };
+
+	assert_int_equal(harness_run_craft(h, hook, &c), hook == HOOK_XDP_IN ? 2 : -1);
+}
+
+/* A client at 10.9.x.y:port connects to the local server 10.1.0.1:80. */
+static void connect_one(struct harness *h, const char *client, __u16 port, __u32 x, __u32 y)
+{
+	pkt(h, HOOK_XDP_IN, client, port, "10.1.0.1", 80, TCPF_SYN, x, 0);
+	pkt(h, HOOK_TC_OUT, "10.1.0.1", 80, client, port, TCPF_SYN | TCPF_ACK, y, x + 1);
+	pkt(h, HOOK_XDP_IN, client, port, "10.1.0.1", 80, TCPF_ACK, x + 1, y + 1);
+}
+
+static void close_one(struct harness *h, const char *client, __u16 port, __u32 x, __u32 y)
+{
+	pkt(h, HOOK_XDP_IN, client, port, "10.1.0.1", 80, TCPF_FIN | TCPF_ACK, x + 1, y + 1);
+	pkt(h, HOOK_TC_OUT, "10.1.0.1", 80, client, port, TCPF_FIN | TCPF_ACK, y + 1, x + 2);
+	pkt(h, HOOK_XDP_IN, client, port, "10.1.0.1", 80, TCPF_ACK, x + 2, y + 2);
+}
+
+static void test_syn_flood_never_touches_established(void **unused)
+{
+	struct harness_config hc = { .hs_buckets = 64 };     /* 256 ways */
+	const int flood = 20000;
+	struct iface_stats st;
+	struct harness h;
+	char src[32];
+	int i;
+
+	(void)unused;
+	assert_int_equal(harness_load(&h, &hc), 0);
+	connect_one(&h, "10.9.0.1", 5555, 100, 200);
+	/* A half-open real client, too, so the flood has something to evict. */
+	pkt(&h, HOOK_XDP_IN, "10.9.0.2", 6666, "10.1.0.1", 80, TCPF_SYN, 300, 0);
+
+	srand(7);
+	for (i = 0; i < flood; i++) {
+		snprintf(src, sizeof(src), "10.%d.%d.%d", 100 + rand() % 50, rand() % 256, rand() % 256);
+		pkt(&h, HOOK_XDP_IN, src, (__u16)(1024 + rand() % 60000), "10.1.0.1", 80,
+		    TCPF_SYN, (__u32)rand(), 0);
+	}
+	harness_stats(&h, &st);
+	assert_int_equal(st.syn_packets, flood + 2);
+	/* Every way is full, and every SYN that found no free way is counted
+	 * (the completed handshake gave its way back). */
+	assert_int_equal(harness_hs_used(&h), 256);
+	assert_int_equal(st.flow_evictions, flood + 2 - 1 - 256);
+	assert_int_equal(st.state_enter[CS_SYN_SENT] - st.state_leave[CS_SYN_SENT], 256);
+
+	/* The established connection is intact and its close is exact. */
+	assert_int_equal(harness_flow_used(&h), 1);
+	close_one(&h, "10.9.0.1", 5555, 100, 200);
+	harness_stats(&h, &st);
+	assert_int_equal(st.closes_graceful, 1);
+	assert_int_equal(st.handshakes, 1);
+	assert_int_equal(st.state_enter[CS_TIME_WAIT] - st.state_leave[CS_TIME_WAIT], 1);
+	harness_close(&h);
+}
+
+static void test_full_buckets_spill_without_loss(void **unused)
+{
+	/* One flow bucket of 8 ways: 40 connections collide for sure. */
+	struct harness_config hc = { .flow_buckets = 1, .spill_max = 1024, .time_wait_ns = 20000000 };
+	struct timespec pause = { 0, 40000000 };
+	struct iface_stats st;
+	struct harness h;
+	int i;
+
+	(void)unused;
+	assert_int_equal(harness_load(&h, &hc), 0);
+	for (i = 0; i < 40; i++)
+		connect_one(&h, "10.9.0.1", (__u16)(10000 + i), 1000u * (__u32)i, 7);
+	assert_int_equal(harness_flow_used(&h), 40);
+	assert_int_equal(harness_spill_used(&h), 32);
+	/* Data on a spilled connection still finds it (no second handshake). */
+	for (i = 0; i < 40; i++)
+		close_one(&h, "10.9.0.1", (__u16)(10000 + i), 1000u * (__u32)i, 7);
+	harness_stats(&h, &st);
+	assert_int_equal(st.handshakes, 40);
+	assert_int_equal(st.closes_graceful, 40);
+	assert_int_equal(st.flow_evictions, 0);
+	assert_int_equal(st.state_enter[CS_TIME_WAIT] - st.state_leave[CS_TIME_WAIT], 40);
+	/* 2MSL later the sweeper empties both the bucket and the spill map. */
+	nanosleep(&pause, NULL);
+	assert_int_equal(harness_sweep(&h), 0);
+	assert_int_equal(harness_flow_used(&h), 0);
+	harness_stats(&h, &st);
+	assert_int_equal(st.state_enter[CS_TIME_WAIT] - st.state_leave[CS_TIME_WAIT], 0);
+	/* The bucket's spill count went back to zero: a new flow uses a way. */
+	connect_one(&h, "10.9.0.1", 9999, 5, 6);
+	assert_int_equal(harness_spill_used(&h), 0);
+	assert_int_equal(h.l.skel->bss->report.spill_entries, 0);
+	harness_close(&h);
+}
+
+static void test_half_open_gauge(void **unused)
+{
+	struct harness_config hc = { 0 };
+	struct iface_stats st;
+	struct harness h;
+	int i;
+
+	(void)unused;
+	assert_int_equal(harness_load(&h, &hc), 0);
+	for (i = 0; i < 100; i++) {
+		pkt(&h, HOOK_XDP_IN, "10.9.0.3", (__u16)(20000 + i), "10.1.0.1", 443, TCPF_SYN, 50, 0);
+		pkt(&h, HOOK_TC_OUT, "10.1.0.1", 443, "10.9.0.3", (__u16)(20000 + i),
+		    TCPF_SYN | TCPF_ACK, 90, 51);
+	}
+	for (i = 0; i < 40; i++)
+		pkt(&h, HOOK_XDP_IN, "10.9.0.3", (__u16)(20000 + i), "10.1.0.1", 443, TCPF_ACK, 51, 91);
+	harness_stats(&h, &st);
+	assert_int_equal(st.state_enter[CS_SYN_RCVD] - st.state_leave[CS_SYN_RCVD], 60);
+	assert_int_equal(st.handshakes, 40);
+	assert_int_equal(harness_sweep(&h), 0);
+	assert_int_equal(h.l.skel->bss->report.hs_entries[0], 60);
+	assert_int_equal(h.l.skel->bss->report.flow_entries[0], 40);
+	harness_close(&h);
+}
+
+static void test_event_contents(void **unused)
+{
+	struct harness_config hc = { .events = true };
+	const struct event *e;
+	struct harness h;
+	__u8 want[16] = { [10] = 0xff, [11] = 0xff, 10, 9, 0, 1 };
+
+	(void)unused;
+	assert_int_equal(harness_load(&h, &hc), 0);
+	connect_one(&h, "10.9.0.1", 5555, 100, 200);
+	close_one(&h, "10.9.0.1", 5555, 100, 200);
+	harness_events(&h);
+	assert_int_equal(h.nr_ev, 2);
+	e = &h.ev[1];
+	assert_int_equal(e->conn.outcome, OUT_CLOSED);
+	/* 10.1.0.1:80 is endpoint a; the originator is the client, endpoint b. */
+	assert_int_equal(e->conn.orig_is_a, 0);
+	assert_memory_equal(e->key.addr_b, want, 16);
+	assert_int_equal(ntohs(e->key.port_b), 5555);
+	assert_int_equal(e->conn.service_port, 80);
+	assert_false(e->conn.seen & SEEN_LOCAL_ORIG);
+	assert_true(e->conn.t_syn <= e->conn.t_synack);
+	assert_true(e->conn.t_synack <= e->conn.t_established);
+	assert_true(e->conn.t_established <= e->conn.t_fin);
+	assert_true(e->conn.t_fin <= e->conn.t_end);
+	assert_true(e->t_event == e->conn.t_end);
+	assert_string_equal(zeek_conn_state(&e->conn), "SF");
+	harness_close(&h);
+}
+
+static void test_garbage_always_passes(void **unused)
+{
+	struct harness_config hc = { 0 };
+	struct iface_stats st;
+	struct harness h;
+	int i, n, refused_by_kernel = 0;
+	__u8 buf[256];
+
+	(void)unused;
+	assert_int_equal(harness_load(&h, &hc), 0);
+	srand(11);
+	for (i = 0; i < 3000; i++) {
+		struct craft c = { .family = rand() % 2 ? 4 : 6, .src = "10.9.0.1", .dst = "10.1.0.1",
+				   .sport = 1, .dport = 2, .flags = (__u8)rand(), .seq = (__u32)rand(),
+				   .ack = (__u32)rand(), .vlans = rand() % 3, .tcp_options = 4 * (rand() % 11) };
+		size_t len, j;
+
+		if (c.family == 6) {
+			c.src = "fd00::1";
+			c.dst = "fd00::2";
+			c.v6_ext = rand() % 3;
+		}
+		len = craft_packet(buf, sizeof(buf), &c);
+		/* Flip a few bytes anywhere, then cut at a random length. */
+		for (j = 0; j < 4; j++)
+			buf[(size_t)rand() % len] ^= (__u8)(1 + rand() % 255);
+		len = 14 + (size_t)rand() % (len - 13);
+		n = harness_run(&h, HOOK_XDP_IN, buf, len, 1, NULL);
+		assert_int_equal(n, 2);
+		/* BPF_PROG_TEST_RUN itself refuses skbs whose outer IPv4/IPv6
+		 * header is cut short (EINVAL): the harness, not the program. */
+		n = harness_run(&h, HOOK_TC_IN, buf, len, 1, NULL);
+		if (n == -EINVAL) {
+			__u16 type = (__u16)(buf[12] << 8 | buf[13]);
+
+			if (!((type == 0x0800 && len < 34) || (type == 0x86dd && len < 54)))
+				fail_msg("test run refused a %zu-byte packet of type %04x", len, type);
+			refused_by_kernel++;
+			continue;
+		}
+		if (n != -1)
+			fail_msg("tc ingress returned %d for a %zu-byte packet", n, len);
+		n = harness_run(&h, HOOK_TC_OUT, buf, len, 1, NULL);
+		assert_int_equal(n, -1);
+	}
+	assert_true(refused_by_kernel < 3000 / 2);
+	harness_stats(&h, &st);
+	assert_true(st.unparsed > 0);
+	assert_int_equal(harness_sweep(&h), 0);
+	harness_close(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_syn_flood_never_touches_established),
+		cmocka_unit_test(test_full_buckets_spill_without_loss),
+		cmocka_unit_test(test_half_open_gauge),
+		cmocka_unit_test(test_event_contents),
+		cmocka_unit_test(test_garbage_always_passes),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
