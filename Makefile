@@ -108,6 +108,16 @@ $(BUILD)/tests/bpf/%.o: tests/bpf/%.c $(SKEL) | $(BUILD)
 $(BUILD)/tests/bpf/test_%: $(BUILD)/tests/bpf/test_%.o $(HARNESS) $(APP_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
+$(BUILD)/bench.bpf.o: tests/bpf/bench.bpf.c | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench.skel.h: $(BUILD)/bench.bpf.o
+	$(BPFTOOL) gen skeleton $< name bench_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/bpf/bench.o: tests/bpf/bench.c $(BUILD)/bench.skel.h $(SKEL) | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) -Itests/common -Itests/bpf -c $< -o $@
+
 $(BENCH_BIN): $(BUILD)/tests/bpf/bench.o $(HARNESS) $(APP_OBJS) $(COMMON_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 

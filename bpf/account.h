@@ -104,16 +104,6 @@ static __always_inline void emit_event(const struct flow_key *key, const struct 
 	bpf_ringbuf_submit(e, flags);
 }
 
-static __always_inline void gauge_move(struct iface_stats *st, __u32 from, __u32 to, bool atomic)
-{
-	if (from == to)
-		return;
-	if (from > CS_NONE && from < CS_CLOSED)
-		stat_add(&st->state_leave[from], 1, atomic);
-	if (to > CS_NONE && to < CS_CLOSED)
-		stat_add(&st->state_enter[to], 1, atomic);
-}
-
 static __always_inline void account_handshake(const struct conn *c, __u32 iface, __u32 fx,
 					      struct iface_stats *st, bool atomic)
 {
@@ -179,8 +169,7 @@ static __always_inline void account_close(const struct conn *c, __u32 iface, __u
  * sweeper sets ACCOUNT_ATOMIC in fx. */
 #define ACCOUNT_ATOMIC (1u << 31)
 
-__noinline int account(const struct flow_key *key, const struct conn *c, __u32 old_state,
-		       __u32 fx, __u64 now)
+__noinline int account(const struct flow_key *key, const struct conn *c, __u32 fx, __u64 now)
 {
 	bool atomic = fx & ACCOUNT_ATOMIC;
 	struct iface_stats *st;
@@ -192,7 +181,6 @@ __noinline int account(const struct flow_key *key, const struct conn *c, __u32 o
 	st = stats_of(iface);
 	if (!st)
 		return 0;
-	gauge_move(st, old_state, c->state, atomic);
 	if (fx & FX_SYN_RETRANS)
 		stat_add(&st->syn_retransmits, 1, atomic);
 	if (fx & FX_SYNACK_RETRANS)
@@ -208,15 +196,13 @@ __noinline int account(const struct flow_key *key, const struct conn *c, __u32 o
 	return 0;
 }
 
-/* A record dropped for lack of space: it leaves its gauge, and it counts. */
-static __always_inline void account_eviction(__u32 iface, __u32 state, bool atomic)
+/* A record dropped or overwritten for lack of space. */
+static __always_inline void account_eviction(__u32 iface)
 {
 	struct iface_stats *st = stats_of(iface);
 
-	if (!st)
-		return;
-	gauge_move(st, state, CS_CLOSED, atomic);
-	stat_add(&st->flow_evictions, 1, atomic);
+	if (st)
+		st->flow_evictions++;
 }
 
 #endif /* TCPSHAKE_ACCOUNT_H */

@@ -79,9 +79,9 @@ struct {
 	__uint(max_entries, 1 << 22);
 } events SEC(".maps");
 
-/* Coarse monotonic seconds, advanced by the sweeper: the data fast path
- * stamps activity with it instead of calling a clock helper. */
-__u32 now_sec;
+/* The coarse clock (fsm_coarse()), advanced by the sweeper: the data fast
+ * path stamps activity with it instead of calling a clock helper. */
+__u32 now_coarse;
 /* Port slots handed out so far (slot = MAX_IFACES + n). */
 __u32 next_port_slot;
 /* Table occupancy, written by the sweeper. */

@@ -61,10 +61,20 @@ static inline const __u8 *cursor_take(struct cursor *c, __u32 len)
 
 static inline __u16 load_be16(const __u8 *p) { return (__u16)(p[0] << 8 | p[1]); }
 
-static inline __u32 load_be32(const __u8 *p)
-{
-	return (__u32)p[0] << 24 | (__u32)p[1] << 16 | (__u32)p[2] << 8 | p[3];
-}
+/* Raw (network-order) word loads of possibly unaligned packet bytes: one
+ * load instruction in BPF, where the JIT handles any alignment on the
+ * architectures we run on; memcpy natively, which compiles to the same. */
+#if defined(__bpf__)
+static inline __u32 load_raw32(const __u8 *p) { return *(const __u32 *)p; }
+static inline __u64 load_raw64(const __u8 *p) { return *(const __u64 *)p; }
+static inline __u16 load_raw16(const __u8 *p) { return *(const __u16 *)p; }
+#else
+static inline __u32 load_raw32(const __u8 *p) { __u32 v; __builtin_memcpy(&v, p, 4); return v; }
+static inline __u64 load_raw64(const __u8 *p) { __u64 v; __builtin_memcpy(&v, p, 8); return v; }
+static inline __u16 load_raw16(const __u8 *p) { __u16 v; __builtin_memcpy(&v, p, 2); return v; }
+#endif
+
+static inline __u32 load_be32(const __u8 *p) { return be32_to_host(load_raw32(p)); }
 
 /* Ethernet and VLAN tags; returns the EtherType of the payload or 0. */
 static inline __u16 parse_ethernet(struct cursor *c)
@@ -89,12 +99,13 @@ static inline __u16 parse_ethernet(struct cursor *c)
 	return proto;
 }
 
-/* IPv4 header: fills addresses (IPv4-mapped), returns IP payload length or
- * -1 when malformed, -2 when not a first-fragment TCP packet. */
-static inline int parse_ipv4(struct cursor *c, __u8 *saddr, __u8 *daddr)
+/* IPv4 header: the addresses as IPv4-mapped IPv6 words (raw byte order),
+ * returns the IP payload length, -1 when malformed, -2 when not a
+ * first-fragment TCP packet. */
+static inline int parse_ipv4(struct cursor *c, __u64 *saddr, __u64 *daddr)
 {
 	const __u8 *ip = cursor_take(c, 20);
-	__u32 ihl, tot_len, i;
+	__u32 ihl, tot_len;
 
 	if (!ip)
 		return -1;
@@ -109,13 +120,10 @@ static inline int parse_ipv4(struct cursor *c, __u8 *saddr, __u8 *daddr)
 		return -2;
 	if (load_be16(ip + 6) & 0x1fff)   /* fragment offset: not the first */
 		return -2;
-	for (i = 0; i < 10; i++)
-		saddr[i] = daddr[i] = 0;
-	saddr[10] = saddr[11] = daddr[10] = daddr[11] = 0xff;
-	for (i = 0; i < 4; i++) {
-		saddr[12 + i] = ip[12 + i];
-		daddr[12 + i] = ip[16 + i];
-	}
+	/* bytes 8..15 of ::ffff:a.b.c.d are 00 00 ff ff a b c d */
+	saddr[0] = daddr[0] = 0;
+	saddr[1] = 0xffff0000ull | (__u64)load_raw32(ip + 12) << 32;
+	daddr[1] = 0xffff0000ull | (__u64)load_raw32(ip + 16) << 32;
 	tot_len = load_be16(ip + 2);
 	if (tot_len == 0)                 /* BIG TCP / GSO without a length */
 		return 0xffff;
@@ -125,7 +133,7 @@ static inline int parse_ipv4(struct cursor *c, __u8 *saddr, __u8 *daddr)
 }
 
 /* IPv6 header and extension headers; same return convention as IPv4. */
-static inline int parse_ipv6(struct cursor *c, __u8 *saddr, __u8 *daddr)
+static inline int parse_ipv6(struct cursor *c, __u64 *saddr, __u64 *daddr)
 {
 	const __u8 *ip = cursor_take(c, 40);
 	__u32 payload, i;
@@ -135,10 +143,10 @@ static inline int parse_ipv6(struct cursor *c, __u8 *saddr, __u8 *daddr)
 		return -1;
 	if ((ip[0] >> 4) != 6)
 		return -1;
-	for (i = 0; i < 16; i++) {
-		saddr[i] = ip[8 + i];
-		daddr[i] = ip[24 + i];
-	}
+	saddr[0] = load_raw64(ip + 8);
+	saddr[1] = load_raw64(ip + 16);
+	daddr[0] = load_raw64(ip + 24);
+	daddr[1] = load_raw64(ip + 32);
 	payload = load_be16(ip + 4);
 	if (payload == 0)                 /* jumbogram / BIG TCP */
 		payload = 0xffff;
@@ -180,27 +188,26 @@ static inline int parse_ipv6(struct cursor *c, __u8 *saddr, __u8 *daddr)
 	return next == IPPROTO_TCP_ ? (int)payload : -2;
 }
 
-/* Lower (address, port) endpoint first: both directions share one key. */
-static inline int endpoint_is_lower(const __u8 *a, __u16 pa, const __u8 *b, __u16 pb)
+/* Lower (address, port) endpoint first, so both directions share one key.
+ * Any total order works; raw words are compared as they are loaded. */
+static inline int endpoint_is_lower(const __u64 *a, __u16 pa, const __u64 *b, __u16 pb)
 {
-	int i;
-
-	for (i = 0; i < 16; i++) {
-		if (a[i] != b[i])
-			return a[i] < b[i];
-	}
-	return be16_to_host(pa) <= be16_to_host(pb);
+	if (a[0] != b[0])
+		return a[0] < b[0];
+	if (a[1] != b[1])
+		return a[1] < b[1];
+	return pa <= pb;
 }
 
 static inline enum parse_result parse_packet(const void *data, const void *data_end,
 					     struct packet *p)
 {
 	struct cursor c = { .pos = data, .end = data_end };
-	__u8 saddr[16], daddr[16];
+	__u64 saddr[2], daddr[2];
 	const __u8 *tcp;
 	__u16 proto, sport, dport;
 	__u32 doff;
-	int ip_payload, i;
+	int ip_payload, from_a;
 
 	proto = parse_ethernet(&c);
 	if (proto == ETHP_IPV4)
@@ -223,22 +230,30 @@ static inline enum parse_result parse_packet(const void *data, const void *data_
 	if (doff > 20 && !cursor_take(&c, doff - 20))
 		return PARSE_MALFORMED;
 
-	__builtin_memcpy(&sport, tcp, 2);
-	__builtin_memcpy(&dport, tcp + 2, 2);
+	sport = load_raw16(tcp);
+	dport = load_raw16(tcp + 2);
 	p->seq = load_be32(tcp + 4);
 	p->ack = load_be32(tcp + 8);
 	p->flags = tcp[13];
 	p->payload_len = (__u32)ip_payload - doff;
-	p->from_a = (__u8)endpoint_is_lower(saddr, sport, daddr, dport);
+	from_a = endpoint_is_lower(saddr, be16_to_host(sport), daddr, be16_to_host(dport));
+	p->from_a = (__u8)from_a;
+	if (from_a) {
+		p->key.words[0] = saddr[0];
+		p->key.words[1] = saddr[1];
+		p->key.words[2] = daddr[0];
+		p->key.words[3] = daddr[1];
+	} else {
+		p->key.words[0] = daddr[0];
+		p->key.words[1] = daddr[1];
+		p->key.words[2] = saddr[0];
+		p->key.words[3] = saddr[1];
+	}
+	p->key.port_a = from_a ? sport : dport;
+	p->key.port_b = from_a ? dport : sport;
 	p->key.family = proto == ETHP_IPV4 ? 4 : 6;
 	p->key.iface = 0;      /* the caller knows the interface */
 	p->key.pad = 0;
-	for (i = 0; i < 16; i++) {
-		p->key.addr_a[i] = p->from_a ? saddr[i] : daddr[i];
-		p->key.addr_b[i] = p->from_a ? daddr[i] : saddr[i];
-	}
-	p->key.port_a = p->from_a ? sport : dport;
-	p->key.port_b = p->from_a ? dport : sport;
 	return PARSE_TCP;
 }
 

@@ -30,6 +30,7 @@ static __always_inline bool is_stale_duplicate(const struct way *w)
 	return f && f->conn.isn_orig == w->conn.isn_orig;
 }
 
+/* Ends the record if one of its timers ran out; returns the effects. */
 static __always_inline __u32 expire_way(struct way *w, struct sweep_ctx *x)
 {
 	struct conn c = w->conn;
@@ -43,14 +44,20 @@ static __always_inline __u32 expire_way(struct way *w, struct sweep_ctx *x)
 	if (fsm_is_handshake(old) && is_stale_duplicate(w))
 		fx = FX_RELEASE;
 	w->conn = c;
-	account(&w->key, &c, old, fx | ACCOUNT_ATOMIC, x->now);
+	account(&w->key, &c, fx | ACCOUNT_ATOMIC, x->now);
 	return fx;
 }
 
-static __always_inline void report_entry(__u64 *counts, __u32 iface)
+/* A live record: count it by interface and state (these are the gauges). */
+static __always_inline void report_entry(__u64 *counts, const struct way *w)
 {
-	if (iface < MAX_IFACES)
-		counts[iface]++;
+	__u32 iface = w->key.iface, state = w->conn.state;
+
+	if (iface >= MAX_IFACES)
+		return;
+	counts[iface]++;
+	if (state < CS_MAX)
+		report.states[iface][state]++;
 }
 
 static long sweep_hs_bucket(__u64 idx, void *ctx)
@@ -62,7 +69,6 @@ static long sweep_hs_bucket(__u64 idx, void *ctx)
 
 	if (!b)
 		return 1;
-#pragma unroll
 	for (i = 0; i < HS_WAYS; i++) {
 		__u32 tag = b->tag[i];
 
@@ -71,7 +77,7 @@ static long sweep_hs_bucket(__u64 idx, void *ctx)
 		if (expire_way(&b->way[i], x) & FX_RELEASE)
 			way_release(&b->tag[i], tag);
 		else
-			report_entry(report.hs_entries, b->way[i].key.iface);
+			report_entry(report.hs_entries, &b->way[i]);
 	}
 	return 0;
 }
@@ -85,7 +91,6 @@ static long sweep_flow_bucket(__u64 idx, void *ctx)
 
 	if (!b)
 		return 1;
-#pragma unroll
 	for (i = 0; i < FLOW_WAYS; i++) {
 		__u32 tag = b->tag[i];
 
@@ -94,7 +99,7 @@ static long sweep_flow_bucket(__u64 idx, void *ctx)
 		if (expire_way(&b->way[i], x) & FX_RELEASE)
 			way_release(&b->tag[i], tag);
 		else
-			report_entry(report.flow_entries, b->way[i].key.iface);
+			report_entry(report.flow_entries, &b->way[i]);
 	}
 	return 0;
 }
@@ -112,9 +117,18 @@ static long sweep_spill_elem(struct bpf_map *map, const struct flow_key *key, st
 			__sync_fetch_and_sub(&b->spilled, 1);
 		return 0;
 	}
-	report_entry(report.flow_entries, w->key.iface);
+	report_entry(report.flow_entries, w);
 	report.spill_entries++;
 	return 0;
+}
+
+static __always_inline void clear_report(void)
+{
+	volatile __u64 *w = (volatile __u64 *)&report;   /* volatile: no memset call */
+	__u32 i;
+
+	for (i = 0; i < sizeof(report) / sizeof(__u64); i++)
+		w[i] = 0;
 }
 
 static __always_inline void sweep_all(void)
@@ -129,8 +143,8 @@ static __always_inline void sweep_all(void)
 		},
 	};
 
-	now_sec = fsm_seconds(x.now);
-	__builtin_memset(&report, 0, sizeof(report));
+	now_coarse = fsm_coarse(x.now);
+	clear_report();
 	bpf_loop(cfg.hs_mask + 1, sweep_hs_bucket, &x, 0);
 	bpf_loop(cfg.flow_mask + 1, sweep_flow_bucket, &x, 0);
 	bpf_for_each_map_elem(&spill, sweep_spill_elem, &x, 0);

@@ -4,8 +4,10 @@
  *
  * A way is owned through its tag: TAG_FREE -> TAG_BUSY by compare-and-swap
  * (only one CPU wins), then key and record are written, then the
- * fingerprint is published with an atomic exchange (a full barrier), so a
- * reader that matches the tag finds the key already in place. Releasing is a
+ * fingerprint is published by a plain store after a compiler barrier. On
+ * x86 stores become visible in order, so a reader that matches the tag finds
+ * the key in place; on weaker orders a reader may briefly miss a record being
+ * created, which costs it nothing but that one lookup. Releasing is a
  * compare-and-swap back to TAG_FREE.
  *
  * Races we accept, and why: record fields (not the state word) may be
@@ -37,7 +39,8 @@ static __always_inline struct flow_bucket *flow_bucket_of(__u64 hash)
 
 static __always_inline void way_publish(__u32 *tag, __u32 value)
 {
-	__sync_lock_test_and_set(tag, value);
+	asm volatile("" ::: "memory");   /* key and record first, then the tag */
+	*(volatile __u32 *)tag = value;
 }
 
 static __always_inline void way_release(__u32 *tag, __u32 value)
@@ -49,7 +52,6 @@ static __always_inline int hs_find(struct hs_bucket *b, __u32 tag, const struct 
 {
 	int i;
 
-#pragma unroll
 	for (i = 0; i < HS_WAYS; i++) {
 		if (b->tag[i] == tag && flow_key_equal(&b->way[i].key, key))
 			return i;
@@ -61,43 +63,59 @@ static __always_inline int flow_find(struct flow_bucket *b, __u32 tag, const str
 {
 	int i;
 
-#pragma unroll
 	for (i = 0; i < FLOW_WAYS; i++) {
-		if (b->tag[i] == tag && flow_key_equal(&b->way[i].key, key))
+		if ((b->tag[i] & ~TAG_ESTABLISHED) == tag && flow_key_equal(&b->way[i].key, key))
 			return i;
 	}
 	return -1;
 }
 
-/* Take a free way of a handshake bucket, or overwrite the oldest unfinished
- * handshake. Returns the way index or -1 (the new record is then lost and
- * counted). */
-static __always_inline int hs_claim(struct hs_bucket *b, bool atomic)
+/* The data fast path: a way whose tag matches with the ESTABLISHED mark,
+ * decided from the header line alone. The key is not compared: a false
+ * match (two 31-bit fingerprints equal in one bucket) can only give some
+ * flow an activity stamp it did not earn, which delays its idle expiry. */
+static __always_inline int flow_find_established(struct flow_bucket *b, __u32 tag)
 {
-	__u64 oldest = ~0ull;
-	int i, victim = -1;
-	__u32 vtag = 0;
+	int i;
 
-#pragma unroll
+	for (i = 0; i < FLOW_WAYS; i++) {
+		if (b->tag[i] == (tag | TAG_ESTABLISHED))
+			return i;
+	}
+	return -1;
+}
+
+/* Keeps a flow way's ESTABLISHED mark in step with its record's state. */
+static __always_inline void flow_mark(struct flow_bucket *b, int way, __u32 tag, __u32 state)
+{
+	if (way >= 0 && way < FLOW_WAYS && b->tag[way] != TAG_FREE && b->tag[way] != TAG_BUSY)
+		b->tag[way] = state == CS_ESTABLISHED ? tag | TAG_ESTABLISHED : tag;
+}
+
+/* The way a new handshake record goes to: a free one, else the oldest
+ * unfinished handshake, whose loss is counted. Reads the bucket header
+ * only and takes the way with plain stores: an atomic here would stall on
+ * the previous SYN's buffered writes, which is most of a SYN's cost under
+ * a flood. The race this accepts: two CPUs putting new SYNs of one bucket
+ * into the same way in the same instant; with the table full both count an
+ * eviction (one for the old record, one for the record the other CPU
+ * overwrote), so only a race on a free way loses a record uncounted. */
+static __always_inline int hs_claim(struct hs_bucket *b, __u32 birth, __u32 *evicted_iface)
+{
+	__s32 oldest = -0x7fffffff - 1;
+	int i, victim = 0;
+
 	for (i = 0; i < HS_WAYS; i++) {
-		__u32 t = b->tag[i];
+		__s32 age = (__s32)(birth - b->birth[i]);
 
-		if (t == TAG_FREE) {
-			if (__sync_val_compare_and_swap(&b->tag[i], TAG_FREE, TAG_BUSY) == TAG_FREE)
-				return i;
-			continue;
-		}
-		if (t != TAG_BUSY && fsm_start_time(&b->way[i].conn) < oldest) {
-			oldest = fsm_start_time(&b->way[i].conn);
+		if (b->tag[i] == TAG_FREE)
+			return i;
+		if (age >= oldest) {
+			oldest = age;
 			victim = i;
-			vtag = t;
 		}
 	}
-	if (victim < 0 || victim >= HS_WAYS)
-		return -1;
-	if (__sync_val_compare_and_swap(&b->tag[victim], vtag, TAG_BUSY) != vtag)
-		return -1;
-	account_eviction(b->way[victim].key.iface, b->way[victim].conn.state, atomic);
+	*evicted_iface = b->iface[victim & (HS_WAYS - 1)];
 	return victim;
 }
 
@@ -105,7 +123,6 @@ static __always_inline int flow_claim_free(struct flow_bucket *b)
 {
 	int i;
 
-#pragma unroll
 	for (i = 0; i < FLOW_WAYS; i++) {
 		if (b->tag[i] == TAG_FREE &&
 		    __sync_val_compare_and_swap(&b->tag[i], TAG_FREE, TAG_BUSY) == TAG_FREE)
@@ -121,7 +138,6 @@ static __always_inline int flow_claim_time_wait(struct flow_bucket *b)
 	int i, victim = -1;
 	__u32 vtag = 0;
 
-#pragma unroll
 	for (i = 0; i < FLOW_WAYS; i++) {
 		__u32 t = b->tag[i];
 
@@ -136,7 +152,7 @@ static __always_inline int flow_claim_time_wait(struct flow_bucket *b)
 		return -1;
 	if (__sync_val_compare_and_swap(&b->tag[victim], vtag, TAG_BUSY) != vtag)
 		return -1;
-	account_eviction(b->way[victim].key.iface, CS_TIME_WAIT, false);
+	account_eviction(b->way[victim].key.iface);
 	return victim;
 }
 
@@ -156,12 +172,13 @@ static __always_inline void flow_insert(const struct way *src, __u64 hash)
 	if (i < 0)
 		i = flow_claim_time_wait(b);
 	if (i < 0 || i >= FLOW_WAYS) {
-		account_eviction(src->key.iface, src->conn.state, false);
+		account_eviction(src->key.iface);
 		return;
 	}
 	b->way[i].key = src->key;
 	b->way[i].conn = src->conn;
-	way_publish(&b->tag[i], flow_tag(hash));
+	way_publish(&b->tag[i], src->conn.state == CS_ESTABLISHED ?
+		    flow_tag(hash) | TAG_ESTABLISHED : flow_tag(hash));
 }
 
 /* The flow-table record of a key: a way of its bucket, or the spill map. */
@@ -182,7 +199,10 @@ static __always_inline void flow_release(struct flow_bucket *b, int way, __u32 t
 					 const struct flow_key *key)
 {
 	if (way >= 0 && way < FLOW_WAYS) {
-		way_release(&b->tag[way], tag);
+		__u32 t = b->tag[way];
+
+		if ((t & ~TAG_ESTABLISHED) == tag)
+			way_release(&b->tag[way], t);
 		return;
 	}
 	if (bpf_map_delete_elem(&spill, key) == 0)

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The one core behind every hook: parse, find the connection's record, run
- * the state machine, account. Costs by packet class:
- *   - data on an established flow: one flow-bucket read, no clock, no lock;
- *   - a SYN: one handshake-bucket write and one clock read, nothing shared
- *     with established flows;
- *   - handshake and close packets: the state machine, a clock read, and at
- *     most one ring-buffer event.
- * The big pieces are global BPF functions so the verifier checks each once.
+ * the state machine, account. Two fast paths are inlined into each program:
+ *   - data on an established flow: one flow-bucket read, no clock, no
+ *     helper call, at most one store (the activity stamp);
+ *   - a new SYN: one handshake-bucket header read, one clock read, one way
+ *     written; nothing shared with established flows is touched.
+ * Everything else (handshake and close packets, retransmissions) goes to
+ * track_slow(), a global function the verifier checks once.
  */
 #ifndef TCPSHAKE_TRACK_H
 #define TCPSHAKE_TRACK_H
@@ -19,7 +19,6 @@ static __always_inline __u32 iface_slot(__u32 ifindex)
 {
 	__u32 i;
 
-#pragma unroll
 	for (i = 0; i < MAX_IFACES; i++) {
 		if (i >= cfg.nr_ifaces)
 			break;
@@ -56,20 +55,18 @@ __noinline int step(struct way *w, const struct packet *p, __u64 now)
 	if (c.state != old && __sync_val_compare_and_swap(&w->conn.state, old, c.state) != old)
 		return 0;
 	w->conn = c;
-	account(&w->key, &c, old, fx, now);
+	account(&w->key, &c, fx, now);
 	return (int)fx;
 }
 
 /* A new record in a claimed way: from a SYN, or from a SYN-ACK whose SYN
- * was never seen (orphan). The way's tag is published by the caller. */
-__noinline int start_record(struct way *w, const struct packet *p, __u64 now, __u32 egress)
+ * was never seen (orphan). The caller publishes the way's tag. */
+static __always_inline void start_record(struct way *w, const struct packet *p, __u64 now,
+					 __u32 egress)
 {
 	struct segment s = {};
-	bool orphan;
+	bool orphan = p->flags & TCPF_ACK;
 
-	if (!w || !p)
-		return 0;
-	orphan = p->flags & TCPF_ACK;
 	make_segment(&s, p, !orphan);
 	w->key = p->key;
 	if (orphan)
@@ -82,8 +79,24 @@ __noinline int start_record(struct way *w, const struct packet *p, __u64 now, __
 	/* Locally initiated: our SYN went out, or the SYN-ACK came in. */
 	if (orphan != !!egress)
 		w->conn.seen |= SEEN_LOCAL_ORIG;
-	account(&w->key, &w->conn, CS_NONE, orphan ? FX_SYNACK_FIRST : 0, now);
-	return 0;
+}
+
+/* Claim a way of the handshake bucket and start a record in it. */
+static __always_inline void new_handshake(struct hs_bucket *b, const struct packet *p, __u32 tag,
+					  __u64 now, __u32 egress)
+{
+	__u32 evicted = MAX_IFACES;
+	int i = hs_claim(b, (__u32)(now >> 10), &evicted);
+
+	if (i < 0 || i >= HS_WAYS)
+		return;
+	if (evicted < MAX_IFACES)
+		account_eviction(evicted);
+	b->tag[i] = TAG_BUSY;
+	start_record(&b->way[i], p, now, egress);
+	b->birth[i] = (__u32)(now >> 10);
+	b->iface[i] = p->key.iface;
+	way_publish(&b->tag[i], tag);
 }
 
 /* A SYN with a new ISN on a tuple with an unfinished attempt: the old
@@ -100,34 +113,46 @@ __noinline int restart_attempt(struct way *w, const struct packet *p, __u64 now,
 	fx = fsm_fail_unanswered(&c, now);
 	if (__sync_val_compare_and_swap(&w->conn.state, old, CS_CLOSED) != old)
 		return 0;
-	account(&w->key, &c, old, fx, now);
-	return start_record(w, p, now, egress);
+	account(&w->key, &c, fx, now);
+	start_record(w, p, now, egress);
+	return 0;
 }
 
-/* SYNs, SYN-ACKs, third ACKs, and RSTs/FINs of unfinished handshakes. */
-static __always_inline void track_handshake(const struct packet *p, __u64 hash, __u32 tag,
-					    __u32 egress)
+/* Everything that is not a fast path. */
+__noinline int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 {
+	struct flow_bucket *fb = flow_bucket_of(hash);
 	struct hs_bucket *b = hs_bucket_of(hash);
-	bool open = (p->flags & (TCPF_SYN | TCPF_RST)) == TCPF_SYN;
+	struct way *w;
+	__u32 tag;
 	__u64 now;
 	int i, fx;
 
-	if (!b)
-		return;
+	if (!p || !fb || !b)
+		return 0;
+	/* Start both header loads now, so their cache misses overlap. */
+	asm volatile("" : : "r"(*(volatile __u32 *)&fb->tag[0]), "r"(*(volatile __u32 *)&b->tag[0]));
+	tag = flow_tag(hash);
+	/* A bare SYN never looks at established flows: floods stay away. */
+	if ((p->flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN) {
+		w = flow_lookup(fb, tag, &p->key, &i);
+		if (w) {
+			fx = step(w, p, bpf_ktime_get_ns());
+			if (fx & FX_RELEASE)
+				flow_release(fb, i, tag, &p->key);
+			else
+				flow_mark(fb, i, tag, w->conn.state);
+			/* A SYN-ACK goes on: it may reuse a TIME-WAIT tuple. */
+			if (!(p->flags & TCPF_SYN))
+				return 0;
+		}
+	}
 	i = hs_find(b, tag, &p->key);
 	if (i < 0 || i >= HS_WAYS) {
-		if (!open)
-			return;
-		now = bpf_ktime_get_ns();
-		i = hs_claim(b, false);
-		if (i < 0 || i >= HS_WAYS) {
-			account_eviction(p->key.iface, CS_NONE, false);
-			return;
-		}
-		start_record(&b->way[i], p, now, egress);
-		way_publish(&b->tag[i], tag);
-		return;
+		/* A SYN or SYN-ACK without a record starts one. */
+		if ((p->flags & (TCPF_SYN | TCPF_RST)) == TCPF_SYN)
+			new_handshake(b, p, tag, bpf_ktime_get_ns(), egress);
+		return 0;
 	}
 	now = bpf_ktime_get_ns();
 	fx = step(&b->way[i], p, now);
@@ -137,53 +162,17 @@ static __always_inline void track_handshake(const struct packet *p, __u64 hash, 
 		flow_insert(&b->way[i], hash);
 	if (fx & (FX_HANDSHAKE | FX_RELEASE))
 		way_release(&b->tag[i], tag);
-}
-
-__noinline int track_packet(const struct packet *p, __u32 egress)
-{
-	struct flow_bucket *fb;
-	struct way *w;
-	__u32 tag;
-	__u64 hash;
-	int wi, fx;
-
-	if (!p)
-		return 0;
-	hash = flow_hash(&p->key, cfg.hash_seed);
-	tag = flow_tag(hash);
-	/* A bare SYN never looks at established flows: floods stay away. */
-	if ((p->flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN) {
-		fb = flow_bucket_of(hash);
-		if (!fb)
-			return 0;
-		w = flow_lookup(fb, tag, &p->key, &wi);
-		if (w) {
-			/* The fast path: data of an open connection only stamps activity. */
-			if (!(p->flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) &&
-			    w->conn.state == CS_ESTABLISHED) {
-				if (w->conn.last_active != now_sec)
-					w->conn.last_active = now_sec;
-				return 0;
-			}
-			fx = step(w, p, bpf_ktime_get_ns());
-			if (fx & FX_RELEASE)
-				flow_release(fb, wi, tag, &p->key);
-			/* A SYN-ACK goes on: it may reuse a TIME-WAIT tuple. */
-			if (!(p->flags & TCPF_SYN))
-				return 0;
-		}
-	}
-	track_handshake(p, hash, tag, egress);
 	return 0;
 }
 
 static __always_inline void track(const void *data, const void *data_end, __u32 ifindex,
 				  __u32 egress)
 {
-	__u32 iface = iface_slot(ifindex);
+	__u32 iface = iface_slot(ifindex), tag;
 	struct iface_stats *st = stats_of(iface);
 	struct packet p;
-	int r;
+	__u64 hash;
+	int r, i;
 
 	if (!st)
 		return;
@@ -195,11 +184,37 @@ static __always_inline void track(const void *data, const void *data_end, __u32 
 	}
 	p.key.iface = (__u8)iface;
 	st->packets++;
-	if ((p.flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
+	hash = flow_hash(&p.key, cfg.hash_seed);
+	tag = flow_tag(hash);
+
+	if ((p.flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
+		/* Fast path: a SYN for a tuple without an attempt in progress.
+		 * The clock is read first: its latency then overlaps the bucket's
+		 * cache miss instead of adding to it. */
+		__u64 now = bpf_ktime_get_ns();
+		struct hs_bucket *b = hs_bucket_of(hash);
+
 		st->syn_packets++;
-	else if ((p.flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK))
+		if (!b)
+			return;
+		if (hs_find(b, tag, &p.key) < 0) {
+			new_handshake(b, &p, tag, now, egress);
+			return;
+		}
+	} else if (p.flags & TCPF_SYN) {
 		st->synack_packets++;
-	track_packet(&p, egress);
+	} else if (!(p.flags & (TCPF_FIN | TCPF_RST))) {
+		struct flow_bucket *fb = flow_bucket_of(hash);
+
+		/* Fast path: data of an established connection stamps activity. */
+		i = fb ? flow_find(fb, tag, &p.key) : -1;
+		if (i >= 0 && i < FLOW_WAYS && fb->way[i].conn.state == CS_ESTABLISHED) {
+			if (fb->way[i].conn.last_active != now_coarse)
+				fb->way[i].conn.last_active = now_coarse;
+			return;
+		}
+	}
+	track_slow(&p, hash, egress);
 }
 
 #endif /* TCPSHAKE_TRACK_H */

@@ -66,7 +66,7 @@ void options_usage(FILE *out)
 "      --idle-timeout SECONDS idle connection lifetime (default 3600)\n"
 "      --max-ports N          ports with their own port label (default 32)\n"
 "      --max-flows N          flow-table capacity (default 262144)\n"
-"      --handshake-slots N    handshake-table capacity (default 131072)\n"
+"      --handshake-slots N    handshake-table capacity (default 32768)\n"
 "      --events-buffer KB     event ring buffer size (default 4096)\n"
 "\n"
 "  -v, --verbose              more messages; twice for libbpf debug output\n"
@@ -128,7 +128,7 @@ void options_defaults(struct options *o)
 	o->idle_timeout_s = 3600;
 	o->max_ports = 32;
 	o->max_flows = 262144;
-	o->handshake_slots = 131072;
+	o->handshake_slots = 32768;
 	o->ringbuf_kb = 4096;
 }
 

@@ -51,15 +51,16 @@ static int read_percpu(struct reader *r, const struct bpf_map *map, __u32 key, v
 	return 0;
 }
 
-static __s64 gauge(const struct iface_stats *st, int state)
+/* Gauges: records by state, as counted by the sweeper's last pass. */
+static __s64 gauge(const struct sweep_report *r, __u32 slot, int state)
 {
-	return (__s64)(st->state_enter[state] - st->state_leave[state]);
+	return (__s64)r->states[slot][state];
 }
 
 static int read_iface(struct reader *r, struct iface_snapshot *is, __u32 slot)
 {
 	struct tcpshake_bpf *skel = r->loader->skel;
-	const struct iface_stats *st = &is->stats;
+	const struct sweep_report *rep = &skel->bss->report;
 	int h, err;
 
 	err = read_percpu(r, skel->maps.stats, slot, &is->stats, sizeof(is->stats));
@@ -68,12 +69,12 @@ static int read_iface(struct reader *r, struct iface_snapshot *is, __u32 slot)
 				  sizeof(is->hist[h]));
 	if (err)
 		return err;
-	is->syn_sent = gauge(st, CS_SYN_SENT);
-	is->half_open = gauge(st, CS_SYN_RCVD);
-	is->established = gauge(st, CS_ESTABLISHED);
-	is->closing = gauge(st, CS_FIN_WAIT_1) + gauge(st, CS_FIN_WAIT_2) +
-		      gauge(st, CS_CLOSING) + gauge(st, CS_LAST_ACK);
-	is->time_wait = gauge(st, CS_TIME_WAIT);
+	is->syn_sent = gauge(rep, slot, CS_SYN_SENT);
+	is->half_open = gauge(rep, slot, CS_SYN_RCVD);
+	is->established = gauge(rep, slot, CS_ESTABLISHED);
+	is->closing = gauge(rep, slot, CS_FIN_WAIT_1) + gauge(rep, slot, CS_FIN_WAIT_2) +
+		      gauge(rep, slot, CS_CLOSING) + gauge(rep, slot, CS_LAST_ACK);
+	is->time_wait = gauge(rep, slot, CS_TIME_WAIT);
 	is->hs_entries = skel->bss->report.hs_entries[slot];
 	is->flow_entries = skel->bss->report.flow_entries[slot];
 	return 0;

@@ -18,10 +18,14 @@
 /* Port slots 0..MAX_IFACES-1 collect, per interface, the ports without a
  * slot of their own ("other"); handed-out slots start at MAX_IFACES. */
 
-/* A table way tag: 0 = free, TAG_BUSY = being written, else a fingerprint
- * (always odd, so it can never equal the two reserved values). */
-#define TAG_FREE 0u
-#define TAG_BUSY 2u
+/* A table way tag: 0 = free, TAG_BUSY = being written, else a fingerprint,
+ * always odd so it never equals the reserved values. In the flow table,
+ * bit 1 (TAG_ESTABLISHED) marks a record in plain ESTABLISHED state: its
+ * data packets need nothing but an activity stamp, decided from the bucket
+ * header alone. Fingerprints are compared with that bit masked off. */
+#define TAG_FREE        0u
+#define TAG_BUSY        2u
+#define TAG_ESTABLISHED 2u
 
 /* ---- the flow key ---- */
 
@@ -82,7 +86,7 @@ enum fail_reason {
 	FAIL_REFUSED = 0, /* SYN answered by RST */
 	FAIL_RESET,       /* RST before the third ACK */
 	FAIL_TIMEOUT,     /* no answer / no third ACK within the SYN timeout */
-	FAIL_INVALID,     /* only SYN-ACKs or ACKs with wrong ack numbers seen */
+	FAIL_INVALID,     /* ended after a SYN-ACK or third ACK with a wrong ack number */
 	FAIL_MAX,         /* must stay 4: the BPF side masks reasons with 3 */
 };
 
@@ -95,8 +99,7 @@ enum outcome {
 	OUT_INVALID,
 	OUT_CLOSED,       /* graceful four-way close completed */
 	OUT_EXPIRED,      /* idle established/closing connection expired */
-	OUT_ESTABLISHED,  /* still open when the monitor stopped */
-	OUT_EVICTED,      /* state dropped for lack of table space */
+	OUT_ESTABLISHED,  /* handshake completed (the attempt's outcome) */
 	OUT_MAX,
 };
 
@@ -154,11 +157,14 @@ struct way {
 	__u8 pad[8];
 };
 
-/* Buckets of the two direct-mapped tables. The tag array sits in the first
- * cache line so a lookup that misses touches one line only. */
+/* Buckets of the two direct-mapped tables. The header fills the first cache
+ * line: a lookup that misses, and a SYN choosing a way to overwrite, read
+ * that line only. */
 struct hs_bucket {
 	__u32 tag[HS_WAYS];
-	__u8  pad[64 - 4 * HS_WAYS];
+	__u32 birth[HS_WAYS];     /* (ns >> 10) when the way was claimed: the oldest goes first */
+	__u8  iface[HS_WAYS];     /* interface slot of each way's record */
+	__u8  pad[64 - 9 * HS_WAYS];
 	struct way way[HS_WAYS];
 };
 
@@ -192,8 +198,8 @@ struct hist {
 
 /* ---- counters ---- */
 
-/* Per interface, per CPU. Gauges are derived in user space as
- * sum(state_enter[s]) - sum(state_leave[s]) over all CPUs. */
+/* Per interface, per CPU, summed by user space. Gauges are not here: the
+ * sweeper counts records by state (struct sweep_report). */
 struct iface_stats {
 	__u64 packets;            /* TCP segments inspected */
 	__u64 unparsed;           /* truncated or malformed headers, passed unseen */
@@ -213,8 +219,6 @@ struct iface_stats {
 	__u64 flow_evictions;     /* state dropped or overwritten for lack of space */
 	__u64 invalid_segments;   /* SYN-ACK / third ACK with a wrong ack number */
 	__u64 events_lost;        /* ring buffer full */
-	__u64 state_enter[CS_MAX];
-	__u64 state_leave[CS_MAX];
 };
 
 /* Per-service-port statistics (per CPU), indexed by a port slot. */
@@ -241,8 +245,10 @@ struct event {
 
 /* ---- sweeper ---- */
 
-/* What the sweeper program reports back (its .bss). */
+/* What the sweeper program reports back (its .bss): records by interface
+ * and state after its pass, i.e. the gauges. */
 struct sweep_report {
+	__u64 states[MAX_IFACES][CS_MAX];
 	__u64 hs_entries[MAX_IFACES];
 	__u64 flow_entries[MAX_IFACES];
 	__u64 spill_entries;

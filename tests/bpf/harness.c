@@ -182,6 +182,13 @@ int harness_spill_used(struct harness *h)
 	return n;
 }
 
+__s64 harness_gauge(struct harness *h, enum conn_state state)
+{
+	if (harness_sweep(h))
+		return -1;
+	return (__s64)h->l.skel->bss->report.states[0][state];
+}
+
 void harness_events(struct harness *h)
 {
 	if (h->rb)

@@ -47,6 +47,8 @@ void harness_hist(struct harness *h, enum hist_id id, struct hist *out);
 int harness_hs_used(struct harness *h);
 int harness_flow_used(struct harness *h);
 int harness_spill_used(struct harness *h);
+/* Records of interface slot 0 in a state, counted by a sweeper pass. */
+__s64 harness_gauge(struct harness *h, enum conn_state state);
 /* Pulls pending ring-buffer events into h->ev. */
 void harness_events(struct harness *h);
 

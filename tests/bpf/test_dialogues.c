@@ -239,14 +239,12 @@ static void run_dialogue(const struct dialogue *d, enum hook ingress)
 		CHECK(st.simultaneous_closes, w->simclose);
 		CHECK(st.half_closes, w->half_closes);
 		CHECK(st.flows_expired, w->expired);
-		CHECK(st.state_enter[CS_SYN_SENT] - st.state_leave[CS_SYN_SENT], w->syn_sent);
-		CHECK(st.state_enter[CS_SYN_RCVD] - st.state_leave[CS_SYN_RCVD], w->half_open);
-		CHECK(st.state_enter[CS_ESTABLISHED] - st.state_leave[CS_ESTABLISHED], w->established);
-		CHECK(st.state_enter[CS_FIN_WAIT_1] + st.state_enter[CS_FIN_WAIT_2] +
-		      st.state_enter[CS_CLOSING] + st.state_enter[CS_LAST_ACK] -
-		      st.state_leave[CS_FIN_WAIT_1] - st.state_leave[CS_FIN_WAIT_2] -
-		      st.state_leave[CS_CLOSING] - st.state_leave[CS_LAST_ACK], w->closing);
-		CHECK(st.state_enter[CS_TIME_WAIT] - st.state_leave[CS_TIME_WAIT], w->time_wait);
+		CHECK(harness_gauge(&h, CS_SYN_SENT), w->syn_sent);
+		CHECK(harness_gauge(&h, CS_SYN_RCVD), w->half_open);
+		CHECK(harness_gauge(&h, CS_ESTABLISHED), w->established);
+		CHECK(harness_gauge(&h, CS_FIN_WAIT_1) + harness_gauge(&h, CS_FIN_WAIT_2) +
+		      harness_gauge(&h, CS_CLOSING) + harness_gauge(&h, CS_LAST_ACK), w->closing);
+		CHECK(harness_gauge(&h, CS_TIME_WAIT), w->time_wait);
 		CHECK(harness_hs_used(&h), w->hs_used);
 		CHECK(harness_flow_used(&h), w->flow_used);
 		for (i = 0; i < H_MAX; i++) {

@@ -72,7 +72,7 @@ static void test_syn_flood_never_touches_established(void **unused)
 	 * (the completed handshake gave its way back). */
 	assert_int_equal(harness_hs_used(&h), 256);
 	assert_int_equal(st.flow_evictions, flood + 2 - 1 - 256);
-	assert_int_equal(st.state_enter[CS_SYN_SENT] - st.state_leave[CS_SYN_SENT], 256);
+	assert_int_equal(harness_gauge(&h, CS_SYN_SENT), 256);
 
 	/* The established connection is intact and its close is exact. */
 	assert_int_equal(harness_flow_used(&h), 1);
@@ -80,7 +80,7 @@ static void test_syn_flood_never_touches_established(void **unused)
 	harness_stats(&h, &st);
 	assert_int_equal(st.closes_graceful, 1);
 	assert_int_equal(st.handshakes, 1);
-	assert_int_equal(st.state_enter[CS_TIME_WAIT] - st.state_leave[CS_TIME_WAIT], 1);
+	assert_int_equal(harness_gauge(&h, CS_TIME_WAIT), 1);
 	harness_close(&h);
 }
 
@@ -106,13 +106,13 @@ static void test_full_buckets_spill_without_loss(void **unused)
 	assert_int_equal(st.handshakes, 40);
 	assert_int_equal(st.closes_graceful, 40);
 	assert_int_equal(st.flow_evictions, 0);
-	assert_int_equal(st.state_enter[CS_TIME_WAIT] - st.state_leave[CS_TIME_WAIT], 40);
+	assert_int_equal(harness_gauge(&h, CS_TIME_WAIT), 40);
 	/* 2MSL later the sweeper empties both the bucket and the spill map. */
 	nanosleep(&pause, NULL);
 	assert_int_equal(harness_sweep(&h), 0);
 	assert_int_equal(harness_flow_used(&h), 0);
 	harness_stats(&h, &st);
-	assert_int_equal(st.state_enter[CS_TIME_WAIT] - st.state_leave[CS_TIME_WAIT], 0);
+	assert_int_equal(harness_gauge(&h, CS_TIME_WAIT), 0);
 	/* The bucket's spill count went back to zero: a new flow uses a way. */
 	connect_one(&h, "10.9.0.1", 9999, 5, 6);
 	assert_int_equal(harness_spill_used(&h), 0);
@@ -137,7 +137,7 @@ static void test_half_open_gauge(void **unused)
 	for (i = 0; i < 40; i++)
 		pkt(&h, HOOK_XDP_IN, "10.9.0.3", (__u16)(20000 + i), "10.1.0.1", 443, TCPF_ACK, 51, 91);
 	harness_stats(&h, &st);
-	assert_int_equal(st.state_enter[CS_SYN_RCVD] - st.state_leave[CS_SYN_RCVD], 60);
+	assert_int_equal(harness_gauge(&h, CS_SYN_RCVD), 60);
 	assert_int_equal(st.handshakes, 40);
 	assert_int_equal(harness_sweep(&h), 0);
 	assert_int_equal(h.l.skel->bss->report.hs_entries[0], 60);

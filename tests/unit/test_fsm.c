@@ -79,7 +79,7 @@ static void test_handshake_valid(void **state)
 	assert_int_equal(c.outcome, OUT_ESTABLISHED);
 	assert_true(c.t_established - c.t_syn == 200000);
 	assert_true(c.seen & SEEN_ACK3);
-	assert_int_equal(c.last_active, 5);
+	assert_int_equal(c.last_active, fsm_coarse(5 * SEC + 200000));
 }
 
 static void test_synack_wrong_ack_is_invalid(void **state)
@@ -509,13 +509,14 @@ static void test_idle_expiry(void **state)
 
 	(void)state;
 	handshake(&c, 1000, 7000);
-	c.last_active = 100;
-	assert_int_equal(fsm_expire(&c, 3699 * SEC, &timeouts), 0);
-	assert_int_equal(fsm_expire(&c, 3700 * SEC, &timeouts), FX_EXPIRED | FX_EVENT | FX_RELEASE);
+	c.last_active = fsm_coarse(100 * SEC);
+	/* Idle time is measured in coarse ticks of 2^30 ns (1.07 s). */
+	assert_int_equal(fsm_expire(&c, 3698 * SEC, &timeouts), 0);
+	assert_int_equal(fsm_expire(&c, 3702 * SEC, &timeouts), FX_EXPIRED | FX_EVENT | FX_RELEASE);
 	assert_int_equal(c.outcome, OUT_EXPIRED);
 	/* A clock behind the stamp (a race between CPUs) never expires anything. */
 	handshake(&c, 1000, 7000);
-	c.last_active = 5000;
+	c.last_active = fsm_coarse(5000 * SEC);
 	assert_int_equal(fsm_expire(&c, 100 * SEC, &timeouts), 0);
 }
 

@@ -1,0 +1,67 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * Benchmark-only programs around the production core (track.h). The
+ * "_next_src"/"_next_dst" variants rewrite the client's address and port
+ * after each run (client = source for packets from the client, destination
+ * for packets from the server), so one BPF_PROG_TEST_RUN with many
+ * repetitions walks through a sequence of distinct flows: a SYN flood from
+ * random sources, or the Nth packet of N prepared connections.
+ * bench_bare_next does the same rewrite around nothing: the baseline.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include "track.h"
+
+/* The client address steps through a full-period LCG; the port by 7. */
+static __always_inline void next_client(struct xdp_md *ctx, __u32 addr_off, __u32 port_off)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	__u32 *addr = data + addr_off;
+	__u16 *port = data + port_off;
+
+	if ((void *)(addr + 1) > end || (void *)(port + 1) > end)
+		return;
+	*addr = __builtin_bswap32(__builtin_bswap32(*addr) * 1103515245u + 12345u);
+	*port = __builtin_bswap16(__builtin_bswap16(*port) + 7);
+}
+
+#define SRC_OFFSETS 14 + 12, 14 + 20
+#define DST_OFFSETS 14 + 16, 14 + 22
+
+SEC("xdp")
+int bench_bare(struct xdp_md *ctx __attribute__((unused)))
+{
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int bench_bare_next(struct xdp_md *ctx)
+{
+	next_client(ctx, SRC_OFFSETS);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int bench_track(struct xdp_md *ctx)
+{
+	track((void *)(long)ctx->data, (void *)(long)ctx->data_end, ctx->ingress_ifindex, 0);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int bench_track_next_src(struct xdp_md *ctx)
+{
+	track((void *)(long)ctx->data, (void *)(long)ctx->data_end, ctx->ingress_ifindex, 0);
+	next_client(ctx, SRC_OFFSETS);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int bench_track_next_dst(struct xdp_md *ctx)
+{
+	track((void *)(long)ctx->data, (void *)(long)ctx->data_end, ctx->ingress_ifindex, 1);
+	next_client(ctx, DST_OFFSETS);
+	return XDP_PASS;
+}
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -1,0 +1,353 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * make bench: nanoseconds per packet for each packet class, measured with
+ * BPF_PROG_TEST_RUN, each reported as a difference and a ratio to a bare
+ * XDP program measured in the same run.
+ *
+ * Every class runs as one test with many repetitions. Classes that change
+ * state walk through distinct flows: the bench programs (bench.bpf.c, the
+ * production core plus a client-address rewrite) step to the next client
+ * after each repetition, so repetition k is packet P of connection k. The
+ * baseline for those does the same rewrite around nothing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include "harness.h"
+#include "log.h"
+#include "options.h"
+#include "parse.h"
+#include "bench.skel.h"
+#include "tcpshake.skel.h"
+
+#define LOOP_REPS   5000000u
+#define TRIALS      5
+#define FLOWS       20000u
+#define FILL_FLOWS  200000u
+#define X           1000u       /* client ISN of every benchmark connection */
+#define Y           5000u       /* server ISN */
+
+struct bench_geometry {
+	__u32 hs_ways;
+	__u32 flows;
+	bool events;
+};
+
+static double run_once(int fd, const __u8 *pkt, size_t len, __u32 reps)
+{
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = pkt, .data_size_in = (__u32)len,
+		    .repeat = reps);
+
+	if (bpf_prog_test_run_opts(fd, &run))
+		return -1;
+	return run.duration;
+}
+
+static double best_of(int fd, const __u8 *pkt, size_t len, __u32 reps)
+{
+	double best = 1e18, d;
+	int t;
+
+	for (t = 0; t < TRIALS; t++) {
+		d = run_once(fd, pkt, len, reps);
+		if (d >= 0 && d < best)
+			best = d;
+	}
+	return best;
+}
+
+/* A packet between client a.b.c.d:port and the server 10.255.0.1:443. */
+static size_t packet(__u8 *buf, size_t cap, const char *client, __u16 port, bool from_server,
+		     __u8 flags, __u32 seq, __u32 ack, __u16 payload)
+{
+	struct craft k = { .family = 4, .flags = flags, .seq = seq, .ack = ack, .payload = payload };
+
+	k.src = from_server ? "10.255.0.1" : client;
+	k.dst = from_server ? client : "10.255.0.1";
+	k.sport = from_server ? 443 : port;
+	k.dport = from_server ? port : 443;
+	return craft_packet(buf, cap, &k);
+}
+
+static void row(const char *name, double ns, double base, double target)
+{
+	char verdict[40] = "";
+
+	if (target > 0)
+		snprintf(verdict, sizeof(verdict), "target <= +%.0f: %s", target,
+			 ns - base <= target ? "met" : "MISSED");
+	printf("  %-44s %7.1f ns  %+7.1f ns  %5.2fx   %s\n", name, ns, ns - base, ns / base, verdict);
+}
+
+static struct bench_bpf *bench_load(const struct bench_geometry *g)
+{
+	struct bench_bpf *b = bench_bpf__open();
+	struct tcpshake_config *cfg;
+
+	if (!b)
+		return NULL;
+	cfg = (struct tcpshake_config *)&b->rodata->cfg;
+	cfg->hash_seed = 0x9e3779b97f4a7c15ull;
+	cfg->hs_mask = g->hs_ways / HS_WAYS - 1;
+	cfg->flow_mask = g->flows / FLOW_WAYS - 1;
+	cfg->port_slots = 160;
+	cfg->nr_ifaces = 1;
+	cfg->ifindex[0] = 1;
+	cfg->syn_timeout_ns = 30000000000ull;
+	cfg->time_wait_ns = 60000000000ull;
+	cfg->close_timeout_ns = 120000000000ull;
+	cfg->idle_timeout_s = 3600;
+	cfg->events_enabled = g->events;
+	cfg->wakeup_bytes = 1u << 30;
+	bpf_map__set_max_entries(b->maps.hs_table, g->hs_ways / HS_WAYS);
+	bpf_map__set_max_entries(b->maps.flow_table, g->flows / FLOW_WAYS);
+	bpf_map__set_max_entries(b->maps.spill, 32768);
+	bpf_map__set_max_entries(b->maps.port_stats, 160);
+	bpf_map__set_max_entries(b->maps.events, 1u << 24);
+	if (bench_bpf__load(b)) {
+		bench_bpf__destroy(b);
+		return NULL;
+	}
+	return b;
+}
+
+static void bench_stats(struct bench_bpf *b, struct iface_stats *st)
+{
+	int ncpus = libbpf_num_possible_cpus(), c;
+	__u64 *buf = calloc((size_t)ncpus, sizeof(*st)), *sum = (__u64 *)st;
+	__u32 key = 0;
+	size_t i, words = sizeof(*st) / 8;
+
+	memset(st, 0, sizeof(*st));
+	if (buf && bpf_map_lookup_elem(bpf_map__fd(b->maps.stats), &key, buf) == 0)
+		for (c = 0; c < ncpus; c++)
+			for (i = 0; i < words; i++)
+				sum[i] += buf[(size_t)c * words + i];
+	free(buf);
+}
+
+/* Kernel memory of the production maps at their default sizes (fdinfo). */
+static void footprint(void)
+{
+	unsigned long long total = 0;
+	unsigned int lo = 1;
+	struct bpf_map *m;
+	struct loader l;
+	struct options o;
+
+	options_defaults(&o);
+	if (loader_load(&l, &o, &lo, 1))
+		return;
+	bpf_object__for_each_map(m, l.skel->obj) {
+		char path[64], line[128];
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", bpf_map__fd(m));
+		f = fopen(path, "r");
+		while (f && fgets(line, sizeof(line), f)) {
+			unsigned long long v;
+
+			if (sscanf(line, "memlock: %llu", &v) == 1)
+				total += v;
+		}
+		if (f)
+			fclose(f);
+	}
+	printf("Kernel memory of all maps at the default sizes (%u handshake slots, %u flows, "
+	       "events off): %.1f MiB\n", o.handshake_slots, o.max_flows, total / 1048576.0);
+	loader_close(&l);
+}
+
+static double bare_xdp(void)
+{
+	struct bench_geometry g = { 1024, 8192, false };
+	struct bench_bpf *b = bench_load(&g);
+	__u8 pkt[256];
+	size_t len = packet(pkt, sizeof(pkt), "10.1.0.1", 40000, false, TCPF_ACK, X + 1, Y + 1, 64);
+	double ns;
+
+	if (!b)
+		return -1;
+	ns = best_of(bpf_program__fd(b->progs.bench_bare), pkt, len, LOOP_REPS);
+	bench_bpf__destroy(b);
+	return ns;
+}
+
+/* Data on an established connection, through the production XDP program. */
+static int data_packet(double bare)
+{
+	struct harness_config hc = { 0 };
+	struct harness h;
+	__u8 p[256];
+	size_t n;
+
+	if (harness_load(&h, &hc))
+		return -1;
+	n = packet(p, sizeof(p), "10.1.0.1", 40000, false, TCPF_SYN, X, 0, 0);
+	harness_run(&h, HOOK_XDP_IN, p, n, 1, NULL);
+	n = packet(p, sizeof(p), "10.1.0.1", 40000, true, TCPF_SYN | TCPF_ACK, Y, X + 1, 0);
+	harness_run(&h, HOOK_TC_OUT, p, n, 1, NULL);
+	n = packet(p, sizeof(p), "10.1.0.1", 40000, false, TCPF_ACK, X + 1, Y + 1, 0);
+	harness_run(&h, HOOK_XDP_IN, p, n, 1, NULL);
+	n = packet(p, sizeof(p), "10.1.0.1", 40000, false, TCPF_ACK | TCPF_PSH, X + 1, Y + 1, 64);
+	row("data packet, established connection", best_of(bpf_program__fd(h.l.skel->progs.tcpshake_xdp),
+						       p, n, LOOP_REPS), bare, 20);
+	harness_close(&h);
+	return 0;
+}
+
+/* SYNs from ever new sources with both tables full. */
+static int syn_flood(double bare, __u32 hs_ways)
+{
+	struct bench_geometry g = { hs_ways, 262144, false };
+	struct bench_bpf *b = bench_load(&g);
+	double base, flood;
+	struct iface_stats st;
+	char name[80];
+	__u8 p[256];
+	size_t n;
+	__u32 i;
+
+	(void)bare;
+	if (!b)
+		return -1;
+	/* Fill the flow table first (the flood must not care), in rounds small
+	 * enough for the handshake table, then fill that, then measure. */
+	for (i = 0; i < FILL_FLOWS / (hs_ways / 4); i++) {
+		char client[32];
+
+		snprintf(client, sizeof(client), "10.%u.0.1", 16 + i);
+		n = packet(p, sizeof(p), client, 1024, false, TCPF_SYN, X, 0, 0);
+		run_once(bpf_program__fd(b->progs.bench_track_next_src), p, n, hs_ways / 4);
+		n = packet(p, sizeof(p), client, 1024, true, TCPF_SYN | TCPF_ACK, Y, X + 1, 0);
+		run_once(bpf_program__fd(b->progs.bench_track_next_dst), p, n, hs_ways / 4);
+		n = packet(p, sizeof(p), client, 1024, false, TCPF_ACK, X + 1, Y + 1, 0);
+		run_once(bpf_program__fd(b->progs.bench_track_next_src), p, n, hs_ways / 4);
+	}
+	n = packet(p, sizeof(p), "10.250.0.1", 1024, false, TCPF_SYN, 77, 0, 0);
+	run_once(bpf_program__fd(b->progs.bench_track_next_src), p, n, 2000000);
+	base = best_of(bpf_program__fd(b->progs.bench_bare_next), p, n, LOOP_REPS);
+	flood = best_of(bpf_program__fd(b->progs.bench_track_next_src), p, n, LOOP_REPS);
+	bench_stats(b, &st);
+	snprintf(name, sizeof(name), "SYN flood, tables full, %u handshake slots", hs_ways);
+	row(name, flood, base, 60);
+	printf("  %-44s (%llu flows established; flood baseline: bare + rewrite = %.1f ns)\n", "",
+	       (unsigned long long)st.handshakes, base);
+	bench_bpf__destroy(b);
+	return 0;
+}
+
+struct step_class {
+	const char *name;
+	bool from_server;
+	__u8 flags;
+	__u32 seq, ack;
+	__u16 payload;
+	double target;
+};
+
+/* Each packet of a connection's life, for `flows` connections at a time,
+ * in `batches` batches of fresh connections; the best batch counts (the
+ * first ones also warm up code, branch predictors and page tables). */
+static int lifecycle(const struct bench_geometry *g, __u32 flows, int batches, const char *regime)
+{
+	static const struct step_class steps[] = {
+		{ "SYN (handshake table not full)", false, TCPF_SYN, X, 0, 0, 60 },
+		{ "SYN-ACK", true, TCPF_SYN | TCPF_ACK, Y, X + 1, 0, 100 },
+		{ "third ACK (completes, moves to flow table)", false, TCPF_ACK, X + 1, Y + 1, 0, 100 },
+		{ "data", false, TCPF_ACK | TCPF_PSH, X + 1, Y + 1, 100, 20 },
+		{ "first FIN", false, TCPF_FIN | TCPF_ACK, X + 101, Y + 1, 0, 100 },
+		{ "second FIN (acks the first)", true, TCPF_FIN | TCPF_ACK, Y + 1, X + 102, 0, 100 },
+		{ "last ACK (enters TIME-WAIT)", false, TCPF_ACK, X + 102, Y + 2, 0, 100 },
+		{ "SYN of an attempt to be refused", false, TCPF_SYN, X, 0, 0, 0 },
+		{ "RST refusing a SYN", true, TCPF_RST | TCPF_ACK, 0, X + 1, 0, 100 },
+	};
+	enum { NSTEPS = sizeof(steps) / sizeof(steps[0]) };
+	struct bench_bpf *b = bench_load(g);
+	double best[NSTEPS], base;
+	struct iface_stats st;
+	__u8 p[256];
+	size_t n, k;
+	int batch;
+
+	if (!b)
+		return -1;
+	for (k = 0; k < NSTEPS; k++)
+		best[k] = 1e18;
+	n = packet(p, sizeof(p), "10.64.0.1", 1024, false, TCPF_ACK, X + 1, Y + 1, 0);
+	base = best_of(bpf_program__fd(b->progs.bench_bare_next), p, n, flows);
+	for (batch = 0; batch < batches; batch++) {
+		char client[32], refused[32];
+
+		snprintf(client, sizeof(client), "10.%d.0.1", 64 + batch);
+		snprintf(refused, sizeof(refused), "10.%d.0.1", 160 + batch);
+		for (k = 0; k < NSTEPS; k++) {
+			const struct step_class *s = &steps[k];
+			int fd = bpf_program__fd(s->from_server ? b->progs.bench_track_next_dst :
+						 b->progs.bench_track_next_src);
+			double ns;
+
+			n = packet(p, sizeof(p), k >= 7 ? refused : client, 1024, s->from_server,
+				   s->flags, s->seq, s->ack, s->payload);
+			ns = run_once(fd, p, n, flows);
+			if (ns >= 0 && ns < best[k])
+				best[k] = ns;
+		}
+	}
+	printf("\nConnection lifecycle, %s: %d batches of %u connections, %u handshake slots,\n"
+	       "%u flows, events on; baseline bare + rewrite = %.1f ns\n", regime, batches, flows,
+	       g->hs_ways, g->flows, base);
+	for (k = 0; k < NSTEPS; k++)
+		if (steps[k].target > 0)
+			row(steps[k].name, best[k], base, steps[k].target);
+	bench_stats(b, &st);
+	printf("  (check: %llu handshakes, %llu graceful closes, %llu refused, %llu evictions, "
+	       "%llu events lost; %u expected each)\n",
+	       (unsigned long long)st.handshakes, (unsigned long long)st.closes_graceful,
+	       (unsigned long long)st.failures[FAIL_REFUSED], (unsigned long long)st.flow_evictions,
+	       (unsigned long long)st.events_lost, flows * (unsigned)batches);
+	bench_bpf__destroy(b);
+	return 0;
+}
+
+int main(void)
+{
+	static const __u32 hs_sizes[] = { 8192, 32768, 131072 };
+	double bare;
+	size_t i;
+
+	if (geteuid() != 0) {
+		fprintf(stderr, "bench: must run as root: try sudo make bench\n");
+		return 1;
+	}
+	log_init(0);
+	printf("tcpshake-mon packet-class costs, BPF_PROG_TEST_RUN, %ld CPUs\n\n",
+	       sysconf(_SC_NPROCESSORS_ONLN));
+	footprint();
+	bare = bare_xdp();
+	if (bare <= 0) {
+		fprintf(stderr, "bench: cannot load the bench programs: %s\n", strerror(errno));
+		return 1;
+	}
+	printf("\nLoop classes: %u repetitions, best of %d\n", LOOP_REPS, TRIALS);
+	row("bare XDP_PASS", bare, bare, 0);
+	if (data_packet(bare))
+		return 1;
+	for (i = 0; i < sizeof(hs_sizes) / sizeof(hs_sizes[0]); i++)
+		if (syn_flood(bare, hs_sizes[i]))
+			return 1;
+	{
+		/* Warm: tables small enough to stay in cache and TLB, so this is the
+		 * code's own cost. Cold: default sizes, every packet a different
+		 * connection, so every packet pays cache and TLB misses. */
+		struct bench_geometry warm = { 8192, 16384, true }, cold = { 32768, 262144, true };
+
+		if (lifecycle(&warm, 256, 8, "warm") || lifecycle(&cold, FLOWS, 3, "cold"))
+			return 1;
+	}
+	return 0;
+}
