@@ -89,7 +89,7 @@ $(BUILD)/tcpshake-mon: $(BUILD)/src/main.o $(APP_OBJS)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
 
 tcpshake-mon: $(BUILD)/tcpshake-mon
-	cp $< $@
+	cp -f $< $@
 
 # ---- tests ----
 
