@@ -50,7 +50,9 @@ deps:
 run: deps all
 	./tcpshake-mon $(RUN_OPTS) $(IFACE)
 
-check: deps all $(UNIT_BINS) $(BPFT_BINS)
+HOOKS_BIN := $(BUILD)/tests/hooks
+
+check: deps all $(UNIT_BINS) $(BPFT_BINS) $(HOOKS_BIN)
 	@scripts/run-tests.sh $(BUILD)
 
 test-unit: $(UNIT_BINS)
@@ -59,7 +61,7 @@ test-unit: $(UNIT_BINS)
 test-bpf: $(BPFT_BINS)
 	@scripts/run-tests.sh $(BUILD) bpf
 
-test-integration: all
+test-integration: all $(HOOKS_BIN)
 	@scripts/run-tests.sh $(BUILD) integration
 
 test-deploy:
@@ -96,6 +98,10 @@ tcpshake-mon: $(BUILD)/tcpshake-mon
 $(BUILD)/tests/common/%.o: tests/common/%.c | $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Itests/common -c $< -o $@
+
+$(HOOKS_BIN): tests/common/hooks.c | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@ -lbpf
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(APP_OBJS) $(COMMON_OBJS) | $(BUILD)
 	@mkdir -p $(@D)

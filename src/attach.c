@@ -109,11 +109,35 @@ static int attach_xdp(struct tcpshake_bpf *skel, struct attachment *a, __u32 mod
 	return 0;
 }
 
-/* Netlink tc filter at our handle and priority; replaces our own leftover. */
-static int attach_tc_netlink(struct attachment *a, int prog_fd, enum bpf_tc_attach_point point)
+/* Is our netlink tc filter (handle and priority) on this hook, holding one
+ * of our programs? -1: a foreign filter sits there. */
+static int tc_leftover(struct attachment *a, enum bpf_tc_attach_point point)
 {
 	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)a->ifindex, .attach_point = point);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, q, .handle = TC_HANDLE, .priority = TC_PRIORITY);
+	char name[BPF_OBJ_NAME_LEN] = "";
+
+	if (bpf_tc_query(&hook, &q) != 0)
+		return 0;
+	prog_name_of(q.prog_id, name, sizeof(name));
+	return strncmp(name, "tcpshake_tc", 11) == 0 ? 1 : -1;
+}
+
+/* A filter an earlier run left (older versions, or kernels without tcx)
+ * would count every packet twice next to our new hook: remove it. */
+static void clear_tc_leftover(struct attachment *a, enum bpf_tc_attach_point point)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)a->ifindex, .attach_point = point);
+	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY);
+
+	if (tc_leftover(a, point) == 1 && bpf_tc_detach(&hook, &opts) == 0)
+		log_info("removed a tcpshake tc filter left on %s by an earlier run", a->name);
+}
+
+/* Netlink tc filter at our handle and priority. */
+static int attach_tc_netlink(struct attachment *a, int prog_fd, enum bpf_tc_attach_point point)
+{
+	DECLARE_LIBBPF_OPTS(bpf_tc_hook, hook, .ifindex = (int)a->ifindex, .attach_point = point);
 	DECLARE_LIBBPF_OPTS(bpf_tc_opts, opts, .handle = TC_HANDLE, .priority = TC_PRIORITY,
 			    .prog_fd = prog_fd);
 	int err = bpf_tc_hook_create(&hook);
@@ -122,17 +146,10 @@ static int attach_tc_netlink(struct attachment *a, int prog_fd, enum bpf_tc_atta
 		a->created_clsact = true;
 	else if (err != -EEXIST)
 		return err;
-	if (bpf_tc_query(&hook, &q) == 0) {
-		char name[BPF_OBJ_NAME_LEN] = "";
-
-		prog_name_of(q.prog_id, name, sizeof(name));
-		if (strncmp(name, "tcpshake_tc", 11) != 0) {
-			log_error("interface %s has a foreign tc filter at handle 0x%x priority 0x%x",
-				  a->name, TC_HANDLE, TC_PRIORITY);
-			return -EEXIST;
-		}
-		opts.flags = BPF_TC_F_REPLACE;
-		log_info("replacing a tcpshake tc filter left on %s by an earlier run", a->name);
+	if (tc_leftover(a, point) < 0) {
+		log_error("interface %s has a foreign tc filter at handle 0x%x priority 0x%x",
+			  a->name, TC_HANDLE, TC_PRIORITY);
+		return -EEXIST;
 	}
 	return bpf_tc_attach(&hook, &opts);
 }
@@ -148,11 +165,12 @@ static void detach_tc_netlink(struct attachment *a, enum bpf_tc_attach_point poi
 /* tcx link if the kernel has it (6.6+), else a netlink clsact filter. */
 static int attach_tc(struct attachment *a, int prog_fd, bool egress, enum hook_kind *kind, int *fd)
 {
-	int link = bpf_link_create(prog_fd, (int)a->ifindex,
-				   (enum bpf_attach_type)(egress ? ATTACH_TCX_EGRESS : ATTACH_TCX_INGRESS),
-				   NULL);
-	int err;
+	int link, err;
 
+	clear_tc_leftover(a, egress ? BPF_TC_EGRESS : BPF_TC_INGRESS);
+	link = bpf_link_create(prog_fd, (int)a->ifindex,
+			       (enum bpf_attach_type)(egress ? ATTACH_TCX_EGRESS : ATTACH_TCX_INGRESS),
+			       NULL);
 	if (link >= 0) {
 		*fd = link;
 		*kind = HOOK_TCX;

@@ -1,53 +1,60 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-#include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <linux/ethtool.h>
+#include <linux/sockios.h>
 #include "iface.h"
 #include "log.h"
 
-static int read_sysfs(const char *name, const char *attr, char *buf, size_t len)
+/* ioctls, not sysfs: /sys/class/net shows the namespace /sys was mounted
+ * in, which need not be ours (nsenter, containers). */
+static int iface_ioctl(const char *name, unsigned long req, struct ifreq *ifr)
 {
-	char path[PATH_MAX];
-	FILE *f;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/%s", name, attr);
-	f = fopen(path, "r");
-	if (!f)
+	if (fd < 0)
 		return -1;
-	if (!fgets(buf, (int)len, f)) {
-		fclose(f);
-		return -1;
-	}
-	fclose(f);
-	buf[strcspn(buf, "\n")] = 0;
-	return 0;
+	memset(ifr, 0, sizeof(*ifr));
+	snprintf(ifr->ifr_name, sizeof(ifr->ifr_name), "%s", name);
+	rc = ioctl(fd, req, ifr);
+	close(fd);
+	return rc;
 }
 
 unsigned int iface_check(const char *name)
 {
 	unsigned int ifindex;
-	unsigned long flags;
-	char buf[64];
+	struct ifreq ifr;
 
 	if (strlen(name) >= IF_NAMESIZE || !(ifindex = if_nametoindex(name))) {
 		log_error("unknown interface '%s': see 'ip link' for the names on this host", name);
 		return 0;
 	}
-	if (read_sysfs(name, "flags", buf, sizeof(buf)) == 0 && sscanf(buf, "%lx", &flags) == 1 &&
-	    !(flags & IFF_UP)) {
+	if (iface_ioctl(name, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
 		log_error("interface %s is down: bring it up with 'ip link set %s up'", name, name);
 		return 0;
 	}
 	return ifindex;
 }
 
+/* A device without a bus behind it (veth, bridge, bond, tun, ...). */
 bool iface_is_virtual(const char *name)
 {
-	char path[PATH_MAX];
+	struct ethtool_drvinfo info = { .cmd = ETHTOOL_GDRVINFO };
+	struct ifreq ifr;
+	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0), rc;
 
-	snprintf(path, sizeof(path), "/sys/class/net/%s/device", name);
-	return access(path, F_OK) != 0;
+	if (fd < 0)
+		return true;
+	memset(&ifr, 0, sizeof(ifr));
+	snprintf(ifr.ifr_name, sizeof(ifr.ifr_name), "%s", name);
+	ifr.ifr_data = (char *)&info;
+	rc = ioctl(fd, SIOCETHTOOL, &ifr);
+	close(fd);
+	return rc != 0 || info.bus_info[0] == 0;
 }
 
 static int default_route_v4(char name[IF_NAMESIZE])

@@ -8,7 +8,8 @@
 
 /* ifindex of an existing, up interface, or 0 after printing why not. */
 unsigned int iface_check(const char *name);
-/* A device without a bus device behind it (veth, bridge, tun, ...). */
+/* A device without a bus behind it (veth, bridge, tun, ...): ethtool's
+ * driver info has no bus address. */
 bool iface_is_virtual(const char *name);
 /* Name of the interface of the IPv4 (else IPv6) default route; 0 on success. */
 int iface_default_route(char name[IF_NAMESIZE]);
