@@ -41,7 +41,8 @@ for layer in $layers; do
 			[ -f "$t" ] && run "integration/$(basename "$t" .sh)" bash "$t"
 		done ;;
 	deploy)
-		run "deploy/run.sh" bash tests/deploy/run.sh ;;
+		run "deploy/run.sh" bash tests/deploy/run.sh
+		run "deploy/test_install" bash tests/deploy/test_install.sh ;;
 	*)
 		echo "unknown test layer: $layer" >&2
 		exit 2 ;;
