@@ -39,13 +39,9 @@ static __always_inline __u32 expire_way(struct way *w, struct sweep_ctx *x)
 	fx = fsm_expire(&c, x->now, &x->t);
 	if (!fx)
 		return 0;
-	if (__sync_val_compare_and_swap(&w->conn.state, old, c.state) != old)
-		return 0;
 	if (fsm_is_handshake(old) && is_stale_duplicate(w))
 		fx = FX_RELEASE;
-	w->conn = c;
-	account(&w->key, &c, fx | ACCOUNT_ATOMIC, x->now);
-	return fx;
+	return way_commit(w, &c, old, fx | ACCOUNT_ATOMIC, x->now) ? fx : 0;
 }
 
 /* A live record: count it by interface and state (these are the gauges). */
@@ -60,47 +56,42 @@ static __always_inline void report_entry(__u64 *counts, const struct way *w)
 		report.states[iface][state]++;
 }
 
+/* One way of either table: expire it, or count it as live. */
+static __always_inline void sweep_way(__u32 *tag, struct way *w, __u64 *counts, struct sweep_ctx *x)
+{
+	__u32 t = *tag;
+
+	if (t == TAG_FREE || t == TAG_BUSY)
+		return;
+	if (expire_way(w, x) & FX_RELEASE)
+		way_release(tag, t);
+	else
+		report_entry(counts, w);
+}
+
 static long sweep_hs_bucket(__u64 idx, void *ctx)
 {
-	struct sweep_ctx *x = ctx;
 	__u32 key = (__u32)idx;
 	struct hs_bucket *b = bpf_map_lookup_elem(&hs_table, &key);
 	int i;
 
 	if (!b)
 		return 1;
-	for (i = 0; i < HS_WAYS; i++) {
-		__u32 tag = b->tag[i];
-
-		if (tag == TAG_FREE || tag == TAG_BUSY)
-			continue;
-		if (expire_way(&b->way[i], x) & FX_RELEASE)
-			way_release(&b->tag[i], tag);
-		else
-			report_entry(report.hs_entries, &b->way[i]);
-	}
+	for (i = 0; i < HS_WAYS; i++)
+		sweep_way(&b->tag[i], &b->way[i], report.hs_entries, ctx);
 	return 0;
 }
 
 static long sweep_flow_bucket(__u64 idx, void *ctx)
 {
-	struct sweep_ctx *x = ctx;
 	__u32 key = (__u32)idx;
 	struct flow_bucket *b = bpf_map_lookup_elem(&flow_table, &key);
 	int i;
 
 	if (!b)
 		return 1;
-	for (i = 0; i < FLOW_WAYS; i++) {
-		__u32 tag = b->tag[i];
-
-		if (tag == TAG_FREE || tag == TAG_BUSY)
-			continue;
-		if (expire_way(&b->way[i], x) & FX_RELEASE)
-			way_release(&b->tag[i], tag);
-		else
-			report_entry(report.flow_entries, &b->way[i]);
-	}
+	for (i = 0; i < FLOW_WAYS; i++)
+		sweep_way(&b->tag[i], &b->way[i], report.flow_entries, ctx);
 	return 0;
 }
 

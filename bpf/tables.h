@@ -48,6 +48,19 @@ static __always_inline void way_release(__u32 *tag, __u32 value)
 	__sync_val_compare_and_swap(tag, value, TAG_FREE);
 }
 
+/* Makes c (computed from the way's record, whose state was `old`) the way's
+ * record and accounts its effects, unless another CPU moved the state word
+ * first: then nothing happens and false is returned. */
+static __always_inline bool way_commit(struct way *w, const struct conn *c, __u32 old, __u32 fx,
+				       __u64 now)
+{
+	if (c->state != old && __sync_val_compare_and_swap(&w->conn.state, old, c->state) != old)
+		return false;
+	w->conn = *c;
+	account(&w->key, c, fx, now);
+	return true;
+}
+
 static __always_inline int hs_find(struct hs_bucket *b, __u32 tag, const struct flow_key *key)
 {
 	int i;

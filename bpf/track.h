@@ -52,11 +52,7 @@ __noinline int step(struct way *w, const struct packet *p, __u64 now)
 	old = c.state;
 	make_segment(&s, p, p->from_a == c.orig_is_a);
 	fx = fsm_segment(&c, &s, now);
-	if (c.state != old && __sync_val_compare_and_swap(&w->conn.state, old, c.state) != old)
-		return 0;
-	w->conn = c;
-	account(&w->key, &c, fx, now);
-	return (int)fx;
+	return way_commit(w, &c, old, fx, now) ? (int)fx : 0;
 }
 
 /* A new record in a claimed way: from a SYN, or from a SYN-ACK whose SYN
@@ -111,10 +107,8 @@ __noinline int restart_attempt(struct way *w, const struct packet *p, __u64 now,
 	c = w->conn;
 	old = c.state;
 	fx = fsm_fail_unanswered(&c, now);
-	if (__sync_val_compare_and_swap(&w->conn.state, old, CS_CLOSED) != old)
-		return 0;
-	account(&w->key, &c, fx, now);
-	start_record(w, p, now, egress);
+	if (way_commit(w, &c, old, fx, now))
+		start_record(w, p, now, egress);
 	return 0;
 }
 
