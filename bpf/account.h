@@ -156,7 +156,7 @@ static __always_inline void account_close(const struct conn *c, __u32 iface, __u
 	if (fx & FX_EXPIRED)
 		stat_add(&st->flows_expired, 1, atomic);
 	if (fx & FX_TW_END) {
-		__u64 tw = now - c->t_end;
+		__u64 tw = fsm_elapsed(now, c->t_end);
 
 		observe(iface, H_TIME_WAIT, tw < cfg.time_wait_ns ? tw : cfg.time_wait_ns, atomic);
 	}

@@ -63,10 +63,14 @@ static __always_inline void sweep_way(__u32 *tag, struct way *w, __u64 *counts, 
 
 	if (t == TAG_FREE || t == TAG_BUSY)
 		return;
-	if (expire_way(w, x) & FX_RELEASE)
+	if (expire_way(w, x) & FX_RELEASE) {
 		way_release(tag, t);
-	else
-		report_entry(counts, w);
+		return;
+	}
+	/* A timed-out attempt stays as a tombstone, marked so SYNs take it first. */
+	if (w->conn.state == CS_FAILED && !(t & TAG_TOMBSTONE))
+		__sync_val_compare_and_swap(tag, t, t | TAG_TOMBSTONE);
+	report_entry(counts, w);
 }
 
 static long sweep_hs_bucket(__u64 idx, void *ctx)
@@ -131,6 +135,7 @@ static __always_inline void sweep_all(void)
 			.time_wait_ns = cfg.time_wait_ns,
 			.close_ns = cfg.close_timeout_ns,
 			.idle_ns = (__u64)cfg.idle_timeout_s * 1000000000ull,
+			.tombstone_ns = cfg.tombstone_ns,
 		},
 	};
 

@@ -66,7 +66,7 @@ static __always_inline int hs_find(struct hs_bucket *b, __u32 tag, const struct 
 	int i;
 
 	for (i = 0; i < HS_WAYS; i++) {
-		if (b->tag[i] == tag && flow_key_equal(&b->way[i].key, key))
+		if ((b->tag[i] & ~TAG_TOMBSTONE) == tag && flow_key_equal(&b->way[i].key, key))
 			return i;
 	}
 	return -1;
@@ -105,29 +105,35 @@ static __always_inline void flow_mark(struct flow_bucket *b, int way, __u32 tag,
 		b->tag[way] = state == CS_ESTABLISHED ? tag | TAG_ESTABLISHED : tag;
 }
 
-/* The way a new handshake record goes to: a free one, else the oldest
- * unfinished handshake, whose loss is counted. Reads the bucket header
- * only and takes the way with plain stores: an atomic here would stall on
- * the previous SYN's buffered writes, which is most of a SYN's cost under
- * a flood. The race this accepts: two CPUs putting new SYNs of one bucket
- * into the same way in the same instant; with the table full both count an
- * eviction (one for the old record, one for the record the other CPU
- * overwrote), so only a race on a free way loses a record uncounted. */
+/* The way a new handshake record goes to: a free one, else a tombstone,
+ * else the oldest unfinished handshake, whose loss is counted. Reads the
+ * bucket header only and takes the way with plain stores: an atomic here
+ * would stall on the previous SYN's buffered writes, which is most of a
+ * SYN's cost under a flood. The race this accepts: two CPUs putting new
+ * SYNs of one bucket into the same way in the same instant; with the table
+ * full both count an eviction (one for the old record, one for the record
+ * the other CPU overwrote), so only a race on a free way loses a record
+ * uncounted. */
 static __always_inline int hs_claim(struct hs_bucket *b, __u32 birth, __u32 *evicted_iface)
 {
 	__s32 oldest = -0x7fffffff - 1;
-	int i, victim = 0;
+	int i, victim = 0, tomb = -1;
 
 	for (i = 0; i < HS_WAYS; i++) {
+		__u32 t = b->tag[i];
 		__s32 age = (__s32)(birth - b->birth[i]);
 
-		if (b->tag[i] == TAG_FREE)
+		if (t == TAG_FREE)
 			return i;
+		if (t & TAG_TOMBSTONE)
+			tomb = i;
 		if (age >= oldest) {
 			oldest = age;
 			victim = i;
 		}
 	}
+	if (tomb >= 0)
+		return tomb;
 	*evicted_iface = b->iface[victim & (HS_WAYS - 1)];
 	return victim;
 }

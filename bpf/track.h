@@ -96,7 +96,8 @@ static __always_inline void new_handshake(struct hs_bucket *b, const struct pack
 }
 
 /* A SYN with a new ISN on a tuple with an unfinished attempt: the old
- * attempt ends unanswered and the new one takes over the way. */
+ * attempt ends unanswered and the new one takes over the way. A tombstone
+ * (an attempt that already failed) is simply replaced. */
 __noinline int restart_attempt(struct way *w, const struct packet *p, __u64 now, __u32 egress)
 {
 	struct conn c;
@@ -106,6 +107,11 @@ __noinline int restart_attempt(struct way *w, const struct packet *p, __u64 now,
 		return 0;
 	c = w->conn;
 	old = c.state;
+	if (old == CS_FAILED) {
+		if (__sync_val_compare_and_swap(&w->conn.state, CS_FAILED, CS_CLOSED) == CS_FAILED)
+			start_record(w, p, now, egress);
+		return 0;
+	}
 	fx = fsm_fail_unanswered(&c, now);
 	if (way_commit(w, &c, old, fx, now))
 		start_record(w, p, now, egress);
@@ -150,8 +156,11 @@ __noinline int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 	}
 	now = bpf_ktime_get_ns();
 	fx = step(&b->way[i], p, now);
-	if (fx & FX_NEW_ATTEMPT)
+	if (fx & FX_NEW_ATTEMPT) {
 		restart_attempt(&b->way[i], p, now, egress);
+		b->birth[i] = (__u32)(now >> 10);
+		b->tag[i] = tag;          /* a live attempt again, no tombstone mark */
+	}
 	if (fx & FX_HANDSHAKE)
 		flow_insert(&b->way[i], hash);
 	if (fx & (FX_HANDSHAKE | FX_RELEASE))

@@ -151,13 +151,16 @@ int events_open(struct events *e, int ringbuf_fd, const char *path, const struct
 
 int events_poll(struct events *e, int timeout_ms)
 {
-	int n = ring_buffer__poll(e->rb, timeout_ms);
+	int n = ring_buffer__poll(e->rb, timeout_ms), more;
 
 	if (n < 0 && n != -EINTR) {
 		log_error("reading events failed: %s", strerror(-n));
 		return n;
 	}
-	if (n > 0)
+	/* The kernel side wakes us only once much is pending: take whatever
+	 * is there at every timeout, so events are never older than that. */
+	more = ring_buffer__consume(e->rb);
+	if (n > 0 || more > 0)
 		fflush(e->out);
 	return 0;
 }

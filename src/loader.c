@@ -10,6 +10,7 @@
 #include "loader.h"
 #include "log.h"
 #include "tcpshake.skel.h"
+#include "tcpshake/fsm.h"
 
 #ifndef CAP_PERFMON
 #define CAP_PERFMON 38
@@ -76,6 +77,7 @@ static void configure(struct loader *l, const struct options *o, const unsigned 
 	cfg->syn_timeout_ns = (__u64)o->syn_timeout_s * 1000000000ull;
 	cfg->time_wait_ns = (__u64)o->time_wait_s * 1000000000ull;
 	cfg->close_timeout_ns = (__u64)o->close_timeout_s * 1000000000ull;
+	cfg->tombstone_ns = FSM_TOMBSTONE_NS;
 	cfg->idle_timeout_s = o->idle_timeout_s;
 	cfg->hs_mask = l->hs_buckets - 1;
 	cfg->flow_mask = l->flow_buckets - 1;

@@ -26,6 +26,9 @@
 #define TAG_FREE        0u
 #define TAG_BUSY        2u
 #define TAG_ESTABLISHED 2u
+/* In the handshake table, the same bit marks a failed attempt's tombstone:
+ * a new SYN overwrites it before any live attempt, without counting. */
+#define TAG_TOMBSTONE   2u
 
 /* ---- the flow key ---- */
 
@@ -54,6 +57,7 @@ struct tcpshake_config {
 	__u64 syn_timeout_ns;     /* handshake attempt lifetime */
 	__u64 time_wait_ns;       /* 2MSL */
 	__u64 close_timeout_ns;   /* FIN or last ACK never acknowledged */
+	__u64 tombstone_ns;       /* how long a timed-out attempt absorbs retransmissions */
 	__u32 idle_timeout_s;     /* established connection without packets */
 	__u32 hs_mask;            /* handshake-table buckets - 1 (power of two) */
 	__u32 flow_mask;          /* flow-table buckets - 1 (power of two) */
@@ -77,6 +81,7 @@ enum conn_state {
 	CS_CLOSING,       /* both FINs sent, neither acknowledged (simultaneous close) */
 	CS_LAST_ACK,      /* both FINs sent, only the first acknowledged */
 	CS_TIME_WAIT,     /* both FINs acknowledged: the closer waits 2MSL */
+	CS_FAILED,        /* a timed-out attempt, kept to recognise late retransmissions */
 	CS_CLOSED,        /* finished; the record is being released */
 	CS_MAX,
 };

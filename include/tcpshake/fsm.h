@@ -67,7 +67,20 @@ struct fsm_timeouts {
 	__u64 time_wait_ns;   /* 2MSL */
 	__u64 close_ns;       /* FIN or last ACK never acknowledged */
 	__u64 idle_ns;        /* open connection without packets */
+	__u64 tombstone_ns;   /* a timed-out attempt still absorbs retransmissions */
 };
+
+/* Linux retransmits an unanswered SYN for 63 s and a SYN-ACK for 31 s: a
+ * timed-out attempt is kept that long again, so late copies of its SYN or
+ * SYN-ACK count as retransmissions, not as new attempts. */
+#define FSM_TOMBSTONE_NS (120ull * 1000000000ull)
+
+/* now - then, or 0 when then is later: records may be stamped by other
+ * CPUs after a sweeper pass read its clock. */
+static inline __u64 fsm_elapsed(__u64 now, __u64 then)
+{
+	return now > then ? now - then : 0;
+}
 
 static inline int fsm_is_handshake(__u32 state)
 {
@@ -347,6 +360,27 @@ static inline __u32 fsm_time_wait_segment(struct conn *c, const struct segment *
 	return 0;
 }
 
+/* A timed-out attempt: only copies of its SYN or SYN-ACK, or a new attempt. */
+static inline __u32 fsm_failed_segment(struct conn *c, const struct segment *s)
+{
+	__u8 kind = s->flags & (SEG_SYN | SEG_ACK | SEG_RST);
+
+	if (kind == SEG_SYN && s->from_orig) {
+		if (s->seq != c->isn_orig)
+			return FX_NEW_ATTEMPT;
+		if (c->syn_retransmits < 255)
+			c->syn_retransmits++;
+		return FX_SYN_RETRANS;
+	}
+	if (kind == (SEG_SYN | SEG_ACK) && !s->from_orig && (c->seen & SEEN_SYNACK) &&
+	    s->seq == c->isn_resp && fsm_acks_syn(c, s->ack)) {
+		if (c->synack_retransmits < 255)
+			c->synack_retransmits++;
+		return FX_SYNACK_RETRANS;
+	}
+	return 0;
+}
+
 /* ---- the step function ---- */
 
 static inline __u32 fsm_segment(struct conn *c, const struct segment *s, __u64 now)
@@ -357,6 +391,8 @@ static inline __u32 fsm_segment(struct conn *c, const struct segment *s, __u64 n
 	c->last_active = fsm_coarse(now);
 	if (c->state == CS_TIME_WAIT)
 		return fsm_time_wait_segment(c, s);
+	if (c->state == CS_FAILED)
+		return fsm_failed_segment(c, s);
 	if (fsm_is_open(c->state)) {
 		if (syn)
 			return 0;          /* SYN on an open connection: not ours to judge */
@@ -386,27 +422,35 @@ static inline __u32 fsm_segment(struct conn *c, const struct segment *s, __u64 n
 
 static inline __u32 fsm_expire(struct conn *c, __u64 now, const struct fsm_timeouts *t)
 {
-	__u32 state = c->state;
+	__u32 state = c->state, fx;
 	__s32 idle = (__s32)(fsm_coarse(now) - c->last_active);
 
 	if (fsm_is_handshake(state)) {
-		if (now - fsm_start_time(c) < t->syn_ns)
+		if (fsm_elapsed(now, fsm_start_time(c)) < t->syn_ns)
 			return 0;
-		return fsm_fail_unanswered(c, now);
+		/* Failed, but kept as a tombstone (see FSM_TOMBSTONE_NS). */
+		fx = fsm_fail_unanswered(c, now) & ~FX_RELEASE;
+		c->state = CS_FAILED;
+		return fx;
 	}
+	if (state == CS_FAILED)
+		return fsm_elapsed(now, c->t_end) < t->tombstone_ns ? 0 : FX_RELEASE;
 	if (state == CS_TIME_WAIT) {
-		if (now - c->t_end < t->time_wait_ns)
+		if (fsm_elapsed(now, c->t_end) < t->time_wait_ns)
 			return 0;
 		c->state = CS_CLOSED;
 		return FX_TW_END | FX_RELEASE;
 	}
 	if (!fsm_is_open(state))
 		return 0;
-	/* Waiting for an ACK of a FIN: bounded by close_ns; otherwise idle time. */
+	/* Waiting for an ACK of a FIN: bounded by close_ns; otherwise idle time,
+	 * in coarse ticks, with one tick of slack because the data path stamps
+	 * activity with the tick of the sweeper's last pass. */
 	if (state == CS_FIN_WAIT_1 || state == CS_CLOSING || state == CS_LAST_ACK) {
-		if (now - c->t_fin < t->close_ns)
+		if (fsm_elapsed(now, c->t_fin) < t->close_ns)
 			return 0;
-	} else if (idle < 0 || (__u64)idle < t->idle_ns >> FSM_COARSE_SHIFT) {
+	} else if (idle < 0 ||
+		   (__u64)idle <= ((t->idle_ns + (1ull << FSM_COARSE_SHIFT) - 1) >> FSM_COARSE_SHIFT) + 1) {
 		return 0;
 	}
 	c->outcome = (c->seen & (SEEN_FIN_ORIG | SEEN_FIN_RESP)) ==

@@ -14,7 +14,7 @@
 #define O 1
 #define R 0
 
-static const struct fsm_timeouts t = { 30 * SEC, 60 * SEC, 120 * SEC, 3600 * SEC };
+static const struct fsm_timeouts t = { 30 * SEC, 60 * SEC, 120 * SEC, 3600 * SEC, FSM_TOMBSTONE_NS };
 
 static void seg(struct conn *c, int from_orig, __u8 flags, __u32 seq, __u32 ack, __u32 len)
 {

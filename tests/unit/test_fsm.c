@@ -27,6 +27,7 @@
 
 static const struct fsm_timeouts timeouts = {
 	.syn_ns = 30 * SEC, .time_wait_ns = 60 * SEC, .close_ns = 120 * SEC, .idle_ns = 3600 * SEC,
+	.tombstone_ns = FSM_TOMBSTONE_NS,
 };
 
 static __u32 seg(struct conn *c, int from_orig, __u8 flags, __u32 seq, __u32 ack, __u32 len,
@@ -252,7 +253,9 @@ static void test_timeout_and_invalid_expiry(void **state)
 	(void)state;
 	start(&c, 1000, SEC);
 	assert_int_equal(fsm_expire(&c, 30 * SEC, &timeouts), 0);
-	assert_int_equal(fsm_expire(&c, 31 * SEC, &timeouts), FX_FAILED | FX_EVENT | FX_RELEASE);
+	/* Failed, and kept as a tombstone rather than released. */
+	assert_int_equal(fsm_expire(&c, 31 * SEC, &timeouts), FX_FAILED | FX_EVENT);
+	assert_int_equal(c.state, CS_FAILED);
 	assert_int_equal(c.fail_reason, FAIL_TIMEOUT);
 	assert_int_equal(c.outcome, OUT_TIMEOUT);
 
@@ -268,6 +271,49 @@ static void test_timeout_and_invalid_expiry(void **state)
 	assert_true(fsm_expire(&c, 31 * SEC, &timeouts) & FX_FAILED);
 	assert_int_equal(c.fail_reason, FAIL_INVALID);
 	assert_int_equal(c.outcome, OUT_INVALID);
+}
+
+static void test_tombstone_absorbs_late_retransmissions(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	/* A SYN answered by a SYN-ACK that is never acknowledged: after the
+	 * timeout, Linux still retransmits both for up to a minute. */
+	start(&c, 1000, SEC);
+	seg(&c, RESP, F_SYNACK, 7000, 1001, 0, 2 * SEC);
+	assert_true(fsm_expire(&c, 31 * SEC, &timeouts) & FX_FAILED);
+	assert_int_equal(seg(&c, ORIG, F_SYN, 1000, 0, 0, 32 * SEC), FX_SYN_RETRANS);
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 7000, 1001, 0, 33 * SEC), FX_SYNACK_RETRANS);
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 7777, 1001, 0, 33 * SEC), 0);
+	assert_int_equal(seg(&c, ORIG, F_ACK, 1001, 7001, 0, 34 * SEC), 0);   /* no late success */
+	assert_int_equal(c.state, CS_FAILED);
+	assert_int_equal(c.syn_retransmits, 1);
+	assert_int_equal(c.synack_retransmits, 1);
+	/* A new ISN is a new attempt. */
+	assert_int_equal(seg(&c, ORIG, F_SYN, 5555, 0, 0, 35 * SEC), FX_NEW_ATTEMPT);
+	/* Two minutes after the failure the tombstone goes. */
+	assert_int_equal(fsm_expire(&c, 31 * SEC + FSM_TOMBSTONE_NS - 1, &timeouts), 0);
+	assert_int_equal(fsm_expire(&c, 31 * SEC + FSM_TOMBSTONE_NS, &timeouts), FX_RELEASE);
+}
+
+static void test_expiry_ignores_later_stamps(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	/* The sweeper read its clock before another CPU stamped the record:
+	 * now < t must never look like a huge elapsed time. */
+	start(&c, 1000, 50 * SEC);
+	assert_int_equal(fsm_expire(&c, 49 * SEC, &timeouts), 0);
+	handshake(&c, 1000, 7000);
+	seg(&c, ORIG, F_FIN, 1001, 7001, 0, 10 * SEC);
+	seg(&c, RESP, F_FIN, 7001, 1002, 0, 10 * SEC);
+	seg(&c, ORIG, F_ACK, 1002, 7002, 0, 10 * SEC);
+	assert_int_equal(fsm_expire(&c, 9 * SEC, &timeouts), 0);
+	handshake(&c, 1000, 7000);
+	seg(&c, ORIG, F_FIN, 1001, 7001, 0, 10 * SEC);
+	assert_int_equal(fsm_expire(&c, 9 * SEC, &timeouts), 0);
 }
 
 static void test_fin_during_handshake(void **state)
@@ -510,9 +556,20 @@ static void test_idle_expiry(void **state)
 	(void)state;
 	handshake(&c, 1000, 7000);
 	c.last_active = fsm_coarse(100 * SEC);
-	/* Idle time is measured in coarse ticks of 2^30 ns (1.07 s). */
-	assert_int_equal(fsm_expire(&c, 3698 * SEC, &timeouts), 0);
-	assert_int_equal(fsm_expire(&c, 3702 * SEC, &timeouts), FX_EXPIRED | FX_EVENT | FX_RELEASE);
+	/* Idle time is measured in coarse ticks of 2^30 ns (1.07 s), plus one
+	 * tick for the lag of the data path's activity stamp. */
+	assert_int_equal(fsm_expire(&c, 3700 * SEC, &timeouts), 0);
+	assert_int_equal(fsm_expire(&c, 3704 * SEC, &timeouts), FX_EXPIRED | FX_EVENT | FX_RELEASE);
+	/* Short idle timeouts: never expire a flow stamped within the last 2 s. */
+	{
+		struct fsm_timeouts two = timeouts;
+
+		two.idle_ns = 2 * SEC;
+		handshake(&c, 1000, 7000);
+		c.last_active = fsm_coarse(100 * SEC);
+		assert_int_equal(fsm_expire(&c, 102 * SEC, &two), 0);
+		assert_true(fsm_expire(&c, 106 * SEC, &two) & FX_EXPIRED);
+	}
 	assert_int_equal(c.outcome, OUT_EXPIRED);
 	/* A clock behind the stamp (a race between CPUs) never expires anything. */
 	handshake(&c, 1000, 7000);
@@ -565,6 +622,8 @@ int main(void)
 		cmocka_unit_test(test_refused),
 		cmocka_unit_test(test_reset_during_handshake),
 		cmocka_unit_test(test_timeout_and_invalid_expiry),
+		cmocka_unit_test(test_tombstone_absorbs_late_retransmissions),
+		cmocka_unit_test(test_expiry_ignores_later_stamps),
 		cmocka_unit_test(test_fin_during_handshake),
 		cmocka_unit_test(test_third_ack_with_data_and_fin),
 		cmocka_unit_test(test_simultaneous_open),
