@@ -11,14 +11,21 @@
 const volatile struct tcpshake_config cfg = {};
 
 /* Handshakes in progress. Direct-mapped, HS_WAYS per bucket: a SYN costs one
- * bucket write whatever the load, and a flood can only overwrite other
- * unfinished handshakes (every overwrite is counted). */
+ * header read and one way written whatever the load, and a flood can only
+ * overwrite other unfinished handshakes (every overwrite is counted). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct hs_bucket);
-} hs_table SEC(".maps");
+	__type(value, struct hs_head);
+} hs_heads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hs_ways);
+} hs_ways SEC(".maps");
 
 /* Established, closing and TIME-WAIT connections. Only a validated third ACK
  * inserts here, so SYNs can never touch it. */
@@ -26,8 +33,24 @@ struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct flow_bucket);
-} flow_table SEC(".maps");
+	__type(value, struct flow_head);
+} flow_heads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flow_ways);
+} flow_ways SEC(".maps");
+
+/* Per flow bucket: how many of its flows live in the spill map. Read only
+ * when a lookup misses the bucket's ways. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} flow_spilled SEC(".maps");
 
 /* Overflow of full flow-table buckets, so bucket collisions lose nothing. */
 struct {

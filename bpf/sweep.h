@@ -20,11 +20,11 @@ struct sweep_ctx {
 static __always_inline bool is_stale_duplicate(const struct way *w)
 {
 	__u64 hash = flow_hash(&w->key, cfg.hash_seed);
-	struct flow_bucket *fb = flow_bucket_of(hash);
+	struct flow_ref fb = flow_bucket_of(hash);
 	struct way *f;
 	int wi;
 
-	if (!fb)
+	if (!fb.h || !fb.w)
 		return false;
 	f = flow_lookup(fb, flow_tag(hash), &w->key, &wi);
 	return f && f->conn.isn_orig == w->conn.isn_orig;
@@ -56,13 +56,17 @@ static __always_inline void report_entry(__u64 *counts, const struct way *w)
 		report.states[iface][state]++;
 }
 
-/* One way of either table: expire it, or count it as live. */
-static __always_inline void sweep_way(__u32 *tag, struct way *w, __u64 *counts, struct sweep_ctx *x)
+/* One way of either table: expire it, or count it as live. active is the
+ * way's data-packet stamp from the flow-table header, or NULL. */
+static __always_inline void sweep_way(__u32 *tag, struct way *w, const __u32 *active,
+				      __u64 *counts, struct sweep_ctx *x)
 {
 	__u32 t = *tag;
 
 	if (t == TAG_FREE || t == TAG_BUSY)
 		return;
+	if (active && (__s32)(*active - w->conn.last_active) > 0)
+		w->conn.last_active = *active;
 	if (expire_way(w, x) & FX_RELEASE) {
 		way_release(tag, t);
 		return;
@@ -76,26 +80,28 @@ static __always_inline void sweep_way(__u32 *tag, struct way *w, __u64 *counts, 
 static long sweep_hs_bucket(__u64 idx, void *ctx)
 {
 	__u32 key = (__u32)idx;
-	struct hs_bucket *b = bpf_map_lookup_elem(&hs_table, &key);
+	struct hs_head *h = bpf_map_lookup_elem(&hs_heads, &key);
+	struct hs_ways *w = bpf_map_lookup_elem(&hs_ways, &key);
 	int i;
 
-	if (!b)
+	if (!h || !w)
 		return 1;
 	for (i = 0; i < HS_WAYS; i++)
-		sweep_way(&b->tag[i], &b->way[i], report.hs_entries, ctx);
+		sweep_way(&h->tag[i], &w->way[i], NULL, report.hs_entries, ctx);
 	return 0;
 }
 
 static long sweep_flow_bucket(__u64 idx, void *ctx)
 {
 	__u32 key = (__u32)idx;
-	struct flow_bucket *b = bpf_map_lookup_elem(&flow_table, &key);
+	struct flow_head *h = bpf_map_lookup_elem(&flow_heads, &key);
+	struct flow_ways *w = bpf_map_lookup_elem(&flow_ways, &key);
 	int i;
 
-	if (!b)
+	if (!h || !w)
 		return 1;
 	for (i = 0; i < FLOW_WAYS; i++)
-		sweep_way(&b->tag[i], &b->way[i], report.flow_entries, ctx);
+		sweep_way(&h->tag[i], &w->way[i], &h->active[i], report.flow_entries, ctx);
 	return 0;
 }
 
@@ -106,10 +112,10 @@ static long sweep_spill_elem(struct bpf_map *map, const struct flow_key *key, st
 
 	if (expire_way(w, x) & FX_RELEASE) {
 		__u64 hash = flow_hash(key, cfg.hash_seed);
-		struct flow_bucket *b = flow_bucket_of(hash);
+		struct flow_ref b = flow_bucket_of(hash);
 
-		if (bpf_map_delete_elem(map, key) == 0 && b)
-			__sync_fetch_and_sub(&b->spilled, 1);
+		if (bpf_map_delete_elem(map, key) == 0 && b.spilled)
+			__sync_fetch_and_sub(b.spilled, 1);
 		return 0;
 	}
 	report_entry(report.flow_entries, w);

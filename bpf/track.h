@@ -78,21 +78,21 @@ static __always_inline void start_record(struct way *w, const struct packet *p, 
 }
 
 /* Claim a way of the handshake bucket and start a record in it. */
-static __always_inline void new_handshake(struct hs_bucket *b, const struct packet *p, __u32 tag,
+static __always_inline void new_handshake(struct hs_ref b, const struct packet *p, __u32 tag,
 					  __u64 now, __u32 egress)
 {
 	__u32 evicted = MAX_IFACES;
-	int i = hs_claim(b, (__u32)(now >> 10), &evicted);
+	int i = hs_claim(b.h, (__u32)(now >> 10), &evicted);
 
 	if (i < 0 || i >= HS_WAYS)
 		return;
 	if (evicted < MAX_IFACES)
 		account_eviction(evicted);
-	b->tag[i] = TAG_BUSY;
-	start_record(&b->way[i], p, now, egress);
-	b->birth[i] = (__u32)(now >> 10);
-	b->iface[i] = p->key.iface;
-	way_publish(&b->tag[i], tag);
+	b.h->tag[i] = TAG_BUSY;
+	start_record(&b.w->way[i], p, now, egress);
+	b.h->birth[i] = (__u32)(now >> 10);
+	b.h->iface[i] = p->key.iface;
+	way_publish(&b.h->tag[i], tag);
 }
 
 /* A SYN with a new ISN on a tuple with an unfinished attempt: the old
@@ -121,17 +121,17 @@ __noinline int restart_attempt(struct way *w, const struct packet *p, __u64 now,
 /* Everything that is not a fast path. */
 __noinline int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 {
-	struct flow_bucket *fb = flow_bucket_of(hash);
-	struct hs_bucket *b = hs_bucket_of(hash);
+	struct flow_ref fb = flow_bucket_of(hash);
+	struct hs_ref b = hs_bucket_of(hash);
 	struct way *w;
 	__u32 tag;
 	__u64 now;
 	int i, fx;
 
-	if (!p || !fb || !b)
+	if (!p || !fb.h || !fb.w || !b.h || !b.w)
 		return 0;
 	/* Start both header loads now, so their cache misses overlap. */
-	asm volatile("" : : "r"(*(volatile __u32 *)&fb->tag[0]), "r"(*(volatile __u32 *)&b->tag[0]));
+	asm volatile("" : : "r"(*(volatile __u32 *)&fb.h->tag[0]), "r"(*(volatile __u32 *)&b.h->tag[0]));
 	tag = flow_tag(hash);
 	/* A bare SYN never looks at established flows: floods stay away. */
 	if ((p->flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN) {
@@ -141,7 +141,7 @@ __noinline int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 			if (fx & FX_RELEASE)
 				flow_release(fb, i, tag, &p->key);
 			else
-				flow_mark(fb, i, tag, w->conn.state);
+				flow_mark(fb.h, i, tag, w->conn.state);
 			/* A SYN-ACK goes on: it may reuse a TIME-WAIT tuple. */
 			if (!(p->flags & TCPF_SYN))
 				return 0;
@@ -155,16 +155,16 @@ __noinline int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 		return 0;
 	}
 	now = bpf_ktime_get_ns();
-	fx = step(&b->way[i], p, now);
+	fx = step(&b.w->way[i], p, now);
 	if (fx & FX_NEW_ATTEMPT) {
-		restart_attempt(&b->way[i], p, now, egress);
-		b->birth[i] = (__u32)(now >> 10);
-		b->tag[i] = tag;          /* a live attempt again, no tombstone mark */
+		restart_attempt(&b.w->way[i], p, now, egress);
+		b.h->birth[i] = (__u32)(now >> 10);
+		b.h->tag[i] = tag;        /* a live attempt again, no tombstone mark */
 	}
 	if (fx & FX_HANDSHAKE)
-		flow_insert(&b->way[i], hash);
+		flow_insert(&b.w->way[i], hash);
 	if (fx & (FX_HANDSHAKE | FX_RELEASE))
-		way_release(&b->tag[i], tag);
+		way_release(&b.h->tag[i], tag);
 	return 0;
 }
 
@@ -195,10 +195,10 @@ static __always_inline void track(const void *data, const void *data_end, __u32 
 		 * The clock is read first: its latency then overlaps the bucket's
 		 * cache miss instead of adding to it. */
 		__u64 now = bpf_ktime_get_ns();
-		struct hs_bucket *b = hs_bucket_of(hash);
+		struct hs_ref b = hs_bucket_of(hash);
 
 		st->syn_packets++;
-		if (!b)
+		if (!b.h || !b.w)
 			return;
 		if (hs_find(b, tag, &p.key) < 0) {
 			new_handshake(b, &p, tag, now, egress);
@@ -207,13 +207,13 @@ static __always_inline void track(const void *data, const void *data_end, __u32 
 	} else if (p.flags & TCPF_SYN) {
 		st->synack_packets++;
 	} else if (!(p.flags & (TCPF_FIN | TCPF_RST))) {
-		struct flow_bucket *fb = flow_bucket_of(hash);
+		struct flow_ref fb = flow_bucket_of(hash);
 
-		/* Fast path: data of an established connection stamps activity. */
-		i = fb ? flow_find(fb, tag, &p.key) : -1;
-		if (i >= 0 && i < FLOW_WAYS && fb->way[i].conn.state == CS_ESTABLISHED) {
-			if (fb->way[i].conn.last_active != now_coarse)
-				fb->way[i].conn.last_active = now_coarse;
+		/* Fast path: data of an established connection stamps activity
+		 * in the bucket header: one cache line read and written. */
+		i = fb.h ? flow_find_established(fb.h, tag) : -1;
+		if (i >= 0 && i < FLOW_WAYS) {
+			fb.h->active[i] = now_coarse;
 			return;
 		}
 	}

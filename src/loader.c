@@ -88,8 +88,11 @@ static void configure(struct loader *l, const struct options *o, const unsigned 
 	cfg->events_enabled = o->events_path != NULL;
 	cfg->wakeup_bytes = o->ringbuf_kb * 1024 / 8;
 
-	bpf_map__set_max_entries(l->skel->maps.hs_table, l->hs_buckets);
-	bpf_map__set_max_entries(l->skel->maps.flow_table, l->flow_buckets);
+	bpf_map__set_max_entries(l->skel->maps.hs_heads, l->hs_buckets);
+	bpf_map__set_max_entries(l->skel->maps.hs_ways, l->hs_buckets);
+	bpf_map__set_max_entries(l->skel->maps.flow_heads, l->flow_buckets);
+	bpf_map__set_max_entries(l->skel->maps.flow_ways, l->flow_buckets);
+	bpf_map__set_max_entries(l->skel->maps.flow_spilled, l->flow_buckets);
 	bpf_map__set_max_entries(l->skel->maps.spill, l->spill_max);
 	bpf_map__set_max_entries(l->skel->maps.port_stats, l->port_slots);
 	/* The ring buffer must be a power-of-two number of pages. */

@@ -162,21 +162,27 @@ struct way {
 	__u8 pad[8];
 };
 
-/* Buckets of the two direct-mapped tables. The header fills the first cache
- * line: a lookup that misses, and a SYN choosing a way to overwrite, read
- * that line only. */
-struct hs_bucket {
+/* The two direct-mapped tables. Each bucket is split in two arrays with the
+ * same index: a header of one cache line (tags and what choosing a way
+ * needs) and the ways. The fast paths read headers only, so those stay in
+ * cache and TLB even when the ways take many megabytes. */
+struct hs_head {
 	__u32 tag[HS_WAYS];
 	__u32 birth[HS_WAYS];     /* (ns >> 10) when the way was claimed: the oldest goes first */
 	__u8  iface[HS_WAYS];     /* interface slot of each way's record */
 	__u8  pad[64 - 9 * HS_WAYS];
+};
+
+struct hs_ways {
 	struct way way[HS_WAYS];
 };
 
-struct flow_bucket {
+struct flow_head {
 	__u32 tag[FLOW_WAYS];
-	__u32 spilled;        /* flows of this bucket living in the spill map */
-	__u8  pad[64 - 4 * FLOW_WAYS - 4];
+	__u32 active[FLOW_WAYS];  /* data-packet activity stamps (fsm_coarse ticks) */
+};
+
+struct flow_ways {
 	struct way way[FLOW_WAYS];
 };
 

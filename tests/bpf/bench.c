@@ -103,8 +103,11 @@ static struct bench_bpf *bench_load(const struct bench_geometry *g)
 	cfg->idle_timeout_s = 3600;
 	cfg->events_enabled = g->events;
 	cfg->wakeup_bytes = 1u << 30;
-	bpf_map__set_max_entries(b->maps.hs_table, g->hs_ways / HS_WAYS);
-	bpf_map__set_max_entries(b->maps.flow_table, g->flows / FLOW_WAYS);
+	bpf_map__set_max_entries(b->maps.hs_heads, g->hs_ways / HS_WAYS);
+	bpf_map__set_max_entries(b->maps.hs_ways, g->hs_ways / HS_WAYS);
+	bpf_map__set_max_entries(b->maps.flow_heads, g->flows / FLOW_WAYS);
+	bpf_map__set_max_entries(b->maps.flow_ways, g->flows / FLOW_WAYS);
+	bpf_map__set_max_entries(b->maps.flow_spilled, g->flows / FLOW_WAYS);
 	bpf_map__set_max_entries(b->maps.spill, 32768);
 	bpf_map__set_max_entries(b->maps.port_stats, 160);
 	bpf_map__set_max_entries(b->maps.events, 1u << 24);

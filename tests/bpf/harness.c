@@ -42,12 +42,15 @@ int harness_load(struct harness *h, const struct harness_config *hc)
 	if (hc->hs_buckets) {
 		h->l.hs_buckets = hc->hs_buckets;
 		cfg->hs_mask = hc->hs_buckets - 1;
-		bpf_map__set_max_entries(h->l.skel->maps.hs_table, hc->hs_buckets);
+		bpf_map__set_max_entries(h->l.skel->maps.hs_heads, hc->hs_buckets);
+		bpf_map__set_max_entries(h->l.skel->maps.hs_ways, hc->hs_buckets);
 	}
 	if (hc->flow_buckets) {
 		h->l.flow_buckets = hc->flow_buckets;
 		cfg->flow_mask = hc->flow_buckets - 1;
-		bpf_map__set_max_entries(h->l.skel->maps.flow_table, hc->flow_buckets);
+		bpf_map__set_max_entries(h->l.skel->maps.flow_heads, hc->flow_buckets);
+		bpf_map__set_max_entries(h->l.skel->maps.flow_ways, hc->flow_buckets);
+		bpf_map__set_max_entries(h->l.skel->maps.flow_spilled, hc->flow_buckets);
 	}
 	if (hc->spill_max) {
 		h->l.spill_max = hc->spill_max;
@@ -139,12 +142,12 @@ void harness_hist(struct harness *h, enum hist_id id, struct hist *out)
 
 int harness_hs_used(struct harness *h)
 {
-	struct hs_bucket b;
+	struct hs_head b;
 	__u32 i, w;
 	int n = 0;
 
 	for (i = 0; i < h->l.hs_buckets; i++) {
-		if (bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.hs_table), &i, &b))
+		if (bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.hs_heads), &i, &b))
 			return -1;
 		for (w = 0; w < HS_WAYS; w++)
 			n += b.tag[w] != TAG_FREE;
@@ -154,17 +157,16 @@ int harness_hs_used(struct harness *h)
 
 int harness_flow_used(struct harness *h)
 {
-	struct flow_bucket *b = malloc(sizeof(*b));
+	struct flow_head b;
 	__u32 i, w;
 	int n = 0;
 
-	for (i = 0; b && i < h->l.flow_buckets; i++) {
-		if (bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_table), &i, b))
+	for (i = 0; i < h->l.flow_buckets; i++) {
+		if (bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_heads), &i, &b))
 			break;
 		for (w = 0; w < FLOW_WAYS; w++)
-			n += b->tag[w] != TAG_FREE;
+			n += b.tag[w] != TAG_FREE;
 	}
-	free(b);
 	return n + harness_spill_used(h);
 }
 
