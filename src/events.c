@@ -121,7 +121,6 @@ static int handle_event(void *ctx, void *data, size_t size)
 	fputs(line, e->out);
 	fputc('\n', e->out);
 	free(line);
-	e->written++;
 	return 0;
 }
 

@@ -14,7 +14,6 @@ struct events {
 	bool own_out;
 	const struct snapshot *names;   /* interface names by slot */
 	double mono_to_wall;            /* add to CLOCK_MONOTONIC seconds */
-	unsigned long long written;
 };
 
 int events_open(struct events *e, int ringbuf_fd, const char *path, const struct snapshot *names);

@@ -138,7 +138,6 @@ int reader_read(struct reader *r, struct snapshot *s, struct port_labels *pl)
 	}
 	s->hs_capacity = (__u64)r->loader->hs_buckets * HS_WAYS;
 	s->flow_capacity = (__u64)r->loader->flow_buckets * FLOW_WAYS + r->loader->spill_max;
-	s->spill_entries = r->loader->skel->bss->report.spill_entries;
 	err = read_ports(r, s, pl);
 	if (err) {
 		log_error("reading per-port statistics failed: %s", strerror(-err));

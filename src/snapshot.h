@@ -40,7 +40,6 @@ struct snapshot {
 	struct port_snapshot *ports;         /* per interface: labelled ports, then "other" */
 	__u64 hs_capacity;
 	__u64 flow_capacity;
-	__u64 spill_entries;
 	bool up;                             /* false in the exposition written at exit */
 };
 
