@@ -142,7 +142,9 @@ print(n)
 ' "$N" >"$WORK/accepted" &
 SRV=$!
 PIDS+=($SRV)
-wait_for 10 in_s ss -Hltn 'sport = :8080'
+# ss exits 0 with or without a match: wait for its output instead.
+listening() { [[ -n "$(in_s ss -Hltn "sport = :$1")" ]]; }
+wait_for 10 listening 8080 || bad "the test server did not start listening"
 in_c timeout 30 python3 -c '
 import socket, sys
 for _ in range(int(sys.argv[1])):
