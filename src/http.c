@@ -61,6 +61,18 @@ int http_parse_listen(const char *listen, void *out, unsigned int *len)
 	return inet_pton(AF_INET, host, &v4->sin_addr) == 1 ? 0 : -1;
 }
 
+int http_check_listen(const char *listen)
+{
+	struct sockaddr_in6 sa;
+	unsigned int len;
+
+	if (http_parse_listen(listen, &sa, &len) == 0)
+		return 0;
+	log_error("invalid value '%s' for --listen: expected [ADDR:]PORT, e.g. 127.0.0.1:9431 "
+		  "or [::1]:9431", listen);
+	return 2;
+}
+
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *type,
 			     const char *body, size_t len)
 {
@@ -119,11 +131,9 @@ int http_start(struct http *h, const char *listen)
 
 	memset(h, 0, sizeof(*h));
 	pthread_mutex_init(&h->lock, NULL);
-	if (http_parse_listen(listen, &sa, &len)) {
-		log_error("invalid value '%s' for --listen: expected [ADDR:]PORT, e.g. 127.0.0.1:9431 "
-			  "or [::1]:9431", listen);
+	if (http_check_listen(listen))
 		return 2;
-	}
+	http_parse_listen(listen, &sa, &len);
 	if (sa.sin6_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	h->daemon = MHD_start_daemon(flags, ntohs(sa.sin6_port), NULL, NULL, handle, h,

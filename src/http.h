@@ -22,6 +22,8 @@ int http_start(struct http *h, const char *listen);
 /* Replaces the served exposition (takes ownership of body). */
 void http_publish(struct http *h, char *body, size_t len, bool healthy);
 void http_stop(struct http *h);
+/* 0 if listen is a valid [ADDR:]PORT, else says why and returns 2. */
+int http_check_listen(const char *listen);
 /* Parses listen into a socket address; 0 on success. Exposed for tests. */
 int http_parse_listen(const char *listen, void *sockaddr_storage_out, unsigned int *len);
 

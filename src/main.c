@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <bpf/libbpf.h>
 #include "attach.h"
@@ -194,19 +193,14 @@ int main(int argc, char **argv)
 {
 	static struct monitor m;
 	struct sigaction sa = { .sa_handler = on_signal };
-	struct sockaddr_in6 listen_addr;
-	unsigned int listen_len;
 	int rc, i;
 
 	rc = options_parse(&m.opt, argc, argv);
 	if (rc >= 0)
 		return rc;
 	log_init(m.opt.quiet && !m.opt.verbose ? -1 : m.opt.verbose);
-	if (m.opt.listen && http_parse_listen(m.opt.listen, &listen_addr, &listen_len)) {
-		log_error("invalid value '%s' for --listen: expected [ADDR:]PORT, e.g. 127.0.0.1:9431 "
-			  "or [::1]:9431", m.opt.listen);
+	if (m.opt.listen && http_check_listen(m.opt.listen))
 		return 2;
-	}
 	if (resolve_ifaces(&m) || loader_check_environment())
 		return 1;
 	if (loader_load(&m.loader, &m.opt, m.ifindex, m.opt.nr_ifaces) ||

@@ -35,20 +35,28 @@ void snapshot_free(struct snapshot *s)
 	s->nr_ports = 0;
 }
 
-/* Sum one per-CPU value made only of __u64 words. */
-static int read_percpu(struct reader *r, const struct bpf_map *map, __u32 key, void *out, size_t size)
+int percpu_sum(int map_fd, __u32 key, void *out, size_t size, unsigned int ncpus, void *scratch)
 {
 	size_t stride = (size + 7) / 8, words = size / 8, cpu, i;
-	const __u64 *in = r->percpu_buf;
-	__u64 *sum = out;
+	__u64 *in = scratch ? scratch : calloc(ncpus, stride * 8), *sum = out;
+	int err = 0;
 
-	if (bpf_map_lookup_elem(bpf_map__fd(map), &key, r->percpu_buf))
-		return -errno;
 	memset(out, 0, size);
-	for (cpu = 0; cpu < r->loader->ncpus; cpu++)
+	if (!in)
+		return -ENOMEM;
+	if (bpf_map_lookup_elem(map_fd, &key, in))
+		err = -errno;
+	for (cpu = 0; cpu < ncpus && !err; cpu++)
 		for (i = 0; i < words; i++)
 			sum[i] += in[cpu * stride + i];
-	return 0;
+	if (!scratch)
+		free(in);
+	return err;
+}
+
+static int read_percpu(struct reader *r, const struct bpf_map *map, __u32 key, void *out, size_t size)
+{
+	return percpu_sum(bpf_map__fd(map), key, out, size, r->loader->ncpus, r->percpu_buf);
 }
 
 /* Gauges: records by state, as counted by the sweeper's last pass. */

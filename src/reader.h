@@ -18,6 +18,9 @@ int reader_init(struct reader *r, struct loader *l);
  * (re)allocated with the port rows chosen by pl. */
 int reader_read(struct reader *r, struct snapshot *s, struct port_labels *pl);
 void reader_free(struct reader *r);
+/* Sums one per-CPU map value made only of __u64 words over ncpus CPUs.
+ * scratch holds ncpus values, or is NULL to allocate one. */
+int percpu_sum(int map_fd, __u32 key, void *out, size_t size, unsigned int ncpus, void *scratch);
 void snapshot_free(struct snapshot *s);
 
 #endif

@@ -20,6 +20,7 @@
 #include "harness.h"
 #include "log.h"
 #include "options.h"
+#include "reader.h"
 #include "parse.h"
 #include "bench.skel.h"
 #include "tcpshake.skel.h"
@@ -120,17 +121,8 @@ static struct bench_bpf *bench_load(const struct bench_geometry *g)
 
 static void bench_stats(struct bench_bpf *b, struct iface_stats *st)
 {
-	int ncpus = libbpf_num_possible_cpus(), c;
-	__u64 *buf = calloc((size_t)ncpus, sizeof(*st)), *sum = (__u64 *)st;
-	__u32 key = 0;
-	size_t i, words = sizeof(*st) / 8;
-
-	memset(st, 0, sizeof(*st));
-	if (buf && bpf_map_lookup_elem(bpf_map__fd(b->maps.stats), &key, buf) == 0)
-		for (c = 0; c < ncpus; c++)
-			for (i = 0; i < words; i++)
-				sum[i] += buf[(size_t)c * words + i];
-	free(buf);
+	percpu_sum(bpf_map__fd(b->maps.stats), 0, st, sizeof(*st),
+		   (unsigned int)libbpf_num_possible_cpus(), NULL);
 }
 
 /* Kernel memory of the production maps at their default sizes (fdinfo). */

@@ -7,6 +7,7 @@
 #include "harness.h"
 #include "log.h"
 #include "options.h"
+#include "reader.h"
 #include "tcpshake.skel.h"
 
 static int collect_event(void *ctx, void *data, size_t size)
@@ -116,28 +117,14 @@ int harness_sweep(struct harness *h)
 	return loader_sweep(&h->l);
 }
 
-static void sum_percpu(struct harness *h, const struct bpf_map *map, __u32 key, void *out,
-		       size_t size)
-{
-	size_t words = size / 8, cpu, i;
-	__u64 *buf = calloc(h->l.ncpus, size), *sum = out;
-
-	memset(out, 0, size);
-	if (buf && bpf_map_lookup_elem(bpf_map__fd(map), &key, buf) == 0)
-		for (cpu = 0; cpu < h->l.ncpus; cpu++)
-			for (i = 0; i < words; i++)
-				sum[i] += buf[cpu * words + i];
-	free(buf);
-}
-
 void harness_stats(struct harness *h, struct iface_stats *st)
 {
-	sum_percpu(h, h->l.skel->maps.stats, 0, st, sizeof(*st));
+	percpu_sum(bpf_map__fd(h->l.skel->maps.stats), 0, st, sizeof(*st), h->l.ncpus, NULL);
 }
 
 void harness_hist(struct harness *h, enum hist_id id, struct hist *out)
 {
-	sum_percpu(h, h->l.skel->maps.hists, (__u32)id, out, sizeof(*out));
+	percpu_sum(bpf_map__fd(h->l.skel->maps.hists), (__u32)id, out, sizeof(*out), h->l.ncpus, NULL);
 }
 
 int harness_hs_used(struct harness *h)
