@@ -8,7 +8,9 @@
 #ifndef TCPSHAKE_ACCOUNT_H
 #define TCPSHAKE_ACCOUNT_H
 
-#include "maps.h"
+#ifndef TCPSHAKE_PLATFORM
+#error "include a platform first: platform.bpf.h (kernel) or native.h (user space)"
+#endif
 #include "tcpshake/fsm.h"
 #include "tcpshake/histogram.h"
 
@@ -18,11 +20,6 @@ static __always_inline void stat_add(__u64 *p, __u64 v, bool atomic)
 		__sync_fetch_and_add(p, v);
 	else
 		*p += v;
-}
-
-static __always_inline struct iface_stats *stats_of(__u32 iface)
-{
-	return bpf_map_lookup_elem(&stats, &iface);
 }
 
 static __always_inline void hist_record(struct hist *h, __u64 ns, bool atomic)
@@ -38,7 +35,7 @@ static __always_inline void hist_record(struct hist *h, __u64 ns, bool atomic)
 static __always_inline void observe(__u32 iface, __u32 id, __u64 ns, bool atomic)
 {
 	__u32 idx = iface * H_MAX + id;
-	struct hist *h = bpf_map_lookup_elem(&hists, &idx);
+	struct hist *h = hist_at(idx);
 
 	if (h)
 		hist_record(h, ns, atomic);
@@ -48,7 +45,7 @@ static __always_inline void observe(__u32 iface, __u32 id, __u64 ns, bool atomic
 static __always_inline __u32 port_slot_find(__u32 iface, __u16 port)
 {
 	__u32 idx = iface << 16 | port;
-	__u32 *slot = bpf_map_lookup_elem(&port_slot, &idx);
+	__u32 *slot = port_slot_at(idx);
 
 	return slot && *slot ? *slot : iface;
 }
@@ -58,7 +55,7 @@ static __always_inline __u32 port_slot_find(__u32 iface, __u16 port)
 static __always_inline void port_slot_claim(__u32 iface, __u16 port)
 {
 	__u32 idx = iface << 16 | port, n;
-	__u32 *slot = bpf_map_lookup_elem(&port_slot, &idx);
+	__u32 *slot = port_slot_at(idx);
 	struct port_owner *owner;
 
 	if (!slot || *slot || !port)
@@ -66,7 +63,7 @@ static __always_inline void port_slot_claim(__u32 iface, __u16 port)
 	n = __sync_fetch_and_add(&next_port_slot, 1) + MAX_IFACES;
 	if (n >= cfg.port_slots || n >= PORT_SLOTS_MAX)
 		return;
-	owner = bpf_map_lookup_elem(&port_owner, &n);
+	owner = port_owner_at(n);
 	if (!owner)
 		return;
 	if (__sync_val_compare_and_swap(slot, 0, n) != 0)
@@ -79,18 +76,17 @@ static __always_inline struct service_stats *port_stats_of(__u32 iface, __u16 po
 {
 	__u32 slot = port_slot_find(iface, port);
 
-	return bpf_map_lookup_elem(&port_stats, &slot);
+	return port_stats_at(slot);
 }
 
 static __always_inline void emit_event(const struct flow_key *key, const struct conn *c,
 				       __u64 now, struct iface_stats *st, bool atomic)
 {
 	struct event *e;
-	__u64 flags;
 
 	if (!cfg.events_enabled)
 		return;
-	e = bpf_ringbuf_reserve(&events, sizeof(*e), 0);
+	e = event_reserve();
 	if (!e) {
 		stat_add(&st->events_lost, 1, atomic);
 		return;
@@ -98,10 +94,7 @@ static __always_inline void emit_event(const struct flow_key *key, const struct 
 	e->key = *key;
 	e->conn = *c;
 	e->t_event = now;
-	/* Batch wake-ups: the reader also polls with a timeout. */
-	flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg.wakeup_bytes ?
-		BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
-	bpf_ringbuf_submit(e, flags);
+	event_submit(e);
 }
 
 static __always_inline void account_handshake(const struct conn *c, __u32 iface, __u32 fx,
@@ -130,7 +123,7 @@ static __always_inline void account_handshake(const struct conn *c, __u32 iface,
 		}
 	}
 	if (fx & FX_FAILED) {
-		__u32 reason = c->fail_reason & 3;   /* FAIL_MAX == 4: a bound the verifier sees */
+		__u32 reason = c->fail_reason & (FAIL_MAX - 1);   /* a bound the verifier sees */
 
 		stat_add(&st->failures[reason], 1, atomic);
 		if (ps)
@@ -168,8 +161,9 @@ static __always_inline void account_close(const struct conn *c, __u32 iface, __u
  * function: the verifier checks it once, not once per call site. The
  * sweeper sets ACCOUNT_ATOMIC in fx. */
 #define ACCOUNT_ATOMIC (1u << 31)
+_Static_assert(FX_ALL < ACCOUNT_ATOMIC, "effect bits share a word with ACCOUNT_ATOMIC");
 
-__noinline int account(const struct flow_key *key, const struct conn *c, __u32 fx, __u64 now)
+CORE_GLOBAL int account(const struct flow_key *key, const struct conn *c, __u32 fx, __u64 now)
 {
 	bool atomic = fx & ACCOUNT_ATOMIC;
 	struct iface_stats *st;

@@ -80,8 +80,8 @@ static __always_inline void sweep_way(__u32 *tag, struct way *w, const __u32 *ac
 static long sweep_hs_bucket(__u64 idx, void *ctx)
 {
 	__u32 key = (__u32)idx;
-	struct hs_head *h = bpf_map_lookup_elem(&hs_heads, &key);
-	struct hs_ways *w = bpf_map_lookup_elem(&hs_ways, &key);
+	struct hs_head *h = hs_head_at(key);
+	struct hs_ways *w = hs_ways_at(key);
 	int i;
 
 	if (!h || !w)
@@ -94,8 +94,8 @@ static long sweep_hs_bucket(__u64 idx, void *ctx)
 static long sweep_flow_bucket(__u64 idx, void *ctx)
 {
 	__u32 key = (__u32)idx;
-	struct flow_head *h = bpf_map_lookup_elem(&flow_heads, &key);
-	struct flow_ways *w = bpf_map_lookup_elem(&flow_ways, &key);
+	struct flow_head *h = flow_head_at(key);
+	struct flow_ways *w = flow_ways_at(key);
 	int i;
 
 	if (!h || !w)
@@ -105,8 +105,8 @@ static long sweep_flow_bucket(__u64 idx, void *ctx)
 	return 0;
 }
 
-static long sweep_spill_elem(struct bpf_map *map, const struct flow_key *key, struct way *w,
-			     void *ctx)
+static long sweep_spill_elem(void *map __attribute__((unused)), const struct flow_key *key,
+			     struct way *w, void *ctx)
 {
 	struct sweep_ctx *x = ctx;
 
@@ -114,7 +114,7 @@ static long sweep_spill_elem(struct bpf_map *map, const struct flow_key *key, st
 		__u64 hash = flow_hash(key, cfg.hash_seed);
 		struct flow_ref b = flow_bucket_of(hash);
 
-		if (bpf_map_delete_elem(map, key) == 0 && b.spilled)
+		if (spill_delete(key) == 0 && b.spilled)
 			__sync_fetch_and_sub(b.spilled, 1);
 		return 0;
 	}
@@ -135,7 +135,7 @@ static __always_inline void clear_report(void)
 static __always_inline void sweep_all(void)
 {
 	struct sweep_ctx x = {
-		.now = bpf_ktime_get_ns(),
+		.now = clock_ns(),
 		.t = {
 			.syn_ns = cfg.syn_timeout_ns,
 			.time_wait_ns = cfg.time_wait_ns,
@@ -147,9 +147,9 @@ static __always_inline void sweep_all(void)
 
 	now_coarse = fsm_coarse(x.now);
 	clear_report();
-	bpf_loop(cfg.hs_mask + 1, sweep_hs_bucket, &x, 0);
-	bpf_loop(cfg.flow_mask + 1, sweep_flow_bucket, &x, 0);
-	bpf_for_each_map_elem(&spill, sweep_spill_elem, &x, 0);
+	loop(cfg.hs_mask + 1, sweep_hs_bucket, &x);
+	loop(cfg.flow_mask + 1, sweep_flow_bucket, &x);
+	spill_for_each(sweep_spill_elem, &x);
 	report.runs++;
 }
 

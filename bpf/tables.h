@@ -40,8 +40,8 @@ static __always_inline struct hs_ref hs_bucket_of(__u64 hash)
 {
 	__u32 idx = (__u32)hash & cfg.hs_mask;
 	struct hs_ref b = {
-		.h = bpf_map_lookup_elem(&hs_heads, &idx),
-		.w = bpf_map_lookup_elem(&hs_ways, &idx),
+		.h = hs_head_at(idx),
+		.w = hs_ways_at(idx),
 	};
 
 	return b;
@@ -51,9 +51,9 @@ static __always_inline struct flow_ref flow_bucket_of(__u64 hash)
 {
 	__u32 idx = (__u32)(hash >> 8) & cfg.flow_mask;
 	struct flow_ref b = {
-		.h = bpf_map_lookup_elem(&flow_heads, &idx),
-		.w = bpf_map_lookup_elem(&flow_ways, &idx),
-		.spilled = bpf_map_lookup_elem(&flow_spilled, &idx),
+		.h = flow_head_at(idx),
+		.w = flow_ways_at(idx),
+		.spilled = flow_spilled_at(idx),
 	};
 
 	return b;
@@ -61,7 +61,7 @@ static __always_inline struct flow_ref flow_bucket_of(__u64 hash)
 
 static __always_inline void way_publish(__u32 *tag, __u32 value)
 {
-	asm volatile("" ::: "memory");   /* key and record first, then the tag */
+	__asm__ __volatile__("" ::: "memory");   /* key and record first, then the tag */
 	*(volatile __u32 *)tag = value;
 }
 
@@ -206,7 +206,7 @@ static __always_inline void flow_insert(const struct way *src, __u64 hash)
 	if (!b.h || !b.w || !b.spilled)
 		return;
 	i = flow_claim_free(b.h);
-	if (i < 0 && bpf_map_update_elem(&spill, &src->key, src, BPF_NOEXIST) == 0) {
+	if (i < 0 && spill_insert(&src->key, src) == 0) {
 		__sync_fetch_and_add(b.spilled, 1);
 		return;
 	}
@@ -234,7 +234,7 @@ static __always_inline struct way *flow_lookup(struct flow_ref b, __u32 tag,
 		return &b.w->way[i];
 	if (!b.spilled || !*b.spilled)
 		return 0;
-	return bpf_map_lookup_elem(&spill, key);
+	return spill_lookup(key);
 }
 
 static __always_inline void flow_release(struct flow_ref b, int way, __u32 tag,
@@ -247,7 +247,7 @@ static __always_inline void flow_release(struct flow_ref b, int way, __u32 tag,
 			way_release(&b.h->tag[way], t);
 		return;
 	}
-	if (bpf_map_delete_elem(&spill, key) == 0 && b.spilled)
+	if (spill_delete(key) == 0 && b.spilled)
 		__sync_fetch_and_sub(b.spilled, 1);
 }
 

@@ -6,6 +6,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "platform.bpf.h"
 #include "track.h"
 #include "sweep.h"
 

@@ -12,7 +12,7 @@
 #ifndef TCPSHAKE_TRACK_H
 #define TCPSHAKE_TRACK_H
 
-#include "parse.h"
+#include "tcpshake/parse.h"
 #include "tables.h"
 
 static __always_inline __u32 iface_slot(__u32 ifindex)
@@ -40,7 +40,7 @@ static __always_inline void make_segment(struct segment *s, const struct packet 
 /* One state-machine step on a record in a table. The state word moves by
  * compare-and-swap: if another CPU moved it first, this packet's effects are
  * dropped rather than counted twice. Returns the effects. */
-__noinline int step(struct way *w, const struct packet *p, __u64 now)
+CORE_GLOBAL int step(struct way *w, const struct packet *p, __u64 now)
 {
 	struct segment s = {};
 	struct conn c;
@@ -98,7 +98,7 @@ static __always_inline void new_handshake(struct hs_ref b, const struct packet *
 /* A SYN with a new ISN on a tuple with an unfinished attempt: the old
  * attempt ends unanswered and the new one takes over the way. A tombstone
  * (an attempt that already failed) is simply replaced. */
-__noinline int restart_attempt(struct way *w, const struct packet *p, __u64 now, __u32 egress)
+CORE_GLOBAL int restart_attempt(struct way *w, const struct packet *p, __u64 now, __u32 egress)
 {
 	struct conn c;
 	__u32 old, fx;
@@ -119,7 +119,7 @@ __noinline int restart_attempt(struct way *w, const struct packet *p, __u64 now,
 }
 
 /* Everything that is not a fast path. */
-__noinline int track_slow(const struct packet *p, __u64 hash, __u32 egress)
+CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 {
 	struct flow_ref fb = flow_bucket_of(hash);
 	struct hs_ref b = hs_bucket_of(hash);
@@ -131,13 +131,13 @@ __noinline int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 	if (!p || !fb.h || !fb.w || !b.h || !b.w)
 		return 0;
 	/* Start both header loads now, so their cache misses overlap. */
-	asm volatile("" : : "r"(*(volatile __u32 *)&fb.h->tag[0]), "r"(*(volatile __u32 *)&b.h->tag[0]));
+	__asm__ __volatile__("" : : "r"(*(volatile __u32 *)&fb.h->tag[0]), "r"(*(volatile __u32 *)&b.h->tag[0]));
 	tag = flow_tag(hash);
 	/* A bare SYN never looks at established flows: floods stay away. */
 	if ((p->flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN) {
 		w = flow_lookup(fb, tag, &p->key, &i);
 		if (w) {
-			fx = step(w, p, bpf_ktime_get_ns());
+			fx = step(w, p, clock_ns());
 			if (fx & FX_RELEASE)
 				flow_release(fb, i, tag, &p->key);
 			else
@@ -151,10 +151,10 @@ __noinline int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 	if (i < 0 || i >= HS_WAYS) {
 		/* A SYN or SYN-ACK without a record starts one. */
 		if ((p->flags & (TCPF_SYN | TCPF_RST)) == TCPF_SYN)
-			new_handshake(b, p, tag, bpf_ktime_get_ns(), egress);
+			new_handshake(b, p, tag, clock_ns(), egress);
 		return 0;
 	}
-	now = bpf_ktime_get_ns();
+	now = clock_ns();
 	fx = step(&b.w->way[i], p, now);
 	if (fx & FX_NEW_ATTEMPT) {
 		restart_attempt(&b.w->way[i], p, now, egress);
@@ -194,7 +194,7 @@ static __always_inline void track(const void *data, const void *data_end, __u32 
 		/* Fast path: a SYN for a tuple without an attempt in progress.
 		 * The clock is read first: its latency then overlaps the bucket's
 		 * cache miss instead of adding to it. */
-		__u64 now = bpf_ktime_get_ns();
+		__u64 now = clock_ns();
 		struct hs_ref b = hs_bucket_of(hash);
 
 		st->syn_packets++;

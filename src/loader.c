@@ -1,12 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/capability.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include "geometry.h"
 #include "loader.h"
 #include "log.h"
 #include "tcpshake.skel.h"
@@ -49,52 +49,32 @@ int loader_check_environment(void)
 	return 0;
 }
 
-static __u32 pow2_at_least(__u64 v)
+/* Sizes the tables and the masks the programs use; before load only. */
+void loader_set_geometry(struct loader *l, const struct table_geometry *g)
 {
-	__u32 p = 1;
+	struct tcpshake_config *cfg = (struct tcpshake_config *)&l->skel->rodata->cfg;
 
-	while (p < v && p < (1u << 30))
-		p <<= 1;
-	return p;
+	l->geo = *g;
+	cfg->hs_mask = g->hs_buckets - 1;
+	cfg->flow_mask = g->flow_buckets - 1;
+	cfg->port_slots = g->port_slots;
+	bpf_map__set_max_entries(l->skel->maps.hs_heads, g->hs_buckets);
+	bpf_map__set_max_entries(l->skel->maps.hs_ways, g->hs_buckets);
+	bpf_map__set_max_entries(l->skel->maps.flow_heads, g->flow_buckets);
+	bpf_map__set_max_entries(l->skel->maps.flow_ways, g->flow_buckets);
+	bpf_map__set_max_entries(l->skel->maps.flow_spilled, g->flow_buckets);
+	bpf_map__set_max_entries(l->skel->maps.spill, g->spill_max);
+	bpf_map__set_max_entries(l->skel->maps.port_stats, g->port_slots);
 }
 
 static void configure(struct loader *l, const struct options *o, const unsigned int *ifindex, int n)
 {
 	struct tcpshake_config *cfg = (struct tcpshake_config *)&l->skel->rodata->cfg;
-	__u64 seed = 0;
-	int i;
+	struct table_geometry g;
 
-	if (getrandom(&seed, sizeof(seed), 0) != sizeof(seed))
-		seed = (__u64)getpid() * 0x9e3779b97f4a7c15ULL ^ (__u64)(unsigned long)&seed;
-	l->hs_buckets = pow2_at_least((o->handshake_slots + HS_WAYS - 1) / HS_WAYS);
-	l->flow_buckets = pow2_at_least((o->max_flows + FLOW_WAYS - 1) / FLOW_WAYS);
-	l->spill_max = o->max_flows / 8 > 1024 ? o->max_flows / 8 : 1024;
-	l->port_slots = MAX_IFACES + 4 * o->max_ports + 16;
-	if (l->port_slots > PORT_SLOTS_MAX)
-		l->port_slots = PORT_SLOTS_MAX;
-
-	cfg->hash_seed = seed;
-	cfg->syn_timeout_ns = (__u64)o->syn_timeout_s * 1000000000ull;
-	cfg->time_wait_ns = (__u64)o->time_wait_s * 1000000000ull;
-	cfg->close_timeout_ns = (__u64)o->close_timeout_s * 1000000000ull;
-	cfg->tombstone_ns = FSM_TOMBSTONE_NS;
-	cfg->idle_timeout_s = o->idle_timeout_s;
-	cfg->hs_mask = l->hs_buckets - 1;
-	cfg->flow_mask = l->flow_buckets - 1;
-	cfg->port_slots = l->port_slots;
-	cfg->nr_ifaces = (__u32)n;
-	for (i = 0; i < n; i++)
-		cfg->ifindex[i] = ifindex[i];
-	cfg->events_enabled = o->events_path != NULL;
-	cfg->wakeup_bytes = o->ringbuf_kb * 1024 / 8;
-
-	bpf_map__set_max_entries(l->skel->maps.hs_heads, l->hs_buckets);
-	bpf_map__set_max_entries(l->skel->maps.hs_ways, l->hs_buckets);
-	bpf_map__set_max_entries(l->skel->maps.flow_heads, l->flow_buckets);
-	bpf_map__set_max_entries(l->skel->maps.flow_ways, l->flow_buckets);
-	bpf_map__set_max_entries(l->skel->maps.flow_spilled, l->flow_buckets);
-	bpf_map__set_max_entries(l->skel->maps.spill, l->spill_max);
-	bpf_map__set_max_entries(l->skel->maps.port_stats, l->port_slots);
+	geometry_from_options(&g, o);
+	config_from_options(cfg, o, &g, 0, ifindex, n);
+	loader_set_geometry(l, &g);
 	/* The ring buffer must be a power-of-two number of pages. */
 	bpf_map__set_max_entries(l->skel->maps.events,
 				 o->events_path ? pow2_at_least((__u64)o->ringbuf_kb * 1024) : 4096);

@@ -3,6 +3,7 @@
 #ifndef TCPSHAKE_LOADER_H
 #define TCPSHAKE_LOADER_H
 
+#include "geometry.h"
 #include "options.h"
 
 struct tcpshake_bpf;
@@ -10,10 +11,7 @@ struct tcpshake_bpf;
 struct loader {
 	struct tcpshake_bpf *skel;
 	unsigned int ncpus;
-	__u32 hs_buckets;
-	__u32 flow_buckets;
-	__u32 spill_max;
-	__u32 port_slots;
+	struct table_geometry geo;
 };
 
 /* Privileges and kernel features; prints the reason and returns -1 if missing. */
@@ -23,6 +21,8 @@ int loader_load(struct loader *l, const struct options *o, const unsigned int *i
 /* The same in two steps, so tests can adjust skel->rodata in between. */
 int loader_open(struct loader *l, const struct options *o, const unsigned int *ifindex, int n);
 int loader_finish(struct loader *l);
+/* Another geometry than the options gave, between open and finish. */
+void loader_set_geometry(struct loader *l, const struct table_geometry *g);
 /* Runs the sweeper program once: timeouts, TIME-WAIT expiry, occupancy. */
 int loader_sweep(struct loader *l);
 void loader_close(struct loader *l);

@@ -3,6 +3,7 @@
 #define TCPSHAKE_OPTIONS_H
 
 #include <stdbool.h>
+#include <stdio.h>
 #include <linux/types.h>
 #include "tcpshake/abi.h"
 

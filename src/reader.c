@@ -112,8 +112,8 @@ static int read_ports(struct reader *r, struct snapshot *s, struct port_labels *
 	struct port_snapshot row;
 	int err;
 
-	if (used > r->loader->port_slots)
-		used = r->loader->port_slots;
+	if (used > r->loader->geo.port_slots)
+		used = r->loader->geo.port_slots;
 	for (slot = 0; slot < used; slot++) {
 		struct port_owner owner = { .iface = (__u8)slot };
 
@@ -144,8 +144,8 @@ int reader_read(struct reader *r, struct snapshot *s, struct port_labels *pl)
 			return err;
 		}
 	}
-	s->hs_capacity = (__u64)r->loader->hs_buckets * HS_WAYS;
-	s->flow_capacity = (__u64)r->loader->flow_buckets * FLOW_WAYS + r->loader->spill_max;
+	s->hs_capacity = (__u64)r->loader->geo.hs_buckets * HS_WAYS;
+	s->flow_capacity = (__u64)r->loader->geo.flow_buckets * FLOW_WAYS + r->loader->geo.spill_max;
 	err = read_ports(r, s, pl);
 	if (err) {
 		log_error("reading per-port statistics failed: %s", strerror(-err));

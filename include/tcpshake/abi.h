@@ -48,7 +48,8 @@ struct flow_key {
 		};
 		__u64 words[5];   /* for hashing and comparing */
 	};
-};                                /* 40 bytes */
+};
+_Static_assert(sizeof(struct flow_key) == 40, "flow_key is hashed as five 64-bit words");
 
 /* ---- configuration (BPF read-only data, set by the loader) ---- */
 
@@ -92,8 +93,10 @@ enum fail_reason {
 	FAIL_RESET,       /* RST before the third ACK */
 	FAIL_TIMEOUT,     /* no answer / no third ACK within the SYN timeout */
 	FAIL_INVALID,     /* ended after a SYN-ACK or third ACK with a wrong ack number */
-	FAIL_MAX,         /* must stay 4: the BPF side masks reasons with 3 */
+	FAIL_MAX,
 };
+/* The BPF side bounds a reason for the verifier with "& (FAIL_MAX - 1)". */
+_Static_assert((FAIL_MAX & (FAIL_MAX - 1)) == 0, "FAIL_MAX must be a power of two");
 
 /* How a record ended; becomes the event's "outcome". */
 enum outcome {
@@ -153,14 +156,16 @@ struct conn {
 	__u8  outcome;        /* enum outcome, set when the record ends */
 	__u8  fail_reason;    /* enum fail_reason, valid when outcome is a failure */
 	__u8  pad[3];
-};                        /* 80 bytes */
+};
+_Static_assert(sizeof(struct conn) == 80, "conn layout changed: check struct way");
 
-/* A table way: the key and its record. 128 bytes, two cache lines. */
+/* A table way: the key and its record, two cache lines. */
 struct way {
 	struct flow_key key;
 	struct conn conn;
 	__u8 pad[8];
 };
+_Static_assert(sizeof(struct way) == 128, "a way is two cache lines");
 
 /* The two direct-mapped tables. Each bucket is split in two arrays with the
  * same index: a header of one cache line (tags and what choosing a way
@@ -172,6 +177,7 @@ struct hs_head {
 	__u8  iface[HS_WAYS];     /* interface slot of each way's record */
 	__u8  pad[64 - 9 * HS_WAYS];
 };
+_Static_assert(sizeof(struct hs_head) == 64, "a bucket header is one cache line");
 
 struct hs_ways {
 	struct way way[HS_WAYS];
@@ -181,6 +187,7 @@ struct flow_head {
 	__u32 tag[FLOW_WAYS];
 	__u32 active[FLOW_WAYS];  /* data-packet activity stamps (fsm_coarse ticks) */
 };
+_Static_assert(sizeof(struct flow_head) == 64, "a bucket header is one cache line");
 
 struct flow_ways {
 	struct way way[FLOW_WAYS];

@@ -25,11 +25,7 @@
 
 #include "tcpshake/abi.h"
 #include "tcpshake/bytes.h"
-
-#define SEG_FIN 0x01
-#define SEG_SYN 0x02
-#define SEG_RST 0x04
-#define SEG_ACK 0x10
+#include "tcpshake/tcp.h"
 
 /* One TCP segment, reduced to what the state machine needs. */
 struct segment {
@@ -60,6 +56,7 @@ struct segment {
 #define FX_EXPIRED         (1u << 15)  /* idle connection expired without a close */
 #define FX_EVENT           (1u << 16)  /* report the record now */
 #define FX_RELEASE         (1u << 17)  /* record finished: free its slot */
+#define FX_ALL             ((1u << 18) - 1)
 
 /* Timeouts used by fsm_expire(). */
 struct fsm_timeouts {
@@ -175,7 +172,7 @@ static inline __u32 fsm_handshake_rst(struct conn *c, const struct segment *s, _
 	if (!s->from_orig) {
 		/* SYN answered by RST: acceptable only if it acknowledges the SYN. */
 		if (c->state == CS_SYN_SENT && !(c->seen & SEEN_SIMOPEN)) {
-			if (!(s->flags & SEG_ACK) || !fsm_acks_syn(c, s->ack))
+			if (!(s->flags & TCPF_ACK) || !fsm_acks_syn(c, s->ack))
 				return 0;
 			c->seen |= SEEN_RST_RESP;
 			return fsm_fail(c, FAIL_REFUSED, OUT_REFUSED, now);
@@ -293,7 +290,7 @@ static inline __u32 fsm_open_segment(struct conn *c, const struct segment *s, __
 	__u32 peer_next = s->from_orig ? c->fin_next_resp : c->fin_next_orig;
 	__u32 fx = 0, state;
 
-	if (s->flags & SEG_RST) {
+	if (s->flags & TCPF_RST) {
 		if ((c->seen & (SEEN_FIN_ORIG | SEEN_FIN_RESP)) == (SEEN_FIN_ORIG | SEEN_FIN_RESP))
 			c->seen |= SEEN_RST_AFTER_CLOSE;
 		c->seen |= s->from_orig ? SEEN_RST_ORIG : SEEN_RST_RESP;
@@ -304,7 +301,7 @@ static inline __u32 fsm_open_segment(struct conn *c, const struct segment *s, __
 	}
 
 	/* An ACK covering the peer's FIN (FIN consumes one sequence number). */
-	if ((s->flags & SEG_ACK) && (c->seen & peer_fin) && !(c->seen & peer_finack) &&
+	if ((s->flags & TCPF_ACK) && (c->seen & peer_fin) && !(c->seen & peer_finack) &&
 	    seq_after_eq(s->ack, peer_next))
 		c->seen |= peer_finack;
 
@@ -316,7 +313,7 @@ static inline __u32 fsm_open_segment(struct conn *c, const struct segment *s, __
 		}
 	}
 
-	if ((s->flags & SEG_FIN) && !(c->seen & own_fin)) {
+	if ((s->flags & TCPF_FIN) && !(c->seen & own_fin)) {
 		__u32 next = s->seq + s->payload_len + 1;
 
 		c->seen |= own_fin;
@@ -349,11 +346,11 @@ static inline __u32 fsm_open_segment(struct conn *c, const struct segment *s, __
 /* TIME-WAIT: only a RST (kills it) or a new handshake (reuse) matter. */
 static inline __u32 fsm_time_wait_segment(struct conn *c, const struct segment *s)
 {
-	if (s->flags & SEG_RST) {
+	if (s->flags & TCPF_RST) {
 		c->state = CS_CLOSED;
 		return FX_TW_END | FX_RELEASE;
 	}
-	if ((s->flags & (SEG_SYN | SEG_ACK)) == (SEG_SYN | SEG_ACK)) {
+	if ((s->flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK)) {
 		c->state = CS_CLOSED;
 		return FX_TW_END | FX_REUSE | FX_RELEASE;
 	}
@@ -363,16 +360,16 @@ static inline __u32 fsm_time_wait_segment(struct conn *c, const struct segment *
 /* A timed-out attempt: only copies of its SYN or SYN-ACK, or a new attempt. */
 static inline __u32 fsm_failed_segment(struct conn *c, const struct segment *s)
 {
-	__u8 kind = s->flags & (SEG_SYN | SEG_ACK | SEG_RST);
+	__u8 kind = s->flags & (TCPF_SYN | TCPF_ACK | TCPF_RST);
 
-	if (kind == SEG_SYN && s->from_orig) {
+	if (kind == TCPF_SYN && s->from_orig) {
 		if (s->seq != c->isn_orig)
 			return FX_NEW_ATTEMPT;
 		if (c->syn_retransmits < 255)
 			c->syn_retransmits++;
 		return FX_SYN_RETRANS;
 	}
-	if (kind == (SEG_SYN | SEG_ACK) && !s->from_orig && (c->seen & SEEN_SYNACK) &&
+	if (kind == (TCPF_SYN | TCPF_ACK) && !s->from_orig && (c->seen & SEEN_SYNACK) &&
 	    s->seq == c->isn_resp && fsm_acks_syn(c, s->ack)) {
 		if (c->synack_retransmits < 255)
 			c->synack_retransmits++;
@@ -385,7 +382,7 @@ static inline __u32 fsm_failed_segment(struct conn *c, const struct segment *s)
 
 static inline __u32 fsm_segment(struct conn *c, const struct segment *s, __u64 now)
 {
-	__u8 syn = s->flags & SEG_SYN, ack = s->flags & SEG_ACK;
+	__u8 syn = s->flags & TCPF_SYN, ack = s->flags & TCPF_ACK;
 	__u32 fx;
 
 	c->last_active = fsm_coarse(now);
@@ -401,7 +398,7 @@ static inline __u32 fsm_segment(struct conn *c, const struct segment *s, __u64 n
 	if (!fsm_is_handshake(c->state))
 		return 0;
 
-	if (s->flags & SEG_RST)
+	if (s->flags & TCPF_RST)
 		return fsm_handshake_rst(c, s, now);
 	if (syn && !ack)
 		return fsm_handshake_syn(c, s);
@@ -413,7 +410,7 @@ static inline __u32 fsm_segment(struct conn *c, const struct segment *s, __u64 n
 	if (fx & FX_HANDSHAKE)
 		return fx | fsm_open_segment(c, s, now);
 	/* A FIN before the handshake completed (Zeek's SH / SHR). */
-	if (s->flags & SEG_FIN)
+	if (s->flags & TCPF_FIN)
 		c->seen |= s->from_orig ? SEEN_FIN_ORIG : SEEN_FIN_RESP;
 	return fx;
 }

@@ -10,6 +10,7 @@
  */
 #include "vmlinux.h"
 #include <bpf/bpf_helpers.h>
+#include "platform.bpf.h"
 #include "track.h"
 
 /* The client address steps through a full-period LCG; the port by 7. */

@@ -21,7 +21,7 @@
 #include "log.h"
 #include "options.h"
 #include "reader.h"
-#include "parse.h"
+#include "tcpshake/parse.h"
 #include "bench.skel.h"
 #include "tcpshake.skel.h"
 

@@ -2,13 +2,18 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "harness.h"
 #include "log.h"
+#include "native.h"
 #include "options.h"
 #include "reader.h"
 #include "tcpshake.skel.h"
+
+#define XDP_PASS_ 2
+#define TC_ACT_UNSPEC_ (-1)
 
 static int collect_event(void *ctx, void *data, size_t size)
 {
@@ -22,47 +27,80 @@ static int collect_event(void *ctx, void *data, size_t size)
 	return 0;
 }
 
-int harness_load(struct harness *h, const struct harness_config *hc)
+static void collect_native_event(const struct event *e, void *ctx)
 {
-	struct tcpshake_config *cfg;
-	unsigned int lo = 1;
-	struct options o;
+	collect_event(ctx, (void *)e, sizeof(*e));
+}
 
-	memset(h, 0, sizeof(*h));
-	log_init(0);
-	options_defaults(&o);
+static void harness_options(struct options *o, const struct harness_config *hc)
+{
+	options_defaults(o);
 	if (hc->events)
-		o.events_path = "-";
-	o.ringbuf_kb = 256;
+		o->events_path = "-";
+	o->ringbuf_kb = 256;
 	/* Small tables load fast; tests that need a geometry ask for it. */
-	o.handshake_slots = 4096;
-	o.max_flows = 8192;
-	if (loader_open(&h->l, &o, &lo, 1))
-		return -1;
-	cfg = (struct tcpshake_config *)&h->l.skel->rodata->cfg;
-	if (hc->hs_buckets) {
-		h->l.hs_buckets = hc->hs_buckets;
-		cfg->hs_mask = hc->hs_buckets - 1;
-		bpf_map__set_max_entries(h->l.skel->maps.hs_heads, hc->hs_buckets);
-		bpf_map__set_max_entries(h->l.skel->maps.hs_ways, hc->hs_buckets);
-	}
-	if (hc->flow_buckets) {
-		h->l.flow_buckets = hc->flow_buckets;
-		cfg->flow_mask = hc->flow_buckets - 1;
-		bpf_map__set_max_entries(h->l.skel->maps.flow_heads, hc->flow_buckets);
-		bpf_map__set_max_entries(h->l.skel->maps.flow_ways, hc->flow_buckets);
-		bpf_map__set_max_entries(h->l.skel->maps.flow_spilled, hc->flow_buckets);
-	}
-	if (hc->spill_max) {
-		h->l.spill_max = hc->spill_max;
-		bpf_map__set_max_entries(h->l.skel->maps.spill, hc->spill_max);
-	}
+	o->handshake_slots = 4096;
+	o->max_flows = 8192;
+}
+
+static void override_geometry(struct table_geometry *g, const struct harness_config *hc)
+{
+	g->hs_buckets = hc->hs_buckets ? hc->hs_buckets : g->hs_buckets;
+	g->flow_buckets = hc->flow_buckets ? hc->flow_buckets : g->flow_buckets;
+	g->spill_max = hc->spill_max ? hc->spill_max : g->spill_max;
+}
+
+static void override_config(struct tcpshake_config *cfg, const struct harness_config *hc)
+{
 	if (hc->syn_timeout_ns)
 		cfg->syn_timeout_ns = hc->syn_timeout_ns;
 	if (hc->time_wait_ns)
 		cfg->time_wait_ns = hc->time_wait_ns;
 	if (hc->hash_seed)
 		cfg->hash_seed = hc->hash_seed;
+}
+
+static int load_native(struct harness *h, const struct harness_config *hc, const struct options *o)
+{
+	unsigned int lo = 1;
+
+	geometry_from_options(&h->l.geo, o);
+	override_geometry(&h->l.geo, hc);
+	config_from_options(&cfg, o, &h->l.geo, 0, &lo, 1);
+	override_config(&cfg, hc);
+	cfg.hs_mask = h->l.geo.hs_buckets - 1;
+	cfg.flow_mask = h->l.geo.flow_buckets - 1;
+	if (native_open(h->l.geo.hs_buckets, h->l.geo.flow_buckets, h->l.geo.spill_max,
+			h->l.geo.port_slots))
+		return -1;
+	if (hc->events) {
+		native.on_event = collect_native_event;
+		native.event_ctx = h;
+	}
+	h->l.ncpus = 1;
+	return harness_sweep(h);
+}
+
+int harness_load(struct harness *h, const struct harness_config *hc)
+{
+	struct options o;
+	unsigned int lo = 1;
+
+	memset(h, 0, sizeof(*h));
+	log_init(0);
+	harness_options(&o, hc);
+	h->backend = hc->backend;
+	if (h->backend == BACKEND_NATIVE)
+		return load_native(h, hc, &o);
+	if (loader_open(&h->l, &o, &lo, 1))
+		return -1;
+	if (hc->hs_buckets || hc->flow_buckets || hc->spill_max) {
+		struct table_geometry g = h->l.geo;
+
+		override_geometry(&g, hc);
+		loader_set_geometry(&h->l, &g);
+	}
+	override_config((struct tcpshake_config *)&h->l.skel->rodata->cfg, hc);
 	if (loader_finish(&h->l))
 		return -1;
 	if (hc->events) {
@@ -77,7 +115,10 @@ void harness_close(struct harness *h)
 {
 	if (h->rb)
 		ring_buffer__free(h->rb);
-	loader_close(&h->l);
+	if (h->backend == BACKEND_NATIVE)
+		native_close();
+	else
+		loader_close(&h->l);
 	memset(h, 0, sizeof(*h));
 }
 
@@ -90,13 +131,33 @@ static int prog_fd(struct harness *h, enum hook hook)
 	}
 }
 
+static __u64 monotonic_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
 int harness_run(struct harness *h, enum hook hook, const __u8 *pkt, size_t len, __u32 repeat,
 		__u32 *duration_ns)
 {
 	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = pkt, .data_size_in = (__u32)len,
 		    .repeat = repeat);
-	int err = bpf_prog_test_run_opts(prog_fd(h, hook), &run);
+	int err;
 
+	if (h->backend == BACKEND_NATIVE) {
+		__u32 i;
+
+		for (i = 0; i < (repeat ? repeat : 1); i++) {
+			native.now = monotonic_ns();
+			native_track(pkt, pkt + len, 1, hook == HOOK_TC_OUT);
+		}
+		if (duration_ns)
+			*duration_ns = 0;
+		return hook == HOOK_XDP_IN ? XDP_PASS_ : TC_ACT_UNSPEC_;
+	}
+	err = bpf_prog_test_run_opts(prog_fd(h, hook), &run);
 	if (err)
 		return err;
 	if (duration_ns)
@@ -114,17 +175,47 @@ int harness_run_craft(struct harness *h, enum hook hook, const struct craft *c)
 
 int harness_sweep(struct harness *h)
 {
+	if (h->backend == BACKEND_NATIVE) {
+		native.now = monotonic_ns();
+		native_sweep();
+		return 0;
+	}
 	return loader_sweep(&h->l);
 }
 
 void harness_stats(struct harness *h, struct iface_stats *st)
 {
-	percpu_sum(bpf_map__fd(h->l.skel->maps.stats), 0, st, sizeof(*st), h->l.ncpus, NULL);
+	if (h->backend == BACKEND_NATIVE)
+		*st = native.stats[0];
+	else
+		percpu_sum(bpf_map__fd(h->l.skel->maps.stats), 0, st, sizeof(*st), h->l.ncpus, NULL);
 }
 
 void harness_hist(struct harness *h, enum hist_id id, struct hist *out)
 {
-	percpu_sum(bpf_map__fd(h->l.skel->maps.hists), (__u32)id, out, sizeof(*out), h->l.ncpus, NULL);
+	if (h->backend == BACKEND_NATIVE)
+		*out = native.hists[id];
+	else
+		percpu_sum(bpf_map__fd(h->l.skel->maps.hists), (__u32)id, out, sizeof(*out),
+			   h->l.ncpus, NULL);
+}
+
+static int hs_head_read(struct harness *h, __u32 i, struct hs_head *b)
+{
+	if (h->backend == BACKEND_NATIVE) {
+		*b = native.hs_heads[i];
+		return 0;
+	}
+	return bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.hs_heads), &i, b);
+}
+
+static int flow_head_read(struct harness *h, __u32 i, struct flow_head *b)
+{
+	if (h->backend == BACKEND_NATIVE) {
+		*b = native.flow_heads[i];
+		return 0;
+	}
+	return bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_heads), &i, b);
 }
 
 int harness_hs_used(struct harness *h)
@@ -133,8 +224,8 @@ int harness_hs_used(struct harness *h)
 	__u32 i, w;
 	int n = 0;
 
-	for (i = 0; i < h->l.hs_buckets; i++) {
-		if (bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.hs_heads), &i, &b))
+	for (i = 0; i < h->l.geo.hs_buckets; i++) {
+		if (hs_head_read(h, i, &b))
 			return -1;
 		for (w = 0; w < HS_WAYS; w++)
 			n += b.tag[w] != TAG_FREE;
@@ -148,9 +239,9 @@ int harness_flow_used(struct harness *h)
 	__u32 i, w;
 	int n = 0;
 
-	for (i = 0; i < h->l.flow_buckets; i++) {
-		if (bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_heads), &i, &b))
-			break;
+	for (i = 0; i < h->l.geo.flow_buckets; i++) {
+		if (flow_head_read(h, i, &b))
+			return -1;
 		for (w = 0; w < FLOW_WAYS; w++)
 			n += b.tag[w] != TAG_FREE;
 	}
@@ -160,9 +251,12 @@ int harness_flow_used(struct harness *h)
 int harness_spill_used(struct harness *h)
 {
 	struct flow_key key, next;
-	int fd = bpf_map__fd(h->l.skel->maps.spill), n = 0;
+	int fd, n = 0;
 	void *prev = NULL;
 
+	if (h->backend == BACKEND_NATIVE)
+		return (int)native.spill.count;
+	fd = bpf_map__fd(h->l.skel->maps.spill);
 	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 		key = next;
 		prev = &key;
@@ -171,11 +265,16 @@ int harness_spill_used(struct harness *h)
 	return n;
 }
 
+const struct sweep_report *harness_report(struct harness *h)
+{
+	return h->backend == BACKEND_NATIVE ? &report : &h->l.skel->bss->report;
+}
+
 __s64 harness_gauge(struct harness *h, enum conn_state state)
 {
 	if (harness_sweep(h))
 		return -1;
-	return (__s64)h->l.skel->bss->report.states[0][state];
+	return (__s64)harness_report(h)->states[0][state];
 }
 
 void harness_events(struct harness *h)

@@ -15,6 +15,11 @@
 
 enum hook { HOOK_XDP_IN = 0, HOOK_TC_IN, HOOK_TC_OUT };
 
+/* Where the core runs: the kernel programs through BPF_PROG_TEST_RUN, or
+ * the same source compiled natively (src/native.h), clocked by
+ * CLOCK_MONOTONIC like bpf_ktime_get_ns. */
+enum backend { BACKEND_KERNEL = 0, BACKEND_NATIVE };
+
 struct harness_config {
 	__u32 hs_buckets;         /* 0: defaults */
 	__u32 flow_buckets;
@@ -23,9 +28,11 @@ struct harness_config {
 	__u64 time_wait_ns;
 	__u64 hash_seed;          /* fixed, so tests can reason about buckets */
 	bool events;
+	enum backend backend;
 };
 
 struct harness {
+	enum backend backend;
 	struct loader l;
 	struct ring_buffer *rb;
 	struct event ev[64];      /* events read back, in order */
@@ -49,6 +56,8 @@ int harness_flow_used(struct harness *h);
 int harness_spill_used(struct harness *h);
 /* Records of interface slot 0 in a state, counted by a sweeper pass. */
 __s64 harness_gauge(struct harness *h, enum conn_state state);
+/* The sweeper's report of the backend (gauges, occupancy). */
+const struct sweep_report *harness_report(struct harness *h);
 /* Pulls pending ring-buffer events into h->ev. */
 void harness_events(struct harness *h);
 

@@ -17,7 +17,7 @@
 #include <cmocka.h>
 #include "harness.h"
 #include "names.h"
-#include "parse.h"
+#include "tcpshake/parse.h"
 
 #define X 1000u          /* client ISN */
 #define Y 5000u          /* server ISN */
@@ -182,10 +182,11 @@ static enum hook hook_for(const struct dialogue *d, enum op dir, enum hook ingre
 	return from_local ? HOOK_TC_OUT : ingress;
 }
 
-static void run_dialogue(const struct dialogue *d, enum hook ingress)
+static void run_dialogue(const struct dialogue *d, enum hook ingress, enum backend backend)
 {
 	struct harness_config hc = { .syn_timeout_ns = d->syn_timeout_ns,
-				     .time_wait_ns = d->time_wait_ns, .events = true };
+				     .time_wait_ns = d->time_wait_ns, .events = true,
+				     .backend = backend };
 	struct harness h;
 	const struct step *s;
 	int i;
@@ -236,7 +237,7 @@ static void run_dialogue(const struct dialogue *d, enum hook ingress)
 		harness_stats(&h, &st);
 #define CHECK(got, want) do { if ((__s64)(got) != (__s64)(want)) \
 	fail_msg("%s via %s: %s = %lld, want %lld", d->name, \
-		 ingress == HOOK_XDP_IN ? "xdp" : "tc", #got, (long long)(got), (long long)(want)); } while (0)
+		 backend == BACKEND_NATIVE ? "native" : ingress == HOOK_XDP_IN ? "xdp" : "tc", #got, (long long)(got), (long long)(want)); } while (0)
 		CHECK(st.syn_packets, w->syn);
 		CHECK(st.syn_retransmits, w->syn_retrans);
 		CHECK(st.synack_packets, w->synack);
@@ -292,7 +293,7 @@ static void test_dialogues_xdp(void **unused)
 
 	(void)unused;
 	for (i = 0; i < sizeof(dialogues) / sizeof(dialogues[0]); i++)
-		run_dialogue(&dialogues[i], HOOK_XDP_IN);
+		run_dialogue(&dialogues[i], HOOK_XDP_IN, BACKEND_KERNEL);
 }
 
 static void test_dialogues_tc(void **unused)
@@ -301,7 +302,17 @@ static void test_dialogues_tc(void **unused)
 
 	(void)unused;
 	for (i = 0; i < sizeof(dialogues) / sizeof(dialogues[0]); i++)
-		run_dialogue(&dialogues[i], HOOK_TC_IN);
+		run_dialogue(&dialogues[i], HOOK_TC_IN, BACKEND_KERNEL);
+}
+
+/* The same core compiled natively (offline replay's engine): same answers. */
+static void test_dialogues_native(void **unused)
+{
+	size_t i;
+
+	(void)unused;
+	for (i = 0; i < sizeof(dialogues) / sizeof(dialogues[0]); i++)
+		run_dialogue(&dialogues[i], HOOK_TC_IN, BACKEND_NATIVE);
 }
 
 int main(void)
@@ -309,6 +320,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dialogues_xdp),
 		cmocka_unit_test(test_dialogues_tc),
+		cmocka_unit_test(test_dialogues_native),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -18,7 +18,7 @@
 #include <cmocka.h>
 #include "harness.h"
 #include "names.h"
-#include "parse.h"
+#include "tcpshake/parse.h"
 #include "tcpshake.skel.h"
 
 static void pkt(struct harness *h, enum hook hook, const char *src, __u16 sport, const char *dst,

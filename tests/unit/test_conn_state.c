@@ -25,7 +25,7 @@ static void seg(struct conn *c, int from_orig, __u8 flags, __u32 seq, __u32 ack,
 
 static void syn(struct conn *c)
 {
-	struct segment s = { .seq = 100, .flags = SEG_SYN, .from_orig = 1 };
+	struct segment s = { .seq = 100, .flags = TCPF_SYN, .from_orig = 1 };
 
 	fsm_start_syn(c, &s, SEC);
 }
@@ -33,8 +33,8 @@ static void syn(struct conn *c)
 static void established(struct conn *c)
 {
 	syn(c);
-	seg(c, R, SEG_SYN | SEG_ACK, 500, 101, 0);
-	seg(c, O, SEG_ACK, 101, 501, 0);
+	seg(c, R, TCPF_SYN | TCPF_ACK, 500, 101, 0);
+	seg(c, O, TCPF_ACK, 101, 501, 0);
 }
 
 static void expect(const struct conn *c, const char *state, const char *outcome)
@@ -54,47 +54,47 @@ static void test_attempts(void **unused)
 	expect(&c, "S0", "timeout");
 
 	syn(&c);
-	seg(&c, R, SEG_RST | SEG_ACK, 0, 101, 0);
+	seg(&c, R, TCPF_RST | TCPF_ACK, 0, 101, 0);
 	expect(&c, "REJ", "refused");
 
 	syn(&c);
-	seg(&c, O, SEG_RST, 101, 0, 0);
+	seg(&c, O, TCPF_RST, 101, 0, 0);
 	expect(&c, "RSTOS0", "reset");
 
 	syn(&c);
-	seg(&c, O, SEG_FIN | SEG_ACK, 101, 0, 0);
+	seg(&c, O, TCPF_FIN | TCPF_ACK, 101, 0, 0);
 	fsm_expire(&c, 40 * SEC, &t);
 	expect(&c, "SH", "timeout");
 
 	/* SYN and SYN-ACK without a third ACK: Zeek calls both sides established. */
 	syn(&c);
-	seg(&c, R, SEG_SYN | SEG_ACK, 500, 101, 0);
+	seg(&c, R, TCPF_SYN | TCPF_ACK, 500, 101, 0);
 	fsm_expire(&c, 40 * SEC, &t);
 	expect(&c, "S1", "timeout");
 
 	syn(&c);
-	seg(&c, R, SEG_SYN | SEG_ACK, 500, 101, 0);
-	seg(&c, O, SEG_RST, 101, 0, 0);
+	seg(&c, R, TCPF_SYN | TCPF_ACK, 500, 101, 0);
+	seg(&c, O, TCPF_RST, 101, 0, 0);
 	expect(&c, "RSTO", "reset");
 
 	syn(&c);
-	seg(&c, R, SEG_SYN | SEG_ACK, 500, 101, 0);
-	seg(&c, R, SEG_RST, 501, 0, 0);
+	seg(&c, R, TCPF_SYN | TCPF_ACK, 500, 101, 0);
+	seg(&c, R, TCPF_RST, 501, 0, 0);
 	expect(&c, "RSTR", "reset");
 }
 
 static void test_orphans(void **unused)
 {
-	struct segment sa = { .seq = 500, .ack = 101, .flags = SEG_SYN | SEG_ACK };
+	struct segment sa = { .seq = 500, .ack = 101, .flags = TCPF_SYN | TCPF_ACK };
 	struct conn c;
 
 	(void)unused;
 	fsm_start_orphan_synack(&c, &sa, SEC);
-	seg(&c, R, SEG_RST, 501, 0, 0);
+	seg(&c, R, TCPF_RST, 501, 0, 0);
 	expect(&c, "RSTRH", "reset");
 
 	fsm_start_orphan_synack(&c, &sa, SEC);
-	seg(&c, R, SEG_FIN | SEG_ACK, 501, 101, 0);
+	seg(&c, R, TCPF_FIN | TCPF_ACK, 501, 101, 0);
 	fsm_expire(&c, 40 * SEC, &t);
 	expect(&c, "SHR", "timeout");
 
@@ -112,35 +112,35 @@ static void test_connections(void **unused)
 	expect(&c, "S1", "established");
 
 	established(&c);
-	seg(&c, O, SEG_FIN | SEG_ACK, 101, 501, 0);
-	seg(&c, R, SEG_FIN | SEG_ACK, 501, 102, 0);
-	seg(&c, O, SEG_ACK, 102, 502, 0);
+	seg(&c, O, TCPF_FIN | TCPF_ACK, 101, 501, 0);
+	seg(&c, R, TCPF_FIN | TCPF_ACK, 501, 102, 0);
+	seg(&c, O, TCPF_ACK, 102, 502, 0);
 	expect(&c, "SF", "closed");
 
 	established(&c);
-	seg(&c, O, SEG_FIN | SEG_ACK, 101, 501, 0);
+	seg(&c, O, TCPF_FIN | TCPF_ACK, 101, 501, 0);
 	c.last_active = 0;
 	fsm_expire(&c, 4000 * SEC, &t);
 	expect(&c, "S2", "expired");
 
 	established(&c);
-	seg(&c, R, SEG_FIN | SEG_ACK, 501, 101, 0);
+	seg(&c, R, TCPF_FIN | TCPF_ACK, 501, 101, 0);
 	fsm_expire(&c, 4000 * SEC, &t);
 	expect(&c, "S3", "expired");
 
 	established(&c);
-	seg(&c, O, SEG_RST, 101, 0, 0);
+	seg(&c, O, TCPF_RST, 101, 0, 0);
 	expect(&c, "RSTO", "reset");
 
 	established(&c);
-	seg(&c, R, SEG_RST, 501, 0, 0);
+	seg(&c, R, TCPF_RST, 501, 0, 0);
 	expect(&c, "RSTR", "reset");
 
 	/* A RST after both FINs is still a normal termination for Zeek. */
 	established(&c);
-	seg(&c, O, SEG_FIN | SEG_ACK, 101, 501, 0);
-	seg(&c, R, SEG_FIN | SEG_ACK, 501, 102, 0);
-	seg(&c, R, SEG_RST, 502, 0, 0);
+	seg(&c, O, TCPF_FIN | TCPF_ACK, 101, 501, 0);
+	seg(&c, R, TCPF_FIN | TCPF_ACK, 501, 102, 0);
+	seg(&c, R, TCPF_RST, 502, 0, 0);
 	expect(&c, "SF", "reset");
 }
 

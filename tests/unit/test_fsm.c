@@ -18,12 +18,12 @@
 #define MS 1000000ull
 #define SEC 1000000000ull
 
-#define F_SYN    SEG_SYN
-#define F_SYNACK (SEG_SYN | SEG_ACK)
-#define F_ACK    SEG_ACK
-#define F_FIN    (SEG_FIN | SEG_ACK)
-#define F_RST    SEG_RST
-#define F_RSTACK (SEG_RST | SEG_ACK)
+#define F_SYN    TCPF_SYN
+#define F_SYNACK (TCPF_SYN | TCPF_ACK)
+#define F_ACK    TCPF_ACK
+#define F_FIN    (TCPF_FIN | TCPF_ACK)
+#define F_RST    TCPF_RST
+#define F_RSTACK (TCPF_RST | TCPF_ACK)
 
 static const struct fsm_timeouts timeouts = {
 	.syn_ns = 30 * SEC, .time_wait_ns = 60 * SEC, .close_ns = 120 * SEC, .idle_ns = 3600 * SEC,
@@ -41,7 +41,7 @@ static __u32 seg(struct conn *c, int from_orig, __u8 flags, __u32 seq, __u32 ack
 
 static void start(struct conn *c, __u32 isn, __u64 now)
 {
-	struct segment s = { .seq = isn, .flags = SEG_SYN, .from_orig = 1 };
+	struct segment s = { .seq = isn, .flags = TCPF_SYN, .from_orig = 1 };
 
 	fsm_start_syn(c, &s, now);
 }
@@ -190,7 +190,7 @@ static void test_wraparound(void **state)
 
 static void test_fast_open(void **state)
 {
-	struct segment s = { .seq = 1000, .flags = SEG_SYN, .payload_len = 10, .from_orig = 1 };
+	struct segment s = { .seq = 1000, .flags = TCPF_SYN, .payload_len = 10, .from_orig = 1 };
 	struct conn c;
 
 	(void)state;
@@ -369,7 +369,7 @@ static void test_simultaneous_open(void **state)
 
 static void test_orphan_synack(void **state)
 {
-	struct segment s = { .seq = 7000, .ack = 1001, .flags = SEG_SYN | SEG_ACK };
+	struct segment s = { .seq = 7000, .ack = 1001, .flags = TCPF_SYN | TCPF_ACK };
 	struct conn c;
 
 	(void)state;

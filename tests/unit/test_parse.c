@@ -8,7 +8,7 @@
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include <linux/types.h>
-#include "parse.h"
+#include "tcpshake/parse.h"
 #include "craft.h"
 
 #define V4(...) { .family = 4, .src = "10.0.0.2", .dst = "10.0.0.1", .sport = 40000, \

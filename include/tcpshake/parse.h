@@ -11,6 +11,7 @@
 
 #include "tcpshake/abi.h"
 #include "tcpshake/bytes.h"
+#include "tcpshake/tcp.h"
 
 #define ETH_HLEN_       14
 #define ETHP_IPV4       0x0800
@@ -20,12 +21,6 @@
 #define IPPROTO_TCP_    6
 #define IPV6_MAX_EXT    6       /* extension headers we are willing to skip */
 #define VLAN_MAX_DEPTH  2
-
-#define TCPF_FIN 0x01
-#define TCPF_SYN 0x02
-#define TCPF_RST 0x04
-#define TCPF_PSH 0x08
-#define TCPF_ACK 0x10
 
 enum parse_result {
 	PARSE_TCP = 0,      /* a TCP segment: struct packet is filled */

@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The kernel platform of the tracking core: the maps and globals of the
+ * tcpshake BPF object, and the accessors the core (tables.h, track.h,
+ * account.h, sweep.h) reaches them through. src/native.h provides the same
+ * accessors over process memory, so the same core runs natively (offline
+ * replay, tests). Table sizes here are placeholders: the loader sets the
+ * real ones before load (bpf_map__set_max_entries).
+ */
+#ifndef TCPSHAKE_PLATFORM_BPF_H
+#define TCPSHAKE_PLATFORM_BPF_H
+#define TCPSHAKE_PLATFORM 1
+
+#include "tcpshake/abi.h"
+
+/* A function the verifier checks once, not once per call site. */
+#define CORE_GLOBAL __noinline
+
+const volatile struct tcpshake_config cfg = {};
+
+/* Handshakes in progress. Direct-mapped, HS_WAYS per bucket: a SYN costs one
+ * header read and one way written whatever the load, and a flood can only
+ * overwrite other unfinished handshakes (every overwrite is counted). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hs_head);
+} hs_heads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct hs_ways);
+} hs_ways SEC(".maps");
+
+/* Established, closing and TIME-WAIT connections. Only a validated third ACK
+ * inserts here, so SYNs can never touch it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flow_head);
+} flow_heads SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct flow_ways);
+} flow_ways SEC(".maps");
+
+/* Per flow bucket: how many of its flows live in the spill map. Read only
+ * when a lookup misses the bucket's ways. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, __u32);
+} flow_spilled SEC(".maps");
+
+/* Overflow of full flow-table buckets, so bucket collisions lose nothing. */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, struct flow_key);
+	__type(value, struct way);
+} spill SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct iface_stats);
+} stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_IFACES * H_MAX);
+	__type(key, __u32);
+	__type(value, struct hist);
+} hists SEC(".maps");
+
+/* (iface << 16 | port) -> port slot; 0 = none yet. */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, MAX_IFACES * 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} port_slot SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, PORT_SLOTS_MAX);
+	__type(key, __u32);
+	__type(value, struct port_owner);
+} port_owner SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct service_stats);
+} port_stats SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, 1 << 22);
+} events SEC(".maps");
+
+/* The coarse clock (fsm_coarse()), advanced by the sweeper: the data fast
+ * path stamps activity with it instead of calling a clock helper. */
+__u32 now_coarse;
+/* Port slots handed out so far (slot = MAX_IFACES + n). */
+__u32 next_port_slot;
+/* Table occupancy, written by the sweeper. */
+struct sweep_report report;
+
+/* ---- accessors: the only way the core reaches maps and helpers ---- */
+
+static __always_inline struct hs_head *hs_head_at(__u32 idx)
+{
+	return bpf_map_lookup_elem(&hs_heads, &idx);
+}
+
+static __always_inline struct hs_ways *hs_ways_at(__u32 idx)
+{
+	return bpf_map_lookup_elem(&hs_ways, &idx);
+}
+
+static __always_inline struct flow_head *flow_head_at(__u32 idx)
+{
+	return bpf_map_lookup_elem(&flow_heads, &idx);
+}
+
+static __always_inline struct flow_ways *flow_ways_at(__u32 idx)
+{
+	return bpf_map_lookup_elem(&flow_ways, &idx);
+}
+
+static __always_inline __u32 *flow_spilled_at(__u32 idx)
+{
+	return bpf_map_lookup_elem(&flow_spilled, &idx);
+}
+
+static __always_inline struct way *spill_lookup(const struct flow_key *key)
+{
+	return bpf_map_lookup_elem(&spill, key);
+}
+
+/* Adds a record that is not there yet; 0 on success. */
+static __always_inline int spill_insert(const struct flow_key *key, const struct way *w)
+{
+	return (int)bpf_map_update_elem(&spill, key, w, BPF_NOEXIST);
+}
+
+static __always_inline int spill_delete(const struct flow_key *key)
+{
+	return (int)bpf_map_delete_elem(&spill, key);
+}
+
+typedef long (*spill_visit_fn)(void *map, const struct flow_key *key, struct way *w, void *ctx);
+
+static __always_inline void spill_for_each(spill_visit_fn fn, void *ctx)
+{
+	bpf_for_each_map_elem(&spill, fn, ctx, 0);
+}
+
+static __always_inline struct iface_stats *stats_of(__u32 iface)
+{
+	return bpf_map_lookup_elem(&stats, &iface);
+}
+
+static __always_inline struct hist *hist_at(__u32 idx)
+{
+	return bpf_map_lookup_elem(&hists, &idx);
+}
+
+static __always_inline __u32 *port_slot_at(__u32 idx)
+{
+	return bpf_map_lookup_elem(&port_slot, &idx);
+}
+
+static __always_inline struct port_owner *port_owner_at(__u32 slot)
+{
+	return bpf_map_lookup_elem(&port_owner, &slot);
+}
+
+static __always_inline struct service_stats *port_stats_at(__u32 slot)
+{
+	return bpf_map_lookup_elem(&port_stats, &slot);
+}
+
+static __always_inline struct event *event_reserve(void)
+{
+	return bpf_ringbuf_reserve(&events, sizeof(struct event), 0);
+}
+
+/* Batches wake-ups: the reader also polls with a timeout. */
+static __always_inline void event_submit(struct event *e)
+{
+	__u64 flags = bpf_ringbuf_query(&events, BPF_RB_AVAIL_DATA) >= cfg.wakeup_bytes ?
+		      BPF_RB_FORCE_WAKEUP : BPF_RB_NO_WAKEUP;
+
+	bpf_ringbuf_submit(e, flags);
+}
+
+static __always_inline __u64 clock_ns(void)
+{
+	return bpf_ktime_get_ns();
+}
+
+/* Runs fn(i, ctx) for i in [0, n) until it returns non-zero; the number of
+ * iterations done, or a negative error. */
+static __always_inline long loop(__u32 n, long (*fn)(__u64 i, void *ctx), void *ctx)
+{
+	return bpf_loop(n, fn, ctx, 0);
+}
+
+#endif /* TCPSHAKE_PLATFORM_BPF_H */

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * The native platform of the tracking core: the same accessors as
+ * bpf/platform.bpf.h, over tables in process memory, so bpf/track.h and
+ * bpf/sweep.h run unchanged in user space (offline replay, deterministic
+ * tests). One instance per process, one "CPU": the clock is whatever the
+ * caller sets in native.now (capture timestamps), events go to a callback.
+ */
+#ifndef TCPSHAKE_NATIVE_H
+#define TCPSHAKE_NATIVE_H
+#define TCPSHAKE_PLATFORM 1
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <linux/types.h>
+#include "tcpshake/abi.h"
+
+#ifndef __always_inline
+#define __always_inline inline __attribute__((always_inline))
+#endif
+/* Global BPF functions are plain static functions here. */
+#define CORE_GLOBAL static
+
+struct native_spill {
+	struct flow_key *keys;
+	struct way *ways;
+	__u8 *used;             /* 0 free, 1 used, 2 deleted */
+	__u32 mask;             /* slots - 1, twice the capacity */
+	__u32 count;
+	__u32 max;              /* capacity, like the kernel map's max_entries */
+};
+
+typedef void (*native_event_fn)(const struct event *e, void *ctx);
+
+struct native_tables {
+	struct hs_head *hs_heads;
+	struct hs_ways *hs_ways;
+	struct flow_head *flow_heads;
+	struct flow_ways *flow_ways;
+	__u32 *flow_spilled;
+	__u32 hs_buckets, flow_buckets;
+	struct native_spill spill;
+	struct iface_stats stats[MAX_IFACES];
+	struct hist hists[MAX_IFACES * H_MAX];
+	__u32 *port_slot;                       /* MAX_IFACES * 65536 */
+	struct port_owner port_owner[PORT_SLOTS_MAX];
+	struct service_stats *port_stats;
+	__u32 port_slots;
+	struct event event;                     /* the one event being written */
+	native_event_fn on_event;
+	void *event_ctx;
+	__u64 now;                              /* the clock, set by the caller */
+};
+
+/* The globals of the BPF object, as process globals. */
+extern struct native_tables native;
+extern struct tcpshake_config cfg;
+extern __u32 now_coarse;
+extern __u32 next_port_slot;
+extern struct sweep_report report;
+
+/* Allocates the tables (zeroed); 0 or -ENOMEM. cfg must be set by the caller. */
+int native_open(__u32 hs_buckets, __u32 flow_buckets, __u32 spill_max, __u32 port_slots);
+void native_close(void);
+
+/* One packet through the core, as the kernel programs run it (egress: seen
+ * leaving the interface); the clock is native.now. */
+void native_track(const void *data, const void *data_end, __u32 ifindex, __u32 egress);
+/* One sweeper pass at native.now: timeouts, gauges. */
+void native_sweep(void);
+
+struct way *native_spill_lookup(const struct flow_key *key);
+int native_spill_insert(const struct flow_key *key, const struct way *w);
+int native_spill_delete(const struct flow_key *key);
+
+static inline struct hs_head *hs_head_at(__u32 idx)
+{
+	return idx < native.hs_buckets ? &native.hs_heads[idx] : NULL;
+}
+
+static inline struct hs_ways *hs_ways_at(__u32 idx)
+{
+	return idx < native.hs_buckets ? &native.hs_ways[idx] : NULL;
+}
+
+static inline struct flow_head *flow_head_at(__u32 idx)
+{
+	return idx < native.flow_buckets ? &native.flow_heads[idx] : NULL;
+}
+
+static inline struct flow_ways *flow_ways_at(__u32 idx)
+{
+	return idx < native.flow_buckets ? &native.flow_ways[idx] : NULL;
+}
+
+static inline __u32 *flow_spilled_at(__u32 idx)
+{
+	return idx < native.flow_buckets ? &native.flow_spilled[idx] : NULL;
+}
+
+static inline struct way *spill_lookup(const struct flow_key *key)
+{
+	return native_spill_lookup(key);
+}
+
+static inline int spill_insert(const struct flow_key *key, const struct way *w)
+{
+	return native_spill_insert(key, w);
+}
+
+static inline int spill_delete(const struct flow_key *key)
+{
+	return native_spill_delete(key);
+}
+
+typedef long (*spill_visit_fn)(void *map, const struct flow_key *key, struct way *w, void *ctx);
+
+/* Visits every record; a visitor may delete the record it is given. */
+static inline void spill_for_each(spill_visit_fn fn, void *ctx)
+{
+	struct native_spill *s = &native.spill;
+	__u32 i;
+
+	for (i = 0; s->used && i <= s->mask; i++)
+		if (s->used[i] == 1 && fn(NULL, &s->keys[i], &s->ways[i], ctx))
+			break;
+}
+
+static inline struct iface_stats *stats_of(__u32 iface)
+{
+	return iface < MAX_IFACES ? &native.stats[iface] : NULL;
+}
+
+static inline struct hist *hist_at(__u32 idx)
+{
+	return idx < MAX_IFACES * H_MAX ? &native.hists[idx] : NULL;
+}
+
+static inline __u32 *port_slot_at(__u32 idx)
+{
+	return idx < MAX_IFACES * 65536u ? &native.port_slot[idx] : NULL;
+}
+
+static inline struct port_owner *port_owner_at(__u32 slot)
+{
+	return slot < PORT_SLOTS_MAX ? &native.port_owner[slot] : NULL;
+}
+
+static inline struct service_stats *port_stats_at(__u32 slot)
+{
+	return slot < native.port_slots ? &native.port_stats[slot] : NULL;
+}
+
+static inline struct event *event_reserve(void)
+{
+	return native.on_event ? &native.event : NULL;
+}
+
+static inline void event_submit(struct event *e)
+{
+	native.on_event(e, native.event_ctx);
+}
+
+static inline __u64 clock_ns(void)
+{
+	return native.now;
+}
+
+static inline long loop(__u32 n, long (*fn)(__u64 i, void *ctx), void *ctx)
+{
+	__u32 i;
+
+	for (i = 0; i < n; i++)
+		if (fn(i, ctx))
+			return i + 1;
+	return n;
+}
+
+#endif /* TCPSHAKE_NATIVE_H */
