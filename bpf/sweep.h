@@ -8,7 +8,7 @@
 #ifndef TCPSHAKE_SWEEP_H
 #define TCPSHAKE_SWEEP_H
 
-#include "tables.h"
+#include "track.h"
 
 struct sweep_ctx {
 	__u64 now;
@@ -30,18 +30,40 @@ static __always_inline bool is_stale_duplicate(const struct way *w)
 	return f && f->conn.isn_orig == w->conn.isn_orig;
 }
 
-/* Ends the record if one of its timers ran out; returns the effects. */
-static __always_inline __u32 expire_way(struct way *w, struct sweep_ctx *x)
+/* Ends the record if one of its timers ran out, under the same version
+ * protocol as packet updates; returns the effects, accounted. active is the
+ * data path's activity stamp (0: none): it only informs this decision, the
+ * record keeps its own stamp. */
+CORE_GLOBAL __u32 expire_way(struct way *w, __u32 active, const struct sweep_ctx *x)
 {
-	struct conn c = w->conn;
-	__u32 old = c.state, fx;
+	struct conn orig, c;
+	__u32 fx = 0, v, i;
 
-	fx = fsm_expire(&c, x->now, &x->t);
-	if (!fx)
+	if (!w || !x)   /* global functions verify their pointers themselves */
 		return 0;
-	if (fsm_is_handshake(old) && is_stale_duplicate(w))
-		fx = FX_RELEASE;
-	return way_commit(w, &c, old, fx | ACCOUNT_ATOMIC, x->now) ? fx : 0;
+
+	for (i = 0; i < UPDATE_TRIES; i++) {
+		v = record_read(w, &orig);
+		if (v & 1)
+			continue;
+		c = orig;
+		if ((__s32)(active - c.last_active) > 0)
+			c.last_active = active;
+		fx = fsm_expire(&c, x->now, &x->t);
+		if (!fx)
+			return 0;
+		if (fsm_is_handshake(orig.state) && is_stale_duplicate(w)) {
+			fx = FX_RELEASE;
+			c.state = CS_CLOSED;
+		}
+		if (record_commit(w, v, &c))
+			break;
+	}
+	if (i == UPDATE_TRIES)
+		return 0;
+	if (fx & ~FX_RELEASE)
+		account(&w->key, &c, fx | ACCOUNT_ATOMIC, x->now);
+	return fx;
 }
 
 /* A live record: count it by interface and state (these are the gauges). */
@@ -63,16 +85,14 @@ static __always_inline void sweep_way(__u32 *tag, struct way *w, const __u32 *ac
 {
 	__u32 t = *tag;
 
-	if (t == TAG_FREE || t == TAG_BUSY)
+	if (!tag_is_record(t))
 		return;
-	if (active && (__s32)(*active - w->conn.last_active) > 0)
-		w->conn.last_active = *active;
-	if (expire_way(w, x) & FX_RELEASE) {
+	if (expire_way(w, active ? *active : 0, x) & FX_RELEASE) {
 		way_release(tag, t);
 		return;
 	}
 	/* A timed-out attempt stays as a tombstone, marked so SYNs take it first. */
-	if (w->conn.state == CS_FAILED && !(t & TAG_TOMBSTONE))
+	if (w->conn.state == CS_FAILED && !tag_is_tombstone(t))
 		__sync_val_compare_and_swap(tag, t, t | TAG_TOMBSTONE);
 	report_entry(counts, w);
 }
@@ -110,7 +130,7 @@ static long sweep_spill_elem(void *map __attribute__((unused)), const struct flo
 {
 	struct sweep_ctx *x = ctx;
 
-	if (expire_way(w, x) & FX_RELEASE) {
+	if (expire_way(w, 0, x) & FX_RELEASE) {
 		__u64 hash = flow_hash(key, cfg.hash_seed);
 		struct flow_ref b = flow_bucket_of(hash);
 

@@ -1,30 +1,37 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The two direct-mapped tables and the spill map.
+ * The two direct-mapped tables, the spill map, and how records in them are
+ * updated by several CPUs at once. Nothing here counts or reports: functions
+ * return what happened and the caller (track.h, sweep.h) accounts for it.
  *
- * A way is owned through its tag: TAG_FREE -> TAG_BUSY by compare-and-swap
- * (only one CPU wins), then key and record are written, then the
- * fingerprint is published by a plain store after a compiler barrier. On
- * x86 stores become visible in order, so a reader that matches the tag finds
- * the key in place; on weaker orders a reader may briefly miss a record being
- * created, which costs it nothing but that one lookup. Releasing is a
- * compare-and-swap back to TAG_FREE.
+ * Ways. A way is owned through its tag in the bucket header: TAG_FREE ->
+ * TAG_BUSY (claimed), then key and record are written, then the tag is
+ * published (a fingerprint, bit 0 set) with a plain store after a compiler
+ * barrier; releasing is a compare-and-swap back to TAG_FREE. On x86 stores
+ * become visible in order, so a reader that matches a tag finds the key in
+ * place; on weaker orders it may briefly miss a record being created.
  *
- * Races we accept, and why: record fields (not the state word) may be
- * updated by two CPUs at once when both directions of one connection are
- * processed in the same instant; the state word itself only moves by
- * compare-and-swap, so every transition is counted exactly once. A way can
- * be released and reused while another CPU still reads it; that reader then
- * fails the key comparison or acts on a record that was finished anyway.
+ * Records. Each record carries a version word, even while nobody writes it.
+ * An update reads the version, copies the record, computes the new record
+ * from the copy, and takes the version from v to v + 1 with a compare-and-
+ * swap, which succeeds only if nobody committed since the copy was taken;
+ * then it writes the record and releases the version as v + 2. A failed
+ * swap means another CPU's transition came first: the update is recomputed
+ * from the new record (record_update in track.h), so no transition is ever
+ * overwritten by a stale copy. New records start with a fresh version
+ * derived from the clock, so an update computed from a record that was
+ * released and replaced meanwhile fails its swap.
  */
 #ifndef TCPSHAKE_TABLES_H
 #define TCPSHAKE_TABLES_H
 
-#include "account.h"
+#ifndef TCPSHAKE_PLATFORM
+#error "include a platform first: platform.bpf.h (kernel) or native.h (user space)"
+#endif
+#include "tcpshake/fsm.h"
 #include "tcpshake/flowhash.h"
 
-/* A bucket: its header and its ways, two lookups with the same index (both
- * are array lookups the verifier turns into address arithmetic). */
+/* A bucket: its header and its ways, two lookups with the same index. */
 struct hs_ref {
 	struct hs_head *h;
 	struct hs_ways *w;
@@ -59,6 +66,18 @@ static __always_inline struct flow_ref flow_bucket_of(__u64 hash)
 	return b;
 }
 
+/* ---- tags ---- */
+
+static __always_inline bool tag_is_record(__u32 t)
+{
+	return t & TAG_LIVE;
+}
+
+static __always_inline bool tag_is_tombstone(__u32 t)
+{
+	return (t & (TAG_LIVE | TAG_TOMBSTONE)) == (TAG_LIVE | TAG_TOMBSTONE);
+}
+
 static __always_inline void way_publish(__u32 *tag, __u32 value)
 {
 	__asm__ __volatile__("" ::: "memory");   /* key and record first, then the tag */
@@ -70,25 +89,78 @@ static __always_inline void way_release(__u32 *tag, __u32 value)
 	__sync_val_compare_and_swap(tag, value, TAG_FREE);
 }
 
-/* Makes c (computed from the way's record, whose state was `old`) the way's
- * record and accounts its effects, unless another CPU moved the state word
- * first: then nothing happens and false is returned. */
-static __always_inline bool way_commit(struct way *w, const struct conn *c, __u32 old, __u32 fx,
-				       __u64 now)
+/* ---- record versions ---- */
+
+/* The version a new record starts with: even, and as good as random (the
+ * clock's low bits and a per-flow salt such as its fingerprint or ISN), so
+ * it matches a version the way's previous record held with odds of about
+ * 2^-31. */
+static __always_inline __u32 version_fresh(__u64 now, __u32 salt)
 {
-	if (c->state != old && __sync_val_compare_and_swap(&w->conn.state, old, c->state) != old)
+	return ((__u32)now * 2654435761u ^ salt) & ~1u;
+}
+
+/* A writer holds a record for the time of one 88-byte copy; a reader that
+ * finds it odd waits this many version reads (a few hundred ns) before the
+ * try counts as lost. A writer interrupted on the reader's own CPU (the
+ * sweeper, by a packet) never finishes in time: the reader gives up. */
+#define RECORD_WAIT_READS 64
+
+/* Copies the record and returns the version it was copied at; odd when a
+ * CPU is still writing it after the wait (the copy is then not to be used). */
+CORE_GLOBAL __u32 record_read(const struct way *w, struct conn *c)
+{
+	__u32 v;
+	int i;
+
+	if (!w || !c)   /* global functions verify their pointers themselves */
+		return 1;
+	v = *(volatile const __u32 *)&w->conn.version;
+
+	for (i = 0; i < RECORD_WAIT_READS && (v & 1); i++)
+		v = *(volatile const __u32 *)&w->conn.version;
+	__asm__ __volatile__("" ::: "memory");   /* the version before the fields */
+	*c = w->conn;
+	return v;
+}
+
+/* Makes c the record of w if nobody committed since version v was read;
+ * false when another CPU came first. */
+static __always_inline bool record_commit(struct way *w, __u32 v, struct conn *c)
+{
+	if (__sync_val_compare_and_swap(&w->conn.version, v, v + 1) != v)
 		return false;
+	c->version = v + 1;
 	w->conn = *c;
-	account(&w->key, c, fx, now);
+	__asm__ __volatile__("" ::: "memory");   /* the fields before the version */
+	*(volatile __u32 *)&w->conn.version = v + 2;
+	c->version = v + 2;
 	return true;
 }
+
+/* Did a step change anything that must be written back? */
+static __always_inline bool record_changed(const struct conn *a, const struct conn *b)
+{
+	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
+	__u32 i;
+
+	for (i = 0; i < sizeof(struct conn) / sizeof(__u64); i++)
+		if (x[i] != y[i])
+			return true;
+	return false;
+}
+
+/* ---- lookups ---- */
 
 static __always_inline int hs_find(struct hs_ref b, __u32 tag, const struct flow_key *key)
 {
 	int i;
 
 	for (i = 0; i < HS_WAYS; i++) {
-		if ((b.h->tag[i] & ~TAG_TOMBSTONE) == tag && flow_key_equal(&b.w->way[i].key, key))
+		__u32 t = b.h->tag[i];
+
+		if (tag_is_record(t) && (t & ~TAG_TOMBSTONE) == tag &&
+		    flow_key_equal(&b.w->way[i].key, key))
 			return i;
 	}
 	return -1;
@@ -99,7 +171,10 @@ static __always_inline int flow_find(struct flow_ref b, __u32 tag, const struct 
 	int i;
 
 	for (i = 0; i < FLOW_WAYS; i++) {
-		if ((b.h->tag[i] & ~TAG_ESTABLISHED) == tag && flow_key_equal(&b.w->way[i].key, key))
+		__u32 t = b.h->tag[i];
+
+		if (tag_is_record(t) && (t & ~TAG_ESTABLISHED) == tag &&
+		    flow_key_equal(&b.w->way[i].key, key))
 			return i;
 	}
 	return -1;
@@ -120,26 +195,35 @@ static __always_inline int flow_find_established(const struct flow_head *h, __u3
 	return -1;
 }
 
-/* Keeps a flow way's ESTABLISHED mark in step with its record's state. */
+/* Keeps a flow way's ESTABLISHED mark in step with its record's state; a
+ * compare-and-swap, so a way released and reused meanwhile is left alone. */
 static __always_inline void flow_mark(struct flow_head *h, int way, __u32 tag, __u32 state)
 {
-	if (way >= 0 && way < FLOW_WAYS && h->tag[way] != TAG_FREE && h->tag[way] != TAG_BUSY)
-		h->tag[way] = state == CS_ESTABLISHED ? tag | TAG_ESTABLISHED : tag;
+	__u32 want = state == CS_ESTABLISHED ? tag | TAG_ESTABLISHED : tag, t;
+
+	if (way < 0 || way >= FLOW_WAYS)
+		return;
+	t = h->tag[way];
+	if ((t & ~TAG_ESTABLISHED) == tag && t != want)
+		__sync_val_compare_and_swap(&h->tag[way], t, want);
 }
 
+/* ---- claiming ways ---- */
+
 /* The way a new handshake record goes to: a free one, else a tombstone,
- * else the oldest unfinished handshake, whose loss is counted. Reads the
- * bucket header only and takes the way with plain stores: an atomic here
- * would stall on the previous SYN's buffered writes, which is most of a
- * SYN's cost under a flood. The race this accepts: two CPUs putting new
- * SYNs of one bucket into the same way in the same instant; with the table
- * full both count an eviction (one for the old record, one for the record
- * the other CPU overwrote), so only a race on a free way loses a record
- * uncounted. */
+ * else the oldest unfinished handshake, whose loss the caller counts
+ * (*evicted_iface < MAX_IFACES). Reads the bucket header only and takes the
+ * way with plain stores: an atomic here would stall on the previous SYN's
+ * buffered writes, which is most of a SYN's cost under a flood. A way being
+ * claimed by another CPU (TAG_BUSY) is never chosen. The race this accepts:
+ * two CPUs putting new SYNs of one bucket into the same way in the same
+ * instant; with the table full both count an eviction (one for the old
+ * record, one for the record the other CPU overwrote), so only a race on a
+ * free way loses a record uncounted. */
 static __always_inline int hs_claim(const struct hs_head *h, __u32 birth, __u32 *evicted_iface)
 {
 	__s32 oldest = -0x7fffffff - 1;
-	int i, victim = 0, tomb = -1;
+	int i, victim = -1, tomb = -1;
 
 	for (i = 0; i < HS_WAYS; i++) {
 		__u32 t = h->tag[i];
@@ -147,7 +231,9 @@ static __always_inline int hs_claim(const struct hs_head *h, __u32 birth, __u32 
 
 		if (t == TAG_FREE)
 			return i;
-		if (t & TAG_TOMBSTONE)
+		if (!tag_is_record(t))
+			continue;
+		if (tag_is_tombstone(t))
 			tomb = i;
 		if (age >= oldest) {
 			oldest = age;
@@ -156,7 +242,8 @@ static __always_inline int hs_claim(const struct hs_head *h, __u32 birth, __u32 
 	}
 	if (tomb >= 0)
 		return tomb;
-	*evicted_iface = h->iface[victim & (HS_WAYS - 1)];
+	if (victim >= 0)
+		*evicted_iface = h->iface[victim & (HS_WAYS - 1)];
 	return victim;
 }
 
@@ -172,8 +259,9 @@ static __always_inline int flow_claim_free(struct flow_head *h)
 	return -1;
 }
 
-/* Last resort when bucket and spill map are full: the oldest TIME-WAIT way. */
-static __always_inline int flow_claim_time_wait(struct flow_ref b)
+/* Last resort when bucket and spill map are full: the oldest TIME-WAIT way.
+ * Its interface is returned in *evicted_iface for the caller to count. */
+static __always_inline int flow_claim_time_wait(struct flow_ref b, __u32 *evicted_iface)
 {
 	__u64 oldest = ~0ull;
 	int i, victim = -1;
@@ -182,7 +270,7 @@ static __always_inline int flow_claim_time_wait(struct flow_ref b)
 	for (i = 0; i < FLOW_WAYS; i++) {
 		__u32 t = b.h->tag[i];
 
-		if (t != TAG_FREE && t != TAG_BUSY && b.w->way[i].conn.state == CS_TIME_WAIT &&
+		if (tag_is_record(t) && b.w->way[i].conn.state == CS_TIME_WAIT &&
 		    b.w->way[i].conn.t_end < oldest) {
 			oldest = b.w->way[i].conn.t_end;
 			victim = i;
@@ -193,34 +281,37 @@ static __always_inline int flow_claim_time_wait(struct flow_ref b)
 		return -1;
 	if (__sync_val_compare_and_swap(&b.h->tag[victim], vtag, TAG_BUSY) != vtag)
 		return -1;
-	account_eviction(b.w->way[victim].key.iface);
+	*evicted_iface = b.w->way[victim].key.iface;
 	return victim;
 }
 
-/* Move a completed handshake into the flow table. */
-static __always_inline void flow_insert(const struct way *src, __u64 hash)
+/* Moves a completed handshake into the flow table. Returns the interface
+ * of a record that had to be dropped for lack of space (the new one, or a
+ * TIME-WAIT record it replaced), else MAX_IFACES. */
+static __always_inline __u32 flow_insert(struct way *src, __u64 hash, __u64 now)
 {
 	struct flow_ref b = flow_bucket_of(hash);
+	__u32 evicted = MAX_IFACES;
 	int i;
 
 	if (!b.h || !b.w || !b.spilled)
-		return;
+		return src->key.iface;
+	src->conn.version = version_fresh(now, flow_tag(hash));
 	i = flow_claim_free(b.h);
-	if (i < 0 && spill_insert(&src->key, src) == 0) {
-		__sync_fetch_and_add(b.spilled, 1);
-		return;
+	if (i < 0) {
+		if (spill_insert(&src->key, src) == 0) {
+			__sync_fetch_and_add(b.spilled, 1);
+			return MAX_IFACES;
+		}
+		i = flow_claim_time_wait(b, &evicted);
 	}
-	if (i < 0)
-		i = flow_claim_time_wait(b);
-	if (i < 0 || i >= FLOW_WAYS) {
-		account_eviction(src->key.iface);
-		return;
-	}
-	b.w->way[i].key = src->key;
-	b.w->way[i].conn = src->conn;
+	if (i < 0 || i >= FLOW_WAYS)
+		return src->key.iface;
+	b.w->way[i] = *src;
 	b.h->active[i] = src->conn.last_active;
 	way_publish(&b.h->tag[i], src->conn.state == CS_ESTABLISHED ?
 		    flow_tag(hash) | TAG_ESTABLISHED : flow_tag(hash));
+	return evicted;
 }
 
 /* The flow-table record of a key: a way of its bucket, or the spill map. */

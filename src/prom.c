@@ -108,6 +108,8 @@ static const struct counter_def counters[] = {
 	C("flows_expired_total", flows_expired, "Open connections expired after idling, without a close."),
 	C("flow_evictions_total", flow_evictions, "Connection states dropped or overwritten for lack of table space."),
 	C("invalid_segments_total", invalid_segments, "SYN-ACKs and third ACKs whose ack number is not ISN + 1."),
+	C("update_retries_total", update_retries, "Record updates recomputed because another CPU changed the record first."),
+	C("update_conflicts_total", update_conflicts, "Record updates abandoned after losing the race to other CPUs repeatedly."),
 	C("events_lost_total", events_lost, "Connection events dropped because the event buffer was full."),
 };
 

@@ -18,17 +18,24 @@
 /* Port slots 0..MAX_IFACES-1 collect, per interface, the ports without a
  * slot of their own ("other"); handed-out slots start at MAX_IFACES. */
 
-/* A table way tag: 0 = free, TAG_BUSY = being written, else a fingerprint,
- * always odd so it never equals the reserved values. In the flow table,
- * bit 1 (TAG_ESTABLISHED) marks a record in plain ESTABLISHED state: its
- * data packets need nothing but an activity stamp, decided from the bucket
- * header alone. Fingerprints are compared with that bit masked off. */
+/* A table way's tag, in its bucket header:
+ *   TAG_FREE        the way holds nothing;
+ *   TAG_BUSY        claimed, key and record being written (even: never a
+ *                   published tag, never mistaken for a tombstone);
+ *   fingerprint     a published record: bits of the flow hash with bit 0
+ *                   (TAG_LIVE) set; bit 1 is a mark whose meaning depends on
+ *                   the table, and fingerprints are compared without it.
+ * In the handshake table the mark is TAG_TOMBSTONE, a failed attempt that a
+ * new SYN may overwrite before any live attempt, without counting. In the
+ * flow table it is TAG_ESTABLISHED, a record in plain ESTABLISHED state: its
+ * data packets need nothing but an activity stamp, decided from the header. */
 #define TAG_FREE        0u
-#define TAG_BUSY        2u
-#define TAG_ESTABLISHED 2u
-/* In the handshake table, the same bit marks a failed attempt's tombstone:
- * a new SYN overwrites it before any live attempt, without counting. */
+#define TAG_LIVE        1u
 #define TAG_TOMBSTONE   2u
+#define TAG_ESTABLISHED 2u
+#define TAG_BUSY        4u
+_Static_assert((TAG_BUSY & (TAG_LIVE | TAG_TOMBSTONE | TAG_ESTABLISHED)) == 0,
+	       "TAG_BUSY must not look like a record or a mark");
 
 /* ---- the flow key ---- */
 
@@ -146,7 +153,8 @@ struct conn {
 	__u32 fin_next_orig;  /* sequence number just after the originator's FIN */
 	__u32 fin_next_resp;
 	__u32 seen;           /* SEEN_* bits */
-	__u32 state;          /* enum conn_state; 32 bits so it can be cmpxchg'ed */
+	__u32 state;          /* enum conn_state */
+	__u32 version;        /* even while nobody writes the record (tables.h) */
 	__u32 last_active;    /* coarse clock (seconds) of the last packet */
 	__u16 service_port;   /* responder's port, host order */
 	__u16 syn_len;        /* payload carried by the SYN (TCP Fast Open) */
@@ -157,13 +165,12 @@ struct conn {
 	__u8  fail_reason;    /* enum fail_reason, valid when outcome is a failure */
 	__u8  pad[3];
 };
-_Static_assert(sizeof(struct conn) == 80, "conn layout changed: check struct way");
+_Static_assert(sizeof(struct conn) == 88, "conn layout changed: check struct way");
 
 /* A table way: the key and its record, two cache lines. */
 struct way {
 	struct flow_key key;
 	struct conn conn;
-	__u8 pad[8];
 };
 _Static_assert(sizeof(struct way) == 128, "a way is two cache lines");
 
@@ -237,6 +244,8 @@ struct iface_stats {
 	__u64 flow_evictions;     /* state dropped or overwritten for lack of space */
 	__u64 invalid_segments;   /* SYN-ACK / third ACK with a wrong ack number */
 	__u64 events_lost;        /* ring buffer full */
+	__u64 update_retries;     /* record updates recomputed: another CPU committed first */
+	__u64 update_conflicts;   /* record updates given up after UPDATE_TRIES tries */
 };
 
 /* Per-service-port statistics (per CPU), indexed by a port slot. */

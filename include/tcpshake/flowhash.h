@@ -30,10 +30,10 @@ static inline __u64 flow_hash(const struct flow_key *k, __u64 seed)
 	return hash_mix64(h);
 }
 
-/* The way tag of a hash: odd, bit 1 clear (see TAG_ESTABLISHED). */
+/* The way tag of a hash: TAG_LIVE set, the mark bit clear (abi.h). */
 static inline __u32 flow_tag(__u64 hash)
 {
-	return ((__u32)(hash >> 32) | 1u) & ~2u;
+	return ((__u32)(hash >> 32) | TAG_LIVE) & ~TAG_TOMBSTONE;
 }
 
 static inline int flow_key_equal(const struct flow_key *a, const struct flow_key *b)

@@ -1,0 +1,237 @@
+// SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+/*
+ * The commit path of the tracking core (bpf/tables.h, bpf/track.h), compiled
+ * natively and driven step by step, so the interleavings two CPUs can
+ * produce are replayed deterministically: a CPU computes from its copy of a
+ * record, another CPU commits a transition in between, and the first
+ * CPU's commit must fail and be recomputed instead of writing its stale
+ * copy back (which would undo the other CPU's transition).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <string.h>
+#include <cmocka.h>
+#include "native.h"
+#include "track.h"
+#include "sweep.h"
+#include "craft.h"
+
+#define X 1000u            /* client ISN */
+#define Y 5000u            /* server ISN */
+#define T0 1000000000000ull
+
+static struct packet packet_of(bool from_client, __u8 flags, __u32 seq, __u32 ack, __u16 payload)
+{
+	struct craft c = { .family = 4, .flags = flags, .seq = seq, .ack = ack, .payload = payload };
+	struct packet p;
+	__u8 buf[256];
+	size_t len;
+
+	c.src = from_client ? "10.1.0.2" : "10.1.0.1";
+	c.dst = from_client ? "10.1.0.1" : "10.1.0.2";
+	c.sport = from_client ? 40000 : 80;
+	c.dport = from_client ? 80 : 40000;
+	len = craft_packet(buf, sizeof(buf), &c);
+	assert_int_equal(parse_packet(buf, buf + len, &p), PARSE_TCP);
+	p.key.iface = 0;
+	return p;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.hs_mask = 15;
+	cfg.flow_mask = 15;
+	cfg.port_slots = 64;
+	cfg.nr_ifaces = 1;
+	cfg.ifindex[0] = 1;
+	cfg.syn_timeout_ns = 30000000000ull;
+	cfg.time_wait_ns = 60000000000ull;
+	cfg.close_timeout_ns = 120000000000ull;
+	cfg.idle_timeout_s = 3600;
+	cfg.tombstone_ns = FSM_TOMBSTONE_NS;
+	return native_open(16, 16, 64, 64);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	native_close();
+	return 0;
+}
+
+/* A record started by the client's SYN, as the SYN fast path writes it. */
+static void start(struct way *w, __u64 now)
+{
+	struct packet syn = packet_of(true, TCPF_SYN, X, 0, 0);
+
+	memset(w, 0, sizeof(*w));
+	w->key = syn.key;
+	start_conn(&w->conn, &syn, now, 0);
+}
+
+static __u32 apply(struct way *w, bool from_client, __u8 flags, __u32 seq, __u32 ack, __u64 now)
+{
+	struct packet p = packet_of(from_client, flags, seq, ack, 0);
+	struct update u;
+
+	assert_int_equal(update_try(w, &p, now, &u), 1);
+	return u.fx;
+}
+
+static void establish(struct way *w)
+{
+	start(w, T0);
+	apply(w, false, TCPF_SYN | TCPF_ACK, Y, X + 1, T0 + 1000);
+	assert_true(apply(w, true, TCPF_ACK, X + 1, Y + 1, T0 + 2000) & FX_HANDSHAKE);
+}
+
+/* CPU A computes the client's FIN from its copy; CPU B commits the server's
+ * FIN in between. A blind write-back of A's copy would lose B's FIN; the
+ * commit refuses it, and A's recomputation sees both: a simultaneous close. */
+static void test_stale_copy_is_recomputed(void **state)
+{
+	struct packet fin_c = packet_of(true, TCPF_FIN | TCPF_ACK, X + 1, Y + 1, 0);
+	struct segment s = { .seq = X + 1, .ack = Y + 1, .flags = TCPF_FIN | TCPF_ACK, .from_orig = 1 };
+	struct update a;
+	struct way w;
+	__u32 v;
+
+	(void)state;
+	establish(&w);
+	v = record_read(&w, &a.w.conn);
+	fsm_segment(&a.w.conn, &s, T0 + 3000);
+	assert_int_equal(a.w.conn.state, CS_FIN_WAIT_1);
+
+	assert_true(apply(&w, false, TCPF_FIN | TCPF_ACK, Y + 1, X + 1, T0 + 3100) & FX_CLOSE_START);
+	assert_true(w.conn.seen & SEEN_FIN_RESP);
+
+	/* What writing the stale copy back would have done. */
+	assert_false(a.w.conn.seen & SEEN_FIN_RESP);
+	assert_false(record_commit(&w, v, &a.w.conn));
+	assert_true(w.conn.seen & SEEN_FIN_RESP);
+	assert_false(w.conn.seen & SEEN_FIN_ORIG);
+
+	assert_int_equal(update_try(&w, &fin_c, T0 + 3200, &a), 1);
+	assert_true(a.fx & FX_SIMCLOSE);
+	assert_int_equal(w.conn.state, CS_CLOSING);
+	assert_int_equal(w.conn.version & 1, 0);
+}
+
+/* The issue's case: a SYN retransmission computed before the SYN-ACK was
+ * committed must not put the record back into SYN-SENT. */
+static void test_syn_retransmit_racing_the_synack(void **state)
+{
+	struct segment s = { .seq = X, .flags = TCPF_SYN, .from_orig = 1 };
+	struct packet syn = packet_of(true, TCPF_SYN, X, 0, 0);
+	struct update a;
+	struct way w;
+	__u32 v;
+
+	(void)state;
+	start(&w, T0);
+	v = record_read(&w, &a.w.conn);
+	assert_true(fsm_segment(&a.w.conn, &s, T0 + 500) & FX_SYN_RETRANS);
+
+	assert_true(apply(&w, false, TCPF_SYN | TCPF_ACK, Y, X + 1, T0 + 600) & FX_SYNACK_FIRST);
+	assert_int_equal(w.conn.state, CS_SYN_RCVD);
+
+	assert_int_equal(a.w.conn.state, CS_SYN_SENT);   /* the stale copy */
+	assert_false(record_commit(&w, v, &a.w.conn));
+	assert_int_equal(update_try(&w, &syn, T0 + 700, &a), 1);
+	assert_true(a.fx & FX_SYN_RETRANS);
+	assert_int_equal(w.conn.state, CS_SYN_RCVD);
+	assert_int_equal(w.conn.syn_retransmits, 1);
+}
+
+/* A CPU stopped in the middle of a commit (odd version): others do not use
+ * a half-written record; after UPDATE_TRIES tries they give up and count it. */
+static void test_half_written_record_is_not_used(void **state)
+{
+	struct packet synack = packet_of(false, TCPF_SYN | TCPF_ACK, Y, X + 1, 0);
+	struct iface_stats before = native.stats[0];
+	struct update u;
+	struct way w, copy;
+
+	(void)state;
+	start(&w, T0);
+	w.conn.version |= 1;
+	copy = w;
+	assert_int_equal(update_try(&w, &synack, T0 + 100, &u), 0);
+	assert_int_equal(record_update(&w, &synack, T0 + 100, &u), 0);
+	assert_memory_equal(&w, &copy, sizeof(w));
+	assert_int_equal(native.stats[0].update_conflicts, before.update_conflicts + 1);
+	assert_int_equal(native.stats[0].update_retries, before.update_retries + UPDATE_TRIES);
+
+	w.conn.version &= ~1u;   /* the writer finished */
+	assert_true(record_update(&w, &synack, T0 + 200, &u) & FX_SYNACK_FIRST);
+	assert_int_equal(native.stats[0].update_conflicts, before.update_conflicts + 1);
+}
+
+/* A CPU's copy of flow X; meanwhile the way is released and a SYN of flow Y
+ * takes it. X's commit fails (Y's record has a fresh version) and the retry
+ * finds another key: nothing is written into Y's record. */
+static void test_reused_way_is_left_alone(void **state)
+{
+	struct segment s = { .seq = Y, .ack = X + 1, .flags = TCPF_SYN | TCPF_ACK };
+	struct packet synack = packet_of(false, TCPF_SYN | TCPF_ACK, Y, X + 1, 0);
+	struct packet other = packet_of(true, TCPF_SYN, 777, 0, 0);
+	struct update a;
+	struct way w, y;
+	__u32 v;
+
+	(void)state;
+	start(&w, T0);
+	v = record_read(&w, &a.w.conn);
+	fsm_segment(&a.w.conn, &s, T0 + 100);
+
+	other.key.port_a ^= 0x0100;            /* another flow */
+	w.key = other.key;
+	start_conn(&w.conn, &other, T0 + 200, 0);
+	y = w;
+
+	assert_false(record_commit(&w, v, &a.w.conn));
+	assert_int_equal(update_try(&w, &synack, T0 + 300, &a), 1);
+	assert_int_equal(a.fx, 0);
+	assert_memory_equal(&w, &y, sizeof(w));
+}
+
+/* The sweeper decides an attempt timed out while a CPU commits its third
+ * ACK: the sweeper's commit fails and, recomputed, finds an established
+ * connection: a handshake, and no failure. */
+static void test_sweeper_racing_the_third_ack(void **state)
+{
+	struct sweep_ctx x = { .now = T0 + cfg.syn_timeout_ns + 1,
+			       .t = { .syn_ns = cfg.syn_timeout_ns, .time_wait_ns = cfg.time_wait_ns,
+				      .close_ns = cfg.close_timeout_ns, .idle_ns = 3600000000000ull,
+				      .tombstone_ns = FSM_TOMBSTONE_NS } };
+	struct conn sweeper;
+	struct way w;
+	__u32 v;
+
+	(void)state;
+	start(&w, T0);
+	apply(&w, false, TCPF_SYN | TCPF_ACK, Y, X + 1, T0 + 1000);
+	v = record_read(&w, &sweeper);
+	assert_true(fsm_expire(&sweeper, x.now, &x.t) & FX_FAILED);
+
+	assert_true(apply(&w, true, TCPF_ACK, X + 1, Y + 1, x.now) & FX_HANDSHAKE);
+	assert_false(record_commit(&w, v, &sweeper));
+	assert_int_equal(expire_way(&w, 0, &x), 0);
+	assert_int_equal(w.conn.state, CS_ESTABLISHED);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_stale_copy_is_recomputed, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_syn_retransmit_racing_the_synack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_half_written_record_is_not_used, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reused_way_is_left_alone, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweeper_racing_the_third_ack, setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
