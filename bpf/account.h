@@ -148,6 +148,8 @@ static __always_inline void account_close(const struct conn *c, __u32 iface, __u
 		observe(iface, H_CONNECTION, c->t_end - fsm_start_time(c), atomic);
 	if (fx & FX_EXPIRED)
 		stat_add(&st->flows_expired, 1, atomic);
+	if (fx & FX_SUPERSEDED)
+		stat_add(&st->flows_superseded, 1, atomic);
 	if (fx & FX_TW_END) {
 		__u64 tw = fsm_elapsed(now, c->t_end);
 
@@ -183,11 +185,30 @@ CORE_GLOBAL int account(const struct flow_key *key, const struct conn *c, __u32 
 		stat_add(&st->invalid_segments, 1, atomic);
 	if (fx & FX_SIMOPEN)
 		stat_add(&st->simultaneous_opens, 1, atomic);
+	if (fx & FX_RST_IGNORED)
+		stat_add(&st->resets_ignored, 1, atomic);
 	account_handshake(c, iface, fx, st, atomic);
 	account_close(c, iface, fx, now, st, atomic);
 	if (fx & FX_EVENT)
 		emit_event(key, c, now, st, atomic);
 	return 0;
+}
+
+/* A half-open attempt overwritten by a new SYN: remembered by the tick of
+ * its SYN-ACK, so the half-open gauge still counts it until its SYN timeout
+ * (per CPU, plain stores: the SYN path takes no atomic). */
+static __always_inline void account_half_open_eviction(__u32 iface, const struct conn *c)
+{
+	struct half_open_evictions *e = half_open_evictions_of(iface);
+	__u32 tick = fsm_coarse(c->t_synack), slot = tick & (EVICTED_TICKS - 1);
+
+	if (!e)
+		return;
+	if (e->tick[slot] != tick) {
+		e->tick[slot] = tick;
+		e->count[slot] = 0;
+	}
+	e->count[slot]++;
 }
 
 /* A record dropped or overwritten for lack of space. */

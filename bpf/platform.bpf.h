@@ -106,6 +106,20 @@ struct {
 } port_stats SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct scratch);
+} scratch SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct half_open_evictions);
+} half_open_evictions SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, 1 << 22);
 } events SEC(".maps");
@@ -171,6 +185,18 @@ static __always_inline void spill_for_each(spill_visit_fn fn, void *ctx)
 static __always_inline struct iface_stats *stats_of(__u32 iface)
 {
 	return bpf_map_lookup_elem(&stats, &iface);
+}
+
+static __always_inline struct half_open_evictions *half_open_evictions_of(__u32 iface)
+{
+	return bpf_map_lookup_elem(&half_open_evictions, &iface);
+}
+
+static __always_inline struct scratch *scratch_of_cpu(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&scratch, &zero);
 }
 
 static __always_inline struct hist *hist_at(__u32 idx)

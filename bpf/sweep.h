@@ -31,10 +31,10 @@ static __always_inline bool is_stale_duplicate(const struct way *w)
 }
 
 /* Ends the record if one of its timers ran out, under the same version
- * protocol as packet updates; returns the effects, accounted. active is the
- * data path's activity stamp (0: none): it only informs this decision, the
- * record keeps its own stamp. */
-CORE_GLOBAL __u32 expire_way(struct way *w, __u32 active, const struct sweep_ctx *x)
+ * protocol as packet updates; returns the effects, accounted. The record's
+ * own activity stamp is current: the data fast path sends the first packet
+ * of every sweeper tick to the slow path (flow_gate_pass). */
+CORE_GLOBAL __u32 expire_way(struct way *w, const struct sweep_ctx *x)
 {
 	struct conn orig, c;
 	__u32 fx = 0, v, i;
@@ -47,8 +47,6 @@ CORE_GLOBAL __u32 expire_way(struct way *w, __u32 active, const struct sweep_ctx
 		if (v & 1)
 			continue;
 		c = orig;
-		if ((__s32)(active - c.last_active) > 0)
-			c.last_active = active;
 		fx = fsm_expire(&c, x->now, &x->t);
 		if (!fx)
 			return 0;
@@ -71,6 +69,9 @@ static __always_inline void report_entry(__u64 *counts, const struct way *w)
 {
 	__u32 iface = w->key.iface, state = w->conn.state;
 
+	/* Keep the checked copies in registers: another CPU may change the
+	 * record, and the verifier must see the bound on what is used. */
+	__asm__ __volatile__("" : "+r"(iface), "+r"(state));
 	if (iface >= MAX_IFACES)
 		return;
 	counts[iface]++;
@@ -78,16 +79,15 @@ static __always_inline void report_entry(__u64 *counts, const struct way *w)
 		report.states[iface][state]++;
 }
 
-/* One way of either table: expire it, or count it as live. active is the
- * way's data-packet stamp from the flow-table header, or NULL. */
-static __always_inline void sweep_way(__u32 *tag, struct way *w, const __u32 *active,
-				      __u64 *counts, struct sweep_ctx *x)
+/* One way of either table: expire it, or count it as live. */
+static __always_inline void sweep_way(__u32 *tag, struct way *w, __u64 *counts,
+				      struct sweep_ctx *x)
 {
 	__u32 t = *tag;
 
 	if (!tag_is_record(t))
 		return;
-	if (expire_way(w, active ? *active : 0, x) & FX_RELEASE) {
+	if (expire_way(w, x) & FX_RELEASE) {
 		way_release(tag, t);
 		return;
 	}
@@ -107,7 +107,7 @@ static long sweep_hs_bucket(__u64 idx, void *ctx)
 	if (!h || !w)
 		return 1;
 	for (i = 0; i < HS_WAYS; i++)
-		sweep_way(&h->tag[i], &w->way[i], NULL, report.hs_entries, ctx);
+		sweep_way(&h->tag[i], &w->way[i], report.hs_entries, ctx);
 	return 0;
 }
 
@@ -121,7 +121,7 @@ static long sweep_flow_bucket(__u64 idx, void *ctx)
 	if (!h || !w)
 		return 1;
 	for (i = 0; i < FLOW_WAYS; i++)
-		sweep_way(&h->tag[i], &w->way[i], &h->active[i], report.flow_entries, ctx);
+		sweep_way(&h->tag[i], &w->way[i], report.flow_entries, ctx);
 	return 0;
 }
 
@@ -130,7 +130,7 @@ static long sweep_spill_elem(void *map __attribute__((unused)), const struct flo
 {
 	struct sweep_ctx *x = ctx;
 
-	if (expire_way(w, 0, x) & FX_RELEASE) {
+	if (expire_way(w, x) & FX_RELEASE) {
 		__u64 hash = flow_hash(key, cfg.hash_seed);
 		struct flow_ref b = flow_bucket_of(hash);
 

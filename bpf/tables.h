@@ -101,10 +101,11 @@ static __always_inline __u32 version_fresh(__u64 now, __u32 salt)
 }
 
 /* A writer holds a record for the time of one 88-byte copy; a reader that
- * finds it odd waits this many version reads (a few hundred ns) before the
- * try counts as lost. A writer interrupted on the reader's own CPU (the
- * sweeper, by a packet) never finishes in time: the reader gives up. */
-#define RECORD_WAIT_READS 64
+ * finds it odd waits this many version reads (a few microseconds, room for
+ * a hardware interrupt on the writer's CPU) before the try counts as lost.
+ * A writer interrupted on the reader's own CPU (the sweeper, by a packet)
+ * never finishes in time: the reader gives up, counted. */
+#define RECORD_WAIT_READS 1024
 
 /* Copies the record and returns the version it was copied at; odd when a
  * CPU is still writing it after the wait (the copy is then not to be used). */
@@ -195,17 +196,41 @@ static __always_inline int flow_find_established(const struct flow_head *h, __u3
 	return -1;
 }
 
-/* Keeps a flow way's ESTABLISHED mark in step with its record's state; a
- * compare-and-swap, so a way released and reused meanwhile is left alone. */
-static __always_inline void flow_mark(struct flow_head *h, int way, __u32 tag, __u32 state)
+/* Keeps a flow way's ESTABLISHED mark in step with its record
+ * (fsm_data_fast_path); a compare-and-swap, so a way released and reused
+ * meanwhile is left alone. */
+static __always_inline void flow_mark(struct flow_head *h, int way, __u32 tag, bool fast)
 {
-	__u32 want = state == CS_ESTABLISHED ? tag | TAG_ESTABLISHED : tag, t;
+	__u32 want = fast ? tag | TAG_ESTABLISHED : tag, t;
 
 	if (way < 0 || way >= FLOW_WAYS)
 		return;
 	t = h->tag[way];
 	if ((t & ~TAG_ESTABLISHED) == tag && t != want)
 		__sync_val_compare_and_swap(&h->tag[way], t, want);
+}
+
+/* The fast-path gate of a flow way (abi.h, FLOW_STAMP_SHIFT): opened by a
+ * sample in the sweeper's current tick, it lets data through until
+ * FLOW_SAMPLE_BYTES of payload or the next tick. A plain store: a count
+ * lost to a concurrent packet only delays the next sample by that packet. */
+static __always_inline __u32 flow_gate_open(__u32 tick)
+{
+	return tick << FLOW_STAMP_SHIFT;
+}
+
+static __always_inline bool flow_gate_pass(__u32 *gate, __u32 tick, __u32 payload_len)
+{
+	const __u32 count_mask = (1u << FLOW_STAMP_SHIFT) - 1;
+	__u32 g = *gate;
+	__u32 count = (g & count_mask) +
+		      ((payload_len + (1u << FLOW_UNIT_SHIFT) - 1) >> FLOW_UNIT_SHIFT);
+
+	if ((g & ~count_mask) != flow_gate_open(tick) ||
+	    count >= FLOW_SAMPLE_BYTES >> FLOW_UNIT_SHIFT)
+		return false;
+	*gate = (g & ~count_mask) | count;
+	return true;
 }
 
 /* ---- claiming ways ---- */
@@ -308,8 +333,8 @@ static __always_inline __u32 flow_insert(struct way *src, __u64 hash, __u64 now)
 	if (i < 0 || i >= FLOW_WAYS)
 		return src->key.iface;
 	b.w->way[i] = *src;
-	b.h->active[i] = src->conn.last_active;
-	way_publish(&b.h->tag[i], src->conn.state == CS_ESTABLISHED ?
+	b.h->active[i] = flow_gate_open(now_coarse);
+	way_publish(&b.h->tag[i], fsm_data_fast_path(&src->conn) ?
 		    flow_tag(hash) | TAG_ESTABLISHED : flow_tag(hash));
 	return evicted;
 }

@@ -16,6 +16,10 @@
 #include "tables.h"
 #include "account.h"
 
+/* Where a packet was seen: its direction tells whether this host sent it.
+ * Offline replay may not know (DIR_UNKNOWN), and then trusts nothing. */
+enum direction { DIR_INGRESS = 0, DIR_EGRESS = 1, DIR_UNKNOWN = 2 };
+
 /* How often an update is recomputed when other CPUs keep committing to the
  * same record first; each retry is counted, giving up is counted too. */
 #define UPDATE_TRIES 4
@@ -33,24 +37,27 @@ static __always_inline __u32 iface_slot(__u32 ifindex)
 	return 0;
 }
 
-static __always_inline void make_segment(struct segment *s, const struct packet *p, __u8 from_orig)
+static __always_inline void make_segment(struct segment *s, const struct packet *p, __u8 from_orig,
+					 __u32 egress)
 {
 	s->seq = p->seq;
 	s->ack = p->ack;
 	s->payload_len = p->payload_len;
 	s->flags = p->flags;
 	s->from_orig = from_orig;
+	s->local = egress == DIR_EGRESS;
 }
 
 /* A new record for a packet: from a SYN, or from a SYN-ACK whose SYN was
- * never seen (orphan). */
+ * never seen (orphan), which this host must have sent: a SYN-ACK from the
+ * network and an ACK, both numbered by their sender, prove nothing. */
 static __always_inline void start_conn(struct conn *c, const struct packet *p, __u64 now,
 				       __u32 egress)
 {
 	struct segment s = {};
 	bool orphan = p->flags & TCPF_ACK;
 
-	make_segment(&s, p, !orphan);
+	make_segment(&s, p, !orphan, egress);
 	if (orphan)
 		fsm_start_orphan_synack(c, &s, now);
 	else
@@ -58,8 +65,8 @@ static __always_inline void start_conn(struct conn *c, const struct packet *p, _
 	/* The originator is the SYN's sender, or the SYN-ACK's receiver. */
 	c->orig_is_a = orphan ? !p->from_a : p->from_a;
 	c->service_port = be16_to_host(c->orig_is_a ? p->key.port_b : p->key.port_a);
-	/* Locally initiated: our SYN went out, or the SYN-ACK came in. */
-	if (orphan != !!egress)
+	/* Locally initiated: our SYN went out. */
+	if (!orphan && egress == DIR_EGRESS)
 		c->seen |= SEEN_LOCAL_ORIG;
 	c->version = version_fresh(now, (__u32)p->seq);
 }
@@ -72,11 +79,13 @@ struct update {
 	__u32 pad;
 	struct way w;     /* key and committed record */
 };
+_Static_assert(sizeof(struct update) <= sizeof(struct scratch), "an update lives in the scratch");
 
 /* One try at applying a packet to a record: 1 when done (committed, or
  * nothing to write, or the way holds another flow now), 0 when another CPU
  * committed first and the step must be recomputed. */
-CORE_GLOBAL int update_try(struct way *w, const struct packet *p, __u64 now, struct update *u)
+CORE_GLOBAL int update_try(struct way *w, const struct packet *p, __u64 now, __u32 egress,
+			   struct update *u)
 {
 	struct segment s = {};
 	__u32 v;
@@ -90,7 +99,7 @@ CORE_GLOBAL int update_try(struct way *w, const struct packet *p, __u64 now, str
 	if (!flow_key_equal(&w->key, &p->key))
 		return 1;
 	u->w.key = p->key;
-	make_segment(&s, p, p->from_a == u->w.conn.orig_is_a);
+	make_segment(&s, p, p->from_a == u->w.conn.orig_is_a, egress);
 	u->fx = fsm_segment(&u->w.conn, &s, now);
 	/* Compared with the live record: had it changed since the copy, the
 	 * commit below would fail anyway. */
@@ -142,12 +151,12 @@ static __always_inline void count_update_retries(__u32 iface, __u32 retries, boo
 
 /* Applies a packet to a record and accounts for it; returns the effects. */
 static __always_inline __u32 record_update(struct way *w, const struct packet *p, __u64 now,
-					   struct update *u)
+					   __u32 egress, struct update *u)
 {
 	__u32 i;
 
 	for (i = 0; i < UPDATE_TRIES; i++) {
-		if (update_try(w, p, now, u))
+		if (update_try(w, p, now, egress, u))
 			break;
 	}
 	if (i)
@@ -183,8 +192,11 @@ static __always_inline void new_handshake(struct hs_ref b, const struct packet *
 
 	if (i < 0 || i >= HS_WAYS)
 		return;
-	if (evicted < MAX_IFACES)
+	if (evicted < MAX_IFACES) {
 		account_eviction(evicted);
+		if (b.w->way[i].conn.state == CS_SYN_RCVD)
+			account_half_open_eviction(evicted, &b.w->way[i].conn);
+	}
 	b.h->tag[i] = TAG_BUSY;
 	b.w->way[i].key = p->key;
 	start_conn(&b.w->way[i].conn, p, now, egress);
@@ -193,18 +205,147 @@ static __always_inline void new_handshake(struct hs_ref b, const struct packet *
 	way_publish(&b.h->tag[i], tag);
 }
 
+/* One try at marking an open or TIME-WAIT record contested (fsm_contest);
+ * same return convention as update_try. */
+CORE_GLOBAL int contest_try(struct way *w, const struct flow_key *key)
+{
+	struct conn c;
+	__u32 v;
+
+	if (!w || !key)
+		return 1;
+	v = record_read(w, &c);
+	if (v & 1)
+		return 0;
+	if (!flow_key_equal(&w->key, key) ||
+	    (!fsm_is_open(c.state) && c.state != CS_TIME_WAIT) || (c.seen & SEEN_CONTESTED))
+		return 1;
+	fsm_contest(&c);
+	return record_commit(w, v, &c);
+}
+
+enum supersede_result { SUPERSEDE_LOST_RACE, SUPERSEDE_NOT_HERE, SUPERSEDE_DONE };
+
+/* One try at replacing the record of w by fresh, a handshake validated on
+ * the same tuple. When done, fresh->conn holds the old record as it ended,
+ * for the caller to account (the stack of a call chain is limited). */
+CORE_GLOBAL int supersede_try(struct way *w, struct way *fresh)
+{
+	struct conn old;
+	__u32 v;
+
+	if (!w || !fresh)
+		return SUPERSEDE_NOT_HERE;
+	v = record_read(w, &old);
+	if (v & 1)
+		return SUPERSEDE_LOST_RACE;
+	if (!flow_key_equal(&w->key, &fresh->key))
+		return SUPERSEDE_NOT_HERE;
+	if (!record_commit(w, v, &fresh->conn))
+		return SUPERSEDE_LOST_RACE;
+	fresh->conn = old;
+	return SUPERSEDE_DONE;
+}
+
+/* Retries one of the *_try steps above while other CPUs commit first. */
+static __always_inline bool retry_lost_races(__u32 iface, __u32 tries)
+{
+	if (tries)
+		count_update_retries(iface, tries, tries == UPDATE_TRIES);
+	return tries < UPDATE_TRIES;
+}
+
+static __always_inline void record_contest(struct way *w, const struct flow_key *key)
+{
+	__u32 i;
+
+	for (i = 0; i < UPDATE_TRIES; i++) {
+		if (contest_try(w, key))
+			break;
+	}
+	retry_lost_races(key->iface, i);
+}
+
+/* A flow record's tag mark and fast-path gate after a slow-path update. */
+static __always_inline void flow_settle(struct flow_head *h, int way, __u32 tag,
+					const struct conn *c)
+{
+	flow_mark(h, way, tag, fsm_data_fast_path(c));
+	if (way >= 0 && way < FLOW_WAYS)
+		h->active[way] = flow_gate_open(now_coarse);
+}
+
+/* A handshake completed: its record joins the flow table, replacing the
+ * tuple's previous record if there is one (old: that record, or NULL). */
+static __always_inline void establish(struct flow_ref fb, int old_way, struct way *old,
+				      struct update *u, __u64 hash, __u64 now)
+{
+	bool fast = fsm_data_fast_path(&u->w.conn);
+	int r = SUPERSEDE_NOT_HERE;
+	__u32 evicted, i;
+
+	if (old) {
+		for (i = 0; i < UPDATE_TRIES; i++) {
+			r = supersede_try(old, &u->w);
+			if (r != SUPERSEDE_LOST_RACE)
+				break;
+		}
+		retry_lost_races(u->w.key.iface, i);
+		if (r == SUPERSEDE_DONE) {
+			/* u->w.conn is the old record now: account its end. */
+			account(&u->w.key, &u->w.conn, fsm_supersede(&u->w.conn, now) & ~FX_RELEASE,
+				now);
+			flow_mark(fb.h, old_way, flow_tag(hash), fast);
+			if (old_way >= 0 && old_way < FLOW_WAYS)
+				fb.h->active[old_way] = flow_gate_open(now_coarse);
+			return;
+		}
+	}
+	evicted = flow_insert(&u->w, hash, now);
+	if (evicted < MAX_IFACES)
+		account_eviction(evicted);
+}
+
+/* A SYN or SYN-ACK without a handshake record starts one; a SYN-ACK only
+ * when this host sent it. */
+static __always_inline bool start_handshake(struct hs_ref b, const struct packet *p, __u32 tag,
+					    __u32 egress)
+{
+	struct iface_stats *st;
+
+	if ((p->flags & (TCPF_SYN | TCPF_RST)) != TCPF_SYN)
+		return false;
+	if (!(p->flags & TCPF_ACK) || egress == DIR_EGRESS) {
+		new_handshake(b, p, tag, clock_ns(), egress);
+		return true;
+	}
+	st = stats_of(p->key.iface);
+	if (st)
+		st->synacks_unsolicited++;
+	return false;
+}
+
+/* A new connection may be opening on the tuple of flow record w. */
+static __always_inline void contest(struct flow_ref fb, int fi, struct way *w, __u32 tag,
+				    const struct flow_key *key)
+{
+	record_contest(w, key);
+	if (fi >= 0)
+		flow_mark(fb.h, fi, tag, false);
+}
+
 /* Everything that is not a fast path. */
 CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 {
 	struct flow_ref fb = flow_bucket_of(hash);
 	struct hs_ref b = hs_bucket_of(hash);
-	struct update u;
-	struct way *w;
+	struct update *u = (struct update *)scratch_of_cpu();
+	struct way *w = 0;
 	__u32 tag, fx;
 	__u64 now;
-	int i;
+	int i, fi = -1;
 
-	if (!p || !fb.h || !fb.w || !b.h || !b.w)
+	if (!p || !fb.h || !fb.w || !b.h || !b.w || !u)
 		return 0;
 	/* Start both header loads now, so their cache misses overlap. */
 	__asm__ __volatile__("" : : "r"(*(volatile __u32 *)&fb.h->tag[0]),
@@ -212,42 +353,41 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 	tag = flow_tag(hash);
 	/* A bare SYN never looks at established flows: floods stay away. */
 	if ((p->flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN) {
-		w = flow_lookup(fb, tag, &p->key, &i);
-		if (w) {
-			fx = record_update(w, p, clock_ns(), &u);
+		w = flow_lookup(fb, tag, &p->key, &fi);
+		/* A contested record's tuple belongs to the new handshake first. */
+		if (w && !((w->conn.seen & SEEN_CONTESTED) && !(p->flags & TCPF_SYN) &&
+			   hs_find(b, tag, &p->key) >= 0)) {
+			fx = record_update(w, p, clock_ns(), egress, u);
 			if (fx & FX_RELEASE)
-				flow_release(fb, i, tag, &p->key);
+				flow_release(fb, fi, tag, &p->key);
 			else
-				flow_mark(fb.h, i, tag, u.w.conn.state);
-			/* A SYN-ACK goes on: it may reuse a TIME-WAIT tuple. */
-			if (!(p->flags & TCPF_SYN))
+				flow_settle(fb.h, fi, tag, &u->w.conn);
+			/* Only a SYN-ACK that may open a new connection goes on. */
+			if (!(fx & FX_CONTEST))
 				return 0;
 		}
 	}
 	i = hs_find(b, tag, &p->key);
 	if (i < 0 || i >= HS_WAYS) {
-		/* A SYN or SYN-ACK without a record starts one. */
-		if ((p->flags & (TCPF_SYN | TCPF_RST)) == TCPF_SYN)
-			new_handshake(b, p, tag, clock_ns(), egress);
+		if (start_handshake(b, p, tag, egress) && w)
+			contest(fb, fi, w, tag, &p->key);
 		return 0;
 	}
 	now = clock_ns();
-	fx = record_update(&b.w->way[i], p, now, &u);
+	fx = record_update(&b.w->way[i], p, now, egress, u);
 	if (fx & FX_NEW_ATTEMPT) {
 		__u32 t = b.h->tag[i];
 
-		record_restart(&b.w->way[i], p, now, egress, &u);
+		record_restart(&b.w->way[i], p, now, egress, u);
 		b.h->birth[i] = (__u32)(now >> 10);
 		/* A live attempt again: no tombstone mark. */
 		if (tag_is_tombstone(t) && (t & ~TAG_TOMBSTONE) == tag)
 			__sync_val_compare_and_swap(&b.h->tag[i], t, tag);
 	}
-	if (fx & FX_HANDSHAKE) {
-		__u32 evicted = flow_insert(&u.w, hash, now);
-
-		if (evicted < MAX_IFACES)
-			account_eviction(evicted);
-	}
+	if (w && (fx & FX_SYNACK_FIRST))
+		contest(fb, fi, w, tag, &p->key);
+	if (fx & FX_HANDSHAKE)
+		establish(fb, fi, w, u, hash, now);
 	if (fx & (FX_HANDSHAKE | FX_RELEASE))
 		way_release(&b.h->tag[i], tag);
 	return 0;
@@ -294,13 +434,13 @@ static __always_inline void track(const void *data, const void *data_end, __u32 
 	} else if (!(p.flags & (TCPF_FIN | TCPF_RST))) {
 		struct flow_ref fb = flow_bucket_of(hash);
 
-		/* Fast path: data of an established connection stamps activity
-		 * in the bucket header: one cache line read and written. */
+		/* Fast path: data of an established connection only counts its
+		 * payload in the bucket header, one cache line read and written,
+		 * until the record is due for a sample (FLOW_STAMP_SHIFT). */
 		i = fb.h ? flow_find_established(fb.h, tag) : -1;
-		if (i >= 0 && i < FLOW_WAYS) {
-			fb.h->active[i] = now_coarse;
+		if (i >= 0 && i < FLOW_WAYS && flow_gate_pass(&fb.h->active[i], now_coarse,
+							      p.payload_len))
 			return;
-		}
 	}
 	track_slow(&p, hash, egress);
 }

@@ -12,7 +12,7 @@ const char *outcome_name(unsigned int outcome)
 {
 	static const char *const n[OUT_MAX] = {
 		"none", "refused", "reset", "timeout", "invalid", "closed", "expired",
-		"established",
+		"established", "superseded",
 	};
 
 	return outcome < OUT_MAX ? n[outcome] : "unknown";

@@ -47,6 +47,8 @@ struct native_tables {
 	struct service_stats *port_stats;
 	__u32 port_slots;
 	struct event event;                     /* the one event being written */
+	struct scratch scratch;                 /* the slow path's (one "CPU") */
+	struct half_open_evictions half_open_evictions[MAX_IFACES];
 	native_event_fn on_event;
 	void *event_ctx;
 	__u64 now;                              /* the clock, set by the caller */
@@ -129,6 +131,16 @@ static inline void spill_for_each(spill_visit_fn fn, void *ctx)
 static inline struct iface_stats *stats_of(__u32 iface)
 {
 	return iface < MAX_IFACES ? &native.stats[iface] : NULL;
+}
+
+static inline struct half_open_evictions *half_open_evictions_of(__u32 iface)
+{
+	return iface < MAX_IFACES ? &native.half_open_evictions[iface] : NULL;
+}
+
+static inline struct scratch *scratch_of_cpu(void)
+{
+	return &native.scratch;
 }
 
 static inline struct hist *hist_at(__u32 idx)

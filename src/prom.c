@@ -105,8 +105,9 @@ static const struct counter_def counters[] = {
 	C("simultaneous_closes_total", simultaneous_closes, "Closes where FIN crossed FIN."),
 	C("half_closes_total", half_closes, "Connections that carried data after one side's FIN."),
 	C("time_wait_reuses_total", time_wait_reuses, "TIME-WAIT tuples reused by a new handshake before 2MSL."),
-	C("flows_expired_total", flows_expired, "Open connections expired after idling, without a close."),
 	C("flow_evictions_total", flow_evictions, "Connection states dropped or overwritten for lack of table space."),
+	C("resets_ignored_total", resets_ignored, "RSTs not believed: outside the window of their sender, or contradicted by the connection going on."),
+	C("synacks_unsolicited_total", synacks_unsolicited, "SYN-ACKs from the network answering no SYN seen here (backscatter); not tracked."),
 	C("invalid_segments_total", invalid_segments, "SYN-ACKs and third ACKs whose ack number is not ISN + 1."),
 	C("update_retries_total", update_retries, "Record updates recomputed because another CPU changed the record first."),
 	C("update_conflicts_total", update_conflicts, "Record updates abandoned after losing the race to other CPUs repeatedly."),
@@ -133,6 +134,14 @@ static void render_counters(FILE *f, const struct snapshot *s)
 		       s->iface[i].stats.closes_graceful);
 		sample(f, "closes_total", s->iface[i].name, ",kind=\"reset\"",
 		       s->iface[i].stats.closes_reset);
+	}
+	family(f, "flows_expired_total", "counter",
+	       "Open connections ended without a close: idle past --idle-timeout, or superseded by a new validated handshake on their tuple.");
+	for (i = 0; i < s->nr_ifaces; i++) {
+		sample(f, "flows_expired_total", s->iface[i].name, ",reason=\"idle\"",
+		       s->iface[i].stats.flows_expired);
+		sample(f, "flows_expired_total", s->iface[i].name, ",reason=\"superseded\"",
+		       s->iface[i].stats.flows_superseded);
 	}
 }
 

@@ -7,6 +7,8 @@
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "reader.h"
+#include "tcpshake/fsm.h"
+#include "tcpshake/halfopen.h"
 #include "tcpshake.skel.h"
 
 int reader_init(struct reader *r, struct loader *l)
@@ -17,6 +19,8 @@ int reader_init(struct reader *r, struct loader *l)
 	r->loader = l;
 	if (sizeof(struct iface_stats) > biggest)
 		biggest = sizeof(struct iface_stats);
+	if (sizeof(struct half_open_evictions) > biggest)
+		biggest = sizeof(struct half_open_evictions);
 	r->percpu_len = ((biggest + 7) & ~(size_t)7) * l->ncpus;
 	r->percpu_buf = malloc(r->percpu_len);
 	return r->percpu_buf ? 0 : -ENOMEM;
@@ -65,6 +69,28 @@ static __s64 gauge(const struct sweep_report *r, __u32 slot, int state)
 	return (__s64)r->states[slot][state];
 }
 
+/* Half-open attempts evicted from a full handshake table whose SYN-ACK is
+ * younger than the SYN timeout, over all CPUs (halfopen.h). */
+static __s64 half_open_evicted_now(struct reader *r, __u32 slot)
+{
+	struct tcpshake_bpf *skel = r->loader->skel;
+	size_t stride = (sizeof(struct half_open_evictions) + 7) & ~(size_t)7;
+	__u32 window = (skel->rodata->cfg.syn_timeout_ns + (1ull << FSM_COARSE_SHIFT) - 1) >>
+		       FSM_COARSE_SHIFT;
+	struct timespec ts;
+	__u64 n = 0;
+	unsigned int cpu;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(skel->maps.half_open_evictions), &slot, r->percpu_buf))
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);   /* bpf_ktime_get_ns() is CLOCK_MONOTONIC */
+	for (cpu = 0; cpu < r->loader->ncpus; cpu++)
+		n += half_open_evicted((const void *)((const char *)r->percpu_buf + cpu * stride),
+				       fsm_coarse((__u64)ts.tv_sec * 1000000000ull + ts.tv_nsec),
+				       window);
+	return (__s64)n;
+}
+
 static int read_iface(struct reader *r, struct iface_snapshot *is, __u32 slot)
 {
 	struct tcpshake_bpf *skel = r->loader->skel;
@@ -78,7 +104,7 @@ static int read_iface(struct reader *r, struct iface_snapshot *is, __u32 slot)
 	if (err)
 		return err;
 	is->syn_sent = gauge(rep, slot, CS_SYN_SENT);
-	is->half_open = gauge(rep, slot, CS_SYN_RCVD);
+	is->half_open = gauge(rep, slot, CS_SYN_RCVD) + half_open_evicted_now(r, slot);
 	is->established = gauge(rep, slot, CS_ESTABLISHED);
 	is->closing = gauge(rep, slot, CS_FIN_WAIT_1) + gauge(rep, slot, CS_FIN_WAIT_2) +
 		      gauge(rep, slot, CS_CLOSING) + gauge(rep, slot, CS_LAST_ACK);

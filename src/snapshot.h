@@ -14,7 +14,8 @@
 struct iface_snapshot {
 	char name[IF_NAMESIZE];
 	struct iface_stats stats;            /* summed over CPUs */
-	__s64 half_open;                     /* gauges: entered - left */
+	__s64 half_open;                     /* gauges: records by state, counted by the sweeper */
+	                                     /* (half_open adds evicted ones, halfopen.h) */
 	__s64 established;
 	__s64 closing;
 	__s64 time_wait;

@@ -79,7 +79,7 @@ struct tcpshake_config {
 /* ---- the per-connection record ---- */
 
 /* Wire-level connection state, as seen between the two endpoints. */
-enum conn_state {
+enum conn_state {   /* stored in a byte */
 	CS_NONE = 0,
 	CS_SYN_SENT,      /* SYN seen, no valid SYN-ACK yet */
 	CS_SYN_RCVD,      /* valid SYN-ACK seen, no third ACK yet: half-open */
@@ -115,6 +115,7 @@ enum outcome {
 	OUT_CLOSED,       /* graceful four-way close completed */
 	OUT_EXPIRED,      /* idle established/closing connection expired */
 	OUT_ESTABLISHED,  /* handshake completed (the attempt's outcome) */
+	OUT_SUPERSEDED,   /* open record replaced by a new validated handshake on its tuple */
 	OUT_MAX,
 };
 
@@ -139,6 +140,13 @@ enum outcome {
 #define SEEN_LOCAL_ORIG   (1u << 17)  /* the SYN left through this host's egress */
 #define SEEN_ORPHAN       (1u << 18)  /* record created from a SYN-ACK without SYN */
 #define SEEN_RST_AFTER_CLOSE (1u << 19) /* RST after both FINs were exchanged */
+#define SEEN_SIMOPEN_CAND (1u << 20)  /* a SYN from the responder: a simultaneous open
+                                       * only if the SYN-ACKs validate it */
+#define SEEN_ALT_ISN      (1u << 21)  /* a second originator ISN is in isn_alt */
+#define SEEN_CONTESTED    (1u << 22)  /* a new handshake on this tuple got a valid SYN-ACK */
+#define SEEN_RST_DOUBT_ORIG (1u << 23) /* a RST outside the sender's window, not yet */
+#define SEEN_RST_DOUBT_RESP (1u << 24) /* believed (fsm.h: doubted resets) */
+#define SEEN_RST_DOUBT    (SEEN_RST_DOUBT_ORIG | SEEN_RST_DOUBT_RESP)
 
 /* Everything known about one connection or attempt. Lives in a table way and
  * is copied into events. Times are CLOCK_MONOTONIC nanoseconds, 0 = not seen. */
@@ -150,22 +158,27 @@ struct conn {
 	__u64 t_end;          /* close completed (TIME-WAIT start), reset or failure */
 	__u32 isn_orig;       /* originator's initial sequence number */
 	__u32 isn_resp;       /* responder's initial sequence number */
-	__u32 fin_next_orig;  /* sequence number just after the originator's FIN */
-	__u32 fin_next_resp;
+	__u32 isn_alt;        /* another originator ISN seen mid-handshake (SEEN_ALT_ISN) */
+	/* Each side's sequence position: the furthest of its segments' ends and
+	 * the peer's acks, as last sampled (fsm.h); after the side's FIN, the
+	 * number just after that FIN. */
+	__u32 pos_orig;
+	__u32 pos_resp;
 	__u32 seen;           /* SEEN_* bits */
-	__u32 state;          /* enum conn_state */
 	__u32 version;        /* even while nobody writes the record (tables.h) */
 	__u32 last_active;    /* coarse clock (seconds) of the last packet */
 	__u16 service_port;   /* responder's port, host order */
 	__u16 syn_len;        /* payload carried by the SYN (TCP Fast Open) */
+	__u8  state;          /* enum conn_state */
 	__u8  orig_is_a;      /* 1 when the originator is endpoint a of the key */
 	__u8  syn_retransmits;
 	__u8  synack_retransmits;
 	__u8  outcome;        /* enum outcome, set when the record ends */
 	__u8  fail_reason;    /* enum fail_reason, valid when outcome is a failure */
-	__u8  pad[3];
+	__u8  pad[6];
 };
 _Static_assert(sizeof(struct conn) == 88, "conn layout changed: check struct way");
+_Static_assert(CS_MAX <= 255 && OUT_MAX <= 255, "state and outcome are stored in bytes");
 
 /* A table way: the key and its record, two cache lines. */
 struct way {
@@ -173,6 +186,12 @@ struct way {
 	struct conn conn;
 };
 _Static_assert(sizeof(struct way) == 128, "a way is two cache lines");
+
+/* Per-CPU scratch space of the slow path: a record being updated lives
+ * here rather than on the 512-byte BPF stack (see track.h, struct update). */
+struct scratch {
+	__u64 words[17];
+};
 
 /* The two direct-mapped tables. Each bucket is split in two arrays with the
  * same index: a header of one cache line (tags and what choosing a way
@@ -190,9 +209,21 @@ struct hs_ways {
 	struct way way[HS_WAYS];
 };
 
+/* flow_head.active is the data fast path's gate: the coarse tick of the
+ * record's last sample above FLOW_STAMP_SHIFT, the payload seen since then
+ * below it, in units of 2^FLOW_UNIT_SHIFT bytes. Data takes the fast path
+ * only within that tick and below FLOW_SAMPLE_BYTES; the next packet goes
+ * to the slow path, which samples the record (sequence positions, activity)
+ * and restarts the count. */
+#define FLOW_STAMP_SHIFT  10
+#define FLOW_UNIT_SHIFT    8
+#define FLOW_SAMPLE_BYTES (1u << 16)
+_Static_assert((FLOW_SAMPLE_BYTES >> FLOW_UNIT_SHIFT) < (1u << FLOW_STAMP_SHIFT),
+	       "the payload count must fit below the stamp");
+
 struct flow_head {
 	__u32 tag[FLOW_WAYS];
-	__u32 active[FLOW_WAYS];  /* data-packet activity stamps (fsm_coarse ticks) */
+	__u32 active[FLOW_WAYS];  /* fast-path gates, see FLOW_STAMP_SHIFT */
 };
 _Static_assert(sizeof(struct flow_head) == 64, "a bucket header is one cache line");
 
@@ -246,7 +277,24 @@ struct iface_stats {
 	__u64 events_lost;        /* ring buffer full */
 	__u64 update_retries;     /* record updates recomputed: another CPU committed first */
 	__u64 update_conflicts;   /* record updates given up after UPDATE_TRIES tries */
+	__u64 resets_ignored;     /* RSTs implausible for their sender, or doubted and
+	                           * then contradicted by the connection going on */
+	__u64 synacks_unsolicited;/* SYN-ACKs from the network answering no SYN seen
+	                           * (backscatter): not tracked */
+	__u64 flows_superseded;   /* open records replaced by a new validated handshake */
 };
+
+/* Half-open attempts (valid SYN-ACK, no third ACK) that a full handshake
+ * table evicted, per interface and CPU, by the coarse tick (fsm_coarse) of
+ * their SYN-ACK: on the wire they stay half-open until the SYN timeout, so
+ * the half-open gauge adds those still inside it (halfopen.h). A slot is
+ * reset when its tick comes round again. */
+#define EVICTED_TICKS 128
+struct half_open_evictions {
+	__u32 tick[EVICTED_TICKS];
+	__u32 count[EVICTED_TICKS];
+};
+_Static_assert((EVICTED_TICKS & (EVICTED_TICKS - 1)) == 0, "EVICTED_TICKS must be a power of two");
 
 /* Per-service-port statistics (per CPU), indexed by a port slot. */
 struct service_stats {

@@ -19,6 +19,14 @@
  * native driver) turns them into counters, histograms, events and table
  * operations. State changes are visible as the difference between the
  * record's state before and after the call.
+ *
+ * Packets may lie (docs/design.md, "Spoofed and stale packets"): a segment
+ * only changes what is reported when a blind sender could not have forged
+ * it. A handshake is validated by its ISNs; a RST from the network must lie
+ * within FSM_RST_WINDOW of its sender's position, else it is doubted until
+ * the connection goes on (ignored) or stays silent (believed); a FIN's ACK
+ * must be exact; a new ISN, a reverse SYN or a SYN-ACK on an open tuple
+ * change nothing until a validated answer confirms them.
  */
 #ifndef TCPSHAKE_FSM_H
 #define TCPSHAKE_FSM_H
@@ -34,7 +42,8 @@ struct segment {
 	__u32 payload_len;
 	__u8  flags;        /* TCP flag byte */
 	__u8  from_orig;    /* sent by the originator (the SYN sender) */
-	__u8  pad[2];
+	__u8  local;        /* sent by this host (seen on egress): not forged */
+	__u8  pad;
 };
 
 /* Effects of one step. */
@@ -56,7 +65,23 @@ struct segment {
 #define FX_EXPIRED         (1u << 15)  /* idle connection expired without a close */
 #define FX_EVENT           (1u << 16)  /* report the record now */
 #define FX_RELEASE         (1u << 17)  /* record finished: free its slot */
-#define FX_ALL             ((1u << 18) - 1)
+#define FX_RST_IGNORED     (1u << 18)  /* a RST not believed (resets_ignored) */
+#define FX_CONTEST         (1u << 19)  /* SYN-ACK of a new connection on an open tuple */
+#define FX_SUPERSEDED      (1u << 20)  /* open record replaced by a new handshake */
+#define FX_ALL             ((1u << 21) - 1)
+
+/* A RST from the network is believed when its sequence number is less than
+ * this far from its sender's position. The position is sampled at least
+ * every FLOW_SAMPLE_BYTES of payload (abi.h), so a real RST is always within
+ * it; a blind RST lands in it with probability 2^-14. */
+#define FSM_RST_WINDOW (1u << 17)
+_Static_assert(FSM_RST_WINDOW >= 2 * FLOW_SAMPLE_BYTES, "a real RST must fit the window");
+/* After a doubted RST, segments of its receiver within this time may have
+ * been in flight before it; later ones prove the connection went on. */
+#define FSM_RST_GRACE_NS 1000000ull
+/* A sampled position moves forward only, by less than this (serial
+ * arithmetic): a stale or forged segment cannot move it backwards. */
+#define FSM_POS_JUMP (1u << 30)
 
 /* Timeouts used by fsm_expire(). */
 struct fsm_timeouts {
@@ -107,6 +132,7 @@ static inline void fsm_start_syn(struct conn *c, const struct segment *s, __u64 
 	c->t_syn = now;
 	c->isn_orig = s->seq;
 	c->syn_len = s->payload_len > 0xffff ? 0xffff : (__u16)s->payload_len;
+	c->pos_orig = s->seq + 1 + c->syn_len;
 	c->state = CS_SYN_SENT;
 	c->seen = SEEN_SYN;
 	c->last_active = fsm_coarse(now);
@@ -120,6 +146,8 @@ static inline void fsm_start_orphan_synack(struct conn *c, const struct segment 
 	c->t_synack = now;
 	c->isn_orig = s->ack - 1;
 	c->isn_resp = s->seq;
+	c->pos_orig = s->ack;
+	c->pos_resp = s->seq + 1;
 	c->state = CS_SYN_RCVD;
 	c->seen = SEEN_SYNACK | SEEN_ORPHAN;
 	c->last_active = fsm_coarse(now);
@@ -191,21 +219,40 @@ static inline __u32 fsm_handshake_rst(struct conn *c, const struct segment *s, _
 static inline __u32 fsm_handshake_syn(struct conn *c, const struct segment *s)
 {
 	if (s->from_orig) {
-		if (s->seq == c->isn_orig) {
+		if (s->seq == c->isn_orig || ((c->seen & SEEN_ALT_ISN) && s->seq == c->isn_alt)) {
 			if (c->syn_retransmits < 255)
 				c->syn_retransmits++;
 			return FX_SYN_RETRANS;
 		}
-		return FX_NEW_ATTEMPT;
+		/* A new ISN does not end the attempt: it may be forged. The
+		 * SYN-ACK's ack decides which of the two was real. */
+		c->isn_alt = s->seq;
+		c->seen |= SEEN_ALT_ISN;
+		return 0;
 	}
-	/* A SYN from the other side: the two SYNs crossed. */
-	if (c->seen & SEEN_SIMOPEN)
+	/* A SYN from the other side: the two SYNs crossed, or it is forged.
+	 * Only the SYN-ACKs that follow can tell (fsm_handshake_synack). */
+	if (c->seen & SEEN_SIMOPEN_CAND)
 		return s->seq == c->isn_resp ? FX_SYN_RETRANS : 0;
 	if (c->state != CS_SYN_SENT || (c->seen & SEEN_ORPHAN))
 		return 0;
-	c->seen |= SEEN_SIMOPEN;
+	c->seen |= SEEN_SIMOPEN_CAND;
 	c->isn_resp = s->seq;
-	return FX_SIMOPEN;
+	return 0;
+}
+
+/* A SYN-ACK acknowledging the other ISN of the originator: the second SYN
+ * was the real one. Before any valid SYN-ACK the attempt simply adopts it;
+ * after one, it is a new attempt on the tuple. */
+static inline __u32 fsm_adopt_alt_isn(struct conn *c)
+{
+	if (c->seen & SEEN_SYNACK)
+		return FX_NEW_ATTEMPT;
+	c->isn_orig = c->isn_alt;
+	c->syn_len = 0;
+	c->pos_orig = c->isn_alt + 1;
+	c->seen &= ~SEEN_ALT_ISN;
+	return 0;
 }
 
 static inline __u32 fsm_handshake_synack(struct conn *c, const struct segment *s, __u64 now)
@@ -219,19 +266,28 @@ static inline __u32 fsm_handshake_synack(struct conn *c, const struct segment *s
 					c->synack_retransmits++;
 				return FX_SYNACK_RETRANS;
 			}
+			if ((c->seen & SEEN_ALT_ISN) && s->ack == c->isn_alt + 1)
+				return fsm_adopt_alt_isn(c);
 			c->seen |= SEEN_INVALID;
 			return FX_INVALID;
 		}
-		if (!fsm_acks_syn(c, s->ack) ||
-		    ((c->seen & SEEN_SIMOPEN) && s->seq != c->isn_resp)) {
-			c->seen |= SEEN_INVALID;
-			return FX_INVALID;
+		if (!fsm_acks_syn(c, s->ack)) {
+			if (!(c->seen & SEEN_ALT_ISN) || s->ack != c->isn_alt + 1) {
+				c->seen |= SEEN_INVALID;
+				return FX_INVALID;
+			}
+			fsm_adopt_alt_isn(c);
 		}
+		/* The responder's SYN-ACK repeats its own SYN's ISN in a
+		 * simultaneous open; any other reverse SYN was not its own. */
+		if ((c->seen & SEEN_SIMOPEN_CAND) && s->seq != c->isn_resp)
+			c->seen &= ~SEEN_SIMOPEN_CAND;
 		c->isn_resp = s->seq;
+		c->pos_resp = s->seq + 1;
 		c->seen |= SEEN_SYNACK;
 	} else {
 		/* Only a simultaneous open has the originator send a SYN-ACK. */
-		if (!(c->seen & SEEN_SIMOPEN) || s->seq != c->isn_orig ||
+		if (!(c->seen & SEEN_SIMOPEN_CAND) || s->seq != c->isn_orig ||
 		    s->ack != c->isn_resp + 1) {
 			c->seen |= SEEN_INVALID;
 			return FX_INVALID;
@@ -239,15 +295,18 @@ static inline __u32 fsm_handshake_synack(struct conn *c, const struct segment *s
 		if (c->seen & SEEN_SIMACK_ORIG)
 			return FX_SYNACK_RETRANS;
 		c->seen |= SEEN_SIMACK_ORIG;
+		c->pos_resp = s->ack;
 	}
 	if (!c->t_synack) {
 		c->t_synack = now;
 		fx |= FX_SYNACK_FIRST;
 	}
-	/* A simultaneous open completes when both SYN-ACKs are seen. */
-	if ((c->seen & SEEN_SIMOPEN) &&
-	    (c->seen & (SEEN_SYNACK | SEEN_SIMACK_ORIG)) == (SEEN_SYNACK | SEEN_SIMACK_ORIG))
-		return fx | fsm_establish(c, now);
+	/* A simultaneous open is one when both SYN-ACKs validate it. */
+	if ((c->seen & SEEN_SIMOPEN_CAND) &&
+	    (c->seen & (SEEN_SYNACK | SEEN_SIMACK_ORIG)) == (SEEN_SYNACK | SEEN_SIMACK_ORIG)) {
+		c->seen |= SEEN_SIMOPEN;
+		return fx | FX_SIMOPEN | fsm_establish(c, now);
+	}
 	c->state = CS_SYN_RCVD;
 	return fx;
 }
@@ -255,7 +314,7 @@ static inline __u32 fsm_handshake_synack(struct conn *c, const struct segment *s
 /* The third ACK: seq = x+1 (plus Fast Open data), ack = y+1, from the originator. */
 static inline __u32 fsm_handshake_ack(struct conn *c, const struct segment *s, __u64 now)
 {
-	if (!s->from_orig || c->state != CS_SYN_RCVD || (c->seen & SEEN_SIMOPEN))
+	if (!s->from_orig || c->state != CS_SYN_RCVD)
 		return 0;
 	if (s->ack == c->isn_resp + 1 &&
 	    (s->seq == c->isn_orig + 1 || s->seq == c->isn_orig + 1 + c->syn_len))
@@ -282,28 +341,88 @@ static inline __u32 fsm_derive_close_state(__u32 seen)
 	return CS_ESTABLISHED;
 }
 
-static inline __u32 fsm_open_segment(struct conn *c, const struct segment *s, __u64 now)
+/* Moves a sampled sequence position forward (see FSM_POS_JUMP). */
+static inline void fsm_advance(__u32 *pos, __u32 to)
+{
+	if (to - *pos - 1 < FSM_POS_JUMP - 1)
+		*pos = to;
+}
+
+/* Could the sender of this RST have produced it? Our own host's RSTs are
+ * real; one from the network must fall in its sender's window. */
+static inline int fsm_rst_plausible(const struct conn *c, const struct segment *s)
+{
+	__u32 pos = s->from_orig ? c->pos_orig : c->pos_resp;
+
+	/* Behind too: a RST answering a segment carries that segment's ack. */
+	return s->local || s->seq - pos + FSM_RST_WINDOW < 2 * FSM_RST_WINDOW;
+}
+
+static inline __u32 fsm_reset(struct conn *c, int from_orig, __u64 when)
+{
+	if ((c->seen & (SEEN_FIN_ORIG | SEEN_FIN_RESP)) == (SEEN_FIN_ORIG | SEEN_FIN_RESP))
+		c->seen |= SEEN_RST_AFTER_CLOSE;
+	c->seen = (c->seen & ~SEEN_RST_DOUBT) | (from_orig ? SEEN_RST_ORIG : SEEN_RST_RESP);
+	c->outcome = OUT_RESET;
+	c->t_end = when;
+	c->state = CS_CLOSED;
+	return FX_RESET | FX_EVENT | FX_RELEASE;
+}
+
+/* A RST on an open connection: believed, or doubted. A doubted RST (one at
+ * a time, stamped in t_end) is ignored as soon as the connection goes on,
+ * and believed when it stays silent for the close timeout (fsm_expire). */
+static inline __u32 fsm_open_rst(struct conn *c, const struct segment *s, __u64 now)
+{
+	if (fsm_rst_plausible(c, s))
+		return fsm_reset(c, s->from_orig, now);
+	if (c->seen & SEEN_RST_DOUBT)
+		return FX_RST_IGNORED;
+	c->seen |= s->from_orig ? SEEN_RST_DOUBT_ORIG : SEEN_RST_DOUBT_RESP;
+	c->t_end = now;
+	return 0;
+}
+
+/* A segment after a doubted RST: from the RST's sender (whose stack would
+ * be silent after a real one), or after the in-flight grace, it proves the
+ * RST was not real. */
+static inline __u32 fsm_contradict_rst(struct conn *c, const struct segment *s, __u64 now)
+{
+	int doubt_orig = !!(c->seen & SEEN_RST_DOUBT_ORIG);
+
+	if (s->from_orig != doubt_orig && fsm_elapsed(now, c->t_end) <= FSM_RST_GRACE_NS)
+		return 0;
+	c->seen &= ~SEEN_RST_DOUBT;
+	c->t_end = 0;
+	return FX_RST_IGNORED;
+}
+
+/* Always inlined: as a BPF subprogram its frame would push the packet
+ * path's call chain over the 512-byte stack limit. */
+static inline __attribute__((always_inline)) __u32 fsm_open_segment(struct conn *c, const struct segment *s, __u64 now)
 {
 	__u32 own_fin = s->from_orig ? SEEN_FIN_ORIG : SEEN_FIN_RESP;
+	__u32 own_finack = s->from_orig ? SEEN_FINACK_ORIG : SEEN_FINACK_RESP;
 	__u32 peer_fin = s->from_orig ? SEEN_FIN_RESP : SEEN_FIN_ORIG;
 	__u32 peer_finack = s->from_orig ? SEEN_FINACK_RESP : SEEN_FINACK_ORIG;
-	__u32 peer_next = s->from_orig ? c->fin_next_resp : c->fin_next_orig;
+	__u32 *own_pos = s->from_orig ? &c->pos_orig : &c->pos_resp;
+	__u32 *peer_pos = s->from_orig ? &c->pos_resp : &c->pos_orig;
 	__u32 fx = 0, state;
 
-	if (s->flags & TCPF_RST) {
-		if ((c->seen & (SEEN_FIN_ORIG | SEEN_FIN_RESP)) == (SEEN_FIN_ORIG | SEEN_FIN_RESP))
-			c->seen |= SEEN_RST_AFTER_CLOSE;
-		c->seen |= s->from_orig ? SEEN_RST_ORIG : SEEN_RST_RESP;
-		c->outcome = OUT_RESET;
-		c->t_end = now;
-		c->state = CS_CLOSED;
-		return FX_RESET | FX_EVENT | FX_RELEASE;
-	}
+	if (s->flags & TCPF_RST)
+		return fsm_open_rst(c, s, now);
+	if (c->seen & SEEN_RST_DOUBT)
+		fx |= fsm_contradict_rst(c, s, now);
 
-	/* An ACK covering the peer's FIN (FIN consumes one sequence number). */
+	/* An ACK of exactly the peer's FIN (which takes one sequence number). */
 	if ((s->flags & TCPF_ACK) && (c->seen & peer_fin) && !(c->seen & peer_finack) &&
-	    seq_after_eq(s->ack, peer_next))
+	    s->ack == *peer_pos)
 		c->seen |= peer_finack;
+	/* Positions freeze at each side's FIN. */
+	if (!(c->seen & own_fin))
+		fsm_advance(own_pos, s->seq + s->payload_len);
+	if ((s->flags & TCPF_ACK) && !(c->seen & peer_fin))
+		fsm_advance(peer_pos, s->ack);
 
 	if (s->payload_len) {
 		c->seen |= s->from_orig ? SEEN_DATA_ORIG : SEEN_DATA_RESP;
@@ -313,14 +432,13 @@ static inline __u32 fsm_open_segment(struct conn *c, const struct segment *s, __
 		}
 	}
 
+	/* A later FIN with another sequence number replaces one that nobody
+	 * acknowledged: the first may have been forged. */
+	if ((s->flags & TCPF_FIN) && (c->seen & own_fin) && !(c->seen & own_finack))
+		*own_pos = s->seq + s->payload_len + 1;
 	if ((s->flags & TCPF_FIN) && !(c->seen & own_fin)) {
-		__u32 next = s->seq + s->payload_len + 1;
-
 		c->seen |= own_fin;
-		if (s->from_orig)
-			c->fin_next_orig = next;
-		else
-			c->fin_next_resp = next;
+		*own_pos = s->seq + s->payload_len + 1;
 		if (!(c->seen & peer_fin)) {
 			c->t_fin = now;
 			if (!s->from_orig)
@@ -343,18 +461,61 @@ static inline __u32 fsm_open_segment(struct conn *c, const struct segment *s, __
 	return fx;
 }
 
-/* TIME-WAIT: only a RST (kills it) or a new handshake (reuse) matter. */
+/* A SYN on an open or TIME-WAIT tuple. A copy of this connection's SYN-ACK
+ * is a retransmission; another SYN-ACK may open a new connection, which
+ * only its validated third ACK decides (fsm_supersede). */
+static inline __u32 fsm_open_syn(struct conn *c, const struct segment *s)
+{
+	if (!(s->flags & TCPF_ACK))
+		return 0;
+	if ((!s->from_orig && s->seq == c->isn_resp && fsm_acks_syn(c, s->ack)) ||
+	    (s->from_orig && (c->seen & SEEN_SIMOPEN) && s->seq == c->isn_orig &&
+	     s->ack == c->isn_resp + 1)) {
+		if (c->synack_retransmits < 255)
+			c->synack_retransmits++;
+		return FX_SYNACK_RETRANS;
+	}
+	return FX_CONTEST;
+}
+
+/* TIME-WAIT: a plausible RST ends it; a new handshake may reuse the tuple. */
 static inline __u32 fsm_time_wait_segment(struct conn *c, const struct segment *s)
 {
 	if (s->flags & TCPF_RST) {
+		if (!fsm_rst_plausible(c, s))
+			return FX_RST_IGNORED;
 		c->state = CS_CLOSED;
 		return FX_TW_END | FX_RELEASE;
 	}
-	if ((s->flags & (TCPF_SYN | TCPF_ACK)) == (TCPF_SYN | TCPF_ACK)) {
+	if (s->flags & TCPF_SYN)
+		return fsm_open_syn(c, s);
+	return 0;
+}
+
+/* A new connection on this tuple got a valid SYN-ACK: this record's
+ * packets must now all meet the slow path, which asks the handshake first. */
+static inline void fsm_contest(struct conn *c)
+{
+	c->seen |= SEEN_CONTESTED;
+}
+
+/* The new connection's third ACK validated: this record is over. */
+static inline __u32 fsm_supersede(struct conn *c, __u64 now)
+{
+	if (c->state == CS_TIME_WAIT) {
 		c->state = CS_CLOSED;
 		return FX_TW_END | FX_REUSE | FX_RELEASE;
 	}
-	return 0;
+	c->outcome = OUT_SUPERSEDED;
+	c->t_end = now;
+	c->state = CS_CLOSED;
+	return FX_SUPERSEDED | FX_EVENT | FX_RELEASE;
+}
+
+/* May data of this record skip it (the flow-table ESTABLISHED mark)? */
+static inline int fsm_data_fast_path(const struct conn *c)
+{
+	return c->state == CS_ESTABLISHED && !(c->seen & (SEEN_CONTESTED | SEEN_RST_DOUBT));
 }
 
 /* A timed-out attempt: only copies of its SYN or SYN-ACK, or a new attempt. */
@@ -392,7 +553,7 @@ static inline __u32 fsm_segment(struct conn *c, const struct segment *s, __u64 n
 		return fsm_failed_segment(c, s);
 	if (fsm_is_open(c->state)) {
 		if (syn)
-			return 0;          /* SYN on an open connection: not ours to judge */
+			return fsm_open_syn(c, s);
 		return fsm_open_segment(c, s, now);
 	}
 	if (!fsm_is_handshake(c->state))
@@ -440,6 +601,12 @@ static inline __u32 fsm_expire(struct conn *c, __u64 now, const struct fsm_timeo
 	}
 	if (!fsm_is_open(state))
 		return 0;
+	/* A doubted RST that nothing contradicted for the close timeout. */
+	if (c->seen & SEEN_RST_DOUBT) {
+		if (fsm_elapsed(now, c->t_end) < t->close_ns)
+			return 0;
+		return fsm_reset(c, !!(c->seen & SEEN_RST_DOUBT_ORIG), c->t_end);
+	}
 	/* Waiting for an ACK of a FIN: bounded by close_ns; otherwise idle time,
 	 * in coarse ticks, with one tick of slack because the data path stamps
 	 * activity with the tick of the sweeper's last pass. */

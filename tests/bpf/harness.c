@@ -9,6 +9,8 @@
 #include "log.h"
 #include "native.h"
 #include "options.h"
+#include "tcpshake/fsm.h"
+#include "tcpshake/halfopen.h"
 #include "reader.h"
 #include "tcpshake.skel.h"
 
@@ -56,6 +58,8 @@ static void override_config(struct tcpshake_config *cfg, const struct harness_co
 		cfg->syn_timeout_ns = hc->syn_timeout_ns;
 	if (hc->time_wait_ns)
 		cfg->time_wait_ns = hc->time_wait_ns;
+	if (hc->close_timeout_ns)
+		cfg->close_timeout_ns = hc->close_timeout_ns;
 	if (hc->hash_seed)
 		cfg->hash_seed = hc->hash_seed;
 }
@@ -268,6 +272,31 @@ int harness_spill_used(struct harness *h)
 const struct sweep_report *harness_report(struct harness *h)
 {
 	return h->backend == BACKEND_NATIVE ? &report : &h->l.skel->bss->report;
+}
+
+__u64 harness_half_open_evicted(struct harness *h, __u64 now_ns)
+{
+	__u64 timeout = h->backend == BACKEND_NATIVE ? cfg.syn_timeout_ns :
+			h->l.skel->rodata->cfg.syn_timeout_ns;
+	__u32 window = (__u32)((timeout + (1ull << FSM_COARSE_SHIFT) - 1) >> FSM_COARSE_SHIFT);
+	__u32 zero = 0;
+	struct half_open_evictions *per_cpu;
+	unsigned int cpu, ncpus;
+	__u64 n = 0;
+
+	if (h->backend == BACKEND_NATIVE)
+		return half_open_evicted(&native.half_open_evictions[0], fsm_coarse(now_ns), window);
+	ncpus = h->l.ncpus;
+	per_cpu = calloc(ncpus, sizeof(*per_cpu));
+	if (!per_cpu || bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.half_open_evictions),
+					    &zero, per_cpu)) {
+		free(per_cpu);
+		return ~0ull;
+	}
+	for (cpu = 0; cpu < ncpus; cpu++)
+		n += half_open_evicted(&per_cpu[cpu], fsm_coarse(now_ns), window);
+	free(per_cpu);
+	return n;
 }
 
 __s64 harness_gauge(struct harness *h, enum conn_state state)

@@ -26,6 +26,7 @@ struct harness_config {
 	__u32 spill_max;
 	__u64 syn_timeout_ns;
 	__u64 time_wait_ns;
+	__u64 close_timeout_ns;
 	__u64 hash_seed;          /* fixed, so tests can reason about buckets */
 	bool events;
 	enum backend backend;
@@ -56,6 +57,9 @@ int harness_flow_used(struct harness *h);
 int harness_spill_used(struct harness *h);
 /* Records of interface slot 0 in a state, counted by a sweeper pass. */
 __s64 harness_gauge(struct harness *h, enum conn_state state);
+/* Half-open attempts of interface slot 0 evicted from the handshake table
+ * whose SYN-ACK is younger than the SYN timeout at now_ns (halfopen.h). */
+__u64 harness_half_open_evicted(struct harness *h, __u64 now_ns);
 /* The sweeper's report of the backend (gauges, occupancy). */
 const struct sweep_report *harness_report(struct harness *h);
 /* Pulls pending ring-buffer events into h->ev. */

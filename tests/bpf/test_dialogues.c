@@ -55,7 +55,7 @@ struct step {
 struct expect {
 	__u64 syn, syn_retrans, synack, synack_retrans, handshakes, fail[FAIL_MAX];
 	__u64 graceful, resets, reuses, evictions, invalid, unparsed, simopen, simclose;
-	__u64 half_closes, expired;
+	__u64 half_closes, expired, superseded, rst_ignored, unsolicited;
 	__s64 syn_sent, half_open, established, closing, time_wait;
 	int hs_used, flow_used;
 	__u64 hist[H_MAX];
@@ -67,8 +67,8 @@ struct dialogue {
 	int family;
 	int vlans;
 	bool local_client;
-	__u64 syn_timeout_ns, time_wait_ns;
-	struct step steps[20];
+	__u64 syn_timeout_ns, time_wait_ns, close_timeout_ns;
+	struct step steps[24];
 	struct expect want;
 };
 
@@ -78,101 +78,154 @@ struct dialogue {
 #define HS_HISTS 1, 1, 1, 0, 0, 0
 
 static const struct dialogue dialogues[] = {
-	{ "handshake", 4, 0, false, 0, 0, { HANDSHAKE },
-	  { .syn = 1, .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1,
-	    H(HS_HISTS), EV("established") } },
-	{ "handshake ipv6 qinq", 6, 2, false, 0, 0, { HANDSHAKE },
-	  { .syn = 1, .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1,
-	    H(HS_HISTS), EV("established") } },
-	{ "handshake as local client", 4, 1, true, 0, 0, { HANDSHAKE },
-	  { .syn = 1, .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1,
-	    H(HS_HISTS), EV("established") } },
-	{ "half-open", 4, 0, false, 0, 0, { SYN_C(X), SYNACK_S(Y, X + 1) },
-	  { .syn = 1, .synack = 1, .half_open = 1, .hs_used = 1, H(1) } },
-	{ "wrong synack ack, then the right one", 4, 0, false, 0, 0,
-	  { SYN_C(X), SYNACK_S(Y, X + 5), SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 1) },
-	  { .syn = 1, .synack = 2, .invalid = 1, .handshakes = 1, .established = 1, .flow_used = 1,
-	    H(HS_HISTS), EV("established") } },
-	{ "wrong third ack", 4, 0, false, 0, 0, { SYN_C(X), SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 7) },
-	  { .syn = 1, .synack = 1, .invalid = 1, .half_open = 1, .hs_used = 1, H(1) } },
-	{ "sequence wrap-around", 4, 0, false, 0, 0,
-	  { SYN_C(0xffffffffu), SYNACK_S(0xfffffffeu, 0), ACK_C(0, 0xffffffffu),
-	    FIN_C(0, 0xffffffffu), ACK_S(0xffffffffu, 1), FIN_S(0xffffffffu, 1), ACK_C(1, 0) },
-	  { .syn = 1, .synack = 1, .handshakes = 1, .graceful = 1, .time_wait = 1, .flow_used = 1,
-	    H(1, 1, 1, 1, 0, 1), EV("established", "closed") } },
-	{ "refused", 4, 0, false, 0, 0, { SYN_C(X), RSTACK_S(X + 1) },
-	  { .syn = 1, .fail = { [FAIL_REFUSED] = 1 }, EV("refused") } },
-	{ "rst that does not ack the syn", 4, 0, false, 0, 0, { SYN_C(X), RSTACK_S(X + 9) },
-	  { .syn = 1, .syn_sent = 1, .hs_used = 1 } },
-	{ "reset after syn-ack", 4, 0, false, 0, 0, { SYN_C(X), SYNACK_S(Y, X + 1), RST_C(X + 1) },
-	  { .syn = 1, .synack = 1, .fail = { [FAIL_RESET] = 1 }, H(1), EV("reset") } },
-	{ "timeout", 4, 0, false, 20 * MS, 0, { SYN_C(X), PAUSE(40), SWEEP_ },
-	  { .syn = 1, .fail = { [FAIL_TIMEOUT] = 1 }, .hs_used = 1 /* tombstone */, EV("timeout") } },
-	{ "invalid answer, then timeout", 4, 0, false, 20 * MS, 0,
-	  { SYN_C(X), SYNACK_S(Y, X + 3), PAUSE(40), SWEEP_ },
-	  { .syn = 1, .synack = 1, .invalid = 1, .fail = { [FAIL_INVALID] = 1 }, .hs_used = 1,
-	    EV("invalid") } },
-	{ "syn retransmitted after the timeout", 4, 0, false, 20 * MS, 0,
-	  { SYN_C(X), PAUSE(40), SWEEP_, SYN_C(X), PAUSE(40), SWEEP_, SYN_C(X) },
-	  { .syn = 3, .syn_retrans = 2, .fail = { [FAIL_TIMEOUT] = 1 }, .hs_used = 1,
-	    EV("timeout") } },
-	{ "syn-ack retransmitted after the timeout", 4, 0, false, 20 * MS, 0,
-	  { SYN_C(X), SYNACK_S(Y, X + 1), PAUSE(40), SWEEP_, SYNACK_S(Y, X + 1), SYNACK_S(Y, X + 1),
-	    ACK_C(X + 1, Y + 1) },
-	  { .syn = 1, .synack = 3, .synack_retrans = 2, .fail = { [FAIL_TIMEOUT] = 1 }, .hs_used = 1,
-	    H(1), EV("timeout") } },
-	{ "new attempt over a tombstone", 4, 0, false, 20 * MS, 0,
-	  { SYN_C(X), PAUSE(40), SWEEP_, SYN_C(X + 5000), SYNACK_S(Y, X + 5001),
-	    ACK_C(X + 5001, Y + 1) },
-	  { .syn = 2, .synack = 1, .handshakes = 1, .fail = { [FAIL_TIMEOUT] = 1 }, .established = 1,
-	    .flow_used = 1, H(HS_HISTS), EV("timeout", "established") } },
-	{ "syn and syn-ack retransmissions", 4, 0, false, 0, 0,
-	  { SYN_C(X), SYN_C(X), SYN_C(X), SYNACK_S(Y, X + 1), SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 1) },
-	  { .syn = 3, .syn_retrans = 2, .synack = 2, .synack_retrans = 1, .handshakes = 1,
-	    .established = 1, .flow_used = 1, H(HS_HISTS), EV("established") } },
-	{ "new isn replaces an attempt", 4, 0, false, 0, 0, { SYN_C(X), SYN_C(X + 100000) },
-	  { .syn = 2, .fail = { [FAIL_TIMEOUT] = 1 }, .syn_sent = 1, .hs_used = 1, EV("timeout") } },
-	{ "client closes first", 4, 0, false, 0, 0, { HANDSHAKE, CLOSE_C_FIRST },
-	  { .syn = 1, .synack = 1, .handshakes = 1, .graceful = 1, .time_wait = 1, .flow_used = 1,
-	    H(1, 1, 1, 1, 0, 1), EV("established", "closed") } },
-	{ "time-wait ends after 2MSL", 6, 0, false, 0, 20 * MS,
-	  { HANDSHAKE, CLOSE_C_FIRST, PAUSE(40), SWEEP_ },
-	  { .syn = 1, .synack = 1, .handshakes = 1, .graceful = 1, H(1, 1, 1, 1, 1, 1),
-	    EV("established", "closed") } },
-	{ "server closes first, fin acks fin", 4, 0, false, 0, 0,
-	  { HANDSHAKE, FIN_S(Y + 1, X + 1), FIN_C(X + 1, Y + 2), ACK_S(Y + 2, X + 2) },
-	  { .syn = 1, .synack = 1, .handshakes = 1, .graceful = 1, .time_wait = 1, .flow_used = 1,
-	    H(1, 1, 1, 1, 0, 1), EV("established", "closed") } },
-	{ "simultaneous close", 4, 0, false, 0, 0,
-	  { HANDSHAKE, FIN_C(X + 1, Y + 1), FIN_S(Y + 1, X + 1), ACK_S(Y + 2, X + 2), ACK_C(X + 2, Y + 2) },
-	  { .syn = 1, .synack = 1, .handshakes = 1, .graceful = 1, .simclose = 1, .time_wait = 1,
-	    .flow_used = 1, H(1, 1, 1, 1, 0, 1), EV("established", "closed") } },
-	{ "half-close", 4, 0, false, 0, 0,
-	  { HANDSHAKE, FIN_C(X + 1, Y + 1), ACK_S(Y + 1, X + 2), DATA_S(Y + 1, X + 2, 500),
-	    DATA_S(Y + 501, X + 2, 500) },
-	  { .syn = 1, .synack = 1, .handshakes = 1, .half_closes = 1, .closing = 1, .flow_used = 1,
-	    H(HS_HISTS), EV("established") } },
-	{ "established reset", 4, 0, false, 0, 0, { HANDSHAKE, DATA_C(X + 1, Y + 1, 100), RST_S(Y + 1) },
-	  { .syn = 1, .synack = 1, .handshakes = 1, .resets = 1, H(1, 1, 1, 0, 0, 1),
-	    EV("established", "reset") } },
-	{ "time-wait tuple reused", 4, 0, false, 0, 0,
-	  { HANDSHAKE, CLOSE_C_FIRST, SYN_C(X + 90000), SYNACK_S(Y + 7, X + 90001),
-	    ACK_C(X + 90001, Y + 8) },
-	  { .syn = 2, .synack = 2, .handshakes = 2, .graceful = 1, .reuses = 1, .established = 1,
-	    .flow_used = 1, H(2, 2, 2, 1, 1, 1), EV("established", "closed", "established") } },
-	{ "simultaneous open", 4, 0, false, 0, 0,
-	  { SYN_C(X), SYN_S(Y), SYNACK_S(Y, X + 1), SYNACK_C(X, Y + 1) },
-	  { .syn = 2, .synack = 2, .simopen = 1, .handshakes = 1, .established = 1, .flow_used = 1,
-	    H(1, 1, 1), EV("established") } },
-	{ "syn-ack without syn", 4, 0, false, 0, 0, { SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 1) },
-	  { .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1, H(0, 1, 0),
-	    EV("established") } },
-	{ "mid-stream data is ignored", 4, 0, false, 0, 0,
-	  { DATA_C(X + 1, Y + 1, 100), ACK_S(Y + 1, X + 101), FIN_C(X + 101, Y + 1) },
-	  { 0 } },
-	{ "malformed packet", 4, 0, false, 0, 0, { JUNK_, HANDSHAKE },
-	  { .unparsed = 1, .syn = 1, .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1,
-	    H(HS_HISTS), EV("established") } },
+	{ .name = "handshake", .family = 4,
+	  .steps = { HANDSHAKE },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1, H(HS_HISTS), EV("established") } },
+	{ .name = "handshake ipv6 qinq", .family = 6, .vlans = 2,
+	  .steps = { HANDSHAKE },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1, H(HS_HISTS), EV("established") } },
+	{ .name = "handshake as local client", .family = 4, .vlans = 1, .local_client = true,
+	  .steps = { HANDSHAKE },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1, H(HS_HISTS), EV("established") } },
+	{ .name = "half-open", .family = 4,
+	  .steps = { SYN_C(X), SYNACK_S(Y, X + 1) },
+	  .want = { .syn = 1, .synack = 1, .half_open = 1, .hs_used = 1, H(1) } },
+	{ .name = "wrong synack ack, then the right one", .family = 4,
+	  .steps = { SYN_C(X), SYNACK_S(Y, X + 5), SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 1) },
+	  .want = { .syn = 1, .synack = 2, .invalid = 1, .handshakes = 1, .established = 1, .flow_used = 1, H(HS_HISTS), EV("established") } },
+	{ .name = "wrong third ack", .family = 4,
+	  .steps = { SYN_C(X), SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 7) },
+	  .want = { .syn = 1, .synack = 1, .invalid = 1, .half_open = 1, .hs_used = 1, H(1) } },
+	{ .name = "sequence wrap-around", .family = 4,
+	  .steps = { SYN_C(0xffffffffu), SYNACK_S(0xfffffffeu, 0), ACK_C(0, 0xffffffffu), FIN_C(0, 0xffffffffu), ACK_S(0xffffffffu, 1), FIN_S(0xffffffffu, 1), ACK_C(1, 0) },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .graceful = 1, .time_wait = 1, .flow_used = 1, H(1, 1, 1, 1, 0, 1), EV("established", "closed") } },
+	{ .name = "refused", .family = 4,
+	  .steps = { SYN_C(X), RSTACK_S(X + 1) },
+	  .want = { .syn = 1, .fail = { [FAIL_REFUSED] = 1 }, EV("refused") } },
+	{ .name = "rst that does not ack the syn", .family = 4,
+	  .steps = { SYN_C(X), RSTACK_S(X + 9) },
+	  .want = { .syn = 1, .syn_sent = 1, .hs_used = 1 } },
+	{ .name = "reset after syn-ack", .family = 4,
+	  .steps = { SYN_C(X), SYNACK_S(Y, X + 1), RST_C(X + 1) },
+	  .want = { .syn = 1, .synack = 1, .fail = { [FAIL_RESET] = 1 }, H(1), EV("reset") } },
+	{ .name = "timeout", .family = 4, .syn_timeout_ns = 20 * MS,
+	  .steps = { SYN_C(X), PAUSE(40), SWEEP_ },
+	  .want = { .syn = 1, .fail = { [FAIL_TIMEOUT] = 1 }, .hs_used = 1 /* tombstone */, EV("timeout") } },
+	{ .name = "invalid answer, then timeout", .family = 4, .syn_timeout_ns = 20 * MS,
+	  .steps = { SYN_C(X), SYNACK_S(Y, X + 3), PAUSE(40), SWEEP_ },
+	  .want = { .syn = 1, .synack = 1, .invalid = 1, .fail = { [FAIL_INVALID] = 1 }, .hs_used = 1, EV("invalid") } },
+	{ .name = "syn retransmitted after the timeout", .family = 4, .syn_timeout_ns = 20 * MS,
+	  .steps = { SYN_C(X), PAUSE(40), SWEEP_, SYN_C(X), PAUSE(40), SWEEP_, SYN_C(X) },
+	  .want = { .syn = 3, .syn_retrans = 2, .fail = { [FAIL_TIMEOUT] = 1 }, .hs_used = 1, EV("timeout") } },
+	{ .name = "syn-ack retransmitted after the timeout", .family = 4, .syn_timeout_ns = 20 * MS,
+	  .steps = { SYN_C(X), SYNACK_S(Y, X + 1), PAUSE(40), SWEEP_, SYNACK_S(Y, X + 1), SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 1) },
+	  .want = { .syn = 1, .synack = 3, .synack_retrans = 2, .fail = { [FAIL_TIMEOUT] = 1 }, .hs_used = 1, H(1), EV("timeout") } },
+	{ .name = "new attempt over a tombstone", .family = 4, .syn_timeout_ns = 20 * MS,
+	  .steps = { SYN_C(X), PAUSE(40), SWEEP_, SYN_C(X + 5000), SYNACK_S(Y, X + 5001), ACK_C(X + 5001, Y + 1) },
+	  .want = { .syn = 2, .synack = 1, .handshakes = 1, .fail = { [FAIL_TIMEOUT] = 1 }, .established = 1, .flow_used = 1, H(HS_HISTS), EV("timeout", "established") } },
+	{ .name = "syn and syn-ack retransmissions", .family = 4,
+	  .steps = { SYN_C(X), SYN_C(X), SYN_C(X), SYNACK_S(Y, X + 1), SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 1) },
+	  .want = { .syn = 3, .syn_retrans = 2, .synack = 2, .synack_retrans = 1, .handshakes = 1, .established = 1, .flow_used = 1, H(HS_HISTS), EV("established") } },
+	/* Spoofed, stale or repeated packets (docs/design.md). */
+	{ .name = "a second isn waits for the syn-ack", .family = 4,
+	  .steps = { SYN_C(X), SYN_C(X + 100000) },
+	  .want = { .syn = 2, .syn_sent = 1, .hs_used = 1 } },
+	{ .name = "a second isn, and the syn-ack acks it", .family = 4,
+	  .steps = { SYN_C(X), SYN_C(X + 100000), SYNACK_S(Y, X + 100001), ACK_C(X + 100001, Y + 1) },
+	  .want = { .syn = 2, .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1,
+		    H(HS_HISTS), EV("established") } },
+	{ .name = "a forged second isn leaves the attempt alone", .family = 4,
+	  .steps = { SYN_C(X), SYN_C(X + 100000), SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 1) },
+	  .want = { .syn = 2, .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1,
+		    H(HS_HISTS), EV("established") } },
+	{ .name = "a forged reverse syn is no simultaneous open", .family = 4,
+	  .steps = { SYN_C(X), SYN_S(Y + 777), SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 1) },
+	  .want = { .syn = 2, .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1,
+		    H(HS_HISTS), EV("established") } },
+	{ .name = "a blind rst is ignored, the close still counts", .family = 4,
+	  .steps = { HANDSHAKE, DATA_C(X + 1, Y + 1, 100), RST_C(X + 5000000), RST_C(X + 9000000),
+		     DATA_C(X + 101, Y + 1, 10), DATA_S(Y + 1, X + 111, 100),
+		     FIN_C(X + 111, Y + 101), ACK_S(Y + 101, X + 112), FIN_S(Y + 101, X + 112),
+		     ACK_C(X + 112, Y + 102) },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .graceful = 1, .rst_ignored = 2,
+		    .time_wait = 1, .flow_used = 1, H(1, 1, 1, 1, 0, 1), EV("established", "closed") } },
+	{ .name = "a doubted rst, contradicted after the in-flight grace", .family = 4,
+	  .steps = { HANDSHAKE, RST_C(X + 5000000), PAUSE(5), DATA_S(Y + 1, X + 1, 100) },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .rst_ignored = 1, .established = 1,
+		    .flow_used = 1, H(HS_HISTS), EV("established") } },
+	{ .name = "a doubted rst followed by silence is believed", .family = 4,
+	  .close_timeout_ns = 20 * MS,
+	  .steps = { HANDSHAKE, RST_C(X + 5000000), PAUSE(40), SWEEP_ },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .resets = 1, H(1, 1, 1, 0, 0, 1),
+		    EV("established", "reset") } },
+	{ .name = "a rst in its sender's window ends the connection", .family = 4,
+	  .steps = { HANDSHAKE, DATA_C(X + 1, Y + 1, 100), RST_C(X + 60101) },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .resets = 1, H(1, 1, 1, 0, 0, 1),
+		    EV("established", "reset") } },
+	{ .name = "a blind rst leaves time-wait alone", .family = 4,
+	  .steps = { HANDSHAKE, CLOSE_C_FIRST, RST_C(X + 7777777) },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .graceful = 1, .rst_ignored = 1,
+		    .time_wait = 1, .flow_used = 1, H(1, 1, 1, 1, 0, 1), EV("established", "closed") } },
+	{ .name = "an unsolicited syn-ack from the network starts nothing", .family = 4,
+	  .local_client = true,
+	  .steps = { SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 1), RST_C(X + 1) },
+	  .want = { .synack = 1, .unsolicited = 1 } },
+	{ .name = "a syn-ack retransmitted after the handshake", .family = 4,
+	  .steps = { HANDSHAKE, SYNACK_S(Y, X + 1), DATA_C(X + 1, Y + 1, 10) },
+	  .want = { .syn = 1, .synack = 2, .synack_retrans = 1, .handshakes = 1, .established = 1,
+		    .flow_used = 1, H(HS_HISTS), EV("established") } },
+	{ .name = "port reuse over a stale established record", .family = 4,
+	  .steps = { HANDSHAKE, DATA_C(X + 1, Y + 1, 100), SYN_C(X + 900000),
+		     SYNACK_S(Y + 500000, X + 900001), ACK_C(X + 900001, Y + 500001),
+		     DATA_C(X + 900001, Y + 500001, 10), FIN_C(X + 900011, Y + 500001),
+		     ACK_S(Y + 500001, X + 900012), FIN_S(Y + 500001, X + 900012),
+		     ACK_C(X + 900012, Y + 500002) },
+	  .want = { .syn = 2, .synack = 2, .handshakes = 2, .superseded = 1, .graceful = 1,
+		    .time_wait = 1, .flow_used = 1, H(2, 2, 2, 1, 0, 1),
+		    EV("established", "established", "superseded", "closed") } },
+	{ .name = "port reuse over a stale fin-wait-2 record", .family = 4,
+	  .steps = { HANDSHAKE, FIN_C(X + 1, Y + 1), ACK_S(Y + 1, X + 2), SYN_C(X + 900000),
+		     SYNACK_S(Y + 500000, X + 900001), ACK_C(X + 900001, Y + 500001) },
+	  .want = { .syn = 2, .synack = 2, .handshakes = 2, .superseded = 1, .established = 1,
+		    .flow_used = 1, H(2, 2, 2), EV("established", "established", "superseded") } },
+	{ .name = "time-wait is reused only by a validated third ack", .family = 4,
+	  .steps = { HANDSHAKE, CLOSE_C_FIRST, SYN_C(X + 90000), SYNACK_S(Y + 7, X + 90001) },
+	  .want = { .syn = 2, .synack = 2, .handshakes = 1, .graceful = 1, .half_open = 1,
+		    .time_wait = 1, .hs_used = 1, .flow_used = 1, H(2, 1, 1, 1, 0, 1),
+		    EV("established", "closed") } },
+	{ .name = "client closes first", .family = 4,
+	  .steps = { HANDSHAKE, CLOSE_C_FIRST },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .graceful = 1, .time_wait = 1, .flow_used = 1, H(1, 1, 1, 1, 0, 1), EV("established", "closed") } },
+	{ .name = "time-wait ends after 2MSL", .family = 6, .time_wait_ns = 20 * MS,
+	  .steps = { HANDSHAKE, CLOSE_C_FIRST, PAUSE(40), SWEEP_ },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .graceful = 1, H(1, 1, 1, 1, 1, 1), EV("established", "closed") } },
+	{ .name = "server closes first, fin acks fin", .family = 4,
+	  .steps = { HANDSHAKE, FIN_S(Y + 1, X + 1), FIN_C(X + 1, Y + 2), ACK_S(Y + 2, X + 2) },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .graceful = 1, .time_wait = 1, .flow_used = 1, H(1, 1, 1, 1, 0, 1), EV("established", "closed") } },
+	{ .name = "simultaneous close", .family = 4,
+	  .steps = { HANDSHAKE, FIN_C(X + 1, Y + 1), FIN_S(Y + 1, X + 1), ACK_S(Y + 2, X + 2), ACK_C(X + 2, Y + 2) },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .graceful = 1, .simclose = 1, .time_wait = 1, .flow_used = 1, H(1, 1, 1, 1, 0, 1), EV("established", "closed") } },
+	{ .name = "half-close", .family = 4,
+	  .steps = { HANDSHAKE, FIN_C(X + 1, Y + 1), ACK_S(Y + 1, X + 2), DATA_S(Y + 1, X + 2, 500), DATA_S(Y + 501, X + 2, 500) },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .half_closes = 1, .closing = 1, .flow_used = 1, H(HS_HISTS), EV("established") } },
+	{ .name = "established reset", .family = 4,
+	  .steps = { HANDSHAKE, DATA_C(X + 1, Y + 1, 100), RST_S(Y + 1) },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .resets = 1, H(1, 1, 1, 0, 0, 1), EV("established", "reset") } },
+	{ .name = "time-wait tuple reused", .family = 4,
+	  .steps = { HANDSHAKE, CLOSE_C_FIRST, SYN_C(X + 90000), SYNACK_S(Y + 7, X + 90001), ACK_C(X + 90001, Y + 8) },
+	  .want = { .syn = 2, .synack = 2, .handshakes = 2, .graceful = 1, .reuses = 1, .established = 1, .flow_used = 1, H(2, 2, 2, 1, 1, 1), EV("established", "closed", "established") } },
+	{ .name = "simultaneous open", .family = 4,
+	  .steps = { SYN_C(X), SYN_S(Y), SYNACK_S(Y, X + 1), SYNACK_C(X, Y + 1) },
+	  .want = { .syn = 2, .synack = 2, .simopen = 1, .handshakes = 1, .established = 1, .flow_used = 1, H(1, 1, 1), EV("established") } },
+	{ .name = "syn-ack without syn", .family = 4,
+	  .steps = { SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 1) },
+	  .want = { .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1, H(0, 1, 0), EV("established") } },
+	{ .name = "mid-stream data is ignored", .family = 4,
+	  .steps = { DATA_C(X + 1, Y + 1, 100), ACK_S(Y + 1, X + 101), FIN_C(X + 101, Y + 1) },
+	  .want = { 0 } },
+	{ .name = "malformed packet", .family = 4,
+	  .steps = { JUNK_, HANDSHAKE },
+	  .want = { .unparsed = 1, .syn = 1, .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1, H(HS_HISTS), EV("established") } },
 };
 
 static enum hook hook_for(const struct dialogue *d, enum op dir, enum hook ingress)
@@ -185,7 +238,8 @@ static enum hook hook_for(const struct dialogue *d, enum op dir, enum hook ingre
 static void run_dialogue(const struct dialogue *d, enum hook ingress, enum backend backend)
 {
 	struct harness_config hc = { .syn_timeout_ns = d->syn_timeout_ns,
-				     .time_wait_ns = d->time_wait_ns, .events = true,
+				     .time_wait_ns = d->time_wait_ns,
+				     .close_timeout_ns = d->close_timeout_ns, .events = true,
 				     .backend = backend };
 	struct harness h;
 	const struct step *s;
@@ -235,9 +289,13 @@ static void run_dialogue(const struct dialogue *d, enum hook ingress, enum backe
 		struct hist hist;
 
 		harness_stats(&h, &st);
-#define CHECK(got, want) do { if ((__s64)(got) != (__s64)(want)) \
-	fail_msg("%s via %s: %s = %lld, want %lld", d->name, \
-		 backend == BACKEND_NATIVE ? "native" : ingress == HOOK_XDP_IN ? "xdp" : "tc", #got, (long long)(got), (long long)(want)); } while (0)
+/* got is evaluated once: reading a gauge runs the sweeper. */
+#define CHECK(got, want) do { __s64 got_ = (__s64)(got), want_ = (__s64)(want); \
+	if (got_ != want_) \
+		fail_msg("%s via %s: %s = %lld, want %lld", d->name, \
+			 backend == BACKEND_NATIVE ? "native" : \
+			 ingress == HOOK_XDP_IN ? "xdp" : "tc", #got, (long long)got_, \
+			 (long long)want_); } while (0)
 		CHECK(st.syn_packets, w->syn);
 		CHECK(st.syn_retransmits, w->syn_retrans);
 		CHECK(st.synack_packets, w->synack);
@@ -255,6 +313,9 @@ static void run_dialogue(const struct dialogue *d, enum hook ingress, enum backe
 		CHECK(st.simultaneous_closes, w->simclose);
 		CHECK(st.half_closes, w->half_closes);
 		CHECK(st.flows_expired, w->expired);
+		CHECK(st.flows_superseded, w->superseded);
+		CHECK(st.resets_ignored, w->rst_ignored);
+		CHECK(st.synacks_unsolicited, w->unsolicited);
 		CHECK(harness_gauge(&h, CS_SYN_SENT), w->syn_sent);
 		CHECK(harness_gauge(&h, CS_SYN_RCVD), w->half_open);
 		CHECK(harness_gauge(&h, CS_ESTABLISHED), w->established);

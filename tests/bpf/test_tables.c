@@ -30,6 +30,14 @@ static void pkt(struct harness *h, enum hook hook, const char *src, __u16 sport,
 	assert_int_equal(harness_run_craft(h, hook, &c), hook == HOOK_XDP_IN ? 2 : -1);
 }
 
+static __u64 monotonic_now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ull + (__u64)ts.tv_nsec;
+}
+
 /* A client at 10.9.x.y:port connects to the local server 10.1.0.1:80. */
 static void connect_one(struct harness *h, const char *client, __u16 port, __u32 x, __u32 y)
 {
@@ -145,6 +153,38 @@ static void test_half_open_gauge(void **unused)
 	harness_close(&h);
 }
 
+/* A flood the server answers (SYN cookies) outnumbers the handshake table:
+ * the half-open gauge still counts every valid SYN-ACK inside the SYN
+ * timeout, tracked or evicted. */
+static void test_half_open_beyond_the_table(void **unused)
+{
+	struct harness_config hc = { .hs_buckets = 64 };   /* 256 ways */
+	struct iface_stats st;
+	struct harness h;
+	__s64 tracked;
+	__u64 evicted;
+	int i;
+
+	(void)unused;
+	assert_int_equal(harness_load(&h, &hc), 0);
+	for (i = 0; i < 3000; i++) {
+		char src[32];
+
+		snprintf(src, sizeof(src), "10.9.%d.%d", i >> 8, i & 0xff);
+		pkt(&h, HOOK_XDP_IN, src, 20000, "10.1.0.1", 443, TCPF_SYN, 50, 0);
+		pkt(&h, HOOK_TC_OUT, "10.1.0.1", 443, src, 20000, TCPF_SYN | TCPF_ACK, 90, 51);
+	}
+	harness_stats(&h, &st);
+	tracked = harness_gauge(&h, CS_SYN_RCVD);
+	evicted = harness_half_open_evicted(&h, monotonic_now_ns());
+	assert_true(tracked > 0 && tracked <= 256);
+	assert_true(st.flow_evictions >= 3000 - 256);
+	assert_int_equal(tracked + (__s64)evicted, 3000);
+	/* After the SYN timeout none of them is half-open any more. */
+	assert_int_equal(harness_half_open_evicted(&h, monotonic_now_ns() + 31000000000ull), 0);
+	harness_close(&h);
+}
+
 static void test_event_contents(void **unused)
 {
 	struct harness_config hc = { .events = true };
@@ -233,6 +273,7 @@ int main(void)
 		cmocka_unit_test(test_syn_flood_never_touches_established),
 		cmocka_unit_test(test_full_buckets_spill_without_loss),
 		cmocka_unit_test(test_half_open_gauge),
+		cmocka_unit_test(test_half_open_beyond_the_table),
 		cmocka_unit_test(test_event_contents),
 		cmocka_unit_test(test_garbage_always_passes),
 	};

@@ -189,11 +189,16 @@ grep -q '^node_textfile_scrape_error 0' <<<"$node" && ok "node_exporter reports 
 	bad "node_exporter textfile error: $(grep '^node_textfile_scrape_error' <<<"$node")"
 
 # ---- the textfile directory missing, then created ----
-$C "$BIN" --quiet --interval 0.3 --duration 4 --prom-textfile "$WORK/later/tcpshake.prom" \
+$C "$BIN" --quiet --interval 0.3 --duration 8 --prom-textfile "$WORK/later/tcpshake.prom" \
 	--listen 0.0.0.0:9432 pc 2>"$WORK/later.err" &
 LATE=$!
 PIDS+=($LATE)
-sleep 1.5
+# Running (listening, and its first export failed), however slow the load.
+for ((i = 0; i < 150; i++)); do
+	grep -q 'cannot write' "$WORK/later.err" && in_c ss -Hltn 'sport = :9432' | grep -q . && break
+	kill -0 "$LATE" 2>/dev/null || break
+	sleep 0.1
+done
 kill -0 "$LATE" 2>/dev/null && ok "with an unwritable textfile directory the monitor keeps running" ||
 	bad "the monitor stopped: $(cat "$WORK/later.err")"
 in_c ss -Hltn 'sport = :9432' | awk '{print $4}' | grep -qx '0.0.0.0:9432' &&

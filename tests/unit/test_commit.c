@@ -77,11 +77,11 @@ static __u32 apply(struct way *w, bool from_client, __u8 flags, __u32 seq, __u32
 	struct packet p = packet_of(from_client, flags, seq, ack, 0);
 	struct update u;
 
-	assert_int_equal(update_try(w, &p, now, &u), 1);
+	assert_int_equal(update_try(w, &p, now, DIR_INGRESS, &u), 1);
 	return u.fx;
 }
 
-static void establish(struct way *w)
+static void establish_way(struct way *w)
 {
 	start(w, T0);
 	apply(w, false, TCPF_SYN | TCPF_ACK, Y, X + 1, T0 + 1000);
@@ -100,7 +100,7 @@ static void test_stale_copy_is_recomputed(void **state)
 	__u32 v;
 
 	(void)state;
-	establish(&w);
+	establish_way(&w);
 	v = record_read(&w, &a.w.conn);
 	fsm_segment(&a.w.conn, &s, T0 + 3000);
 	assert_int_equal(a.w.conn.state, CS_FIN_WAIT_1);
@@ -114,7 +114,7 @@ static void test_stale_copy_is_recomputed(void **state)
 	assert_true(w.conn.seen & SEEN_FIN_RESP);
 	assert_false(w.conn.seen & SEEN_FIN_ORIG);
 
-	assert_int_equal(update_try(&w, &fin_c, T0 + 3200, &a), 1);
+	assert_int_equal(update_try(&w, &fin_c, T0 + 3200, DIR_INGRESS, &a), 1);
 	assert_true(a.fx & FX_SIMCLOSE);
 	assert_int_equal(w.conn.state, CS_CLOSING);
 	assert_int_equal(w.conn.version & 1, 0);
@@ -140,7 +140,7 @@ static void test_syn_retransmit_racing_the_synack(void **state)
 
 	assert_int_equal(a.w.conn.state, CS_SYN_SENT);   /* the stale copy */
 	assert_false(record_commit(&w, v, &a.w.conn));
-	assert_int_equal(update_try(&w, &syn, T0 + 700, &a), 1);
+	assert_int_equal(update_try(&w, &syn, T0 + 700, DIR_INGRESS, &a), 1);
 	assert_true(a.fx & FX_SYN_RETRANS);
 	assert_int_equal(w.conn.state, CS_SYN_RCVD);
 	assert_int_equal(w.conn.syn_retransmits, 1);
@@ -159,14 +159,14 @@ static void test_half_written_record_is_not_used(void **state)
 	start(&w, T0);
 	w.conn.version |= 1;
 	copy = w;
-	assert_int_equal(update_try(&w, &synack, T0 + 100, &u), 0);
-	assert_int_equal(record_update(&w, &synack, T0 + 100, &u), 0);
+	assert_int_equal(update_try(&w, &synack, T0 + 100, DIR_INGRESS, &u), 0);
+	assert_int_equal(record_update(&w, &synack, T0 + 100, DIR_INGRESS, &u), 0);
 	assert_memory_equal(&w, &copy, sizeof(w));
 	assert_int_equal(native.stats[0].update_conflicts, before.update_conflicts + 1);
 	assert_int_equal(native.stats[0].update_retries, before.update_retries + UPDATE_TRIES);
 
 	w.conn.version &= ~1u;   /* the writer finished */
-	assert_true(record_update(&w, &synack, T0 + 200, &u) & FX_SYNACK_FIRST);
+	assert_true(record_update(&w, &synack, T0 + 200, DIR_INGRESS, &u) & FX_SYNACK_FIRST);
 	assert_int_equal(native.stats[0].update_conflicts, before.update_conflicts + 1);
 }
 
@@ -193,7 +193,7 @@ static void test_reused_way_is_left_alone(void **state)
 	y = w;
 
 	assert_false(record_commit(&w, v, &a.w.conn));
-	assert_int_equal(update_try(&w, &synack, T0 + 300, &a), 1);
+	assert_int_equal(update_try(&w, &synack, T0 + 300, DIR_INGRESS, &a), 1);
 	assert_int_equal(a.fx, 0);
 	assert_memory_equal(&w, &y, sizeof(w));
 }
@@ -219,7 +219,7 @@ static void test_sweeper_racing_the_third_ack(void **state)
 
 	assert_true(apply(&w, true, TCPF_ACK, X + 1, Y + 1, x.now) & FX_HANDSHAKE);
 	assert_false(record_commit(&w, v, &sweeper));
-	assert_int_equal(expire_way(&w, 0, &x), 0);
+	assert_int_equal(expire_way(&w, &x), 0);
 	assert_int_equal(w.conn.state, CS_ESTABLISHED);
 }
 

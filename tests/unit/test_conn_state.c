@@ -18,7 +18,8 @@ static const struct fsm_timeouts t = { 30 * SEC, 60 * SEC, 120 * SEC, 3600 * SEC
 
 static void seg(struct conn *c, int from_orig, __u8 flags, __u32 seq, __u32 ack, __u32 len)
 {
-	struct segment s = { seq, ack, len, flags, (__u8)from_orig, { 0 } };
+	struct segment s = { .seq = seq, .ack = ack, .payload_len = len, .flags = flags,
+			     .from_orig = (__u8)from_orig };
 
 	fsm_segment(c, &s, 2 * SEC);
 }

@@ -24,6 +24,7 @@
 #define F_FIN    (TCPF_FIN | TCPF_ACK)
 #define F_RST    TCPF_RST
 #define F_RSTACK (TCPF_RST | TCPF_ACK)
+#define F_DATA   (TCPF_ACK | TCPF_PSH)
 
 static const struct fsm_timeouts timeouts = {
 	.syn_ns = 30 * SEC, .time_wait_ns = 60 * SEC, .close_ns = 120 * SEC, .idle_ns = 3600 * SEC,
@@ -157,16 +158,29 @@ static void test_synack_with_other_isn_is_invalid(void **state)
 	assert_int_equal(c.isn_resp, 7000);
 }
 
-static void test_syn_with_new_isn_starts_new_attempt(void **state)
+/* A second ISN mid-handshake may be forged: the SYN-ACK's ack decides. */
+static void test_syn_with_new_isn_waits_for_the_synack(void **state)
 {
 	struct conn c;
 
 	(void)state;
 	start(&c, 1000, SEC);
-	assert_int_equal(seg(&c, ORIG, F_SYN, 5555, 0, 0, 2 * SEC), FX_NEW_ATTEMPT);
-	assert_int_equal(c.isn_orig, 1000);    /* untouched: the caller ends it */
-	assert_true(fsm_fail_unanswered(&c, 2 * SEC) & FX_FAILED);
-	assert_int_equal(c.fail_reason, FAIL_TIMEOUT);
+	assert_int_equal(seg(&c, ORIG, F_SYN, 5555, 0, 0, 2 * SEC), 0);
+	assert_int_equal(c.isn_orig, 1000);
+	assert_int_equal(seg(&c, ORIG, F_SYN, 5555, 0, 0, 2 * SEC), FX_SYN_RETRANS);
+	/* Acking the second ISN: the attempt adopts it. */
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 7000, 5556, 0, 3 * SEC), FX_SYNACK_FIRST);
+	assert_int_equal(c.isn_orig, 5555);
+	assert_int_equal(c.state, CS_SYN_RCVD);
+
+	/* Acking the first: the second changes nothing. */
+	start(&c, 1000, SEC);
+	seg(&c, ORIG, F_SYN, 5555, 0, 0, 2 * SEC);
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 7000, 1001, 0, 3 * SEC), FX_SYNACK_FIRST);
+	assert_int_equal(c.isn_orig, 1000);
+	/* After a valid SYN-ACK, an answer to the other ISN is a new attempt. */
+	seg(&c, ORIG, F_SYN, 8888, 0, 0, 4 * SEC);
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 9000, 8889, 0, 4 * SEC), FX_NEW_ATTEMPT);
 }
 
 static void test_wraparound(void **state)
@@ -180,7 +194,7 @@ static void test_wraparound(void **state)
 	assert_true(seg(&c, ORIG, F_ACK, 0, 0xffffffffu, 0, SEC) & FX_HANDSHAKE);
 	/* Close across the wrap: the client's FIN at 0xfffffff0 + 31 bytes. */
 	seg(&c, ORIG, F_FIN, 0xfffffff0u, 0xffffffffu, 31, 2 * SEC);
-	assert_int_equal(c.fin_next_orig, 0x10u);
+	assert_int_equal(c.pos_orig, 0x10u);
 	assert_int_equal(c.state, CS_FIN_WAIT_1);
 	seg(&c, RESP, F_ACK, 0xffffffffu, 0x0fu, 0, 2 * SEC);   /* not yet */
 	assert_int_equal(c.state, CS_FIN_WAIT_1);
@@ -339,7 +353,7 @@ static void test_third_ack_with_data_and_fin(void **state)
 	assert_true(fx & FX_HANDSHAKE);
 	assert_true(fx & FX_CLOSE_START);
 	assert_int_equal(c.state, CS_FIN_WAIT_1);
-	assert_int_equal(c.fin_next_orig, 1022);
+	assert_int_equal(c.pos_orig, 1022);
 	assert_true(c.seen & SEEN_DATA_ORIG);
 }
 
@@ -352,8 +366,10 @@ static void test_simultaneous_open(void **state)
 
 	(void)state;
 	start(&c, 1000, SEC);
-	assert_int_equal(seg(&c, RESP, F_SYN, 5000, 0, 0, SEC), FX_SIMOPEN);
-	assert_true(c.seen & SEEN_SIMOPEN);
+	/* A reverse SYN is only a candidate until both SYN-ACKs validate it. */
+	assert_int_equal(seg(&c, RESP, F_SYN, 5000, 0, 0, SEC), 0);
+	assert_true(c.seen & SEEN_SIMOPEN_CAND);
+	assert_false(c.seen & SEEN_SIMOPEN);
 	assert_int_equal(seg(&c, RESP, F_SYN, 5000, 0, 0, SEC), FX_SYN_RETRANS);
 	/* Each side answers the other's SYN with a SYN-ACK carrying its own ISN. */
 	fx = seg(&c, RESP, F_SYNACK, 5000, 1001, 0, SEC + 1000);
@@ -361,6 +377,8 @@ static void test_simultaneous_open(void **state)
 	assert_int_equal(c.state, CS_SYN_RCVD);
 	fx = seg(&c, ORIG, F_SYNACK, 1000, 5001, 0, SEC + 2000);
 	assert_true(fx & FX_HANDSHAKE);
+	assert_true(fx & FX_SIMOPEN);
+	assert_true(c.seen & SEEN_SIMOPEN);
 	assert_int_equal(c.state, CS_ESTABLISHED);
 	/* A SYN-ACK from the originator outside a simultaneous open is invalid. */
 	start(&c, 1000, SEC);
@@ -421,7 +439,7 @@ static void test_close_server_first_with_finack(void **state)
 	seg(&c, RESP, F_FIN, 7001, 1001, 100, 10 * SEC);       /* data + FIN */
 	assert_int_equal(c.state, CS_FIN_WAIT_1);
 	assert_true(c.seen & SEEN_CLOSE_RESP);
-	assert_int_equal(c.fin_next_resp, 7102);
+	assert_int_equal(c.pos_resp, 7102);
 	/* The client's FIN also acknowledges the server's: straight to LAST-ACK. */
 	seg(&c, ORIG, F_FIN, 1001, 7102, 0, 10 * SEC + 10);
 	assert_int_equal(c.state, CS_LAST_ACK);
@@ -477,7 +495,7 @@ static void test_stale_ack_does_not_ack_fin(void **state)
 	seg(&c, RESP, F_ACK, 7001, 1400, 0, 10 * SEC);    /* acks older data only */
 	assert_int_equal(c.state, CS_FIN_WAIT_1);
 	seg(&c, ORIG, F_FIN, 1501, 7001, 0, 10 * SEC);    /* FIN retransmission */
-	assert_int_equal(c.fin_next_orig, 1502);
+	assert_int_equal(c.pos_orig, 1502);
 	assert_int_equal(c.state, CS_FIN_WAIT_1);
 }
 
@@ -540,11 +558,18 @@ static void test_time_wait_rst_and_reuse(void **state)
 	close_to_time_wait(&c);
 	assert_int_equal(seg(&c, ORIG, F_RST, 1002, 0, 0, 15 * SEC), FX_TW_END | FX_RELEASE);
 
+	/* A RST far from its sender's position is not believed. */
 	close_to_time_wait(&c);
-	/* A bare SYN does not end TIME-WAIT; the answering SYN-ACK does. */
+	assert_int_equal(seg(&c, ORIG, F_RST, 1002 + (1u << 20), 0, 0, 15 * SEC), FX_RST_IGNORED);
+	assert_int_equal(c.state, CS_TIME_WAIT);
+
+	close_to_time_wait(&c);
+	/* Neither a SYN nor its SYN-ACK ends TIME-WAIT: the new connection's
+	 * validated third ACK does (fsm_supersede). */
 	assert_int_equal(seg(&c, ORIG, F_SYN, 99999, 0, 0, 15 * SEC), 0);
-	assert_int_equal(seg(&c, RESP, F_SYNACK, 5, 100000, 0, 15 * SEC),
-			 FX_TW_END | FX_REUSE | FX_RELEASE);
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 5, 100000, 0, 15 * SEC), FX_CONTEST);
+	assert_int_equal(c.state, CS_TIME_WAIT);
+	assert_int_equal(fsm_supersede(&c, 15 * SEC), FX_TW_END | FX_REUSE | FX_RELEASE);
 }
 
 /* ---- idle and stuck connections ---- */
@@ -603,8 +628,72 @@ static void test_syn_on_open_connection_is_ignored(void **state)
 	(void)state;
 	handshake(&c, 1000, 7000);
 	assert_int_equal(seg(&c, ORIG, F_SYN, 1000, 0, 0, 2 * SEC), 0);
-	assert_int_equal(seg(&c, RESP, F_SYNACK, 7000, 1001, 0, 2 * SEC), 0);
+	/* A late copy of the SYN-ACK is a retransmission, not a new attempt. */
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 7000, 1001, 0, 2 * SEC), FX_SYNACK_RETRANS);
+	/* Another SYN-ACK may open a new connection on the tuple. */
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 9000, 5001, 0, 2 * SEC), FX_CONTEST);
 	assert_int_equal(c.state, CS_ESTABLISHED);
+}
+
+/* RFC 5961 in spirit: a RST from the network must fit its sender's window;
+ * one that does not is doubted until the connection goes on or goes
+ * silent for the close timeout. */
+static void test_rst_plausibility(void **state)
+{
+	struct segment local_rst = { .seq = 1, .flags = TCPF_RST, .from_orig = 1, .local = 1 };
+	struct conn c;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	seg(&c, ORIG, F_DATA, 1001, 7001, 100, 2 * SEC);
+	/* Behind and ahead within the window: believed. */
+	assert_true(seg(&c, ORIG, F_RST, 1101 - 1000, 0, 0, 2 * SEC) & FX_RESET);
+	handshake(&c, 1000, 7000);
+	assert_true(seg(&c, RESP, F_RST, 7001 + FSM_RST_WINDOW - 1, 0, 0, 2 * SEC) & FX_RESET);
+
+	/* Outside: doubted, then contradicted by the doubted sender. */
+	handshake(&c, 1000, 7000);
+	assert_int_equal(seg(&c, RESP, F_RST, 7001 + FSM_RST_WINDOW, 0, 0, 2 * SEC), 0);
+	assert_true(c.seen & SEEN_RST_DOUBT_RESP);
+	assert_int_equal(seg(&c, RESP, F_RST, 0x80000000u, 0, 0, 2 * SEC), FX_RST_IGNORED);
+	assert_false(fsm_data_fast_path(&c));
+	assert_int_equal(seg(&c, RESP, F_DATA, 7001, 1001, 10, 2 * SEC), FX_RST_IGNORED);
+	assert_false(c.seen & SEEN_RST_DOUBT);
+	assert_int_equal(c.state, CS_ESTABLISHED);
+
+	/* The receiver's segments within the grace may have been in flight. */
+	assert_int_equal(seg(&c, RESP, F_RST, 0x80000000u, 0, 0, 3 * SEC), 0);
+	assert_int_equal(seg(&c, ORIG, F_DATA, 1001, 7011, 0, 3 * SEC + FSM_RST_GRACE_NS), 0);
+	assert_int_equal(seg(&c, ORIG, F_DATA, 1001, 7011, 0, 3 * SEC + FSM_RST_GRACE_NS + 1),
+			 FX_RST_IGNORED);
+
+	/* Silence: believed after the close timeout, dated at the RST. */
+	assert_int_equal(seg(&c, RESP, F_RST, 0x80000000u, 0, 0, 4 * SEC), 0);
+	assert_int_equal(fsm_expire(&c, 4 * SEC + timeouts.close_ns - 1, &timeouts), 0);
+	assert_true(fsm_expire(&c, 4 * SEC + timeouts.close_ns, &timeouts) & FX_RESET);
+	assert_int_equal(c.t_end, 4 * SEC);
+	assert_true(c.seen & SEEN_RST_RESP);
+
+	/* This host's own RSTs are always believed. */
+	handshake(&c, 1000, 7000);
+	assert_true(fsm_segment(&c, &local_rst, 2 * SEC) & FX_RESET);
+}
+
+/* The ACK of a FIN must be exact; a later FIN corrects an unacked one. */
+static void test_fin_ack_is_exact(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	seg(&c, ORIG, F_FIN, 5000000, 7001, 0, 2 * SEC);       /* forged */
+	assert_int_equal(c.state, CS_FIN_WAIT_1);
+	seg(&c, RESP, F_ACK, 7001, 5000002, 0, 2 * SEC);       /* not exact */
+	assert_int_equal(c.state, CS_FIN_WAIT_1);
+	seg(&c, ORIG, F_FIN, 1001, 7001, 0, 3 * SEC);          /* the real FIN */
+	assert_int_equal(c.pos_orig, 1002);
+	seg(&c, RESP, F_ACK, 7001, 1002, 0, 3 * SEC);
+	assert_int_equal(c.state, CS_FIN_WAIT_2);
 }
 
 int main(void)
@@ -616,7 +705,7 @@ int main(void)
 		cmocka_unit_test(test_ack_before_synack_is_ignored),
 		cmocka_unit_test(test_syn_retransmission),
 		cmocka_unit_test(test_synack_with_other_isn_is_invalid),
-		cmocka_unit_test(test_syn_with_new_isn_starts_new_attempt),
+		cmocka_unit_test(test_syn_with_new_isn_waits_for_the_synack),
 		cmocka_unit_test(test_wraparound),
 		cmocka_unit_test(test_fast_open),
 		cmocka_unit_test(test_refused),
@@ -639,6 +728,8 @@ int main(void)
 		cmocka_unit_test(test_idle_expiry),
 		cmocka_unit_test(test_unacknowledged_fin_expiry),
 		cmocka_unit_test(test_syn_on_open_connection_is_ignored),
+		cmocka_unit_test(test_rst_plausibility),
+		cmocka_unit_test(test_fin_ack_is_exact),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

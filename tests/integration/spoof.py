@@ -1,0 +1,124 @@
+#!/usr/bin/python3
+"""spoof: segments a blind attacker would send, from the client namespace.
+
+Run inside the client namespace (ip netns exec NS_C /usr/bin/python3 spoof.py ...).
+Frames go out of the client's veth (vc) with AF_PACKET to --peer-mac, so they arrive at the
+server veth's ingress hook like anything from the network. Every address is
+one the test assigned to its own namespaces.
+
+  orphan-pairs --count N --src-net 10.77.99.0/24 --dst S4 --dport P
+      N pairs of a SYN-ACK and the ACK "answering" it, with numbers the
+      sender chose and no SYN before them: what used to create an
+      established connection out of nothing.
+
+  blind-rst --dst S4 --dport P --conns N --per-conn K
+      Waits (bounded) for N live connections from this namespace to S4:P,
+      learns each one's client sequence number from one of its segments,
+      then sends K RSTs per connection "from the client" whose sequence
+      numbers are half the sequence space away from the real one (so the
+      test is deterministic: a truly blind RST is in the window once in
+      2^14 tries). Prints the number of RSTs sent.
+"""
+
+import argparse
+import ipaddress
+import random
+import socket
+import sys
+import time
+
+from scapy.all import AsyncSniffer
+from scapy.layers.inet import IP, TCP
+from scapy.layers.l2 import Ether
+
+IFACE = "vc"
+
+
+def mac_of(ifname):
+    with open("/sys/class/net/%s/address" % ifname) as f:
+        return f.read().strip()
+
+
+def raw_socket():
+    s = socket.socket(socket.AF_PACKET, socket.SOCK_RAW)
+    s.bind((IFACE, 0))
+    return s
+
+
+def orphan_pairs(a):
+    s, src, dst = raw_socket(), mac_of(IFACE), a.peer_mac
+    hosts = list(ipaddress.ip_network(a.src_net).hosts())
+    for i in range(a.count):
+        client = str(hosts[i % len(hosts)])
+        sport = 20000 + i
+        isn_c, isn_s = random.getrandbits(32), random.getrandbits(32)
+        # SYN-ACK "from the server" to a client that never sent a SYN ...
+        synack = Ether(src=src, dst=dst) / IP(src=a.dst, dst=client) / TCP(
+            sport=a.dport, dport=sport, flags="SA", seq=isn_s, ack=(isn_c + 1) & 0xFFFFFFFF)
+        # ... and the ACK that would complete it, both numbered by the sender.
+        ack = Ether(src=src, dst=dst) / IP(src=client, dst=a.dst) / TCP(
+            sport=sport, dport=a.dport, flags="A", seq=(isn_c + 1) & 0xFFFFFFFF,
+            ack=(isn_s + 1) & 0xFFFFFFFF)
+        s.send(bytes(synack))
+        time.sleep(0.002)
+        s.send(bytes(ack))
+        time.sleep(0.002)
+    print(a.count)
+
+
+def blind_rst(a):
+    seen = {}
+
+    def note(p):
+        if TCP in p and p[IP].dst == a.dst and p[TCP].dport == a.dport and not p[TCP].flags & 0x7:
+            seen.setdefault(p[TCP].sport, p)
+
+    sniffer = AsyncSniffer(iface=IFACE, filter="tcp and dst port %d" % a.dport, prn=note,
+                           store=False)
+    sniffer.start()
+    deadline = time.time() + a.timeout
+    while len(seen) < a.conns and time.time() < deadline:
+        time.sleep(0.05)
+    sniffer.stop()
+    if len(seen) < a.conns:
+        raise SystemExit("spoof: saw %d of %d connections within %g s" %
+                         (len(seen), a.conns, a.timeout))
+    s, src, dst = raw_socket(), mac_of(IFACE), a.peer_mac
+    sent = 0
+    for k in range(a.per_conn):
+        for sport, p in seen.items():
+            seq = (p[TCP].seq + 0x80000000 + k * 0x100000) & 0xFFFFFFFF
+            rst = Ether(src=src, dst=dst) / IP(src=p[IP].src, dst=p[IP].dst) / TCP(
+                sport=sport, dport=a.dport, flags="R", seq=seq)
+            s.send(bytes(rst))
+            sent += 1
+        time.sleep(a.gap)
+    print(sent)
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    o = sub.add_parser("orphan-pairs")
+    o.add_argument("--count", type=int, required=True)
+    o.add_argument("--src-net", required=True)
+    o.add_argument("--dst", required=True)
+    o.add_argument("--dport", type=int, required=True)
+    b = sub.add_parser("blind-rst")
+    b.add_argument("--dst", required=True)
+    b.add_argument("--dport", type=int, required=True)
+    b.add_argument("--conns", type=int, required=True)
+    b.add_argument("--per-conn", type=int, default=5)
+    b.add_argument("--gap", type=float, default=0.1)
+    b.add_argument("--timeout", type=float, default=10.0)
+    for q in (o, b):
+        q.add_argument("--peer-mac", required=True, help="the server veth's MAC address")
+    a = ap.parse_args()
+    if (a.count if a.cmd == "orphan-pairs" else a.conns) > 4096:
+        raise SystemExit("spoof: at most 4096 flows")
+    {"orphan-pairs": orphan_pairs, "blind-rst": blind_rst}[a.cmd](a)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

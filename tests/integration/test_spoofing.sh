@@ -1,0 +1,190 @@
+#!/usr/bin/env bash
+# Packets that lie, against real stacks (issue: spoofed, stale or repeated
+# packets must not change what tcpshake-mon reports):
+#   blind-rst     live connections trickle data while a blind injector sends
+#                 RSTs "from the client" with wrong sequence numbers: the
+#                 server kernel ignores them (TcpEstabResets stays 0), so must
+#                 the monitor: every connection's graceful close counted,
+#                 resets_ignored_total = RSTs injected
+#   port-reuse    the client vanishes while the server's socket is in
+#                 FIN-WAIT-2 (its FIN acknowledged, the client's FIN never
+#                 comes); the server kernel forgets it (tcp_fin_timeout), the
+#                 client comes back from the same port: the new handshake
+#                 supersedes the stale record, the new connection is tracked
+#                 to its graceful close
+#   orphan-pairs  spoofed SYN-ACK + ACK pairs with no SYN, from the network:
+#                 nothing established, every SYN-ACK counted as unsolicited
+. "$(dirname "$0")/lib.sh"
+
+PORT=8080
+SPOOFER=$IT_DIR/spoof.py
+
+require_root_tools
+require_scapy
+
+# spoof CMD ARGS...: spoof.py in the client namespace, frames to the server veth.
+spoof() {
+	local cmd=$1
+	shift
+	timeout 60 ip netns exec "$NS_C" "$PY" "$SPOOFER" "$cmd" --peer-mac "$(mac "$NS_S" "$IF_S")" "$@"
+}
+
+# ---- blind RSTs against live connections --------------------------------------
+
+sc_blind_rst() {
+	local n=8 per=5 tag=blind-rst sent
+	note "scenario: $n connections trickling 1 byte / 0.2 s for 4 s; $per blind RSTs each, from the client side (--ingress $1)"
+	sc_begin "$tag" --ingress "$1"
+	server_start "$tag" --addr "$S4" --port $PORT --mode trickle --count $n --timeout 30
+	client_start "$tag" --addr "$S4" --port $PORT --mode trickle --count $n --parallel $n \
+		--gap 0.2 --rounds 20 --timeout 20
+	sent=$(spoof blind-rst --dst "$S4" --dport $PORT --conns $n --per-conn $per --gap 0.15) ||
+		die "[$tag] spoof.py blind-rst failed"
+	client_wait "$tag"
+	server_wait "$tag"
+	wait_metric 10 $n tcpshake_closes_total 'kind="graceful"'
+	sc_end
+	check_eq "[$tag] RSTs injected" $((n * per)) "$sent"
+	check_eq "[$tag] server TcpEstabResets delta (the kernel ignored them)" 0 "$(nstat_s TcpEstabResets)"
+	check_eq "[$tag] closes_total{kind=\"graceful\"} = connections" $n "$(metric tcpshake_closes_total 'kind="graceful"')"
+	check_eq "[$tag] closes_total{kind=\"reset\"}" 0 "$(metric tcpshake_closes_total 'kind="reset"')"
+	check_eq "[$tag] resets_ignored_total = RSTs injected" "$sent" "$(metric tcpshake_resets_ignored_total)"
+	check_eq "[$tag] events outcome=closed" $n "$(event_count "$tag" outcome=closed)"
+	check_eq "[$tag] events outcome=reset" 0 "$(event_count "$tag" outcome=reset)"
+	check_handshakes $n
+	check_quiet_gauges
+}
+
+# ---- port reuse after the peer vanished ---------------------------------------
+
+# The client side of port-reuse, in the client namespace: a connection from
+# port SPORT that the server closes; the client acknowledges the FIN, then
+# "vanishes" (a black-hole route, socket aborted) until STAGE/go exists, then
+# connects again from the same port and closes gracefully.
+REUSE_CLIENT='
+import os, socket, struct, sys, time
+addr, port, sport, stage = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
+def connect():
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.settimeout(10)
+    s.bind(("0.0.0.0", sport))
+    s.connect((addr, port))
+    return s
+s = connect()
+s.sendall(b"hello")
+if s.recv(100) != b"":          # the server closes: we are in CLOSE-WAIT
+    raise SystemExit("expected EOF")
+open(stage + "/closed", "w").close()
+deadline = time.time() + 20
+while not os.path.exists(stage + "/vanish") and time.time() < deadline:
+    time.sleep(0.05)
+s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+s.close()                        # a RST the black-hole route drops
+open(stage + "/gone", "w").close()
+while not os.path.exists(stage + "/go") and time.time() < deadline:
+    time.sleep(0.05)
+s = connect()                    # same 4-tuple, new ISN
+s.sendall(b"again")
+s.shutdown(socket.SHUT_WR)
+if s.recv(100) != b"":
+    raise SystemExit("expected EOF")
+s.close()
+'
+
+REUSE_SERVER='
+import socket, sys
+ls = socket.socket()
+ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+ls.bind((sys.argv[1], int(sys.argv[2])))
+ls.listen(8)
+ls.settimeout(30)
+c, _ = ls.accept()
+c.recv(100)
+c.close()                        # our FIN first: FIN-WAIT-2 once acknowledged
+c, _ = ls.accept()
+c.settimeout(10)
+data = b""
+while True:
+    d = c.recv(100)
+    if not d:
+        break
+    data += d
+c.close()
+'
+
+stage_wait() { wait_for 20 "$1" test -e "$WORK/reuse/$1" || die "[$MON_TAG] the client never reached '$1'"; }
+fin_wait2_gone() { [[ $(ip netns exec "$NS_S" ss -Htan state fin-wait-2 "( sport = :$PORT )" | wc -l) == 0 ]]; }
+
+sc_port_reuse() {
+	local tag=port-reuse sport=41234 spid cpid
+	note "scenario: server closes, client acks then vanishes, the server's FIN-WAIT-2 expires, the client returns from port $sport (--ingress $1)"
+	sc_begin "$tag" --ingress "$1"
+	in_s sysctl -qw net.ipv4.tcp_fin_timeout=1
+	mkdir -p "$WORK/reuse"
+	ip netns exec "$NS_S" "$PY" -c "$REUSE_SERVER" "$S4" $PORT >"$WORK/reuse.server.log" 2>&1 &
+	spid=$!
+	track $spid
+	wait_for 10 "listen" sh -c "ip netns exec '$NS_S' ss -Htln '( sport = :$PORT )' | grep -q ." ||
+		die "[$tag] the server did not listen"
+	ip netns exec "$NS_C" "$PY" -c "$REUSE_CLIENT" "$S4" $PORT $sport "$WORK/reuse" \
+		>"$WORK/reuse.client.log" 2>&1 &
+	cpid=$!
+	track $cpid
+	stage_wait closed
+	# The client vanishes: nothing it sends to the server leaves its namespace.
+	ip -n "$NS_C" route add blackhole "$S4/32"
+	touch "$WORK/reuse/vanish"
+	stage_wait gone
+	wait_for 10 "fin-wait-2 expired" fin_wait2_gone || fail "[$tag] the server's FIN-WAIT-2 socket did not expire"
+	sleep 1.5   # past tcp_fin_timeout of the tw socket too
+	ip -n "$NS_C" route del blackhole "$S4/32"
+	wait_exports 1
+	check_eq "[$tag] the stale record: closing_connections (FIN-WAIT-2)" 1 "$(metric tcpshake_closing_connections)"
+	touch "$WORK/reuse/go"
+	local rc=0
+	wait $cpid || rc=$?
+	untrack $cpid
+	((rc == 0)) || fail "[$tag] reuse client: exit $rc: $(tail -n 3 "$WORK/reuse.client.log" | tr '\n' ' ')"
+	rc=0
+	wait $spid || rc=$?
+	untrack $spid
+	((rc == 0)) || fail "[$tag] reuse server: exit $rc: $(tail -n 3 "$WORK/reuse.server.log" | tr '\n' ' ')"
+	wait_metric 10 1 tcpshake_closes_total 'kind="graceful"'
+	sc_end
+	check_eq "[$tag] server TcpPassiveOpens delta" 2 "$(nstat_s TcpPassiveOpens)"
+	check_eq "[$tag] handshakes_total" 2 "$(metric tcpshake_handshakes_total)"
+	check_eq "[$tag] flows_expired_total{reason=\"superseded\"}" 1 "$(metric tcpshake_flows_expired_total 'reason="superseded"')"
+	check_eq "[$tag] events outcome=superseded" 1 "$(event_count "$tag" outcome=superseded sport=$sport)"
+	check_eq "[$tag] closes_total{kind=\"graceful\"} (the new connection)" 1 "$(metric tcpshake_closes_total 'kind="graceful"')"
+	check_eq "[$tag] events outcome=closed" 1 "$(event_count "$tag" outcome=closed)"
+	check_eq "[$tag] handshake_failures_total (no phantom timeout)" 0 "$(metric tcpshake_handshake_failures_total)"
+	check_eq "[$tag] time_wait_connections = ss time-wait" "$SS_TW" "$(metric tcpshake_time_wait_connections)"
+	check_quiet_gauges
+}
+
+# ---- spoofed orphan SYN-ACK + ACK pairs -----------------------------------------
+
+sc_orphan_pairs() {
+	local m=50 tag=orphan-pairs sent
+	note "scenario: $m spoofed SYN-ACK + ACK pairs, no SYN, from $SPOOF4_NET (--ingress $1)"
+	sc_begin "$tag" --ingress "$1"
+	sent=$(spoof orphan-pairs --count $m --src-net "$SPOOF4_NET" --dst "$S4" --dport $PORT) ||
+		die "[$tag] spoof.py orphan-pairs failed"
+	wait_metric 10 $m tcpshake_synacks_unsolicited_total
+	sc_end
+	check_eq "[$tag] pairs sent" $m "$sent"
+	check_eq "[$tag] SYN-ACKs in the capture" $m "$(pcap_stat "$tag" synack)"
+	check_eq "[$tag] synacks_unsolicited_total = SYN-ACKs in the capture" $m "$(metric tcpshake_synacks_unsolicited_total)"
+	check_eq "[$tag] handshakes_total" 0 "$(metric tcpshake_handshakes_total)"
+	check_eq "[$tag] handshake_failures_total" 0 "$(metric tcpshake_handshake_failures_total)"
+	check_eq "[$tag] events" 0 "$(event_count "$tag")"
+	check_eq "[$tag] half_open_connections" 0 "$(metric tcpshake_half_open_connections)"
+	check_quiet_gauges
+}
+
+run_sc blind-rst sc_blind_rst xdp
+run_sc port-reuse sc_port_reuse tc
+run_sc orphan-pairs sc_orphan_pairs xdp
+net_down
+finish
