@@ -50,7 +50,7 @@ static void gauge_sample(FILE *f, const char *name, const char *iface, __s64 v)
 {
 	fprintf(f, P "%s{iface=\"", name);
 	put_label_value(f, iface);
-	fprintf(f, "\"} %lld\n", (long long)(v < 0 ? 0 : v));
+	fprintf(f, "\"} %lld\n", (long long)v);
 }
 
 static void histogram(FILE *f, const char *name, const char *iface, const char *extra,

@@ -14,9 +14,9 @@
 struct iface_snapshot {
 	char name[IF_NAMESIZE];
 	struct iface_stats stats;            /* summed over CPUs */
-	__s64 half_open;                     /* gauges: entered - left */
-	__s64 established;
-	__s64 closing;
+	__s64 half_open;                     /* gauges: records per state, counted */
+	__s64 established;                   /* by the sweeper's last pass, so */
+	__s64 closing;                       /* never negative */
 	__s64 time_wait;
 	__s64 syn_sent;
 	struct hist hist[H_MAX];
