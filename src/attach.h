@@ -14,6 +14,9 @@
 
 struct tcpshake_bpf;
 
+/* tcx attach types (Linux 6.6); Debian 12's UAPI headers predate them. */
+enum { ATTACH_TCX_INGRESS = 46, ATTACH_TCX_EGRESS = 47 };
+
 enum hook_kind { HOOK_NONE = 0, HOOK_XDP_NATIVE, HOOK_XDP_GENERIC, HOOK_TCX, HOOK_TC_NETLINK };
 
 struct attachment {
