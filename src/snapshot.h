@@ -40,6 +40,8 @@ struct snapshot {
 	struct port_snapshot *ports;         /* per interface: labelled ports, then "other" */
 	__u64 hs_capacity;
 	__u64 flow_capacity;
+	__u64 events_write_errors;           /* event lines lost to failed writes */
+	__u64 events_dropped;                /* event lines dropped: the writer lagged */
 	bool up;                             /* false in the exposition written at exit */
 };
 
