@@ -47,9 +47,9 @@ all: tcpshake-mon
 
 help:
 	@echo "make              build ./tcpshake-mon"
-	@echo "sudo make run     install what it needs, build, run on IFACE=$(IFACE)"
-	@echo "sudo make check   install the test tools too, build, run every test"
-	@echo "sudo make soak MINUTES=30   connection churn in namespaces, sampled every 10 s"
+	@echo "make run          (as root or with sudo) install what it needs, build, run on IFACE=$(IFACE)"
+	@echo "make check        (as root or with sudo) install the test tools too, build, run every test"
+	@echo "make soak MINUTES=30   (root) connection churn in namespaces, sampled every 10 s"
 	@echo "sudo make bench   per-packet cost of each packet class (BPF_PROG_TEST_RUN)"
 	@echo "make vmlinux      regenerate $(VMLINUX_H) from the running kernel"
 	@echo "make install      PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
