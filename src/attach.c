@@ -371,13 +371,14 @@ void detach_iface(struct attachment *a)
 				    .attach_point = BPF_TC_INGRESS | BPF_TC_EGRESS);
 
 		/* Deleting the qdisc deletes every filter on it: only when
-		 * nobody added one of their own since we created it. */
+		 * nobody added one of their own since we created it (and
+		 * when in doubt, the qdisc stays). */
 		if (tc_filter_count(a->ifindex, TC_H_MIN_INGRESS) == 0 &&
 		    tc_filter_count(a->ifindex, TC_H_MIN_EGRESS) == 0)
 			bpf_tc_hook_destroy(&hook);
 		else
-			log_info("left the clsact qdisc on %s in place: it holds other filters now",
-				 a->name);
+			log_info("left the clsact qdisc on %s in place: it holds other filters now, "
+				 "or they could not be listed", a->name);
 	}
 	if (a->lock_fd >= 0)
 		close(a->lock_fd);
