@@ -73,38 +73,61 @@ static int open_lock_dir(const char *dir)
 /* One monitor per interface and network namespace: a second one would count
  * every packet twice. flock on a file only its owner can open (0600, in a
  * directory nobody else writes), so no other user can hold it; the kernel
- * releases it when we die, however we die. */
-static int take_instance_lock(const char *name)
+ * releases it when we die, however we die. The holder removes the file on
+ * exit, so a lock won on a file that was removed meanwhile is retried. */
+static int take_instance_lock(struct attachment *a)
 {
 	const char *dir = lock_dir();
-	char file[IF_NAMESIZE + 32];
-	struct stat ns = {}, st;
-	int dfd, fd;
+	struct stat ns = {}, held, now;
+	int dfd, fd = -1, tries;
 
 	stat("/proc/self/ns/net", &ns);
-	snprintf(file, sizeof(file), "%s.net%llu.lock", name, (unsigned long long)ns.st_ino);
+	snprintf(a->lock_name, sizeof(a->lock_name), "%s.net%llu.lock", a->name,
+		 (unsigned long long)ns.st_ino);
 	dfd = open_lock_dir(dir);
 	if (dfd < 0)
 		return -1;
-	fd = openat(dfd, file, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
-	close(dfd);
-	if (fd < 0 || fstat(fd, &st) || st.st_uid != geteuid() || (st.st_mode & 077)) {
-		log_error("cannot use the lock file %s/%s (%s): remove it", dir, file,
-			  fd < 0 ? strerror(errno) : "not ours, or readable by others");
-		if (fd >= 0)
-			close(fd);
-		return -1;
+	for (tries = 0; tries < 3; tries++) {
+		fd = openat(dfd, a->lock_name, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+		if (fd < 0 || fstat(fd, &held) || held.st_uid != geteuid() || (held.st_mode & 077)) {
+			log_error("cannot use the lock file %s/%s (%s): remove it", dir, a->lock_name,
+				  fd < 0 ? strerror(errno) : "not ours, or readable by others");
+			goto fail;
+		}
+		if (flock(fd, LOCK_EX | LOCK_NB)) {
+			if (errno == EWOULDBLOCK)
+				log_error("interface %s is already monitored by another tcpshake-mon: "
+					  "stop it first", a->name);
+			else
+				log_error("cannot lock %s/%s: %s", dir, a->lock_name, strerror(errno));
+			goto fail;
+		}
+		if (fstatat(dfd, a->lock_name, &now, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    now.st_ino == held.st_ino && now.st_dev == held.st_dev) {
+			a->lock_fd = fd;
+			a->lock_dir_fd = dfd;
+			return 0;
+		}
+		close(fd);      /* its holder removed it as we opened it: again */
+		fd = -1;
 	}
-	if (flock(fd, LOCK_EX | LOCK_NB)) {
-		if (errno == EWOULDBLOCK)
-			log_error("interface %s is already monitored by another tcpshake-mon: stop it first",
-				  name);
-		else
-			log_error("cannot lock %s/%s: %s", dir, file, strerror(errno));
+	log_error("cannot lock %s/%s: it keeps being replaced", dir, a->lock_name);
+fail:
+	if (fd >= 0)
 		close(fd);
-		return -1;
-	}
-	return fd;
+	close(dfd);
+	return -1;
+}
+
+/* Removed while still held: whoever opened it meanwhile sees it is stale. */
+static void release_instance_lock(struct attachment *a)
+{
+	if (a->lock_fd < 0)
+		return;
+	unlinkat(a->lock_dir_fd, a->lock_name, 0);
+	close(a->lock_fd);
+	close(a->lock_dir_fd);
+	a->lock_fd = a->lock_dir_fd = -1;
 }
 
 static int prog_name_of(__u32 id, char *name, size_t len)
@@ -337,8 +360,8 @@ int attach_iface(struct tcpshake_bpf *skel, struct attachment *a, const char *na
 	snprintf(a->name, sizeof(a->name), "%s", name);
 	a->ifindex = ifindex;
 	a->ingress_fd = a->egress_fd = -1;
-	a->lock_fd = take_instance_lock(name);
-	if (a->lock_fd < 0)
+	a->lock_fd = a->lock_dir_fd = -1;
+	if (take_instance_lock(a))
 		return -1;
 	if (attach_ingress(skel, a, mode)) {
 		detach_iface(a);
@@ -380,9 +403,8 @@ void detach_iface(struct attachment *a)
 			log_info("left the clsact qdisc on %s in place: it holds other filters now, "
 				 "or they could not be listed", a->name);
 	}
-	if (a->lock_fd >= 0)
-		close(a->lock_fd);
-	a->ingress_fd = a->egress_fd = a->lock_fd = -1;
+	release_instance_lock(a);
+	a->ingress_fd = a->egress_fd = -1;
 	a->ingress = a->egress = HOOK_NONE;
 	a->created_clsact = false;
 }

@@ -27,7 +27,9 @@ struct attachment {
 	int ingress_fd;           /* link fd, or -1 */
 	int egress_fd;
 	bool created_clsact;      /* netlink fallback: we added the clsact qdisc */
-	int lock_fd;              /* one monitor per interface */
+	int lock_fd;              /* one monitor per interface: flock(2) held */
+	int lock_dir_fd;
+	char lock_name[IF_NAMESIZE + 32];
 };
 
 int attach_iface(struct tcpshake_bpf *skel, struct attachment *a, const char *name,

@@ -185,6 +185,8 @@ time.sleep(30)' "$IF_S" 2>"$WORK/squat.err" &
 	stop_pid "$squat" KILL 2 || true
 	untrack "$squat"
 	mon_stop
+	[[ ! -e $lockfile ]] && pass "[lock] the lock file is removed on exit" ||
+		fail "[lock] $lockfile is left after exit"
 }
 
 # ---- someone else's tc filter on the clsact qdisc we created ------------------
