@@ -11,17 +11,24 @@ BPFTOOL   ?= bpftool
 ARCH      := $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/')
 IFACE     ?= $(shell ip -o route show default 2>/dev/null | awk '{for (i = 1; i < NF; i++) if ($$i == "dev") {print $$(i+1); exit}}')
 
+# CFLAGS and LDFLAGS are the user's (make CFLAGS=-O0 keeps everything else);
+# what the code needs to build at all is in the REQUIRED_ variables.
 CFLAGS    ?= -O2 -g
-CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
+REQUIRED_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
              -Iinclude -Isrc -Ibpf -I$(BUILD) -DTCPSHAKE_VERSION=\"$(VERSION)\"
-LDLIBS    += -lbpf -lelf -lz -lmicrohttpd -ljson-c -lm
+ALL_CFLAGS = $(REQUIRED_CFLAGS) $(CFLAGS)
+ALL_LDFLAGS = $(LDFLAGS)
+LDLIBS    += -lbpf -lelf -lz -lmicrohttpd -ljson-c -lm -lpthread
+VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Wextra -Werror -MMD -MP \
-             -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Ibpf
+             -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux/$(ARCH) -Ibpf
 
 APP_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c))
 APP_OBJS  := $(APP_SRCS:src/%.c=$(BUILD)/src/%.o)
 BPF_OBJ   := $(BUILD)/tcpshake.bpf.o
 SKEL      := $(BUILD)/tcpshake.skel.h
+# Only the sources that include the skeleton wait for (and rebuild with) it.
+SKEL_OBJS := $(patsubst src/%.c,$(BUILD)/src/%.o,$(shell grep -l '"tcpshake.skel.h"' src/*.c))
 
 COMMON_OBJS := $(BUILD)/tests/common/craft.o
 UNIT_SRCS := $(wildcard tests/unit/test_*.c)
@@ -30,32 +37,38 @@ BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
 HARNESS   := $(BUILD)/tests/bpf/harness.o
 BENCH_BIN := $(BUILD)/tests/bpf/bench
+HOOKS_BIN := $(BUILD)/tests/hooks
 
-.PHONY: all deps run check test-unit test-bpf test-integration test-deploy bench \
-        vmlinux install uninstall clean help
+.DELETE_ON_ERROR:
+.PHONY: all deps deps-test run check test-bins test-unit test-bpf test-integration test-deploy \
+        soak bench vmlinux install uninstall clean help
 
 all: tcpshake-mon
 
 help:
 	@echo "make              build ./tcpshake-mon"
-	@echo "sudo make run     install missing packages, build, run on IFACE=$(IFACE)"
-	@echo "sudo make check   install missing packages, build, run every test"
+	@echo "make run          (as root or with sudo) install what it needs, build, run on IFACE=$(IFACE)"
+	@echo "make check        (as root or with sudo) install the test tools too, build, run every test"
+	@echo "make soak MINUTES=30   (root) connection churn in namespaces, sampled every 10 s"
 	@echo "sudo make bench   per-packet cost of each packet class (BPF_PROG_TEST_RUN)"
-	@echo "make vmlinux      regenerate vmlinux/vmlinux.h from the running kernel"
+	@echo "make vmlinux      regenerate $(VMLINUX_H) from the running kernel"
 	@echo "make install      PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
 
 deps:
-	@scripts/install-deps.sh
+	@scripts/install-deps.sh run
+
+deps-test:
+	@scripts/install-deps.sh run test
 
 run: deps all
 	./tcpshake-mon $(RUN_OPTS) $(IFACE)
 
-HOOKS_BIN := $(BUILD)/tests/hooks
+test-bins: $(UNIT_BINS) $(BPFT_BINS) $(HOOKS_BIN)
 
-check: deps all $(UNIT_BINS) $(BPFT_BINS) $(HOOKS_BIN)
+check: deps-test all test-bins
 	@scripts/run-tests.sh $(BUILD)
 
-test-unit: $(UNIT_BINS)
+test-unit: $(UNIT_BINS) all
 	@scripts/run-tests.sh $(BUILD) unit
 
 test-bpf: $(BPFT_BINS)
@@ -71,11 +84,17 @@ bench: deps $(BENCH_BIN)
 	$(BENCH_BIN)
 
 vmlinux:
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h
+	rm -f $(VMLINUX_H)
+	@$(MAKE) --no-print-directory $(VMLINUX_H)
+
+# A new architecture gets its kernel types from the running kernel.
+$(VMLINUX_H):
+	@mkdir -p $(@D)
+	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
 
 # ---- BPF object and skeleton ----
 
-$(BPF_OBJ): bpf/tcpshake.bpf.c | $(BUILD)
+$(BPF_OBJ): bpf/tcpshake.bpf.c $(VMLINUX_H) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(SKEL): $(BPF_OBJ)
@@ -83,12 +102,14 @@ $(SKEL): $(BPF_OBJ)
 
 # ---- user space ----
 
-$(BUILD)/src/%.o: src/%.c $(SKEL) | $(BUILD)
+$(SKEL_OBJS): $(SKEL)
+
+$(BUILD)/src/%.o: src/%.c | $(BUILD)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
 
 $(BUILD)/tcpshake-mon: $(BUILD)/src/main.o $(APP_OBJS)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LDLIBS)
 
 tcpshake-mon: $(BUILD)/tcpshake-mon
 	cp -f $< $@
@@ -97,24 +118,25 @@ tcpshake-mon: $(BUILD)/tcpshake-mon
 
 $(BUILD)/tests/common/%.o: tests/common/%.c | $(BUILD)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/common -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Itests/common -c $< -o $@
 
 $(HOOKS_BIN): tests/common/hooks.c | $(BUILD)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $< -o $@ -lbpf
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -o $@ -lbpf
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(APP_OBJS) $(COMMON_OBJS) | $(BUILD)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Wno-override-init -Itests/common $< $(APP_OBJS) $(COMMON_OBJS) -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(ALL_CFLAGS) -Wno-override-init -Itests/common $< $(APP_OBJS) $(COMMON_OBJS) -o $@ \
+		$(ALL_LDFLAGS) $(LDLIBS) -lcmocka
 
 $(BUILD)/tests/bpf/%.o: tests/bpf/%.c $(SKEL) | $(BUILD)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Wno-override-init -Itests/common -Itests/bpf -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Wno-override-init -Itests/common -Itests/bpf -c $< -o $@
 
 $(BUILD)/tests/bpf/test_%: $(BUILD)/tests/bpf/test_%.o $(HARNESS) $(APP_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
-$(BUILD)/bench.bpf.o: tests/bpf/bench.bpf.c | $(BUILD)
+$(BUILD)/bench.bpf.o: tests/bpf/bench.bpf.c $(VMLINUX_H) | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/bench.skel.h: $(BUILD)/bench.bpf.o
@@ -122,10 +144,16 @@ $(BUILD)/bench.skel.h: $(BUILD)/bench.bpf.o
 
 $(BUILD)/tests/bpf/bench.o: tests/bpf/bench.c $(BUILD)/bench.skel.h $(SKEL) | $(BUILD)
 	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) -Itests/common -Itests/bpf -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -Itests/common -Itests/bpf -c $< -o $@
 
 $(BENCH_BIN): $(BUILD)/tests/bpf/bench.o $(HARNESS) $(APP_OBJS) $(COMMON_OBJS)
-	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LDLIBS)
+
+# ---- soak (not part of check) ----
+
+MINUTES ?= 30
+soak: deps-test all
+	@bash tests/soak/soak.sh $(MINUTES)
 
 # ---- install ----
 

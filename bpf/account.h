@@ -60,7 +60,7 @@ static __always_inline void port_slot_claim(__u32 iface, __u16 port)
 
 	if (!slot || *slot || !port)
 		return;
-	n = __sync_fetch_and_add(&next_port_slot, 1) + MAX_IFACES;
+	n = __sync_fetch_and_add(&next_port_slot, 1) + PORT_SLOT_FIRST;
 	if (n >= cfg.port_slots || n >= PORT_SLOTS_MAX)
 		return;
 	owner = port_owner_at(n);

@@ -127,7 +127,7 @@ struct {
 /* The coarse clock (fsm_coarse()), advanced by the sweeper: the data fast
  * path stamps activity with it instead of calling a clock helper. */
 __u32 now_coarse;
-/* Port slots handed out so far (slot = MAX_IFACES + n). */
+/* Port slots handed out so far (slot = PORT_SLOT_FIRST + n). */
 __u32 next_port_slot;
 /* Table occupancy, written by the sweeper. */
 struct sweep_report report;

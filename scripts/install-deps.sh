@@ -1,22 +1,41 @@
 #!/bin/sh
-# Installs the Debian packages tcpshake-mon needs to build, run and test,
-# and only those that are missing. Idempotent; needs root to install.
+# Installs the Debian packages tcpshake-mon needs, and only those missing.
+# Usage: install-deps.sh [run] [test]
+#   run:  build and run the monitor (make run)
+#   test: the tools the test suite compares against (make check)
+# Idempotent; needs root to install (as root, or with sudo).
 set -eu
 
-PACKAGES="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
-libcmocka-dev libmicrohttpd-dev libjson-c-dev libpcap-dev iproute2 ethtool
-tshark hping3 netcat-openbsd python3 python3-scapy python3-yaml mandoc groff man-db
-prometheus prometheus-node-exporter systemd curl"
+# Building (compilers, libbpf, libraries) and running (iproute2 finds the
+# default route for make run).
+RUN_PACKAGES="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
+libmicrohttpd-dev libjson-c-dev libpcap-dev iproute2"
+
+# Ground truth and harnesses of the tests: cmocka, packet tools, the
+# Prometheus stack, man page linters, flock and ps.
+TEST_PACKAGES="libcmocka-dev ethtool tshark hping3 netcat-openbsd
+python3 python3-scapy python3-yaml mandoc groff man-db prometheus
+prometheus-node-exporter systemd curl util-linux procps"
+
+[ $# -eq 0 ] && set -- run
+wanted=""
+for group in "$@"; do
+	case $group in
+	run) wanted="$wanted $RUN_PACKAGES" ;;
+	test) wanted="$wanted $TEST_PACKAGES" ;;
+	*) echo "install-deps: unknown package set '$group' (run, test)" >&2; exit 2 ;;
+	esac
+done
 
 missing=""
-for p in $PACKAGES; do
+for p in $wanted; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" ||
 		missing="$missing $p"
 done
 [ -z "$missing" ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-	echo "install-deps: missing packages:$missing; run as root (sudo make ...)" >&2
+	echo "install-deps: missing packages:$missing; run the make command as root, or with sudo" >&2
 	exit 1
 fi
 echo "install-deps: installing$missing"

@@ -14,6 +14,9 @@
 
 struct tcpshake_bpf;
 
+/* tcx attach types (Linux 6.6); Debian 12's UAPI headers predate them. */
+enum { ATTACH_TCX_INGRESS = 46, ATTACH_TCX_EGRESS = 47 };
+
 enum hook_kind { HOOK_NONE = 0, HOOK_XDP_NATIVE, HOOK_XDP_GENERIC, HOOK_TCX, HOOK_TC_NETLINK };
 
 struct attachment {
@@ -24,7 +27,9 @@ struct attachment {
 	int ingress_fd;           /* link fd, or -1 */
 	int egress_fd;
 	bool created_clsact;      /* netlink fallback: we added the clsact qdisc */
-	int lock_fd;              /* one monitor per interface */
+	int lock_fd;              /* one monitor per interface: flock(2) held */
+	int lock_dir_fd;
+	char lock_name[IF_NAMESIZE + 32];
 };
 
 int attach_iface(struct tcpshake_bpf *skel, struct attachment *a, const char *name,

@@ -1,10 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <json-c/json.h>
+#include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/libbpf.h>
 #include "events.h"
 #include "log.h"
@@ -105,12 +109,169 @@ char *event_to_json(const struct event *ev, const char *iface, double mono_to_wa
 	return line;
 }
 
+/* Lines waiting for the writer thread, at most this many bytes: a reader
+ * that does not keep up loses events (counted), never stalls the loop. */
+#define EVENTS_QUEUE_BYTES (4u << 20)
+
+static __u64 count_lines(const char *p, size_t len)
+{
+	const char *end = p + len;
+	__u64 n = 0;
+
+	while (p < end && (p = memchr(p, '\n', (size_t)(end - p)))) {
+		n++;
+		p++;
+	}
+	return n;
+}
+
+static int open_output(const char *path)
+{
+	return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+}
+
+/* Either thread may notice first; one line either way. */
+static void mark_closed(struct events *e)
+{
+	if (!__atomic_exchange_n(&e->closed, true, __ATOMIC_ACQ_REL))
+		log_error("the event output was closed by its reader (broken pipe): stopping");
+}
+
+/* The writer thread's side of a failed write: count the lines it lost,
+ * report once per failure streak. EPIPE: nobody will ever read again. */
+static void write_failed(struct events *e, int err, const char *rest, size_t len)
+{
+	__atomic_add_fetch(&e->write_errors, count_lines(rest, len), __ATOMIC_RELAXED);
+	if (err == EPIPE) {
+		mark_closed(e);
+		return;
+	}
+	if (!e->failing)
+		log_error("cannot write events to %s (%s): lost events are counted in "
+			  "tcpshake_events_write_errors_total; retrying", e->path ? e->path : "stdout",
+			  strerror(err));
+	e->failing = true;
+}
+
+static void write_batch(struct events *e, const char *p, size_t len)
+{
+	while (len) {
+		ssize_t n = write(e->fd, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			write_failed(e, n < 0 ? errno : EIO, p, len);
+			return;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	if (e->failing)
+		log_info("writing events to %s works again", e->path ? e->path : "stdout");
+	e->failing = false;
+}
+
+/* SIGHUP (log rotation): the path is opened anew; lines already queued go
+ * to whichever file is open when they are written, none is lost. */
+static void reopen_output(struct events *e)
+{
+	int fd;
+
+	if (!e->path)
+		return;
+	fd = open_output(e->path);
+	if (fd < 0) {
+		log_error("cannot reopen the event file %s (%s): still writing to the old one",
+			  e->path, strerror(errno));
+		return;
+	}
+	close(e->fd);
+	e->fd = fd;
+	log_info("reopened the event file %s", e->path);
+}
+
+static void free_batch(void *p)
+{
+	free(*(char **)p);
+}
+
+static void *writer_main(void *arg)
+{
+	struct events *e = arg;
+	char *batch = NULL;
+	size_t len;
+	bool reopen, stop;
+
+	pthread_cleanup_push(free_batch, &batch);
+	for (;;) {
+		pthread_mutex_lock(&e->lock);
+		while (!e->qlen && !e->stopping && !e->reopen)
+			pthread_cond_wait(&e->wake, &e->lock);
+		batch = e->queue;
+		len = e->qlen;
+		e->queue = NULL;
+		e->qlen = e->qcap = 0;
+		reopen = e->reopen;
+		e->reopen = false;
+		stop = e->stopping;
+		pthread_mutex_unlock(&e->lock);
+
+		if (reopen)
+			reopen_output(e);
+		if (len && !__atomic_load_n(&e->closed, __ATOMIC_ACQUIRE))
+			write_batch(e, batch, len);
+		free(batch);
+		batch = NULL;
+		if (stop && !len)
+			break;
+	}
+	pthread_cleanup_pop(0);
+	return NULL;
+}
+
+/* Hands one line to the writer thread; drops it (counted) when the queue
+ * is full. Never blocks on the output. */
+static int enqueue(struct events *e, const char *line)
+{
+	size_t n = strlen(line);
+	int rc = 0;
+
+	pthread_mutex_lock(&e->lock);
+	if (e->qlen + n + 1 > EVENTS_QUEUE_BYTES) {
+		__atomic_add_fetch(&e->dropped, 1, __ATOMIC_RELAXED);
+	} else {
+		if (e->qlen + n + 1 > e->qcap) {
+			size_t cap = e->qcap ? e->qcap : 65536;
+			char *q;
+
+			while (cap < e->qlen + n + 1)
+				cap *= 2;
+			q = realloc(e->queue, cap);
+			if (!q) {
+				rc = -ENOMEM;
+				goto out;
+			}
+			e->queue = q;
+			e->qcap = cap;
+		}
+		memcpy(e->queue + e->qlen, line, n);
+		e->queue[e->qlen + n] = '\n';
+		e->qlen += n + 1;
+		pthread_cond_signal(&e->wake);
+	}
+out:
+	pthread_mutex_unlock(&e->lock);
+	return rc;
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct events *e = ctx;
 	const struct event *ev = data;
 	const char *iface;
 	char *line;
+	int rc;
 
 	if (size < sizeof(*ev))
 		return 0;
@@ -118,10 +279,9 @@ static int handle_event(void *ctx, void *data, size_t size)
 	line = event_to_json(ev, iface, e->mono_to_wall);
 	if (!line)
 		return -ENOMEM;
-	fputs(line, e->out);
-	fputc('\n', e->out);
+	rc = enqueue(e, line);
 	free(line);
-	return 0;
+	return rc;
 }
 
 int events_open(struct events *e, int ringbuf_fd, const char *path, const struct snapshot *names)
@@ -129,15 +289,19 @@ int events_open(struct events *e, int ringbuf_fd, const char *path, const struct
 	memset(e, 0, sizeof(*e));
 	e->names = names;
 	e->mono_to_wall = clock_mono_to_wall();
+	e->fd = -1;
+	pthread_mutex_init(&e->lock, NULL);
+	pthread_cond_init(&e->wake, NULL);
 	if (!strcmp(path, "-")) {
-		e->out = stdout;
+		e->fd = dup(STDOUT_FILENO);
 	} else {
-		e->out = fopen(path, "a");
-		if (!e->out) {
-			log_error("cannot open the event file %s: %s", path, strerror(errno));
-			return -1;
-		}
-		e->own_out = true;
+		e->path = path;
+		e->fd = open_output(path);
+	}
+	if (e->fd < 0) {
+		log_error("cannot open the event file %s: %s", path, strerror(errno));
+		events_close(e);
+		return -1;
 	}
 	e->rb = ring_buffer__new(ringbuf_fd, handle_event, e, NULL);
 	if (!e->rb) {
@@ -145,12 +309,30 @@ int events_open(struct events *e, int ringbuf_fd, const char *path, const struct
 		events_close(e);
 		return -1;
 	}
+	if (pthread_create(&e->writer, NULL, writer_main, e)) {
+		log_error("cannot start the event writer thread: out of resources");
+		events_close(e);
+		return -1;
+	}
+	e->writer_on = true;
 	return 0;
+}
+
+/* A pipe or socket whose reader has gone reports POLLERR or POLLHUP even
+ * before we write to it again: `--events - | head -1` ends at once. */
+static bool output_gone(struct events *e)
+{
+	struct pollfd p = { .fd = e->fd, .events = POLLOUT };
+
+	if (poll(&p, 1, 0) != 1 || !(p.revents & (POLLERR | POLLHUP)))
+		return false;
+	mark_closed(e);
+	return true;
 }
 
 int events_poll(struct events *e, int timeout_ms)
 {
-	int n = ring_buffer__poll(e->rb, timeout_ms), more;
+	int n = ring_buffer__poll(e->rb, timeout_ms);
 
 	if (n < 0 && n != -EINTR) {
 		log_error("reading events failed: %s", strerror(-n));
@@ -158,11 +340,32 @@ int events_poll(struct events *e, int timeout_ms)
 	}
 	/* The kernel side wakes us only once much is pending: take whatever
 	 * is there at every timeout, so events are never older than that. */
-	more = ring_buffer__consume(e->rb);
-	if (n > 0 || more > 0)
-		fflush(e->out);
-	return 0;
+	ring_buffer__consume(e->rb);
+	return events_closed(e) || output_gone(e) ? -EPIPE : 0;
 }
+
+void events_reopen(struct events *e)
+{
+	pthread_mutex_lock(&e->lock);
+	e->reopen = true;
+	pthread_cond_signal(&e->wake);
+	pthread_mutex_unlock(&e->lock);
+}
+
+bool events_closed(struct events *e)
+{
+	return __atomic_load_n(&e->closed, __ATOMIC_ACQUIRE);
+}
+
+void events_counts(struct events *e, __u64 *write_errors, __u64 *dropped)
+{
+	*write_errors = __atomic_load_n(&e->write_errors, __ATOMIC_RELAXED);
+	*dropped = __atomic_load_n(&e->dropped, __ATOMIC_RELAXED);
+}
+
+/* Drains the ring buffer and the queue; a reader that takes no more gets
+ * EVENTS_DRAIN_S before the writer is cancelled, so exit never hangs. */
+#define EVENTS_DRAIN_S 2
 
 void events_close(struct events *e)
 {
@@ -170,9 +373,29 @@ void events_close(struct events *e)
 		ring_buffer__consume(e->rb);
 		ring_buffer__free(e->rb);
 	}
-	if (e->out)
-		fflush(e->out);
-	if (e->own_out && e->out)
-		fclose(e->out);
+	if (e->writer_on) {
+		struct timespec deadline;
+
+		pthread_mutex_lock(&e->lock);
+		e->stopping = true;
+		pthread_cond_signal(&e->wake);
+		pthread_mutex_unlock(&e->lock);
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_sec += EVENTS_DRAIN_S;
+		if (pthread_timedjoin_np(e->writer, NULL, &deadline)) {
+			pthread_mutex_lock(&e->lock);
+			log_error("the event output takes no more data: %llu queued events not written",
+				  (unsigned long long)count_lines(e->queue, e->qlen));
+			pthread_mutex_unlock(&e->lock);
+			pthread_cancel(e->writer);
+			pthread_join(e->writer, NULL);
+		}
+	}
+	if (e->fd >= 0)
+		close(e->fd);
+	free(e->queue);
+	pthread_cond_destroy(&e->wake);
+	pthread_mutex_destroy(&e->lock);
 	memset(e, 0, sizeof(*e));
+	e->fd = -1;
 }

@@ -1,24 +1,43 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
-/* The event stream: BPF ring buffer -> one JSON object per line. */
+/* The event stream: BPF ring buffer -> one JSON object per line. The
+ * caller's thread formats the lines into a bounded queue; a writer thread
+ * writes them, so a slow or stuck reader never stalls the caller. */
 #ifndef TCPSHAKE_EVENTS_H
 #define TCPSHAKE_EVENTS_H
 
-#include <stdio.h>
+#include <pthread.h>
+#include <stdbool.h>
 #include "snapshot.h"
 
 struct ring_buffer;
 
 struct events {
 	struct ring_buffer *rb;
-	FILE *out;
-	bool own_out;
 	const struct snapshot *names;   /* interface names by slot */
 	double mono_to_wall;            /* add to CLOCK_MONOTONIC seconds */
+	const char *path;               /* NULL: standard output */
+	int fd;                         /* the writer thread's; swapped on reopen */
+	pthread_t writer;
+	bool writer_on;
+	pthread_mutex_t lock;           /* guards the queue and the flags below */
+	pthread_cond_t wake;
+	char *queue;                    /* complete lines, at most EVENTS_QUEUE_BYTES */
+	size_t qlen, qcap;
+	bool reopen, stopping;
+	bool failing;                   /* writer thread only: in a failure streak */
+	bool closed;                    /* atomic: the reader went away (EPIPE) */
+	__u64 write_errors;             /* atomic: lines lost to failed writes */
+	__u64 dropped;                  /* atomic: lines dropped, queue full */
 };
 
 int events_open(struct events *e, int ringbuf_fd, const char *path, const struct snapshot *names);
-/* Waits up to timeout_ms for events and writes them; < 0 on error. */
+/* Waits up to timeout_ms for events and queues them; < 0 on error, -EPIPE
+ * once the output's reader has gone. */
 int events_poll(struct events *e, int timeout_ms);
+/* Log rotation: the writer reopens the path before its next write. */
+void events_reopen(struct events *e);
+bool events_closed(struct events *e);
+void events_counts(struct events *e, __u64 *write_errors, __u64 *dropped);
 void events_close(struct events *e);
 /* Formats one event as a JSON line (no newline) into a malloc'ed string. */
 char *event_to_json(const struct event *ev, const char *iface, double mono_to_wall);

@@ -19,7 +19,7 @@ void geometry_from_options(struct table_geometry *g, const struct options *o)
 	g->hs_buckets = pow2_at_least((o->handshake_slots + HS_WAYS - 1) / HS_WAYS);
 	g->flow_buckets = pow2_at_least((o->max_flows + FLOW_WAYS - 1) / FLOW_WAYS);
 	g->spill_max = o->max_flows / 8 > 1024 ? o->max_flows / 8 : 1024;
-	g->port_slots = MAX_IFACES + PORT_SLOT_HEADROOM * o->max_ports + PORT_SLOT_SPARE;
+	g->port_slots = PORT_SLOT_FIRST + PORT_SLOT_HEADROOM * o->max_ports + PORT_SLOT_SPARE;
 	if (g->port_slots > PORT_SLOTS_MAX)
 		g->port_slots = PORT_SLOTS_MAX;
 }

@@ -20,10 +20,13 @@ struct table_geometry {
 	__u32 port_slots;      /* per-port statistics slots, "other" slots included */
 };
 
-/* Port slots: one "other" slot per interface, then slots handed out to
- * service ports on their first valid SYN-ACK, for all interfaces together.
- * User space labels the --max-ports busiest per interface; the headroom
- * lets a port that becomes busy later still have counters of its own. */
+/* Port slots: one "other" slot per interface (PORT_SLOT_FIRST of them),
+ * then slots handed out to service ports on their first valid SYN-ACK, for
+ * all interfaces together, never taken back. User space labels the
+ * --max-ports busiest per interface; the headroom (4 per labelled port)
+ * lets ports that become busy later still get counters of their own, and
+ * the spare 16 keep a small --max-ports (1, 2) from running out at once
+ * when a host has a few more services than that. */
 #define PORT_SLOT_HEADROOM 4
 #define PORT_SLOT_SPARE    16
 

@@ -2,12 +2,20 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <microhttpd.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include "http.h"
 #include "log.h"
 #include "prom.h"
+
+/* A scrape is one short request: a client that holds more connections than
+ * a few Prometheus servers would, or idles, is cut off, so no single address
+ * can take all the slots and slowloris clients time out. */
+#define HTTP_MAX_CONNECTIONS 128u
+#define HTTP_MAX_PER_ADDRESS 8u
+#define HTTP_IDLE_TIMEOUT_S  10u
 
 static int parse_port(const char *s, unsigned short *port)
 {
@@ -123,11 +131,28 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *conn, const char
 	return reply(conn, MHD_HTTP_NOT_FOUND, text, "not found\n", 10);
 }
 
+/* libmicrohttpd reports every refused connection: a flood would flood the
+ * log too, so its messages are debug output (-v). */
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char msg[256];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	n = strlen(msg);
+	while (n && msg[n - 1] == '\n')
+		msg[--n] = 0;
+	log_debug("http: %s", msg);
+}
+
 int http_start(struct http *h, const char *listen)
 {
 	struct sockaddr_in6 sa;
 	unsigned int len;
-	unsigned int flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ERROR_LOG;
+	/* epoll (or poll) in its own thread: no FD_SETSIZE ceiling, and the
+	 * metrics loop never waits for a client. */
+	unsigned int flags = MHD_USE_AUTO_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 
 	memset(h, 0, sizeof(*h));
 	pthread_mutex_init(&h->lock, NULL);
@@ -138,8 +163,10 @@ int http_start(struct http *h, const char *listen)
 		flags |= MHD_USE_IPv6;
 	h->daemon = MHD_start_daemon(flags, ntohs(sa.sin6_port), NULL, NULL, handle, h,
 				     MHD_OPTION_SOCK_ADDR, &sa,
-				     MHD_OPTION_CONNECTION_LIMIT, 64u,
-				     MHD_OPTION_CONNECTION_TIMEOUT, 10u,
+				     MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS,
+				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_MAX_PER_ADDRESS,
+				     MHD_OPTION_CONNECTION_TIMEOUT, HTTP_IDLE_TIMEOUT_S,
+				     MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
 				     MHD_OPTION_END);
 	if (!h->daemon) {
 		log_error("cannot listen on %s: the address is in use or not local", listen);

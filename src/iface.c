@@ -40,6 +40,13 @@ unsigned int iface_check(const char *name)
 	return ifindex;
 }
 
+bool iface_is_up(const char *name)
+{
+	struct ifreq ifr;
+
+	return iface_ioctl(name, SIOCGIFFLAGS, &ifr) != 0 || (ifr.ifr_flags & IFF_UP);
+}
+
 /* A device without a bus behind it (veth, bridge, bond, tun, ...). */
 bool iface_is_virtual(const char *name)
 {

@@ -8,6 +8,8 @@
 
 /* ifindex of an existing, up interface, or 0 after printing why not. */
 unsigned int iface_check(const char *name);
+/* Administratively up (or unknown: not worth a false alarm). */
+bool iface_is_up(const char *name);
 /* A device without a bus behind it (veth, bridge, tun, ...): ethtool's
  * driver info has no bus address. */
 bool iface_is_virtual(const char *name);

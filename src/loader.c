@@ -35,15 +35,18 @@ int loader_check_environment(void)
 		log_error("must run as root or with CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON: try sudo");
 		return -1;
 	}
+	/* One minimum kernel, Linux 5.17: the sweeper walks the tables with
+	 * bpf_loop (5.17) from a syscall program (5.14), and needs the kernel BTF. */
 	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		log_error("this kernel has no BTF (/sys/kernel/btf/vmlinux): tcpshake-mon needs a "
-			  "kernel built with CONFIG_DEBUG_INFO_BTF=y (5.10 or newer)");
+		log_error("this kernel has no BTF (/sys/kernel/btf/vmlinux): tcpshake-mon needs "
+			  "Linux 5.17 or newer built with CONFIG_DEBUG_INFO_BTF=y");
 		return -1;
 	}
 	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, NULL) != 1 ||
-	    libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL) != 1) {
-		log_error("this kernel cannot load the BPF programs tcpshake-mon needs (XDP, syscall "
-			  "programs): Linux 5.15 or newer is required");
+	    libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL) != 1 ||
+	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_SYSCALL, BPF_FUNC_loop, NULL) != 1) {
+		log_error("this kernel lacks the BPF features tcpshake-mon needs (bpf_loop in syscall "
+			  "programs): Linux 5.17 or newer is required");
 		return -1;
 	}
 	return 0;
@@ -93,16 +96,24 @@ int loader_open(struct loader *l, const struct options *o, const unsigned int *i
 	return 0;
 }
 
+/* Loads the programs, then runs the sweeper once, so the first reading
+ * already has the table occupancy and the coarse clock set. */
 int loader_finish(struct loader *l)
 {
 	int err = tcpshake_bpf__load(l->skel);
 
 	if (err) {
+		/* ENOMEM is the kernel refusing memory for the maps; E2BIG and
+		 * EINVAL come from the verifier (a program too complex for this
+		 * kernel), whose log says which. */
 		if (err == -EPERM)
 			log_error("the kernel refused to load BPF programs (permission denied): run as root");
-		else if (err == -ENOMEM || err == -E2BIG)
+		else if (err == -ENOMEM)
 			log_error("not enough kernel memory for the tables: try smaller --max-flows or "
 				  "--handshake-slots");
+		else if (err == -E2BIG)
+			log_error("the kernel's verifier rejected a BPF program as too large or complex "
+				  "(%s): run with -vv to see the verifier log", strerror(-err));
 		else
 			log_error("loading the BPF programs failed (%s): run with -vv to see the verifier log",
 				  strerror(-err));

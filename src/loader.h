@@ -16,9 +16,11 @@ struct loader {
 
 /* Privileges and kernel features; prints the reason and returns -1 if missing. */
 int loader_check_environment(void);
-/* Opens and loads the BPF object for the given interfaces (not attached). */
+/* Opens and loads the BPF object for the given interfaces (not attached),
+ * then runs the sweeper once. */
 int loader_load(struct loader *l, const struct options *o, const unsigned int *ifindex, int n);
-/* The same in two steps, so tests can adjust skel->rodata in between. */
+/* The same in two steps, so tests can adjust skel->rodata in between;
+ * loader_finish also runs the sweeper once. */
 int loader_open(struct loader *l, const struct options *o, const unsigned int *ifindex, int n);
 int loader_finish(struct loader *l);
 /* Another geometry than the options gave, between open and finish. */

@@ -26,15 +26,16 @@ void log_init(int v)
 void log_msg(enum log_level level, const char *fmt, ...)
 {
 	static const char *const prefix[] = { "error: ", "warning: ", "", "debug: " };
+	char msg[1024];
 	va_list ap;
 
 	if (level == LOG_INFO && verbosity < 0)
 		return;
 	if (level == LOG_DEBUG && verbosity < 1)
 		return;
-	fprintf(stderr, "tcpshake-mon: %s", prefix[level]);
+	/* One write per line: the event writer and HTTP threads log too. */
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	fprintf(stderr, "tcpshake-mon: %s%s\n", prefix[level], msg);
 }

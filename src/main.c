@@ -25,13 +25,18 @@
 #include "textfile.h"
 #include "tcpshake.skel.h"
 
-static volatile sig_atomic_t stop_requested;
+static volatile sig_atomic_t stop_requested, reopen_requested;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	stop_requested = 1;
+	if (sig == SIGHUP)
+		reopen_requested = 1;
+	else
+		stop_requested = 1;
 }
+
+/* What became of a watched interface since we attached. */
+enum iface_fate { IFACE_OK, IFACE_DOWN, IFACE_RENAMED };
 
 struct monitor {
 	struct options opt;
@@ -50,6 +55,8 @@ struct monitor {
 	bool http_on;
 	struct textfile textfile;
 	bool healthy;
+	enum iface_fate fate[MAX_IFACES];
+	double next_iface_check;
 };
 
 static double mono_now(void)
@@ -112,8 +119,10 @@ static void tick(struct monitor *m, bool last)
 	m->healthy = loader_sweep(&m->loader) == 0 &&
 		     reader_read(&m->reader, &m->snap, &m->labels) == 0;
 	m->snap.up = !last;
-	if (m->events_on)
+	if (m->events_on) {
 		m->events.mono_to_wall = clock_mono_to_wall();
+		events_counts(&m->events, &m->snap.events_write_errors, &m->snap.events_dropped);
+	}
 	if (!m->opt.quiet)
 		term_show(&m->term, &m->snap, mono_now() + clock_mono_to_wall());
 	if (!m->opt.prom_textfile && !m->http_on)
@@ -131,12 +140,59 @@ static void tick(struct monitor *m, bool last)
 		free(body);
 }
 
+/* Interfaces can vanish, be renamed or go down under us. Deleted: our
+ * hooks went with it, so stop (exit 1; a service manager restarts us once
+ * it is back). Down: keep the hooks and wait. Renamed: the hooks follow the
+ * device; the labels keep the name it had. One line per change. */
+static int watch_ifaces(struct monitor *m)
+{
+	int i;
+
+	for (i = 0; i < m->nr_attached; i++) {
+		const char *was = m->opt.ifaces[i];
+		char now[IF_NAMESIZE];
+		enum iface_fate fate = IFACE_OK;
+
+		if (!if_indextoname(m->ifindex[i], now)) {
+			log_error("interface %s was deleted: stopping", was);
+			return -1;
+		}
+		if (strcmp(now, was))
+			fate = IFACE_RENAMED;
+		else if (!iface_is_up(now))
+			fate = IFACE_DOWN;
+		if (fate == m->fate[i])
+			continue;
+		if (fate == IFACE_RENAMED)
+			log_warn("interface %s was renamed to %s: still watching it, metrics keep "
+				 "iface=\"%s\"", was, now, was);
+		else if (fate == IFACE_DOWN)
+			log_warn("interface %s is down: waiting for it to come back up", was);
+		else if (m->fate[i] == IFACE_DOWN)
+			log_warn("interface %s is up again", was);
+		m->fate[i] = fate;
+	}
+	return 0;
+}
+
 static int wait_until(struct monitor *m, double deadline)
 {
 	while (!stop_requested) {
-		double left = deadline - mono_now();
+		double now = mono_now(), left = deadline - now;
 		int ms = left > 0.1 ? 100 : (int)(left * 1000);
 
+		if (reopen_requested) {
+			reopen_requested = 0;
+			if (m->events_on)
+				events_reopen(&m->events);
+			else
+				log_info("SIGHUP: no --events file to reopen");
+		}
+		if (now >= m->next_iface_check) {
+			m->next_iface_check = now + 0.5;
+			if (watch_ifaces(m))
+				return -1;
+		}
 		if (left <= 0)
 			return 0;
 		if (m->events_on) {
@@ -177,7 +233,7 @@ static void shutdown_monitor(struct monitor *m, bool ran)
 	int i;
 
 	if (ran)
-		tick(m, true);         /* final numbers, with tcpshake_up 0 */
+		tick(m, true);         /* final numbers, with tcpshake_up 0, also after errors */
 	for (i = m->nr_attached - 1; i >= 0; i--)
 		detach_iface(&m->att[i]);
 	if (m->events_on)
@@ -193,6 +249,7 @@ int main(int argc, char **argv)
 {
 	static struct monitor m;
 	struct sigaction sa = { .sa_handler = on_signal };
+	bool ran = false;
 	int rc, i;
 
 	rc = options_parse(&m.opt, argc, argv);
@@ -212,6 +269,7 @@ int main(int argc, char **argv)
 
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	rc = 0;
@@ -223,8 +281,10 @@ int main(int argc, char **argv)
 	}
 	if (!rc)
 		rc = start_outputs(&m);
-	if (!rc)
+	if (!rc) {
+		ran = true;
 		rc = run(&m);
-	shutdown_monitor(&m, m.nr_attached == m.opt.nr_ifaces && !rc);
+	}
+	shutdown_monitor(&m, ran);
 	return rc;
 }

@@ -170,11 +170,70 @@ static int parse_one(struct options *o, int c, const char *arg)
 	}
 }
 
+/* The long option that "--NAME[=VALUE]" names, exactly or as the unique
+ * abbreviation getopt accepts; *matches counts the candidates. */
+static const struct option *long_option_named(const char *arg, int *matches)
+{
+	size_t n = strcspn(arg, "=");
+	const struct option *lo, *found = NULL;
+
+	*matches = 0;
+	for (lo = long_options; lo->name; lo++) {
+		if (strncmp(lo->name, arg, n))
+			continue;
+		if (strlen(lo->name) == n) {
+			*matches = 1;
+			return lo;
+		}
+		found = lo;
+		(*matches)++;
+	}
+	return *matches == 1 ? found : NULL;
+}
+
+/* One sentence, naming the option as --help does, for what getopt_long
+ * rejected: it reports long options by their value, which is no character
+ * for most of ours. arg is the last argument getopt consumed; for an error
+ * inside a cluster of short options ("-qx") it is an earlier one. */
+static int option_error(int c, const char *arg)
+{
+	const char *name = arg && !strncmp(arg, "--", 2) ? arg + 2 : NULL;
+	int matches = 0;
+	const struct option *lo = name ? long_option_named(name, &matches) : NULL;
+	const struct option *cand;
+	char candidates[128] = "";
+
+	if (lo && optopt && lo->val != optopt)
+		lo = NULL;           /* the error is a short option's, after a long one */
+	if (c == ':' && lo)
+		log_error("missing value for option '--%s'; see --help", lo->name);
+	else if (c == ':')
+		log_error("missing value for option '-%c'; see --help", optopt);
+	else if (lo)
+		log_error("option '--%s' takes no value; see --help", lo->name);
+	else if (optopt)
+		log_error("unknown option '-%c'; see --help", optopt);
+	else if (matches > 1 && matches <= 3) {
+		for (cand = long_options; cand->name; cand++) {
+			size_t used = strlen(candidates);
+
+			if (!strncmp(cand->name, name, strcspn(name, "=")))
+				snprintf(candidates + used, sizeof(candidates) - used, "%s--%s",
+					 used ? " or " : "", cand->name);
+		}
+		log_error("ambiguous option '--%.*s': did you mean %s?", (int)strcspn(name, "="), name, candidates);
+	} else
+		log_error("unknown option '--%.*s'; see --help", name ? (int)strcspn(name, "=") : 0,
+			  name ? name : "");
+	return 2;
+}
+
 int options_parse(struct options *o, int argc, char **argv)
 {
 	int c, rc;
 
 	options_defaults(o);
+	optind = 0;        /* a full restart of getopt: callers may parse twice */
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":i:d:qvhV", long_options, NULL)) != -1) {
 		if (c == 'h') {
@@ -185,13 +244,8 @@ int options_parse(struct options *o, int argc, char **argv)
 			printf("tcpshake-mon %s\n", TCPSHAKE_VERSION);
 			return 0;
 		}
-		if (c == '?' || c == ':') {
-			if (optopt)
-				log_error("%s option '-%c'; see --help", c == ':' ? "missing value for" : "unknown", optopt);
-			else
-				log_error("%s option '%s'; see --help", c == ':' ? "missing value for" : "unknown", argv[optind - 1]);
-			return 2;
-		}
+		if (c == '?' || c == ':')
+			return option_error(c, optind > 0 && optind <= argc ? argv[optind - 1] : NULL);
 		rc = parse_one(o, c, optarg);
 		if (rc)
 			return rc;

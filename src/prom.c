@@ -50,7 +50,7 @@ static void gauge_sample(FILE *f, const char *name, const char *iface, __s64 v)
 {
 	fprintf(f, P "%s{iface=\"", name);
 	put_label_value(f, iface);
-	fprintf(f, "\"} %lld\n", (long long)(v < 0 ? 0 : v));
+	fprintf(f, "\"} %lld\n", (long long)v);
 }
 
 static void histogram(FILE *f, const char *name, const char *iface, const char *extra,
@@ -212,6 +212,15 @@ static void render_gauges(FILE *f, const struct snapshot *s)
 		sample(f, "table_capacity", s->iface[i].name, ",table=\"handshake\"", s->hs_capacity);
 		sample(f, "table_capacity", s->iface[i].name, ",table=\"flow\"", s->flow_capacity);
 	}
+	/* The event output is the process's, repeated per interface as above. */
+	family(f, "events_write_errors_total", "counter",
+	       "Connection events lost because writing the --events output failed.");
+	for (i = 0; i < s->nr_ifaces; i++)
+		sample(f, "events_write_errors_total", s->iface[i].name, "", s->events_write_errors);
+	family(f, "events_dropped_total", "counter",
+	       "Connection events dropped because the --events output was slower than the events came.");
+	for (i = 0; i < s->nr_ifaces; i++)
+		sample(f, "events_dropped_total", s->iface[i].name, "", s->events_dropped);
 	family(f, "up", "gauge", "1 while tcpshake-mon is running and watching the interface; 0 in its last write.");
 	for (i = 0; i < s->nr_ifaces; i++)
 		sample(f, "up", s->iface[i].name, "", s->up ? 1 : 0);

@@ -134,7 +134,7 @@ static int read_port_slot(struct reader *r, __u32 slot, __u8 iface, __u16 port,
 static int read_ports(struct reader *r, struct snapshot *s, struct port_labels *pl)
 {
 	struct tcpshake_bpf *skel = r->loader->skel;
-	__u32 used = skel->bss->next_port_slot + MAX_IFACES, slot;
+	__u32 used = skel->bss->next_port_slot + PORT_SLOT_FIRST, slot;
 	struct port_snapshot row;
 	int err;
 
@@ -143,12 +143,12 @@ static int read_ports(struct reader *r, struct snapshot *s, struct port_labels *
 	for (slot = 0; slot < used; slot++) {
 		struct port_owner owner = { .iface = (__u8)slot };
 
-		if (slot >= MAX_IFACES &&
+		if (slot >= PORT_SLOT_FIRST &&
 		    bpf_map_lookup_elem(bpf_map__fd(skel->maps.port_owner), &slot, &owner))
 			continue;
-		if ((slot >= MAX_IFACES && !owner.port) || owner.iface >= s->nr_ifaces)
+		if ((slot >= PORT_SLOT_FIRST && !owner.port) || owner.iface >= s->nr_ifaces)
 			continue;
-		err = read_port_slot(r, slot, owner.iface, slot < MAX_IFACES ? 0 : owner.port, &row);
+		err = read_port_slot(r, slot, owner.iface, slot < PORT_SLOT_FIRST ? 0 : owner.port, &row);
 		if (err)
 			return err;
 		port_labels_update(pl, &row);

@@ -14,10 +14,10 @@
 struct iface_snapshot {
 	char name[IF_NAMESIZE];
 	struct iface_stats stats;            /* summed over CPUs */
-	__s64 half_open;                     /* gauges: records by state, counted by the sweeper */
-	                                     /* (half_open adds evicted ones, halfopen.h) */
-	__s64 established;
-	__s64 closing;
+	__s64 half_open;                     /* gauges: records per state, counted */
+	__s64 established;                   /* by the sweeper's last pass, so never */
+	__s64 closing;                       /* negative; half_open adds evicted ones
+	                                      * still inside the SYN timeout (halfopen.h) */
 	__s64 time_wait;
 	__s64 syn_sent;
 	struct hist hist[H_MAX];
@@ -41,6 +41,8 @@ struct snapshot {
 	struct port_snapshot *ports;         /* per interface: labelled ports, then "other" */
 	__u64 hs_capacity;
 	__u64 flow_capacity;
+	__u64 events_write_errors;           /* event lines lost to failed writes */
+	__u64 events_dropped;                /* event lines dropped: the writer lagged */
 	bool up;                             /* false in the exposition written at exit */
 };
 

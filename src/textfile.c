@@ -37,9 +37,14 @@ static int try_write(const char *path, const char *data, size_t len)
 	fd = mkstemp(tmp);
 	if (fd < 0)
 		return -errno;
-	if (write_all(fd, data, len) || fchmod(fd, 0644) || close(fd)) {
+	/* fsync before rename: after a crash the name points at the old
+	 * contents or the new, never at a truncated file. */
+	err = write_all(fd, data, len) || fchmod(fd, 0644) || fsync(fd) ? -errno : 0;
+	/* close() exactly once: after a failed close the descriptor is gone
+	 * anyway, and its number may already belong to another thread. */
+	if (close(fd) && !err)
 		err = -errno;
-		close(fd);
+	if (err) {
 		unlink(tmp);
 		return err;
 	}

@@ -16,7 +16,9 @@
 #define FLOW_WAYS          8   /* ways per flow-table bucket */
 #define PORT_SLOTS_MAX  1024   /* upper bound for per-port statistics slots */
 /* Port slots 0..MAX_IFACES-1 collect, per interface, the ports without a
- * slot of their own ("other"); handed-out slots start at MAX_IFACES. */
+ * slot of their own ("other"); handed-out slots start at PORT_SLOT_FIRST:
+ * the n-th slot handed out (n counts from 0) is PORT_SLOT_FIRST + n. */
+#define PORT_SLOT_FIRST   MAX_IFACES
 
 /* A table way's tag, in its bucket header:
  *   TAG_FREE        the way holds nothing;

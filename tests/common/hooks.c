@@ -13,9 +13,7 @@
 #include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
-
-#define ATTACH_TCX_INGRESS 46
-#define ATTACH_TCX_EGRESS  47
+#include "attach.h"
 
 static void print_prog(const char *hook, __u32 id)
 {

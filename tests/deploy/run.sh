@@ -114,6 +114,8 @@ def need(cond, msg):
         errors.append(msg)
 
 kinds = {d.get("kind"): d for d in docs}
+def vols_of(pod):
+    return {v["name"]: v for v in pod.get("volumes", [])}
 need(set(kinds) == {"ServiceAccount", "DaemonSet"}, f"expected ServiceAccount + DaemonSet, got {sorted(kinds)}")
 for d in docs:
     need("namespace" not in d.get("metadata", {}), f"{d.get('kind')} sets metadata.namespace")
@@ -134,8 +136,14 @@ containers = pod.get("containers", [])
 need(len(containers) == 1, "expected one container")
 c = containers[0] if containers else {}
 args = c.get("command", []) + c.get("args", [])
-need("--listen" in args and args[args.index("--listen") + 1] == "0.0.0.0:9431",
-     "args lack --listen 0.0.0.0:9431")
+need("--listen" in args and args[args.index("--listen") + 1] == "$(POD_IP):9431",
+     "args lack --listen $(POD_IP):9431 (the pod's address, not 0.0.0.0)")
+env = {e.get("name"): e for e in c.get("env", [])}
+need(env.get("POD_IP", {}).get("valueFrom", {}).get("fieldRef", {}).get("fieldPath") == "status.podIP",
+     "POD_IP is not the downward API's status.podIP")
+locks = [m for m in c.get("volumeMounts", []) if m.get("mountPath") == "/run/tcpshake-mon"]
+need(len(locks) == 1 and vols_of(pod).get(locks[0]["name"], {}).get("hostPath", {}).get("path") == "/run/tcpshake-mon",
+     "/run/tcpshake-mon (instance locks) is not the host's")
 need(any(p.get("containerPort") == 9431 for p in c.get("ports", [])), "no containerPort 9431")
 sc = c.get("securityContext", {})
 need(sc.get("privileged") is False, "privileged is not false")

@@ -429,11 +429,14 @@ wait_exports() {
 
 # metric NAME [LABEL=\"VALUE\"...]: sum of the samples of NAME in the current
 # textfile whose labels contain every given label pair (e.g. 'kind="reset"').
+# No such sample (a renamed metric, a wrong label) is an error, never 0:
+# it prints "missing:NAME{LABELS}" (so any comparison fails and says why)
+# and returns 1.
 metric() {
 	local name=$1
 	shift
 	awk -v name="$name" -v filters="$*" '
-		BEGIN { n = split(filters, f, " "); sum = 0 }
+		BEGIN { n = split(filters, f, " "); sum = 0; found = 0 }
 		/^#/ { next }
 		{
 			split($0, parts, " ")
@@ -443,8 +446,12 @@ metric() {
 			labels = series; if (labels !~ /\{/) labels = ""
 			for (i = 1; i <= n; i++) if (index(labels, f[i]) == 0) next
 			sum += parts[2]
+			found = 1
 		}
-		END { if (sum == int(sum)) printf "%d\n", sum; else printf "%.9f\n", sum }
+		END {
+			if (!found) { printf "missing:%s{%s}\n", name, filters; exit 1 }
+			if (sum == int(sum)) printf "%d\n", sum; else printf "%.9f\n", sum
+		}
 	' "$WORK/$MON_TAG.prom"
 }
 

@@ -194,6 +194,12 @@ expect 2 "invalid value 'fast' for --ingress" in_ns "$BIN" -d 2 --ingress fast v
 expect 2 "invalid value '0' for --interval" in_ns "$BIN" -d 2 --interval 0 va
 expect 2 "unknown option '--frobnicate'" in_ns "$BIN" -d 2 --frobnicate va
 expect 2 "invalid value 'nope' for --listen" in_ns "$BIN" -d 2 --listen nope va
+# Long options are named as typed in --help, never by getopt's internal value.
+expect 2 "missing value for option '--events'" in_ns "$BIN" -d 2 va --events
+expect 2 "missing value for option '--prom-textfile'" in_ns "$BIN" -d 2 va --prom
+expect 2 "option '--json' takes no value" in_ns "$BIN" -d 2 --json=1 va
+expect 2 "ambiguous option '--i': did you mean --interval or --ingress or --idle-timeout?" \
+	in_ns "$BIN" -d 2 --i 1 va
 expect 1 "unknown interface 'nosuch0'" in_ns "$BIN" -d 2 nosuch0
 expect 1 "interface vdown is down" in_ns "$BIN" -d 2 vdown
 expect 1 "must run as root or with CAP_BPF, CAP_NET_ADMIN and CAP_PERFMON" \
@@ -205,8 +211,10 @@ cp "$BIN" "$WORK/tcpshake-mon"
 mkdir "$WORK/lp"
 chmod 755 "$WORK" "$WORK/tcpshake-mon"
 chmod 777 "$WORK/lp"
+# The lock directory systemd's RuntimeDirectory= would give the unit's user.
+install -d -m 0700 -o 65534 -g 65534 "$WORK/lprun"
 rc=0
-in_ns setpriv --reuid=65534 --regid=65534 --clear-groups \
+RUNTIME_DIRECTORY=$WORK/lprun in_ns setpriv --reuid=65534 --regid=65534 --clear-groups \
 	--inh-caps=-all,+bpf,+net_admin,+perfmon --ambient-caps=-all,+bpf,+net_admin,+perfmon \
 	--bounding-set=-all,+bpf,+net_admin,+perfmon \
 	"$WORK/tcpshake-mon" --quiet --duration 1 --prom-textfile "$WORK/lp/m.prom" va \

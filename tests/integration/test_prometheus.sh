@@ -59,9 +59,11 @@ wait_for() {
 	return 1
 }
 
-# Sum of a metric's samples (any labels) in an exposition on stdin.
+# Sum of a metric's samples (any labels) in an exposition on stdin;
+# "missing:NAME" and status 1 when there is none (never a silent 0).
 sum_metric() {
-	awk -v m="$1" '$1 ~ "^"m"($|\\{)" { s += $NF } END { printf "%d\n", s }'
+	awk -v m="$1" '$1 ~ "^"m"($|\\{)" { s += $NF; found = 1 }
+		END { if (!found) { printf "missing:%s\n", m; exit 1 } printf "%d\n", s }'
 }
 
 for tool in promtool prometheus prometheus-node-exporter curl; do
@@ -179,8 +181,8 @@ got=$(query 'tcpshake_up{iface="ps"}')
 
 # node_exporter serves what the textfile says.
 sleep 1
-tf=$(sum_metric tcpshake_handshakes_total <"$WORK/textfiles/tcpshake.prom")
-ne=$(in_s curl -s http://127.0.0.1:9100/metrics | sum_metric tcpshake_handshakes_total)
+tf=$(sum_metric tcpshake_handshakes_total <"$WORK/textfiles/tcpshake.prom") || true
+ne=$(in_s curl -s http://127.0.0.1:9100/metrics | sum_metric tcpshake_handshakes_total) || true
 [[ $ne == "$tf" && $tf == "$passive" ]] &&
 	ok "node_exporter's textfile collector serves tcpshake_handshakes_total = $ne" ||
 	bad "node_exporter says $ne, the textfile $tf, accepted $passive"
