@@ -129,18 +129,20 @@ bool frame_from(struct frame *f, int linktype, const __u8 *data, __u32 caplen,
 	}
 }
 
-int frame_source(const struct frame *f, const __u8 **addr)
+int frame_addresses(const struct frame *f, const __u8 **src, const __u8 **dst)
 {
 	struct cursor c = { .pos = f->data, .end = f->end };
 	__u16 proto = parse_ethernet(&c);
 	const __u8 *ip;
 
 	if (proto == ETHP_IPV4 && (ip = cursor_take(&c, 20))) {
-		*addr = ip + 12;
+		*src = ip + 12;
+		*dst = ip + 16;
 		return 4;
 	}
 	if (proto == ETHP_IPV6 && (ip = cursor_take(&c, 40))) {
-		*addr = ip + 8;
+		*src = ip + 8;
+		*dst = ip + 24;
 		return 6;
 	}
 	return 0;

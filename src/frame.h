@@ -49,8 +49,8 @@ int linktype_of_dlt(int dlt);
 /* One frame; false when its link-layer header is not all there. */
 bool frame_from(struct frame *f, int linktype, const __u8 *data, __u32 caplen,
 		struct frame_scratch *scratch);
-/* The IPv4 or IPv6 source address of an Ethernet frame (VLAN tags skipped):
- * family 4 or 6 and a pointer to 4 or 16 bytes, or family 0. */
-int frame_source(const struct frame *f, const __u8 **addr);
+/* The IPv4 or IPv6 addresses of an Ethernet frame (VLAN tags skipped):
+ * family 4 or 6 and pointers to 4 or 16 bytes each, or family 0. */
+int frame_addresses(const struct frame *f, const __u8 **src, const __u8 **dst);
 
 #endif

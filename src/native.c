@@ -69,6 +69,11 @@ void native_close(void)
 	memset(&native, 0, sizeof(native));
 }
 
+void native_set_clock(__u64 now_ns)
+{
+	native.now = now_ns;
+}
+
 /* The slot of key, or of the first reusable slot on its probe path. */
 static __u32 spill_probe(const struct flow_key *key, bool *found)
 {
