@@ -5,7 +5,7 @@ set -eu
 
 PACKAGES="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
 libcmocka-dev libmicrohttpd-dev libjson-c-dev libpcap-dev iproute2 ethtool
-tshark hping3 netcat-openbsd python3 python3-scapy python3-yaml mandoc groff man-db
+tshark tcpdump hping3 netcat-openbsd python3 python3-scapy python3-yaml mandoc groff man-db
 prometheus prometheus-node-exporter systemd curl"
 
 missing=""

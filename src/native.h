@@ -66,6 +66,9 @@ void native_close(void);
 /* One packet through the core, as the kernel programs run it (egress: seen
  * leaving the interface); the clock is native.now. */
 void native_track(const void *data, const void *data_end, __u32 ifindex, __u32 egress);
+/* Starts loading the table buckets native_track() will read for this packet,
+ * so that replay overlaps the cache misses of several packets. */
+void native_prefetch(const void *data, const void *data_end, __u32 ifindex);
 /* The core's clock from now on (offline: the current packet's capture time). */
 void native_set_clock(__u64 now_ns);
 /* One sweeper pass at native.now: timeouts, gauges. */

@@ -14,3 +14,16 @@ void native_sweep(void)
 {
 	sweep_all();
 }
+
+void native_prefetch(const void *data, const void *data_end, __u32 ifindex)
+{
+	struct packet p;
+	__u64 hash;
+
+	if (parse_packet(data, data_end, &p) != PARSE_TCP)
+		return;
+	p.key.iface = (__u8)iface_slot(ifindex);
+	hash = flow_hash(&p.key, cfg.hash_seed);
+	__builtin_prefetch(flow_bucket_of(hash).h, 1);
+	__builtin_prefetch(hs_bucket_of(hash).h, 1);
+}

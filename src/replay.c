@@ -24,10 +24,22 @@
 #include "replay.h"
 #include "term.h"
 #include "textfile.h"
+#include "tcpshake/parse.h"
 
 #define PROGRESS_EVERY   (1u << 16)   /* packets between looks at the wall clock */
 #define PROGRESS_PERIOD  0.25         /* seconds between progress bar updates */
 #define NO_SLOT          (-1)
+#define PIPELINE         16           /* packets read ahead while their buckets load */
+#define HEAD_BYTES       256          /* bytes of a frame kept for the core: its headers */
+
+/* A packet read ahead: a copy of the start of its frame, which holds every
+ * header the core looks at (the payload length comes from the IP header). */
+struct pending {
+	__u64 ts;
+	bool has_ts;
+	__u32 ifindex, egress, len;
+	__u8 data[HEAD_BYTES];
+};
 
 struct replay {
 	const struct options *o;
@@ -44,6 +56,7 @@ struct replay {
 	/* The capture clock. */
 	bool started;
 	__u64 clock, first_ts, next_sweep, interval_ns;
+	__u64 read_ts;                    /* latest timestamp read so far */
 	/* What the file held. */
 	__u64 packets, snap_truncated, backwards, unsupported;
 	/* Events. */
@@ -54,6 +67,9 @@ struct replay {
 	bool progress;
 	double t_start, t_next_progress;
 	struct frame_scratch scratch;
+	/* Packets read but not yet tracked, oldest at head. */
+	struct pending ring[PIPELINE];
+	unsigned int head, count;
 };
 
 static double mono_now(void)
@@ -86,10 +102,8 @@ static void advance_clock(struct replay *r, __u64 ts)
 		sweep_at(ts);           /* as the loader sweeps once at load */
 		return;
 	}
-	if (ts < r->clock) {
-		r->backwards++;
-		ts = r->clock;
-	}
+	if (ts < r->clock)
+		ts = r->clock;       /* counted when read */
 	if (ts >= r->next_sweep) {
 		__u64 skipped = (ts - r->next_sweep) / r->interval_ns;
 
@@ -300,6 +314,63 @@ static void progress_tick(struct replay *r)
 
 /* ---- the packet loop ---- */
 
+static void track_one(struct replay *r, __u64 ts, bool has_ts, const __u8 *data,
+		      const __u8 *end, __u32 ifindex, __u32 egress)
+{
+	if (has_ts || !r->started)
+		advance_clock(r, has_ts ? ts : 0);
+	native_track(data, end, ifindex, egress);
+}
+
+static void track_oldest(struct replay *r)
+{
+	struct pending *q = &r->ring[r->head];
+
+	track_one(r, q->ts, q->has_ts, q->data, q->data + q->len, q->ifindex, q->egress);
+	r->head = (r->head + 1) % PIPELINE;
+	r->count--;
+}
+
+static void drain(struct replay *r)
+{
+	while (r->count)
+		track_oldest(r);
+}
+
+/* Packets are tracked PIPELINE packets after they are read, in order; when
+ * read, the buckets they will need start loading (native_prefetch), so the
+ * cache misses of several packets overlap instead of adding up. */
+static void queue(struct replay *r, const struct capture_packet *p, const struct frame *f,
+		  __u32 ifindex, __u32 egress)
+{
+	size_t len = (size_t)(f->end - f->data);
+	struct pending *q;
+
+	if (len > HEAD_BYTES) {
+		struct packet pk;
+
+		/* Cutting a frame only ever turns its parse into "malformed"; such
+		 * a frame (very long headers) goes through whole, in its turn. */
+		if (parse_packet(f->data, f->data + HEAD_BYTES, &pk) == PARSE_MALFORMED) {
+			drain(r);
+			track_one(r, p->ts_ns, p->has_ts, f->data, f->end, ifindex, egress);
+			return;
+		}
+		len = HEAD_BYTES;
+	}
+	if (r->count == PIPELINE)
+		track_oldest(r);
+	q = &r->ring[(r->head + r->count) % PIPELINE];
+	r->count++;
+	q->ts = p->ts_ns;
+	q->has_ts = p->has_ts;
+	q->ifindex = ifindex;
+	q->egress = egress;
+	q->len = (__u32)len;
+	memcpy(q->data, f->data, len);
+	native_prefetch(q->data, q->data + len, ifindex);
+}
+
 static enum capture_result read_all(struct replay *r)
 {
 	struct capture_packet p;
@@ -312,8 +383,12 @@ static enum capture_result read_all(struct replay *r)
 		r->packets++;
 		if (r->progress && !(r->packets % PROGRESS_EVERY))
 			progress_tick(r);
-		if (p.has_ts || !r->started)
-			advance_clock(r, p.has_ts ? p.ts_ns : 0);
+		if (p.has_ts) {
+			if (p.ts_ns < r->read_ts)
+				r->backwards++;
+			else
+				r->read_ts = p.ts_ns;
+		}
 		slot = slot_of(r, &p);
 		if (slot == NO_SLOT) {
 			r->unsupported++;
@@ -325,8 +400,9 @@ static enum capture_result read_all(struct replay *r)
 			native.stats[slot].unparsed++;   /* its link-layer header is cut off */
 			continue;
 		}
-		native_track(f.data, f.end, (__u32)slot + 1, egress_of(r, &f, &p));
+		queue(r, &p, &f, (__u32)slot + 1, egress_of(r, &f, &p));
 	}
+	drain(r);
 	if (r->progress)
 		fputs("\r\033[K", stderr);
 	return rc;
