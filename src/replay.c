@@ -477,7 +477,7 @@ static int write_outputs(struct replay *r)
 static void report_input(const struct replay *r, double seconds)
 {
 	if (r->backwards)
-		log_warn("%s: %llu packets have timestamps earlier than the packet before; they were "
+		log_info("%s: %llu packets have timestamps earlier than the packet before; they were "
 			 "taken as happening at that time", r->label, (unsigned long long)r->backwards);
 	if (r->unsupported)
 		log_warn("%s: %llu packets of unsupported link types were skipped", r->label,
