@@ -105,6 +105,7 @@ static int open_pcap(struct capture *c, const char *label, const __u8 *head, boo
 int capture_open_stream(struct capture *c, FILE *in, const char *label)
 {
 	struct stat st;
+	bool seekable;
 	__u8 head[4];
 	__u32 magic;
 	size_t n;
@@ -119,6 +120,8 @@ int capture_open_stream(struct capture *c, FILE *in, const char *label)
 		if (S_ISREG(st.st_mode))
 			c->size = (__u64)st.st_size;
 	}
+	/* Pipes cannot go back to the start after the magic is sniffed. */
+	seekable = ftello(in) == 0 && fseeko(in, 0, SEEK_SET) == 0;
 	n = fread(head, 1, sizeof(head), in);
 	if (n < sizeof(head)) {
 		if (ferror(in))
@@ -138,7 +141,7 @@ int capture_open_stream(struct capture *c, FILE *in, const char *label)
 		return 0;
 	}
 	if (is_pcap_magic(magic))
-		return open_pcap(c, label, head, S_ISREG(st.st_mode));
+		return open_pcap(c, label, head, seekable);
 	if (head[0] == 0x1f && head[1] == 0x8b)
 		snprintf(c->err, sizeof(c->err), "%s is gzip-compressed: decompress it first, e.g. "
 			 "'zcat %s | tcpshake-mon --read -'", label, label);
