@@ -6,7 +6,7 @@
  * SYN-ACK, ACK, a request, a response, FIN, FIN, ACK (8 packets); every
  * 20th is refused instead (SYN, RST). Deterministic for a given count.
  *
- * Usage: gencap FILE PACKETS
+ * Usage: gencap FILE PACKETS [CONCURRENT]   (default 4096, at most that)
  */
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -125,24 +125,28 @@ int main(int argc, char **argv)
 	static struct conn conns[CONCURRENT];
 	uint32_t hdr[6] = { 0xa1b23c4d, 0x00040002, 0, 0, 65535, 1 };   /* ns timestamps */
 	uint64_t packets, i, ts = 1700000000ull * 1000000000ull;
-	uint32_t n = 0;
+	uint32_t n = 0, concurrent = CONCURRENT;
 	uint8_t b[256];
 	FILE *f;
 
-	if (argc != 3 || !(packets = strtoull(argv[2], NULL, 10))) {
-		fprintf(stderr, "usage: gencap FILE PACKETS\n");
+	if (argc < 3 || argc > 4 || !(packets = strtoull(argv[2], NULL, 10))) {
+		fprintf(stderr, "usage: gencap FILE PACKETS [CONCURRENT]\n");
 		return 2;
 	}
+	if (argc == 4)
+		concurrent = (uint32_t)strtoul(argv[3], NULL, 10);
+	if (!concurrent || concurrent > CONCURRENT)
+		concurrent = CONCURRENT;
 	f = fopen(argv[1], "wb");
 	if (!f) {
 		perror(argv[1]);
 		return 1;
 	}
-	for (i = 0; i < CONCURRENT; i++)
+	for (i = 0; i < concurrent; i++)
 		new_conn(&conns[i], n++);
 	fwrite(hdr, sizeof(hdr), 1, f);
 	for (i = 0; i < packets; i++) {
-		struct conn *c = &conns[rnd() % CONCURRENT];
+		struct conn *c = &conns[rnd() % concurrent];
 		size_t len = next_packet(b, c);
 		uint32_t rec[4] = { (uint32_t)(ts / 1000000000u), (uint32_t)(ts % 1000000000u),
 				    (uint32_t)len, (uint32_t)len };
