@@ -31,7 +31,7 @@ BPFT_BINS := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
 HARNESS   := $(BUILD)/tests/bpf/harness.o
 BENCH_BIN := $(BUILD)/tests/bpf/bench
 
-.PHONY: all deps run check test-unit test-bpf test-integration test-deploy bench \
+.PHONY: all deps run check test-unit test-bpf test-integration test-deploy bench bench-replay \
         vmlinux install uninstall clean help
 
 all: tcpshake-mon
@@ -40,7 +40,8 @@ help:
 	@echo "make              build ./tcpshake-mon"
 	@echo "sudo make run     install missing packages, build, run on IFACE=$(IFACE)"
 	@echo "sudo make check   install missing packages, build, run every test"
-	@echo "sudo make bench   per-packet cost of each packet class (BPF_PROG_TEST_RUN)"
+	@echo "sudo make bench   per-packet cost of each packet class (BPF_PROG_TEST_RUN),"
+	@echo "                  then --read against tshark (make bench-replay alone)"
 	@echo "make vmlinux      regenerate vmlinux/vmlinux.h from the running kernel"
 	@echo "make install      PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
 
@@ -67,8 +68,17 @@ test-integration: all $(HOOKS_BIN)
 test-deploy:
 	@scripts/run-tests.sh $(BUILD) deploy
 
-bench: deps $(BENCH_BIN)
+bench: deps $(BENCH_BIN) bench-replay
 	$(BENCH_BIN)
+
+GENCAP := $(BUILD)/tests/bench/gencap
+
+bench-replay: all $(GENCAP)
+	tests/bench/replay.sh $(BUILD)
+
+$(GENCAP): tests/bench/gencap.c | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@
 
 vmlinux:
 	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > vmlinux/vmlinux.h

@@ -449,9 +449,11 @@ static int take_snapshot(struct replay *r)
 static int write_outputs(struct replay *r)
 {
 	const struct options *o = r->o;
+	struct textfile tf = { .path = o->prom_textfile };
 	struct term t;
 	char *body = NULL;
 	size_t len = 0;
+	int rc;
 
 	r->snap.up = false;      /* written once, at the end: nothing is watching any more */
 	if (!o->quiet) {
@@ -467,8 +469,7 @@ static int write_outputs(struct replay *r)
 		log_error("rendering the metrics failed: out of memory");
 		return -1;
 	}
-	struct textfile tf = { .path = o->prom_textfile };
-	int rc = textfile_write(&tf, body, len);
+	rc = textfile_write(&tf, body, len);
 
 	free(body);
 	return rc;
