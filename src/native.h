@@ -66,9 +66,19 @@ void native_close(void);
 /* One packet through the core, as the kernel programs run it (egress: seen
  * leaving the interface); the clock is native.now. */
 void native_track(const void *data, const void *data_end, __u32 ifindex, __u32 egress);
-/* Starts loading the table buckets native_track() will read for this packet,
- * so that replay overlaps the cache misses of several packets. */
-void native_prefetch(const void *data, const void *data_end, __u32 ifindex);
+/* What native_prefetch() learnt of a packet, for native_prefetch_ways(). */
+struct native_hint {
+	__u64 hash;
+	__u8 flags;
+	bool tcp;
+};
+
+/* Two hints that let replay overlap the cache misses of several packets:
+ * the first starts loading the bucket headers native_track() will read for
+ * a packet; the second, a few packets later, the ways it will touch. */
+void native_prefetch(const void *data, const void *data_end, __u32 ifindex,
+		     struct native_hint *hint);
+void native_prefetch_ways(const struct native_hint *hint);
 /* The core's clock from now on (offline: the current packet's capture time). */
 void native_set_clock(__u64 now_ns);
 /* One sweeper pass at native.now: timeouts, gauges. */

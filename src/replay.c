@@ -30,6 +30,7 @@
 #define PROGRESS_PERIOD  0.25         /* seconds between progress bar updates */
 #define NO_SLOT          (-1)
 #define PIPELINE         16           /* packets read ahead while their buckets load */
+#define WAYS_AHEAD       8            /* packets ahead whose ways start loading */
 #define HEAD_BYTES       256          /* bytes of a frame kept for the core: its headers */
 
 /* A packet read ahead: a copy of the start of its frame, which holds every
@@ -38,6 +39,7 @@ struct pending {
 	__u64 ts;
 	bool has_ts;
 	__u32 ifindex, egress, len;
+	struct native_hint hint;
 	__u8 data[HEAD_BYTES];
 };
 
@@ -338,8 +340,9 @@ static void drain(struct replay *r)
 }
 
 /* Packets are tracked PIPELINE packets after they are read, in order; when
- * read, the buckets they will need start loading (native_prefetch), so the
- * cache misses of several packets overlap instead of adding up. */
+ * read, the bucket headers they will need start loading, WAYS_AHEAD packets
+ * later the ways (native.h), so the cache misses of several packets overlap
+ * instead of adding up. */
 static void queue(struct replay *r, const struct capture_packet *p, const struct frame *f,
 		  __u32 ifindex, __u32 egress)
 {
@@ -368,7 +371,9 @@ static void queue(struct replay *r, const struct capture_packet *p, const struct
 	q->egress = egress;
 	q->len = (__u32)len;
 	memcpy(q->data, f->data, len);
-	native_prefetch(q->data, q->data + len, ifindex);
+	native_prefetch(q->data, q->data + len, ifindex, &q->hint);
+	if (r->count > WAYS_AHEAD)
+		native_prefetch_ways(&r->ring[(r->head + r->count - 1 - WAYS_AHEAD) % PIPELINE].hint);
 }
 
 static enum capture_result read_all(struct replay *r)

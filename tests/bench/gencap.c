@@ -2,11 +2,12 @@
 /*
  * Writes a pcap file of short TCP connections for the --read benchmark:
  * Ethernet/IPv4/TCP frames of 66 to 96 bytes, CONCURRENT connections in
- * flight, interleaved packet by packet, 1 us apart. Each connection: SYN,
+ * flight, interleaved packet by packet, GAP_NS apart (default 1 us). Each connection: SYN,
  * SYN-ACK, ACK, a request, a response, FIN, FIN, ACK (8 packets); every
  * 20th is refused instead (SYN, RST). Deterministic for a given count.
  *
- * Usage: gencap FILE PACKETS [CONCURRENT]   (default 4096, at most that)
+ * Usage: gencap FILE PACKETS [CONCURRENT [GAP_NS]]   (CONCURRENT: default and
+ * at most 4096)
  */
 #include <arpa/inet.h>
 #include <stdint.h>
@@ -125,16 +126,18 @@ int main(int argc, char **argv)
 	static struct conn conns[CONCURRENT];
 	uint32_t hdr[6] = { 0xa1b23c4d, 0x00040002, 0, 0, 65535, 1 };   /* ns timestamps */
 	uint64_t packets, i, ts = 1700000000ull * 1000000000ull;
-	uint32_t n = 0, concurrent = CONCURRENT;
+	uint32_t n = 0, concurrent = CONCURRENT, gap = 1000;
 	uint8_t b[256];
 	FILE *f;
 
-	if (argc < 3 || argc > 4 || !(packets = strtoull(argv[2], NULL, 10))) {
-		fprintf(stderr, "usage: gencap FILE PACKETS [CONCURRENT]\n");
+	if (argc < 3 || argc > 5 || !(packets = strtoull(argv[2], NULL, 10))) {
+		fprintf(stderr, "usage: gencap FILE PACKETS [CONCURRENT [GAP_NS]]\n");
 		return 2;
 	}
-	if (argc == 4)
+	if (argc >= 4)
 		concurrent = (uint32_t)strtoul(argv[3], NULL, 10);
+	if (argc == 5)
+		gap = (uint32_t)strtoul(argv[4], NULL, 10);
 	if (!concurrent || concurrent > CONCURRENT)
 		concurrent = CONCURRENT;
 	f = fopen(argv[1], "wb");
@@ -153,7 +156,7 @@ int main(int argc, char **argv)
 
 		fwrite(rec, sizeof(rec), 1, f);
 		fwrite(b, len, 1, f);
-		ts += 1000;
+		ts += gap;
 		if (done(c))
 			new_conn(c, n++);
 	}
