@@ -95,11 +95,26 @@ void native_set_clock(__u64 now_ns)
 	native.now = now_ns;
 }
 
+__u32 native_spill_slot(const struct flow_key *key)
+{
+	return (__u32)flow_hash(key, 0x5bd1e995u) & native.spill.mask;
+}
+
+void native_spill_prefetch(__u32 slot)
+{
+	struct native_spill *s = &native.spill;
+
+	if (slot <= s->mask && s->used) {
+		__builtin_prefetch(&s->used[slot]);
+		__builtin_prefetch(&s->keys[slot]);
+	}
+}
+
 /* The slot of key, or of the first reusable slot on its probe path. */
 static __u32 spill_probe(const struct flow_key *key, bool *found)
 {
 	struct native_spill *s = &native.spill;
-	__u32 i = (__u32)flow_hash(key, 0x5bd1e995u) & s->mask, reuse = ~0u, n;
+	__u32 i = native_spill_slot(key), reuse = ~0u, n;
 
 	*found = false;
 	for (n = 0; n <= s->mask; n++, i = (i + 1) & s->mask) {

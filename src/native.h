@@ -69,6 +69,7 @@ void native_track(const void *data, const void *data_end, __u32 ifindex, __u32 e
 /* What native_prefetch() learnt of a packet, for native_prefetch_ways(). */
 struct native_hint {
 	__u64 hash;
+	__u32 spill_slot;       /* where the spill map's probe for the key starts */
 	__u8 flags;
 	bool tcp;
 };
@@ -85,6 +86,9 @@ void native_set_clock(__u64 now_ns);
 void native_sweep(void);
 
 struct way *native_spill_lookup(const struct flow_key *key);
+/* The first spill slot probed for key, and a hint to load it. */
+__u32 native_spill_slot(const struct flow_key *key);
+void native_spill_prefetch(__u32 slot);
 int native_spill_insert(const struct flow_key *key, const struct way *w);
 int native_spill_delete(const struct flow_key *key);
 

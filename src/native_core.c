@@ -25,6 +25,7 @@ void native_prefetch(const void *data, const void *data_end, __u32 ifindex,
 		return;
 	p.key.iface = (__u8)iface_slot(ifindex);
 	hint->hash = flow_hash(&p.key, cfg.hash_seed);
+	hint->spill_slot = native_spill_slot(&p.key);
 	hint->flags = p.flags;
 	__builtin_prefetch(flow_bucket_of(hint->hash).h, 1);
 	__builtin_prefetch(hs_bucket_of(hint->hash).h, 1);
@@ -41,10 +42,11 @@ static void prefetch_way(const struct way *w)
  * established flow needs the header alone; a bare SYN writes a free way. */
 void native_prefetch_ways(const struct native_hint *hint)
 {
+	bool completes = false;
 	struct flow_ref fb;
 	struct hs_ref hb;
+	int i, free_ways = 0;
 	__u32 tag;
-	int i;
 
 	if (!hint->tcp)
 		return;
@@ -63,10 +65,23 @@ void native_prefetch_ways(const struct native_hint *hint)
 	if (!(hint->flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) &&
 	    flow_find_established(fb.h, tag) >= 0)
 		return;
-	for (i = 0; i < FLOW_WAYS; i++)
+	for (i = 0; i < FLOW_WAYS; i++) {
 		if ((fb.h->tag[i] | TAG_ESTABLISHED) == (tag | TAG_ESTABLISHED))
 			prefetch_way(&fb.w->way[i]);
-	for (i = 0; i < HS_WAYS; i++)
-		if ((hb.h->tag[i] | TAG_TOMBSTONE) == (tag | TAG_TOMBSTONE))
+		else if (fb.h->tag[i] == TAG_FREE)
+			free_ways++;
+	}
+	if (*fb.spilled)
+		native_spill_prefetch(hint->spill_slot);
+	for (i = 0; i < HS_WAYS; i++) {
+		if ((hb.h->tag[i] | TAG_TOMBSTONE) == (tag | TAG_TOMBSTONE)) {
 			prefetch_way(&hb.w->way[i]);
+			completes = true;
+		}
+	}
+	/* A handshake that may complete into a full bucket: the TIME-WAIT
+	 * victim scan reads every way's state and end time (second line). */
+	if (completes && !free_ways && (hint->flags & TCPF_ACK))
+		for (i = 0; i < FLOW_WAYS; i++)
+			__builtin_prefetch((const char *)&fb.w->way[i] + 64, 0);
 }
