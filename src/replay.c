@@ -55,6 +55,7 @@ struct replay {
 	__u32 last_seq;
 	int last_slot;
 	bool have_last;
+	bool too_many_ifaces;
 	/* The capture clock. */
 	bool started;
 	__u64 clock, first_ts, next_sweep, interval_ns;
@@ -153,8 +154,10 @@ static int slot_named(struct replay *r, const char *name)
 		if (!strncmp(s->iface[i].name, name, IF_NAMESIZE - 1))
 			return i;
 	if (s->nr_ifaces == MAX_IFACES) {
-		log_warn("%s has more than %d interfaces: %s is counted as %s", r->label, MAX_IFACES,
-			 name, s->iface[0].name);
+		if (!r->too_many_ifaces)
+			log_warn("%s has more than %d interfaces: %s and later ones are counted as %s",
+				 r->label, MAX_IFACES, name, s->iface[0].name);
+		r->too_many_ifaces = true;
 		return 0;
 	}
 	i = s->nr_ifaces++;
