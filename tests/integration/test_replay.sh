@@ -5,12 +5,14 @@
 # scenario of the other integration tests in turn: IPv4 and IPv6 graceful
 # closes, VLAN-tagged IPv4 and IPv6, refused connects, resets by either
 # side, half-closes, TIME-WAIT reuse and spoofed half-open SYNs (left
-# pending). While the monitor watches, three captures record it: tshark
+# pending). While the monitor watches, five captures record it: tshark
 # (pcapng, the interface named "vs"), tcpdump on vs (pcap, ns timestamps),
-# and tcpdump on "any" (Linux cooked SLL2). Then each capture is replayed
+# tcpdump on vs with snap lengths of 128 and 60 bytes, and tcpdump on "any"
+# (Linux cooked SLL2). Then each capture is replayed
 # and every counter, gauge, histogram count and event must equal the live
 # run's exactly (replay_compare.py says what is left out and why):
-#   pcapng, pcap, pcap on standard input, SLL2 from "any"
+#   pcapng, pcap, pcap on standard input, pcap cut to 128 bytes a packet,
+#   SLL2 from "any"; with 60 bytes, every segment parsed whole or malformed
 #   --expire-at-end: the pending half-open attempts end as timeouts instead
 # Bad input: a cut-off last record (warning, exit 0, the packets before it),
 # garbage, a directory, a missing file, an unsupported link type, empty
@@ -102,6 +104,10 @@ live_run() {
 	# after the captures stop, so the live monitor sees what they hold.
 	in_s sysctl -qw net.ipv4.tcp_synack_retries=0
 	td_start vs.pcap -i "$IF_S"
+	# 128 bytes hold every header here (Ethernet, 802.1Q, IPv6, TCP with
+	# options), not every payload; 60 bytes cut most TCP headers.
+	td_start snap128.pcap -i "$IF_S" -s 128
+	td_start snap60.pcap -i "$IF_S" -s 60
 	td_start any.pcap -i any -y LINUX_SLL2 "ifindex $(ip -n "$NS_S" -o link show dev "$IF_S" | cut -d: -f1)"
 	conns v4-close "$S4" client-close 20
 	conns v6-close "$S6" server-close 10
@@ -138,6 +144,17 @@ replays() {
 	same stdin --any-iface
 	check_eq "[stdin] events name the interface stdin" "$(wc -l <"$WORK/stdin.events")" \
 		"$(grep -c '"iface":"stdin"' "$WORK/stdin.events")"
+	replay snap128 "$WORK/snap128.pcap"
+	same snap128 --any-iface
+	check_cmd "[snap128] packets cut short by the snap length are reported" \
+		grep -q "cut short by the capture's snap length" <("$TCPSHAKE" --read "$WORK/snap128.pcap" 2>&1 >/dev/null)
+	# Cut headers are counted, never guessed at: each TCP segment is either
+	# parsed whole or counted as malformed.
+	replay snap60 "$WORK/snap60.pcap"
+	check_eq "[snap60] packets_total + malformed_packets_total = live packets_total" \
+		"$(metric tcpshake_packets_total)" \
+		$(($(MON_TAG=snap60 metric tcpshake_packets_total) + $(MON_TAG=snap60 metric tcpshake_malformed_packets_total)))
+	check_ge "[snap60] malformed_packets_total" 1 "$(MON_TAG=snap60 metric tcpshake_malformed_packets_total)"
 	replay sll2 "$WORK/any.pcap"
 	same sll2 --any-iface
 	check_eq "[sll2] link type of the capture on any" "Linux cooked v2" \
