@@ -15,20 +15,26 @@ void native_sweep(void)
 	sweep_all();
 }
 
-void native_prefetch(const void *data, const void *data_end, __u32 ifindex,
-		     struct native_hint *hint)
+int native_parse(const void *data, const void *data_end, __u32 ifindex,
+		 struct native_segment *s)
 {
-	struct packet p;
+	struct iface_stats *st;
 
-	hint->tcp = parse_packet(data, data_end, &p) == PARSE_TCP;
-	if (!hint->tcp)
-		return;
-	p.key.iface = (__u8)iface_slot(ifindex);
-	hint->hash = flow_hash(&p.key, cfg.hash_seed);
-	hint->spill_slot = native_spill_slot(&p.key);
-	hint->flags = p.flags;
-	__builtin_prefetch(flow_bucket_of(hint->hash).h, 1);
-	__builtin_prefetch(hs_bucket_of(hint->hash).h, 1);
+	return track_parse(data, data_end, ifindex, &s->p, &s->hash, &st);
+}
+
+void native_track_segment(const struct native_segment *s, __u32 egress)
+{
+	struct iface_stats *st = stats_of(s->p.key.iface);
+
+	if (st)
+		track_segment(&s->p, s->hash, st, egress);
+}
+
+void native_prefetch_heads(const struct native_segment *s)
+{
+	__builtin_prefetch(flow_bucket_of(s->hash).h, 1);
+	__builtin_prefetch(hs_bucket_of(s->hash).h, 1);
 }
 
 static void prefetch_way(const struct way *w)
@@ -40,19 +46,15 @@ static void prefetch_way(const struct way *w)
 /* The headers are in cache by now: the ways whose tags match are the ones
  * the core will compare keys with and update. A data segment of an
  * established flow needs the header alone; a bare SYN writes a free way. */
-void native_prefetch_ways(const struct native_hint *hint)
+void native_prefetch_ways(const struct native_segment *s)
 {
+	__u32 tag = flow_tag(s->hash), flags = s->p.flags;
+	struct hs_ref hb = hs_bucket_of(s->hash);
+	struct flow_ref fb = flow_bucket_of(s->hash);
 	bool completes = false;
-	struct flow_ref fb;
-	struct hs_ref hb;
 	int i, free_ways = 0;
-	__u32 tag;
 
-	if (!hint->tcp)
-		return;
-	tag = flow_tag(hint->hash);
-	hb = hs_bucket_of(hint->hash);
-	if ((hint->flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
+	if ((flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
 		for (i = 0; i < HS_WAYS; i++) {
 			if (!tag_is_record(hb.h->tag[i])) {
 				prefetch_way(&hb.w->way[i]);
@@ -61,9 +63,7 @@ void native_prefetch_ways(const struct native_hint *hint)
 		}
 		return;
 	}
-	fb = flow_bucket_of(hint->hash);
-	if (!(hint->flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) &&
-	    flow_find_established(fb.h, tag) >= 0)
+	if (!(flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) && flow_find_established(fb.h, tag) >= 0)
 		return;
 	for (i = 0; i < FLOW_WAYS; i++) {
 		if ((fb.h->tag[i] | TAG_ESTABLISHED) == (tag | TAG_ESTABLISHED))
@@ -72,7 +72,7 @@ void native_prefetch_ways(const struct native_hint *hint)
 			free_ways++;
 	}
 	if (*fb.spilled)
-		native_spill_prefetch(hint->spill_slot);
+		native_spill_prefetch(native_spill_slot(&s->p.key));
 	for (i = 0; i < HS_WAYS; i++) {
 		if ((hb.h->tag[i] | TAG_TOMBSTONE) == (tag | TAG_TOMBSTONE)) {
 			prefetch_way(&hb.w->way[i]);
@@ -81,7 +81,7 @@ void native_prefetch_ways(const struct native_hint *hint)
 	}
 	/* A handshake that may complete into a full bucket: the TIME-WAIT
 	 * victim scan reads every way's state and end time (second line). */
-	if (completes && !free_ways && (hint->flags & TCPF_ACK))
+	if (completes && !free_ways && (flags & TCPF_ACK))
 		for (i = 0; i < FLOW_WAYS; i++)
 			__builtin_prefetch((const char *)&fb.w->way[i] + 64, 0);
 }

@@ -24,23 +24,19 @@
 #include "replay.h"
 #include "term.h"
 #include "textfile.h"
-#include "tcpshake/parse.h"
 
 #define PROGRESS_EVERY   (1u << 16)   /* packets between looks at the wall clock */
 #define PROGRESS_PERIOD  0.25         /* seconds between progress bar updates */
 #define NO_SLOT          (-1)
-#define PIPELINE         16           /* packets read ahead while their buckets load */
-#define WAYS_AHEAD       8            /* packets ahead whose ways start loading */
-#define HEAD_BYTES       256          /* bytes of a frame kept for the core: its headers */
+#define PIPELINE         16           /* segments parsed ahead of tracking */
+#define WAYS_AHEAD       8            /* segments ahead whose ways start loading */
 
-/* A packet read ahead: a copy of the start of its frame, which holds every
- * header the core looks at (the payload length comes from the IP header). */
+/* A TCP segment parsed ahead, waiting for its turn. */
 struct pending {
 	__u64 ts;
 	bool has_ts;
-	__u32 ifindex, egress, len;
-	struct native_hint hint;
-	__u8 data[HEAD_BYTES];
+	__u32 egress;
+	struct native_segment seg;
 };
 
 struct replay {
@@ -319,19 +315,13 @@ static void progress_tick(struct replay *r)
 
 /* ---- the packet loop ---- */
 
-static void track_one(struct replay *r, __u64 ts, bool has_ts, const __u8 *data,
-		      const __u8 *end, __u32 ifindex, __u32 egress)
-{
-	if (has_ts || !r->started)
-		advance_clock(r, has_ts ? ts : 0);
-	native_track(data, end, ifindex, egress);
-}
-
 static void track_oldest(struct replay *r)
 {
 	struct pending *q = &r->ring[r->head];
 
-	track_one(r, q->ts, q->has_ts, q->data, q->data + q->len, q->ifindex, q->egress);
+	if (q->has_ts || !r->started)
+		advance_clock(r, q->has_ts ? q->ts : 0);
+	native_track_segment(&q->seg, q->egress);
 	r->head = (r->head + 1) % PIPELINE;
 	r->count--;
 }
@@ -342,41 +332,27 @@ static void drain(struct replay *r)
 		track_oldest(r);
 }
 
-/* Packets are tracked PIPELINE packets after they are read, in order; when
- * read, the bucket headers they will need start loading, WAYS_AHEAD packets
- * later the ways (native.h), so the cache misses of several packets overlap
- * instead of adding up. */
+/* Segments are tracked PIPELINE segments after they are parsed, in order;
+ * when parsed, the bucket headers they will need start loading, WAYS_AHEAD
+ * segments later the ways (native.h). Frames that are not TCP segments
+ * leave the core untouched (a malformed one is counted when parsed). */
 static void queue(struct replay *r, const struct capture_packet *p, const struct frame *f,
-		  __u32 ifindex, __u32 egress)
+		  __u32 ifindex)
 {
-	size_t len = (size_t)(f->end - f->data);
 	struct pending *q;
 
-	if (len > HEAD_BYTES) {
-		struct packet pk;
-
-		/* Cutting a frame only ever turns its parse into "malformed"; such
-		 * a frame (very long headers) goes through whole, in its turn. */
-		if (parse_packet(f->data, f->data + HEAD_BYTES, &pk) == PARSE_MALFORMED) {
-			drain(r);
-			track_one(r, p->ts_ns, p->has_ts, f->data, f->end, ifindex, egress);
-			return;
-		}
-		len = HEAD_BYTES;
-	}
 	if (r->count == PIPELINE)
 		track_oldest(r);
 	q = &r->ring[(r->head + r->count) % PIPELINE];
+	if (!native_parse(f->data, f->end, ifindex, &q->seg))
+		return;
 	r->count++;
 	q->ts = p->ts_ns;
 	q->has_ts = p->has_ts;
-	q->ifindex = ifindex;
-	q->egress = egress;
-	q->len = (__u32)len;
-	memcpy(q->data, f->data, len);
-	native_prefetch(q->data, q->data + len, ifindex, &q->hint);
+	q->egress = egress_of(r, f, p);
+	native_prefetch_heads(&q->seg);
 	if (r->count > WAYS_AHEAD)
-		native_prefetch_ways(&r->ring[(r->head + r->count - 1 - WAYS_AHEAD) % PIPELINE].hint);
+		native_prefetch_ways(&r->ring[(r->head + r->count - 1 - WAYS_AHEAD) % PIPELINE].seg);
 }
 
 static enum capture_result read_all(struct replay *r)
@@ -408,7 +384,7 @@ static enum capture_result read_all(struct replay *r)
 			native.stats[slot].unparsed++;   /* its link-layer header is cut off */
 			continue;
 		}
-		queue(r, &p, &f, (__u32)slot + 1, egress_of(r, &f, &p));
+		queue(r, &p, &f, (__u32)slot + 1);
 	}
 	drain(r);
 	if (r->progress)
