@@ -14,7 +14,7 @@ IFACE     ?= $(shell ip -o route show default 2>/dev/null | awk '{for (i = 1; i 
 CFLAGS    ?= -O2 -g
 CFLAGS    += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
              -Iinclude -Isrc -Ibpf -I$(BUILD) -DTCPSHAKE_VERSION=\"$(VERSION)\"
-LDLIBS    += -lbpf -lelf -lz -lmicrohttpd -ljson-c -lpcap -lm
+LDLIBS    += -lbpf -lelf -lz -lmicrohttpd -ljson-c -lm
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Wextra -Werror -MMD -MP \
              -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux -Ibpf
 

@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * Reading a capture file, packet by packet, in constant memory: classic pcap
- * through libpcap, pcapng through our own block reader (pcapng.h says why).
+ * (pcapfile.h) and pcapng (pcapng.h), both our own readers; each says why
+ * not libpcap.
  * Bad input ends in one sentence in err, never in a crash.
  */
 #ifndef TCPSHAKE_CAPTURE_H
@@ -10,9 +11,8 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include "pcapfile.h"
 #include "pcapng.h"
-
-struct pcap;
 
 /* Direction recorded with a packet (pcapng epb_flags). */
 enum capture_dir { CAPTURE_DIR_UNKNOWN = 0, CAPTURE_DIR_IN, CAPTURE_DIR_OUT };
@@ -39,8 +39,7 @@ enum capture_result {
 struct capture {
 	FILE *in;
 	bool pcapng;
-	struct pcap *pcap;        /* classic pcap */
-	int pcap_linktype;
+	struct pcapfile pf;       /* classic pcap */
 	struct pcapng ng;
 	__u64 size;               /* bytes, 0 when unknown (a pipe) */
 	char err[320];
@@ -48,7 +47,8 @@ struct capture {
 
 /* Opens path ("-": standard input). 0, or -1 with the reason in err. */
 int capture_open(struct capture *c, const char *path);
-/* The same over an open stream (tests, fuzzing); label names it in messages. */
+/* The same over an open stream (tests, fuzzing); label names it in messages.
+ * Either way, capture_close() then frees what was opened, the stream too. */
 int capture_open_stream(struct capture *c, FILE *in, const char *label);
 enum capture_result capture_next(struct capture *c, struct capture_packet *p);
 /* Bytes of the file consumed so far. */

@@ -1,5 +1,4 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
-#include <pcap/dlt.h>
 #include <string.h>
 #include "frame.h"
 #include "tcpshake/parse.h"
@@ -28,12 +27,6 @@ bool linktype_supported(int linktype)
 	default:
 		return false;
 	}
-}
-
-int linktype_of_dlt(int dlt)
-{
-	/* Only raw IP has a DLT that differs from its LINKTYPE on Linux. */
-	return dlt == DLT_RAW ? LINKTYPE_RAW : dlt;
 }
 
 static enum sender linux_packet_type(unsigned int type)

@@ -44,8 +44,6 @@ struct frame_scratch {
 };
 
 bool linktype_supported(int linktype);
-/* LINKTYPE_* of what pcap_datalink() returns. */
-int linktype_of_dlt(int dlt);
 /* One frame; false when its link-layer header is not all there. */
 bool frame_from(struct frame *f, int linktype, const __u8 *data, __u32 caplen,
 		struct frame_scratch *scratch);

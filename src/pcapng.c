@@ -23,7 +23,6 @@
 #define OPT_EPB_FLAGS    2
 #define OPT_ISB_ENDTIME  3
 
-#define READ_CHUNK (1u << 20)
 
 static __u16 rd16(const struct pcapng *r, const __u8 *p)
 {
@@ -48,73 +47,40 @@ static __u64 rd_ts(const struct pcapng *r, const __u8 *p)
 
 static int fail(struct pcapng *r, enum pcapng_result rc, const char *what)
 {
-	snprintf(r->err, sizeof(r->err), "%s at byte %llu", what, (unsigned long long)r->offset);
+	snprintf(r->err, sizeof(r->err), "%s at byte %llu", what, (unsigned long long)r->b.offset);
 	return rc;
 }
 
-/* Makes n unread bytes available at buf[start]: 1, or 0 when the file ends
- * first, or a negative pcapng_result. */
+/* inbuf_want() with the reader's result codes and message. */
 static int want(struct pcapng *r, size_t n)
 {
-	while (r->end - r->start < n) {
-		size_t got;
+	int rc = inbuf_want(&r->b, n);
 
-		if (r->eof)
-			return 0;
-		if (r->start) {
-			memmove(r->buf, r->buf + r->start, r->end - r->start);
-			r->end -= r->start;
-			r->start = 0;
-		}
-		if (r->cap - r->end < READ_CHUNK / 4 || r->cap < n) {
-			size_t cap = r->cap * 2;
-			__u8 *b;
-
-			while (cap < n + READ_CHUNK)
-				cap *= 2;
-			b = realloc(r->buf, cap);
-			if (!b)
-				return PCAPNG_NOMEM;
-			r->buf = b;
-			r->cap = cap;
-		}
-		got = fread(r->buf + r->end, 1, r->cap - r->end, r->in);
-		r->end += got;
-		if (got == 0) {
-			if (ferror(r->in)) {
-				snprintf(r->err, sizeof(r->err), "%s", strerror(errno ? errno : EIO));
-				return PCAPNG_IO;
-			}
-			r->eof = true;
-		}
+	if (rc == INBUF_NOMEM)
+		return PCAPNG_NOMEM;
+	if (rc == INBUF_IO) {
+		snprintf(r->err, sizeof(r->err), "%s", strerror(errno));
+		return PCAPNG_IO;
 	}
-	return 1;
+	return rc;
 }
 
 int pcapng_open(struct pcapng *r, FILE *in, const void *prefix, size_t prefix_len)
 {
 	memset(r, 0, sizeof(*r));
-	r->in = in;
-	r->cap = READ_CHUNK * 2;
-	r->buf = malloc(r->cap);
-	if (!r->buf || prefix_len > r->cap)
-		return -ENOMEM;
-	if (prefix_len)
-		memcpy(r->buf, prefix, prefix_len);
-	r->end = prefix_len;
-	return 0;
+	return inbuf_open(&r->b, in, prefix, prefix_len);
 }
 
 void pcapng_close(struct pcapng *r)
 {
-	free(r->buf);
+	inbuf_close(&r->b);
 	free(r->ifaces);
 	memset(r, 0, sizeof(*r));
 }
 
 __u64 pcapng_offset(const struct pcapng *r)
 {
-	return r->offset;
+	return r->b.offset;
 }
 
 /* Options of a block body: calls fn for each (code, value); 0, or -1 when
@@ -352,8 +318,8 @@ enum pcapng_result pcapng_next(struct pcapng *r, struct pcapng_packet *p)
 		if (rc < 0)
 			return rc;
 		if (rc == 0)
-			return r->end == r->start ? PCAPNG_END : fail(r, PCAPNG_TRUNCATED, "truncated block");
-		b = r->buf + r->start;
+			return inbuf_pending(&r->b) ? fail(r, PCAPNG_TRUNCATED, "truncated block") : PCAPNG_END;
+		b = inbuf_at(&r->b);
 		memcpy(&type, b, 4);
 		if (type == BT_SHB) {
 			__u32 bom;
@@ -362,7 +328,7 @@ enum pcapng_result pcapng_next(struct pcapng *r, struct pcapng_packet *p)
 			if (bom != BOM && bom != __builtin_bswap32(BOM))
 				return fail(r, PCAPNG_CORRUPT, "section header without a byte-order magic");
 			r->swapped = bom != BOM;
-		} else if (r->offset == 0) {
+		} else if (r->b.offset == 0) {
 			return fail(r, PCAPNG_CORRUPT, "not a pcapng file");
 		}
 		type = rd32(r, b);
@@ -374,7 +340,7 @@ enum pcapng_result pcapng_next(struct pcapng *r, struct pcapng_packet *p)
 			return rc;
 		if (rc == 0)
 			return fail(r, PCAPNG_TRUNCATED, "truncated block");
-		b = r->buf + r->start;
+		b = inbuf_at(&r->b);
 		if (rd32(r, b + len - 4) != len)
 			return fail(r, PCAPNG_CORRUPT, "block lengths at its start and end differ");
 		switch (type) {
@@ -388,8 +354,7 @@ enum pcapng_result pcapng_next(struct pcapng *r, struct pcapng_packet *p)
 		}
 		if (rc < 0)
 			return rc;
-		r->start += len;
-		r->offset += len;
+		inbuf_take(&r->b, len);
 		if (rc == PCAPNG_PACKET)
 			return PCAPNG_PACKET;
 	}

@@ -8,7 +8,8 @@
  * Our own, because libpcap hands out neither a packet's interface nor the
  * interface's name, rejects files whose interfaces differ in link type, and
  * ignores the statistics blocks that say when the capture ended. Memory is
- * one read buffer (grown up to PCAPNG_MAX_BLOCK) and the interface list.
+ * one read buffer (inbuf.h, grown up to PCAPNG_MAX_BLOCK) and the
+ * interface list.
  */
 #ifndef TCPSHAKE_PCAPNG_H
 #define TCPSHAKE_PCAPNG_H
@@ -17,6 +18,7 @@
 #include <stddef.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include "inbuf.h"
 
 #define PCAPNG_MAGIC       0x0A0D0D0Au  /* the first block type, a palindrome */
 #define PCAPNG_MAX_BLOCK   (16u << 20)  /* larger blocks are corruption (libpcap's bound too) */
@@ -57,12 +59,8 @@ enum pcapng_result {
 };
 
 struct pcapng {
-	FILE *in;
-	__u8 *buf;
-	size_t cap, start, end;       /* unread bytes are buf[start, end) */
-	__u64 offset;                 /* file offset of buf[start] */
+	struct inbuf b;
 	bool swapped;                 /* this section's byte order is not ours */
-	bool eof;
 	struct pcapng_iface *ifaces;
 	__u32 nr_ifaces, ifaces_cap, seq;
 	__u64 end_ns;                 /* latest isb_endtime seen, 0 if none */

@@ -8,7 +8,6 @@
  * the live monitor uses. Memory is the tables plus one read buffer.
  */
 #include <errno.h>
-#include <pcap/pcap.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -170,9 +169,8 @@ static int slot_of(struct replay *r, const struct capture_packet *p)
 	r->have_last = true;
 	r->last_seq = p->iface;
 	if (!linktype_supported(p->linktype)) {
-		log_warn("%s: skipping the packets of interface %u: link type %d (%s) is not supported",
-			 r->label, p->iface, p->linktype,
-			 pcap_datalink_val_to_name(p->linktype) ?: "unknown");
+		log_warn("%s: skipping the packets of interface %u: link type %d is not supported "
+			 "(tcpdump.org/linktypes.html)", r->label, p->iface, p->linktype);
 		r->last_slot = NO_SLOT;
 	} else {
 		r->last_slot = slot_named(r, p->iface_name[0] ? p->iface_name : r->default_name);
@@ -487,11 +485,10 @@ static int setup(struct replay *r, const struct options *o)
 		log_error("%s", r->cap.err);
 		return -1;
 	}
-	if (!r->cap.pcapng && !linktype_supported(r->cap.pcap_linktype)) {
-		log_error("%s has link type %d (%s), which tcpshake-mon does not read: supported are "
-			  "Ethernet, Linux cooked (SLL, SLL2), raw IPv4/IPv6 and BSD loopback", r->label,
-			  r->cap.pcap_linktype,
-			  pcap_datalink_val_to_name(r->cap.pcap_linktype) ?: "unknown");
+	if (!r->cap.pcapng && !linktype_supported((int)r->cap.pf.linktype)) {
+		log_error("%s has link type %u (tcpdump.org/linktypes.html), which tcpshake-mon does "
+			  "not read: supported are Ethernet, Linux cooked (SLL, SLL2), raw IPv4/IPv6 and "
+			  "BSD loopback", r->label, r->cap.pf.linktype);
 		return -1;
 	}
 	geometry_from_options(&r->geo, o);

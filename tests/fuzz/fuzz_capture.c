@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * libFuzzer harness: the --read input path. Each input is a whole capture
- * file (pcap through libpcap, or pcapng through src/pcapng.c) read from
- * memory; every packet goes through the link-layer conversion (src/frame.c)
+ * file (pcap through src/pcapfile.c, or pcapng through src/pcapng.c) read
+ * from memory; every packet goes through the link-layer conversion (src/frame.c)
  * into the natively compiled core, as src/replay.c does, with a sweeper
  * pass now and then. Whatever the bytes, the reader must end in a packet,
  * the end, "truncated" or one error sentence, and never read outside what
@@ -64,7 +64,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (capture_open_stream(&c, in, "fuzz")) {
 		if (!c.err[0])
 			fail("open failed without a reason");
-		fclose(in);
+		capture_close(&c);
 		return 0;
 	}
 	open_core();

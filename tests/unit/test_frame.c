@@ -5,7 +5,8 @@
  * the sender the link layer records; cut link headers; --local-net blocks;
  * and the capture reader over pcapng blocks written here byte by byte
  * (names, timestamp resolutions, direction flags, both byte orders, end
- * time, truncation and corruption) and over a pcap through libpcap.
+ * time, truncation and corruption) and over classic pcap files (both byte
+ * orders, us and ns, the modified format, bad versions and lengths).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -447,7 +448,7 @@ static void test_pcapng_bad(void **state)
 	memcpy(w.b, "GET / HTTP/1.1\r\n", 16);
 	assert_int_equal(capture_open_stream(&c, open_blocks(&w, 16), "t"), -1);
 	assert_non_null(strstr(c.err, "not a pcap or pcapng"));
-	fclose(c.in);
+	capture_close(&c);
 }
 
 static void test_pcap(void **state)
@@ -479,6 +480,60 @@ static void test_pcap(void **state)
 	assert_int_equal(capture_open_stream(&c, fmemopen(file, at - 5, "r"), "t"), 0);
 	assert_int_equal(capture_next(&c, &p), CAPTURE_TRUNCATED);
 	capture_close(&c);
+	/* A record longer than any link type allows: corrupt, not a 4 GB read. */
+	memcpy(file + sizeof(hdr) + 8, &(__u32){ 0x7fffffff }, 4);
+	assert_int_equal(capture_open_stream(&c, fmemopen(file, at, "r"), "t"), 0);
+	assert_int_equal(capture_next(&c, &p), CAPTURE_ERROR);
+	assert_non_null(strstr(c.err, "256 KiB"));
+	capture_close(&c);
+	/* Version 1 of the format is not pcap as we know it. */
+	memcpy(file + 4, &(__u16){ 1 }, 2);
+	assert_int_equal(capture_open_stream(&c, fmemopen(file, at, "r"), "t"), -1);
+	assert_non_null(strstr(c.err, "version"));
+	capture_close(&c);
+}
+
+/* Big-endian, nanosecond timestamps; then the modified format's 24-byte
+ * records (magic a1b2cd34: ifindex, protocol, packet type after the usual). */
+static void test_pcap_variants(void **state)
+{
+	static __u8 file[4096], eth[2048];
+	const __u32 be_hdr[6] = { htonl(0xa1b23c4d), htonl(0x00020004), 0, 0, htonl(65535),
+				  htonl(LINKTYPE_ETHERNET) };
+	const __u32 mod_hdr[6] = { 0xa1b2cd34, 0x00040002, 0, 0, 65535, LINKTYPE_ETHERNET };
+	struct capture_packet p;
+	struct capture c;
+	size_t n = ether(eth, &v4), at;
+	__u32 be_rec[4] = { htonl(1700000000), htonl(123456789), htonl((__u32)n), htonl((__u32)n) };
+	__u32 mod_rec[6] = { 1700000000, 7, (__u32)n, (__u32)n, 3, 0 };
+
+	(void)state;
+	memcpy(file, be_hdr, sizeof(be_hdr));
+	at = sizeof(be_hdr);
+	memcpy(file + at, be_rec, sizeof(be_rec));
+	at += sizeof(be_rec);
+	memcpy(file + at, eth, n);
+	at += n;
+	assert_int_equal(capture_open_stream(&c, fmemopen(file, at, "r"), "t"), 0);
+	assert_int_equal(capture_next(&c, &p), CAPTURE_PACKET);
+	assert_int_equal(p.ts_ns, 1700000000123456789ull);
+	assert_int_equal(p.caplen, n);
+	assert_memory_equal(p.data, eth, n);
+	assert_int_equal(capture_next(&c, &p), CAPTURE_END);
+	capture_close(&c);
+
+	memcpy(file, mod_hdr, sizeof(mod_hdr));
+	at = sizeof(mod_hdr);
+	memcpy(file + at, mod_rec, sizeof(mod_rec));
+	at += sizeof(mod_rec);
+	memcpy(file + at, eth, n);
+	at += n;
+	assert_int_equal(capture_open_stream(&c, fmemopen(file, at, "r"), "t"), 0);
+	assert_int_equal(capture_next(&c, &p), CAPTURE_PACKET);
+	assert_int_equal(p.ts_ns, 1700000000000007000ull);
+	assert_memory_equal(p.data, eth, n);
+	assert_int_equal(capture_next(&c, &p), CAPTURE_END);
+	capture_close(&c);
 }
 
 int main(void)
@@ -496,6 +551,7 @@ int main(void)
 		cmocka_unit_test(test_pcapng),
 		cmocka_unit_test(test_pcapng_bad),
 		cmocka_unit_test(test_pcap),
+		cmocka_unit_test(test_pcap_variants),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
