@@ -3,9 +3,12 @@
 # generated capture of short connections (tests/bench/gencap.c: 66-96 byte
 # frames, 4096 connections in flight), side by side in one run, as ratios.
 #
-# Usage: tests/bench/replay.sh BUILD_DIR   (REPLAY_PACKETS, default 3000000)
+# Usage: tests/bench/replay.sh BUILD_DIR
+#   REPLAY_PACKETS (default 3000000), REPLAY_RUNS: tcpshake-mon runs, the
+#   fastest counts (default 3; tshark, at ~100 k packets/s, runs once).
 # Prints packets/s (wall clock and CPU time) and max RSS of both, and the
-# ratios; the target is >= 5 M packets/s on one core for tcpshake-mon.
+# ratios; the target is >= 5 M packets/s on one core for tcpshake-mon. On a
+# machine shared with other work, the CPU-time figure is the one to read.
 set -euo pipefail
 build=${1:-build}
 packets=${REPLAY_PACKETS:-3000000}
@@ -36,8 +39,13 @@ measure() {
 
 # The page cache holds the file for both: read it once first.
 cat "$work/short.pcap" >/dev/null
-measure tcpshake "$bin" --read "$work/short.pcap" -q --prom-textfile "$work/replay.prom"
-t_wall=$WALL t_cpu=$CPU t_rss=$RSS_KB
+t_wall= t_cpu= t_rss=
+for ((run = 0; run < ${REPLAY_RUNS:-3}; run++)); do
+	measure tcpshake "$bin" --read "$work/short.pcap" -q --prom-textfile "$work/replay.prom"
+	if [[ -z $t_cpu ]] || awk -v a="$CPU" -v b="$t_cpu" 'BEGIN { exit !(a < b) }'; then
+		t_wall=$WALL t_cpu=$CPU t_rss=$RSS_KB
+	fi
+done
 grep -q '^tcpshake_handshakes_total' "$work/replay.prom" ||
 	{ echo "replay bench: tcpshake-mon wrote no handshakes" >&2; exit 1; }
 measure tshark tshark -r "$work/short.pcap" -q -z conv,tcp
