@@ -1,11 +1,14 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * Offline replay: packets of a capture file go through native_track(), the
+ * Offline replay: packets of a capture file go through the natively compiled
+ * core (native.h: track_parse() and track_segment() of bpf/track.h), the
  * same parser, tables, state machine and accounting the kernel programs
- * run; the core's clock is the capture's timestamp, and the sweeper runs
- * whenever capture time crosses an --interval boundary, as the live loader
- * runs it once per interval. At the end, one snapshot feeds the exporters
- * the live monitor uses. Memory is the tables plus one read buffer.
+ * run, in capture order; the core's clock is the capture's timestamp, and
+ * the sweeper runs whenever capture time crosses an --interval boundary, as
+ * the live loader runs it once per interval. Segments are parsed PIPELINE
+ * packets ahead of tracking so their table lines load meanwhile. At the end,
+ * one snapshot feeds the exporters the live monitor uses. Memory is the
+ * tables plus one read buffer.
  */
 #include <errno.h>
 #include <stdlib.h>
