@@ -51,6 +51,11 @@ def main():
     p = lambda name: os.path.join(out, name)
     pcap(p("ethernet-ns.pcap"), 1, recs)
     pcap(p("ethernet-us-be.pcap"), 1, [(s, f // 1000, e) for s, f, e in recs], 0xA1B2C3D4, ">")
+    # the modified format: 24-byte records (ifindex, protocol, packet type, pad)
+    mod = struct.pack("<IHHiIII", 0xA1B2CD34, 2, 4, 0, 0, 65535, 1)
+    for s_, f, e in recs:
+        mod += struct.pack("<IIIIIHBB", s_, f // 1000, len(e), len(e), 2, 0x0800, 0, 0) + e
+    open(p("modified.pcap"), "wb").write(mod)
     pcap(p("raw-ip.pcap"), 101, [(s, f, e[14:]) for s, f, e in recs])
     pcap(p("null-loopback.pcap"), 0, [(s, f, struct.pack("<I", 2) + e[14:]) for s, f, e in recs])
     pcap(p("linux-sll.pcap"), 113, [(s, f, sll(e, 4 * (k % 2)) + e[14:]) for k, (s, f, e) in enumerate(recs)])
