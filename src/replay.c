@@ -463,8 +463,8 @@ static int write_outputs(struct replay *r)
 static void report_input(const struct replay *r, double seconds)
 {
 	if (r->backwards)
-		log_info("%s: %llu packets have timestamps earlier than the packet before; they were "
-			 "taken as happening at that time", r->label, (unsigned long long)r->backwards);
+		log_info("%s: %llu packets have timestamps earlier than a packet before them; they "
+			 "were taken as happening at the latest time seen", r->label, (unsigned long long)r->backwards);
 	if (r->unsupported)
 		log_warn("%s: %llu packets of unsupported link types were skipped", r->label,
 			 (unsigned long long)r->unsupported);

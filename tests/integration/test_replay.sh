@@ -172,6 +172,12 @@ replays() {
 
 # ---- bad input -----------------------------------------------------------------
 
+# backwards FILE: packets of FILE reported with earlier timestamps than before.
+backwards() {
+	"$TCPSHAKE" --read "$1" 2>&1 >/dev/null |
+		sed -n 's/.*: \([0-9]*\) packets have timestamps earlier.*/\1/p' | grep . || echo 0
+}
+
 bad_input() {
 	local size packets
 	note "bad input"
@@ -183,6 +189,23 @@ bad_input() {
 	packets=$(MON_TAG=cut metric tcpshake_packets_total)
 	check_eq "[cut] packets_total = live's, less at most the cut-off last packet" 1 \
 		"$(( $(metric tcpshake_packets_total) - packets <= 1 && packets > 0 ))"
+	# One record takes the timestamp of an earlier one: it steps back in
+	# time; counted (on top of what the capture itself may hold: packets of
+	# different CPUs are stamped a little out of order), and taken as the
+	# time of the packets before.
+	"$PY" - "$WORK/vs.pcap" "$WORK/back.pcap" <<'PYEOF'
+import struct, sys
+d = open(sys.argv[1], "rb").read()
+recs, i = [], 24
+while i < len(d):
+    cl = struct.unpack("<I", d[i + 8:i + 12])[0]
+    recs.append(bytearray(d[i:i + 16 + cl]))
+    i += 16 + cl
+recs[20][:8] = recs[10][:8]
+open(sys.argv[2], "wb").write(d[:24] + b"".join(recs))
+PYEOF
+	check_eq "[backwards] packets with earlier timestamps, reported" \
+		$(($(backwards "$WORK/vs.pcap") + 1)) "$(backwards "$WORK/back.pcap")"
 	head -c 4000 /dev/urandom >"$WORK/garbage.bin"
 	bad garbage 1 "$WORK/garbage.bin"
 	bad directory 1 "$WORK"
