@@ -41,7 +41,7 @@ HOOKS_BIN := $(BUILD)/tests/hooks
 
 .DELETE_ON_ERROR:
 .PHONY: all deps deps-test run check test-bins test-unit test-bpf test-integration test-deploy \
-        soak bench vmlinux install uninstall clean help
+        soak bench bench-replay vmlinux install uninstall clean help
 
 all: tcpshake-mon
 
@@ -50,7 +50,8 @@ help:
 	@echo "make run          (as root or with sudo) install what it needs, build, run on IFACE=$(IFACE)"
 	@echo "make check        (as root or with sudo) install the test tools too, build, run every test"
 	@echo "make soak MINUTES=30   (root) connection churn in namespaces, sampled every 10 s"
-	@echo "sudo make bench   per-packet cost of each packet class (BPF_PROG_TEST_RUN)"
+	@echo "sudo make bench   per-packet cost of each packet class (BPF_PROG_TEST_RUN),"
+	@echo "                  then --read against tshark (make bench-replay alone)"
 	@echo "make vmlinux      regenerate $(VMLINUX_H) from the running kernel"
 	@echo "make install      PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
 
@@ -80,8 +81,17 @@ test-integration: all $(HOOKS_BIN)
 test-deploy:
 	@scripts/run-tests.sh $(BUILD) deploy
 
-bench: deps $(BENCH_BIN)
+bench: deps-test $(BENCH_BIN) bench-replay
 	$(BENCH_BIN)
+
+GENCAP := $(BUILD)/tests/bench/gencap
+
+bench-replay: all $(GENCAP)
+	tests/bench/replay.sh $(BUILD)
+
+$(GENCAP): tests/bench/gencap.c | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $< -o $@
 
 vmlinux:
 	rm -f $(VMLINUX_H)

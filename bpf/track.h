@@ -393,29 +393,38 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 	return 0;
 }
 
-static __always_inline void track(const void *data, const void *data_end, __u32 ifindex,
-				  __u32 egress)
+/* The first half of track(): parses a frame of interface ifindex. Returns 1
+ * for a TCP segment (*p with its interface slot, *hash of its key, *st the
+ * interface's counters), else 0, a malformed frame counted. */
+static __always_inline int track_parse(const void *data, const void *data_end, __u32 ifindex,
+				       struct packet *p, __u64 *hash, struct iface_stats **st)
 {
-	__u32 iface = iface_slot(ifindex), tag;
-	struct iface_stats *st = stats_of(iface);
-	struct packet p;
-	__u64 hash;
-	int r, i;
+	__u32 iface = iface_slot(ifindex);
+	int r;
 
-	if (!st)
-		return;
-	r = parse_packet(data, data_end, &p);
+	*st = stats_of(iface);
+	if (!*st)
+		return 0;
+	r = parse_packet(data, data_end, p);
 	if (r != PARSE_TCP) {
 		if (r == PARSE_MALFORMED)
-			st->unparsed++;
-		return;
+			(*st)->unparsed++;
+		return 0;
 	}
-	p.key.iface = (__u8)iface;
-	st->packets++;
-	hash = flow_hash(&p.key, cfg.hash_seed);
-	tag = flow_tag(hash);
+	p->key.iface = (__u8)iface;
+	*hash = flow_hash(&p->key, cfg.hash_seed);
+	return 1;
+}
 
-	if ((p.flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
+/* The second half: a parsed segment through a fast path or track_slow(). */
+static __always_inline void track_segment(const struct packet *p, __u64 hash,
+					  struct iface_stats *st, __u32 egress)
+{
+	__u32 tag = flow_tag(hash);
+	int i;
+
+	st->packets++;
+	if ((p->flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
 		/* Fast path: a SYN for a tuple without an attempt in progress.
 		 * The clock is read first: its latency then overlaps the bucket's
 		 * cache miss instead of adding to it. */
@@ -425,13 +434,13 @@ static __always_inline void track(const void *data, const void *data_end, __u32 
 		st->syn_packets++;
 		if (!b.h || !b.w)
 			return;
-		if (hs_find(b, tag, &p.key) < 0) {
-			new_handshake(b, &p, tag, now, egress);
+		if (hs_find(b, tag, &p->key) < 0) {
+			new_handshake(b, p, tag, now, egress);
 			return;
 		}
-	} else if (p.flags & TCPF_SYN) {
+	} else if (p->flags & TCPF_SYN) {
 		st->synack_packets++;
-	} else if (!(p.flags & (TCPF_FIN | TCPF_RST))) {
+	} else if (!(p->flags & (TCPF_FIN | TCPF_RST))) {
 		struct flow_ref fb = flow_bucket_of(hash);
 
 		/* Fast path: data of an established connection only counts its
@@ -439,10 +448,21 @@ static __always_inline void track(const void *data, const void *data_end, __u32 
 		 * until the record is due for a sample (FLOW_STAMP_SHIFT). */
 		i = fb.h ? flow_find_established(fb.h, tag) : -1;
 		if (i >= 0 && i < FLOW_WAYS && flow_gate_pass(&fb.h->active[i], now_coarse,
-							      p.payload_len))
+							      p->payload_len))
 			return;
 	}
-	track_slow(&p, hash, egress);
+	track_slow(p, hash, egress);
+}
+
+static __always_inline void track(const void *data, const void *data_end, __u32 ifindex,
+				  __u32 egress)
+{
+	struct iface_stats *st;
+	struct packet p;
+	__u64 hash;
+
+	if (track_parse(data, data_end, ifindex, &p, &hash, &st))
+		track_segment(&p, hash, st, egress);
 }
 
 #endif /* TCPSHAKE_TRACK_H */

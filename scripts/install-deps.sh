@@ -9,11 +9,11 @@ set -eu
 # Building (compilers, libbpf, libraries) and running (iproute2 finds the
 # default route for make run).
 RUN_PACKAGES="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
-libmicrohttpd-dev libjson-c-dev libpcap-dev iproute2"
+libmicrohttpd-dev libjson-c-dev iproute2"
 
 # Ground truth and harnesses of the tests: cmocka, packet tools, the
 # Prometheus stack, man page linters, flock and ps.
-TEST_PACKAGES="libcmocka-dev ethtool tshark hping3 netcat-openbsd
+TEST_PACKAGES="libcmocka-dev ethtool tshark tcpdump hping3 netcat-openbsd
 python3 python3-scapy python3-yaml mandoc groff man-db prometheus
 prometheus-node-exporter systemd curl util-linux procps"
 

@@ -20,6 +20,7 @@
 #include "loader.h"
 #include "log.h"
 #include "prom.h"
+#include "replay.h"
 #include "reader.h"
 #include "term.h"
 #include "textfile.h"
@@ -256,6 +257,8 @@ int main(int argc, char **argv)
 	if (rc >= 0)
 		return rc;
 	log_init(m.opt.quiet && !m.opt.verbose ? -1 : m.opt.verbose);
+	if (m.opt.read_path)
+		return replay_main(&m.opt);
 	if (m.opt.listen && http_check_listen(m.opt.listen))
 		return 2;
 	if (resolve_ifaces(&m) || loader_check_environment())

@@ -2,8 +2,10 @@
 /* Storage of the native platform (native.h) and its spill map: open
  * addressing with tombstones, capacity-limited like the kernel hash map. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include "native.h"
 #include "tcpshake/flowhash.h"
 
@@ -15,9 +17,28 @@ struct sweep_report report;
 
 enum { SLOT_FREE = 0, SLOT_USED, SLOT_DELETED };
 
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+
+/* Zeroed tables. Large ones are asked for in transparent huge pages: every
+ * packet lands in a random bucket, and with 4 KiB pages nearly every one of
+ * those lookups also misses the TLB (measured: the largest cost of --read
+ * before this). calloc maps large blocks fresh, so pages are zeroed by the
+ * kernel when first touched and a small capture touches few of them. */
 static void *zalloc(size_t n, size_t size)
 {
-	return n ? calloc(n, size) : NULL;
+	uintptr_t start, end;
+	void *p;
+
+	if (!n)
+		return NULL;
+	p = calloc(n, size);
+	if (!p || n * size < 2 * HUGE_PAGE)
+		return p;
+	start = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	end = ((uintptr_t)p + n * size) & ~(HUGE_PAGE - 1);
+	if (end > start)
+		madvise((void *)start, end - start, MADV_HUGEPAGE);   /* a hint only */
+	return p;
 }
 
 int native_open(__u32 hs_buckets, __u32 flow_buckets, __u32 spill_max, __u32 port_slots)
@@ -69,11 +90,31 @@ void native_close(void)
 	memset(&native, 0, sizeof(native));
 }
 
+void native_set_clock(__u64 now_ns)
+{
+	native.now = now_ns;
+}
+
+__u32 native_spill_slot(const struct flow_key *key)
+{
+	return (__u32)flow_hash(key, 0x5bd1e995u) & native.spill.mask;
+}
+
+void native_spill_prefetch(__u32 slot)
+{
+	struct native_spill *s = &native.spill;
+
+	if (slot <= s->mask && s->used) {
+		__builtin_prefetch(&s->used[slot]);
+		__builtin_prefetch(&s->keys[slot]);
+	}
+}
+
 /* The slot of key, or of the first reusable slot on its probe path. */
 static __u32 spill_probe(const struct flow_key *key, bool *found)
 {
 	struct native_spill *s = &native.spill;
-	__u32 i = (__u32)flow_hash(key, 0x5bd1e995u) & s->mask, reuse = ~0u, n;
+	__u32 i = native_spill_slot(key), reuse = ~0u, n;
 
 	*found = false;
 	for (n = 0; n <= s->mask; n++, i = (i + 1) & s->mask) {

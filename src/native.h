@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "tcpshake/abi.h"
+#include "tcpshake/parse.h"
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
@@ -68,10 +69,34 @@ void native_close(void);
 /* One packet through the core, as the kernel programs run it (egress: seen
  * leaving the interface); the clock is native.now. */
 void native_track(const void *data, const void *data_end, __u32 ifindex, __u32 egress);
+/* native_track() in two halves, so that replay can parse packets ahead of
+ * tracking them and meanwhile load what they will touch (cache misses of
+ * several packets then overlap instead of adding up). */
+struct native_segment {
+	struct packet p;        /* with its interface slot */
+	__u64 hash;             /* flow_hash of its key */
+};
+
+/* Parses a frame as native_track() does (a malformed one is counted):
+ * 1 for a TCP segment in *s, else 0. */
+int native_parse(const void *data, const void *data_end, __u32 ifindex,
+		 struct native_segment *s);
+/* The rest of native_track() for a parsed segment. */
+void native_track_segment(const struct native_segment *s, __u32 egress);
+/* Hints: the bucket headers a segment will read; then, once those are in
+ * cache, the ways it will compare and update. */
+void native_prefetch_heads(const struct native_segment *s);
+void native_prefetch_ways(const struct native_segment *s);
+
+/* The core's clock from now on (offline: the current packet's capture time). */
+void native_set_clock(__u64 now_ns);
 /* One sweeper pass at native.now: timeouts, gauges. */
 void native_sweep(void);
 
 struct way *native_spill_lookup(const struct flow_key *key);
+/* The first spill slot probed for key, and a hint to load it. */
+__u32 native_spill_slot(const struct flow_key *key);
+void native_spill_prefetch(__u32 slot);
 int native_spill_insert(const struct flow_key *key, const struct way *w);
 int native_spill_delete(const struct flow_key *key);
 

@@ -14,3 +14,74 @@ void native_sweep(void)
 {
 	sweep_all();
 }
+
+int native_parse(const void *data, const void *data_end, __u32 ifindex,
+		 struct native_segment *s)
+{
+	struct iface_stats *st;
+
+	return track_parse(data, data_end, ifindex, &s->p, &s->hash, &st);
+}
+
+void native_track_segment(const struct native_segment *s, __u32 egress)
+{
+	struct iface_stats *st = stats_of(s->p.key.iface);
+
+	if (st)
+		track_segment(&s->p, s->hash, st, egress);
+}
+
+void native_prefetch_heads(const struct native_segment *s)
+{
+	__builtin_prefetch(flow_bucket_of(s->hash).h, 1);
+	__builtin_prefetch(hs_bucket_of(s->hash).h, 1);
+}
+
+static void prefetch_way(const struct way *w)
+{
+	__builtin_prefetch(w, 1);
+	__builtin_prefetch((const char *)w + 64, 1);
+}
+
+/* The headers are in cache by now: the ways whose tags match are the ones
+ * the core will compare keys with and update. A data segment of an
+ * established flow needs the header alone; a bare SYN writes a free way. */
+void native_prefetch_ways(const struct native_segment *s)
+{
+	__u32 tag = flow_tag(s->hash), flags = s->p.flags;
+	struct hs_ref hb = hs_bucket_of(s->hash);
+	struct flow_ref fb = flow_bucket_of(s->hash);
+	bool completes = false;
+	int i, free_ways = 0;
+
+	if ((flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
+		for (i = 0; i < HS_WAYS; i++) {
+			if (!tag_is_record(hb.h->tag[i])) {
+				prefetch_way(&hb.w->way[i]);
+				break;
+			}
+		}
+		return;
+	}
+	if (!(flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) && flow_find_established(fb.h, tag) >= 0)
+		return;
+	for (i = 0; i < FLOW_WAYS; i++) {
+		if ((fb.h->tag[i] | TAG_ESTABLISHED) == (tag | TAG_ESTABLISHED))
+			prefetch_way(&fb.w->way[i]);
+		else if (fb.h->tag[i] == TAG_FREE)
+			free_ways++;
+	}
+	if (*fb.spilled)
+		native_spill_prefetch(native_spill_slot(&s->p.key));
+	for (i = 0; i < HS_WAYS; i++) {
+		if ((hb.h->tag[i] | TAG_TOMBSTONE) == (tag | TAG_TOMBSTONE)) {
+			prefetch_way(&hb.w->way[i]);
+			completes = true;
+		}
+	}
+	/* A handshake that may complete into a full bucket: the TIME-WAIT
+	 * victim scan reads every way's state and end time (second line). */
+	if (completes && !free_ways && (flags & TCPF_ACK))
+		for (i = 0; i < FLOW_WAYS; i++)
+			__builtin_prefetch((const char *)&fb.w->way[i] + 64, 0);
+}

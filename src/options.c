@@ -12,7 +12,7 @@
 enum {
 	OPT_INGRESS = 256, OPT_SYN_TIMEOUT, OPT_TIME_WAIT, OPT_CLOSE_TIMEOUT, OPT_IDLE_TIMEOUT,
 	OPT_MAX_PORTS, OPT_MAX_FLOWS, OPT_HS_SLOTS, OPT_RINGBUF, OPT_EVENTS, OPT_JSON,
-	OPT_TEXTFILE, OPT_LISTEN,
+	OPT_TEXTFILE, OPT_LISTEN, OPT_READ, OPT_LOCAL_NET, OPT_EXPIRE_AT_END,
 };
 
 static const struct option long_options[] = {
@@ -31,6 +31,9 @@ static const struct option long_options[] = {
 	{ "json",            no_argument,       0, OPT_JSON },
 	{ "prom-textfile",   required_argument, 0, OPT_TEXTFILE },
 	{ "listen",          required_argument, 0, OPT_LISTEN },
+	{ "read",            required_argument, 0, OPT_READ },
+	{ "local-net",       required_argument, 0, OPT_LOCAL_NET },
+	{ "expire-at-end",   no_argument,       0, OPT_EXPIRE_AT_END },
 	{ "quiet",           no_argument,       0, 'q' },
 	{ "verbose",         no_argument,       0, 'v' },
 	{ "help",            no_argument,       0, 'h' },
@@ -42,7 +45,9 @@ void options_usage(FILE *out)
 {
 	fputs(
 "Usage: tcpshake-mon [options] [IFACE...]\n"
-"Watch TCP handshakes and closes on network interfaces with XDP/tc BPF programs.\n"
+"       tcpshake-mon --read FILE [options]\n"
+"Watch TCP handshakes and closes on network interfaces with XDP/tc BPF programs,\n"
+"or get the same answers from a capture file.\n"
 "Without IFACE, the interface of the default route is used (at most 16).\n"
 "\n"
 "Output:\n"
@@ -73,6 +78,16 @@ void options_usage(FILE *out)
 "      --handshake-slots N      handshake-table capacity, rounded up to a power of\n"
 "                               two (default 32768)\n"
 "      --events-buffer KB       event ring buffer size (default 4096)\n"
+"\n"
+"Offline:\n"
+"      --read FILE              read a pcap or pcapng capture ('-': standard input)\n"
+"                               instead of watching interfaces; the capture's\n"
+"                               timestamps are the clock; no root needed\n"
+"      --local-net CIDR         addresses of this side of the capture, e.g.\n"
+"                               10.0.0.0/8 (repeatable): their packets count as\n"
+"                               sent, for inbound/outbound\n"
+"      --expire-at-end          end attempts still pending when the capture ends\n"
+"                               as timeouts (default: report them as pending)\n"
 "\n"
 "  -v, --verbose                more messages; twice for libbpf debug output\n"
 "  -h, --help                   show this help\n"
@@ -164,6 +179,17 @@ static int parse_one(struct options *o, int c, const char *arg)
 	case OPT_JSON:          o->json = true; return 0;
 	case OPT_TEXTFILE:      o->prom_textfile = arg; return 0;
 	case OPT_LISTEN:        o->listen = arg; return 0;
+	case OPT_READ:          o->read_path = arg; return 0;
+	case OPT_LOCAL_NET:
+		if (o->local_nets.n == LOCALNET_MAX) {
+			log_error("too many --local-net blocks: at most %d", LOCALNET_MAX);
+			return 2;
+		}
+		if (cidr_parse(&o->local_nets.net[o->local_nets.n], arg))
+			return bad_value("--local-net", arg, "an address or CIDR block, e.g. 10.0.0.0/8");
+		o->local_nets.n++;
+		return 0;
+	case OPT_EXPIRE_AT_END: o->expire_at_end = true; return 0;
 	case 'q':               o->quiet = true; return 0;
 	case 'v':               o->verbose++; return 0;
 	default:                return 2;
@@ -264,6 +290,19 @@ int options_parse(struct options *o, int argc, char **argv)
 			}
 		}
 		o->ifaces[o->nr_ifaces++] = argv[optind];
+	}
+	if (o->read_path) {
+		if (o->nr_ifaces) {
+			log_error("--read takes no interface: drop '%s' or --read", o->ifaces[0]);
+			return 2;
+		}
+		if (o->listen) {
+			log_error("--listen cannot be used with --read: use --prom-textfile");
+			return 2;
+		}
+	} else if (o->local_nets.n || o->expire_at_end) {
+		log_error("--local-net and --expire-at-end only apply to --read FILE");
+		return 2;
 	}
 	if (o->events_path && !strcmp(o->events_path, "-") && !o->json && !o->quiet)
 		o->quiet = true;   /* stdout carries the events */

@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <linux/types.h>
+#include "localnet.h"
 #include "tcpshake/abi.h"
 
 enum ingress_mode { INGRESS_AUTO = 0, INGRESS_XDP, INGRESS_TC };
@@ -26,6 +27,9 @@ struct options {
 	const char *events_path;     /* NULL: no events; "-": stdout */
 	const char *prom_textfile;
 	const char *listen;
+	const char *read_path;       /* --read: a capture file instead of interfaces */
+	struct localnets local_nets; /* --local-net: this side of the capture */
+	bool expire_at_end;          /* --read: pending attempts end as timeouts */
 	bool json;
 	bool quiet;
 	int verbose;

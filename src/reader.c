@@ -91,6 +91,27 @@ static __s64 half_open_evicted_now(struct reader *r, __u32 slot)
 	return (__s64)n;
 }
 
+void snapshot_gauges(struct iface_snapshot *is, const struct sweep_report *rep, __u32 slot)
+{
+	is->syn_sent = gauge(rep, slot, CS_SYN_SENT);
+	is->half_open = gauge(rep, slot, CS_SYN_RCVD);
+	is->established = gauge(rep, slot, CS_ESTABLISHED);
+	is->closing = gauge(rep, slot, CS_FIN_WAIT_1) + gauge(rep, slot, CS_FIN_WAIT_2) +
+		      gauge(rep, slot, CS_CLOSING) + gauge(rep, slot, CS_LAST_ACK);
+	is->time_wait = gauge(rep, slot, CS_TIME_WAIT);
+	is->hs_entries = rep->hs_entries[slot];
+	is->flow_entries = rep->flow_entries[slot];
+}
+
+void port_row_of(struct port_snapshot *out, __u8 iface, __u16 port, const struct service_stats *ss)
+{
+	out->iface = iface;
+	out->port = port;
+	out->handshakes = ss->handshakes;
+	memcpy(out->failures, ss->failures, sizeof(out->failures));
+	out->handshake = ss->handshake;
+}
+
 static int read_iface(struct reader *r, struct iface_snapshot *is, __u32 slot)
 {
 	struct tcpshake_bpf *skel = r->loader->skel;
@@ -103,14 +124,8 @@ static int read_iface(struct reader *r, struct iface_snapshot *is, __u32 slot)
 				  sizeof(is->hist[h]));
 	if (err)
 		return err;
-	is->syn_sent = gauge(rep, slot, CS_SYN_SENT);
-	is->half_open = gauge(rep, slot, CS_SYN_RCVD) + half_open_evicted_now(r, slot);
-	is->established = gauge(rep, slot, CS_ESTABLISHED);
-	is->closing = gauge(rep, slot, CS_FIN_WAIT_1) + gauge(rep, slot, CS_FIN_WAIT_2) +
-		      gauge(rep, slot, CS_CLOSING) + gauge(rep, slot, CS_LAST_ACK);
-	is->time_wait = gauge(rep, slot, CS_TIME_WAIT);
-	is->hs_entries = skel->bss->report.hs_entries[slot];
-	is->flow_entries = skel->bss->report.flow_entries[slot];
+	snapshot_gauges(is, rep, slot);
+	is->half_open += half_open_evicted_now(r, slot);
 	return 0;
 }
 
@@ -122,11 +137,7 @@ static int read_port_slot(struct reader *r, __u32 slot, __u8 iface, __u16 port,
 
 	if (err)
 		return err;
-	out->iface = iface;
-	out->port = port;
-	out->handshakes = ss.handshakes;
-	memcpy(out->failures, ss.failures, sizeof(out->failures));
-	out->handshake = ss.handshake;
+	port_row_of(out, iface, port, &ss);
 	return 0;
 }
 

@@ -22,5 +22,9 @@ void reader_free(struct reader *r);
  * scratch holds ncpus values, or is NULL to allocate one. */
 int percpu_sum(int map_fd, __u32 key, void *out, size_t size, unsigned int ncpus, void *scratch);
 void snapshot_free(struct snapshot *s);
+/* The gauges and occupancy of one interface slot from a sweeper report. */
+void snapshot_gauges(struct iface_snapshot *is, const struct sweep_report *rep, __u32 slot);
+/* A port row from one slot's (summed) statistics. */
+void port_row_of(struct port_snapshot *out, __u8 iface, __u16 port, const struct service_stats *ss);
 
 #endif

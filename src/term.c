@@ -57,8 +57,13 @@ static void show_table(struct term *t, const struct snapshot *s, double wall_s, 
 	int i;
 
 	wall_time(when, sizeof(when), wall_s, false);
-	fprintf(t->out, "\033[H\033[2J");
-	fprintf(t->out, "tcpshake-mon %s   %s   (Ctrl-C to stop)\n\n", TCPSHAKE_VERSION, when);
+	if (t->summary) {
+		fprintf(t->out, "tcpshake-mon %s   capture up to %s   (rates: capture averages)\n\n",
+			TCPSHAKE_VERSION, when);
+	} else {
+		fprintf(t->out, "\033[H\033[2J");
+		fprintf(t->out, "tcpshake-mon %s   %s   (Ctrl-C to stop)\n\n", TCPSHAKE_VERSION, when);
+	}
 	fprintf(t->out, "%-12s %9s %9s %9s %10s %10s %10s %8s %9s %9s %9s %8s %8s\n",
 		"IFACE", "SYN/s", "SYNACK/s", "DONE/s", "SYN", "SYN-ACK", "HANDSHAKE", "FAILED",
 		"HALF-OPEN", "ESTAB", "TIME-WAIT", "p50", "p99");
@@ -169,7 +174,7 @@ void term_show(struct term *t, const struct snapshot *s, double wall_s)
 
 	if (t->json)
 		show_json(t, s, wall_s, dt);
-	else if (t->tty)
+	else if (t->tty || t->summary)
 		show_table(t, s, wall_s, dt);
 	else
 		show_lines(t, s, wall_s, dt);

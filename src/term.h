@@ -12,6 +12,7 @@ struct term {
 	FILE *out;
 	bool tty;
 	bool json;
+	bool summary;               /* one final table (--read): no screen clearing */
 	bool have_prev;
 	struct snapshot prev;       /* for rates; ports are not kept */
 };
