@@ -275,6 +275,8 @@ struct seen_alert {
 	bool start;
 	double at, duration, flood_sources;
 	char iface[16];
+	int nr_ports;
+	__u16 port;
 };
 
 static struct seen_alert seen[8];
@@ -290,22 +292,27 @@ static void record_alert(const struct flood_alert *a, void *ctx)
 	seen[nr_seen].duration = a->duration_s;
 	seen[nr_seen].flood_sources = a->flood_sources;
 	snprintf(seen[nr_seen].iface, sizeof(seen[nr_seen].iface), "%s", a->iface);
+	seen[nr_seen].nr_ports = a->nr_ports;
+	seen[nr_seen].port = a->nr_ports ? a->ports[0] : 0;
 	nr_seen++;
 }
 
-static void feed_sources(struct syn_sketch *sk, __u32 from, __u32 n, __u32 epoch)
+/* n sources from `from` on, each sending `repeat` SYNs to port 443. */
+static void feed_sources(struct syn_sketch *sk, __u32 from, __u32 n, int repeat, __u32 epoch)
 {
 	struct flow_key k;
 	__u32 i;
 
-	for (i = from; i < from + n; i++) {
+	for (i = 0; i < n * (__u32)repeat; i++) {
+		__u32 a = from + i % n;
+
 		memset(&k, 0, sizeof(k));
 		k.family = 4;
 		k.addr_a[10] = k.addr_a[11] = 0xff;
 		k.addr_a[12] = 10;
-		k.addr_a[13] = (__u8)(i >> 16);
-		k.addr_a[14] = (__u8)(i >> 8);
-		k.addr_a[15] = (__u8)i;
+		k.addr_a[13] = (__u8)(a >> 16);
+		k.addr_a[14] = (__u8)(a >> 8);
+		k.addr_a[15] = (__u8)a;
 		k.port_a = 0x3412;
 		k.port_b = 0xbb01;     /* 443, network order */
 		sketch_syn(sk, &k, 1, epoch, 42);
@@ -316,11 +323,12 @@ static void test_floodwatch(void **unused)
 {
 	static struct snapshot s;
 	static struct syn_sketch sk;
+	static struct port_snapshot port_row;
 	struct flood_params p;
 	struct floodwatch fw;
 	double syns = 0, done = 0, t;
 	__u32 src = 0, tick;
-	bool was_active = false;
+	bool was_active = false, port_active = false;
 
 	(void)unused;
 	nr_seen = 0;
@@ -343,12 +351,19 @@ static void test_floodwatch(void **unused)
 				syns += a * 0.001;
 				done += c * 0.001;
 			}
-			/* 1000 new spoofed sources each flooded second. */
+			/* 1000 new spoofed sources each flooded second, 10 SYNs
+			 * each, all to the labelled port 443. */
 			if (t > flood_from && t - 1 < flood_to) {
-				feed_sources(&sk, src, 1000, tick);
+				feed_sources(&sk, src, 1000, 10, tick);
 				src += 1000;
 			}
 		}
+		/* The labelled port: its rows are rebuilt every interval. */
+		memset(&port_row, 0, sizeof(port_row));
+		port_row.port = 443;
+		port_row.handshakes = (__u64)done;
+		s.ports = &port_row;
+		s.nr_ports = 1;
 		s.mono_s = t;
 		s.iface[0].stats.syn_packets = (__u64)syns;
 		s.iface[0].stats.handshakes = (__u64)done;
@@ -357,10 +372,17 @@ static void test_floodwatch(void **unused)
 		floodwatch_update(&fw, &s, 1000, record_alert, NULL);
 		if (s.iface[0].flood.active)
 			was_active = true;
+		if (port_row.flood.active)
+			port_active = true;
 		assert_int_equal(s.iface[0].flood.active, fw.st[0].active);
 	}
 	assert_true(was_active);
+	assert_true(port_active);
+	assert_int_equal(port_row.flood.alerts, 1);
+	assert_false(port_row.flood.active);
 	assert_int_equal(nr_seen, 2);
+	assert_int_equal(seen[0].nr_ports, 1);
+	assert_int_equal(seen[0].port, 443);
 	assert_true(seen[0].start);
 	assert_string_equal(seen[0].iface, "eth0");
 	assert_true(seen[0].at - 1000 > flood_from && seen[0].at - 1000 <= flood_from + 2);
