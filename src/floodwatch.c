@@ -208,6 +208,27 @@ static void alert(struct floodwatch *fw, const struct snapshot *s, int i, bool s
 		cb(&a, ctx);
 }
 
+static struct flood_sample iface_sample(const struct iface_stats *st)
+{
+	struct flood_sample x = {
+		.attempts = (double)(st->syn_packets - st->syn_retransmits),
+		.completed = (double)st->handshakes,
+	};
+
+	return x;
+}
+
+void floodwatch_observe(struct floodwatch *fw, const struct iface_stats *stats, int n, double mono_s)
+{
+	int i;
+
+	for (i = 0; i < n && i < fw->nr_ifaces; i++) {
+		struct flood_sample x = iface_sample(&stats[i]);
+
+		flood_observe(&fw->st[i], &x, mono_s, 0.09);
+	}
+}
+
 void floodwatch_update(struct floodwatch *fw, struct snapshot *s, double mono_to_wall,
 		       flood_alert_fn cb, void *ctx)
 {
@@ -218,11 +239,7 @@ void floodwatch_update(struct floodwatch *fw, struct snapshot *s, double mono_to
 	int i, p;
 
 	for (i = 0; i < s->nr_ifaces && i < fw->nr_ifaces; i++) {
-		const struct iface_stats *st = &s->iface[i].stats;
-		struct flood_sample x = {
-			.attempts = (double)(st->syn_packets - st->syn_retransmits),
-			.completed = (double)st->handshakes,
-		};
+		struct flood_sample x = iface_sample(&s->iface[i].stats);
 
 		change[i] = flood_step(&fw->st[i], &fw->params, &x, s->mono_s);
 		if (change[i] == FLOOD_STARTED)
