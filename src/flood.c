@@ -17,6 +17,7 @@ void flood_params_default(struct flood_params *p)
 	p->factor = 8;
 	p->collapse = 0.5;
 	p->tau_s = 300;
+	p->confirm = 1;
 }
 
 void flood_state_init(struct flood_state *s)
@@ -140,6 +141,9 @@ enum flood_change flood_step(struct flood_state *s, const struct flood_params *p
 	s->condition = s->uncompleted_rate > p->min_rate &&
 		       s->uncompleted_rate > p->factor * s->baseline_rate &&
 		       share < p->collapse * share_base;
+	s->streak = s->condition ? s->streak + 1 : 0;
+	if (s->condition && !s->active && s->streak < p->confirm)
+		return FLOOD_SAME;        /* not confirmed yet: learns nothing either */
 	if (s->condition) {
 		bool started = !s->active;
 

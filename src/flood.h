@@ -31,6 +31,7 @@ struct flood_params {
 	double factor;            /* uncompleted rate over its baseline */
 	double collapse;          /* completed share under this part of its baseline */
 	double tau_s;             /* baseline EWMA time constant */
+	int confirm;              /* decisions in a row the condition must hold to enter */
 };
 
 #define FLOOD_MIN_RATE_DEFAULT 1000.0
@@ -60,6 +61,7 @@ struct flood_state {
 	bool stepped;
 	bool active;
 	bool condition;           /* the entry condition held in the last interval */
+	int streak;               /* decisions in a row it held */
 	double baseline_rate;     /* EWMA of uncompleted/s while not flooding */
 	double baseline_share;    /* EWMA of the completed share while not flooding */
 	double last_true_s;       /* end of the last interval where the condition held */

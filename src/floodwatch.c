@@ -114,6 +114,7 @@ static void watch_port(struct floodwatch *fw, struct port_snapshot *r, double dt
 		       bool sketches)
 {
 	struct fw_port *p = port_state(fw, r->iface, r->port);
+	struct flood_params params = fw->params;
 	struct flood_sample x;
 	double syns = 0;
 
@@ -136,7 +137,11 @@ static void watch_port(struct floodwatch *fw, struct port_snapshot *r, double dt
 		p->attempts = p->syns - (double)(r->syn_retransmits - p->retransmits_before);
 	x.attempts = p->attempts;
 	x.completed = (double)r->handshakes;
-	flood_step(&p->st, &fw->params, &x, now_s);
+	/* Ports are judged at ticks only (their SYNs come from the sketches):
+	 * unless their interface is flooded too, two ticks in a row, so a
+	 * surge of slow clients late in an interval cannot pass for a flood. */
+	params.confirm = fw->st[r->iface].active ? 1 : 2;
+	flood_step(&p->st, &params, &x, now_s);
 	r->flood.active = p->st.active;
 	r->flood.alerts = p->st.alerts;
 	r->flood.uncompleted_rate = p->st.uncompleted_rate;

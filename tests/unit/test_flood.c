@@ -203,7 +203,45 @@ static void test_surge_never_alerts(void **unused)
 		run_init(&r);
 		run_until(&r, surge, 900, 0.25);
 		assert_int_equal(r.starts, 0);
+		/* Ticks alone (ports) need two decisions in a row. */
+		observe_every = 0;
+		run_init(&r);
+		r.p.confirm = 2;
+		run_until(&r, surge, 900, 1);
+		assert_int_equal(r.starts, 0);
+		observe_every = 0.1;
 	}
+}
+
+/* A half-second burst: one decision; two in a row are asked for. */
+static void burst(double t, double *a, double *c)
+{
+	quiet(t, a, c);
+	if (t >= 100.2 && t < 100.7)
+		*a += 20000;
+}
+
+static void test_confirm(void **unused)
+{
+	struct run r;
+
+	(void)unused;
+	run_init(&r);
+	run_until(&r, burst, 200, 1);
+	assert_int_equal(r.starts, 1);
+	run_init(&r);
+	r.p.confirm = 2;
+	run_until(&r, burst, 200, 1);
+	assert_int_equal(r.starts, 0);
+	/* A real flood still starts, one tick later. */
+	run_init(&r);
+	r.p.confirm = 2;
+	flood_from = 120.5;
+	flood_to = 130.5;
+	flood_rate = 10000;
+	run_until(&r, flooded, 200, 1);
+	assert_int_equal(r.starts, 1);
+	assert_true(r.started_at <= flood_from + 3);
 }
 
 /* Failing attempts grow, but most still complete: the completed share has
@@ -437,6 +475,7 @@ int main(void)
 		cmocka_unit_test(test_entry_and_exit),
 		cmocka_unit_test(test_flood_over_busy_server),
 		cmocka_unit_test(test_hold),
+		cmocka_unit_test(test_confirm),
 		cmocka_unit_test(test_surge_never_alerts),
 		cmocka_unit_test(test_share_must_collapse),
 		cmocka_unit_test(test_trickle_below_floor),
