@@ -16,10 +16,6 @@
 #include "tables.h"
 #include "account.h"
 
-/* Where a packet was seen: its direction tells whether this host sent it.
- * Offline replay may not know (DIR_UNKNOWN), and then trusts nothing. */
-enum direction { DIR_INGRESS = 0, DIR_EGRESS = 1, DIR_UNKNOWN = 2 };
-
 /* How often an update is recomputed when other CPUs keep committing to the
  * same record first; each retry is counted, giving up is counted too. */
 #define UPDATE_TRIES 4
@@ -432,6 +428,7 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 		struct hs_ref b = hs_bucket_of(hash);
 
 		st->syn_packets++;
+		flood_syn(p, egress);
 		if (!b.h || !b.w)
 			return;
 		if (hs_find(b, tag, &p->key) < 0) {

@@ -33,7 +33,7 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		return;
 	if (level == LOG_DEBUG && verbosity < 1)
 		return;
-	/* One write per line: the event writer and HTTP threads log too. */
+	/* One write per line: the event writer, HTTP and --alert-exec threads log too. */
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);

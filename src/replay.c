@@ -430,7 +430,8 @@ static int take_snapshot(struct replay *r)
 		}
 		if (owner.iface >= s->nr_ifaces)
 			continue;
-		port_row_of(&row, owner.iface, slot < MAX_IFACES ? 0 : owner.port, &native.port_stats[slot]);
+		port_row_of(&row, owner.iface, slot < MAX_IFACES ? 0 : owner.port, &native.port_stats[slot],
+			    slot < PORT_SLOTS_MAX ? report.port_half_open[slot] : 0);
 		port_labels_update(&r->labels, &row);
 	}
 	return port_labels_export(&r->labels, s, s->mono_s);

@@ -35,6 +35,10 @@
 #include "tcpshake/bytes.h"
 #include "tcpshake/tcp.h"
 
+/* Where a packet was seen: its direction tells whether this host sent it.
+ * Offline replay may not know (DIR_UNKNOWN), and then trusts nothing. */
+enum direction { DIR_INGRESS = 0, DIR_EGRESS = 1, DIR_UNKNOWN = 2 };
+
 /* One TCP segment, reduced to what the state machine needs. */
 struct segment {
 	__u32 seq;
