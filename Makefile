@@ -51,8 +51,11 @@ run: deps all
 	./tcpshake-mon $(RUN_OPTS) $(IFACE)
 
 HOOKS_BIN := $(BUILD)/tests/hooks
+# Traffic generators of the integration tests (tests/integration/tools/*.c).
+IT_TOOLS  := $(HOOKS_BIN) $(patsubst tests/integration/tools/%.c,$(BUILD)/tests/%,\
+             $(wildcard tests/integration/tools/*.c))
 
-check: deps all $(UNIT_BINS) $(BPFT_BINS) $(HOOKS_BIN)
+check: deps all $(UNIT_BINS) $(BPFT_BINS) $(IT_TOOLS)
 	@scripts/run-tests.sh $(BUILD)
 
 test-unit: $(UNIT_BINS)
@@ -61,7 +64,7 @@ test-unit: $(UNIT_BINS)
 test-bpf: $(BPFT_BINS)
 	@scripts/run-tests.sh $(BUILD) bpf
 
-test-integration: all $(HOOKS_BIN)
+test-integration: all $(IT_TOOLS)
 	@scripts/run-tests.sh $(BUILD) integration
 
 test-deploy:
@@ -102,6 +105,10 @@ $(BUILD)/tests/common/%.o: tests/common/%.c | $(BUILD)
 $(HOOKS_BIN): tests/common/hooks.c | $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< -o $@ -lbpf
+
+$(BUILD)/tests/%: tests/integration/tools/%.c | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(CFLAGS) $< -o $@
 
 $(BUILD)/tests/unit/%: tests/unit/%.c $(APP_OBJS) $(COMMON_OBJS) | $(BUILD)
 	@mkdir -p $(@D)
