@@ -32,6 +32,13 @@
       events with a value <= le, and _count / _sum match.
   analyze.py validate-events FILE.events
       Every line is a JSON object with exactly the documented fields and types.
+  analyze.py halfopen FILE.pcapng SYN_TIMEOUT_S T...
+      For each wall-clock instant T (epoch seconds, e.g. a textfile's mtime):
+      the attempts half-open on the wire at T, i.e. a valid SYN-ACK
+      (ack = SYN ISN + 1) sent by T, first SYN less than SYN_TIMEOUT_S before
+      T, no validated third ACK and no RST by T. One light tshark pass keyed
+      by 4-tuple (floods of 100k+ SYNs); prints {"syn": .., "synack": ..,
+      "halfopen": {"T": count, ...}}.
 """
 
 import ipaddress
@@ -460,6 +467,47 @@ def cmd_hist(prom_path, events_path):
     return 1 if bad else 0
 
 
+def cmd_halfopen(path, syn_timeout, instants):
+    fields = ["frame.time_epoch", "ip.src", "ip.dst", "tcp.srcport", "tcp.dstport",
+              "tcp.flags", "tcp.seq_raw", "tcp.ack_raw"]
+    cmd = ["tshark", "-n", "-r", path, "-Y", "tcp && ip", "-T", "fields", "-E", "separator=\t",
+           "-E", "occurrence=f"]
+    for f in fields:
+        cmd += ["-e", f]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=120).stdout
+    flows = {}      # (client, cport, server, sport) -> [t_syn, isn, t_synack, isn_r, t_done]
+    syn = synack = 0
+    for line in out.splitlines():
+        t, src, dst, sport, dport, flags, seq, ack = line.split("\t")
+        t, f, seq, ack = float(t), int(flags, 16), int(seq), int(ack)
+        if f & F_SYN and not f & F_ACK:
+            syn += 1
+            key = (src, sport, dst, dport)
+            fl = flows.get(key)
+            if fl is None or fl[1] != seq:          # a new attempt on this 4-tuple
+                flows[key] = [t, seq, None, None, None]
+            continue
+        if f & F_SYN:
+            synack += 1
+            fl = flows.get((dst, dport, src, sport))
+            if fl and fl[2] is None and ack == (fl[1] + 1) & 0xFFFFFFFF:
+                fl[2], fl[3] = t, seq
+            continue
+        from_client = flows.get((src, sport, dst, dport))
+        fl = from_client or flows.get((dst, dport, src, sport))
+        if not fl or fl[2] is None or fl[4] is not None:
+            continue
+        if f & F_RST or (from_client and f & F_ACK and ack == (fl[3] + 1) & 0xFFFFFFFF):
+            fl[4] = t
+    res = {}
+    for T in instants:
+        res[T] = sum(1 for fl in flows.values()
+                     if fl[2] is not None and fl[2] <= float(T) and fl[0] > float(T) - syn_timeout
+                     and (fl[4] is None or fl[4] > float(T)))
+    print(json.dumps({"syn": syn, "synack": synack, "halfopen": res}))
+    return 0
+
+
 def main(argv):
     if len(argv) >= 3 and argv[1] == "pcap":
         return cmd_pcap(argv[2])
@@ -473,6 +521,8 @@ def main(argv):
         return cmd_hist(argv[2], argv[3])
     if len(argv) == 3 and argv[1] == "validate-events":
         return cmd_validate(argv[2])
+    if len(argv) >= 5 and argv[1] == "halfopen":
+        return cmd_halfopen(argv[2], float(argv[3]), argv[4:])
     print(__doc__, file=sys.stderr)
     return 2
 

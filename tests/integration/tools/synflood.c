@@ -17,9 +17,11 @@
  * shorter than /12 so that it can never spray the address space the way
  * hping3 --rand-source does.
  *
- * Prints one JSON object on stdout: packets sent, send errors, seconds, the
- * achieved rate and the number of distinct source addresses used (ground
- * truth for the monitor's distinct-source estimate).
+ * Prints one JSON object on stdout: packets sent, send errors, the wall-clock
+ * instants of the first and the last SYN (epoch seconds, to compare with the
+ * monitor's textfile times), seconds, the achieved rate and the number of
+ * distinct source addresses used (ground truth for the monitor's
+ * distinct-source estimate).
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -95,12 +97,17 @@ static uint32_t csum_add(uint32_t sum, const void *data, size_t len)
 	return sum;
 }
 
-static double now_s(void)
+static double clock_s(clockid_t id)
 {
 	struct timespec ts;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double now_s(void)
+{
+	return clock_s(CLOCK_MONOTONIC);
 }
 
 static void sleep_until(double t)
@@ -237,7 +244,7 @@ int main(int argc, char **argv)
 	struct sockaddr_in to = { .sin_family = AF_INET };
 	uint64_t sent = 0, errors = 0, distinct = 0;
 	uint8_t *seen;
-	double t0, end, elapsed;
+	double t0, end, elapsed, wall0, wall_last = 0;
 	struct args a;
 	int fd, one = 1, i;
 
@@ -260,6 +267,7 @@ int main(int argc, char **argv)
 						   .msg_iov = &iov[i], .msg_iovlen = 1 };
 	}
 
+	wall0 = clock_s(CLOCK_REALTIME);
 	t0 = now_s();
 	end = t0 + a.duration;
 	while (sent < a.count) {
@@ -297,13 +305,14 @@ int main(int argc, char **argv)
 		if (r < (int)n)
 			errors += n - (uint64_t)r;
 		sent += n;
+		wall_last = clock_s(CLOCK_REALTIME);
 	}
 	elapsed = now_s() - t0;
 	close(fd);
 	free(seen);
-	printf("{\"sent\": %llu, \"errors\": %llu, \"ok\": %llu, \"seconds\": %.3f, \"rate\": %.0f, "
-	       "\"distinct_sources\": %llu}\n",
+	printf("{\"sent\": %llu, \"errors\": %llu, \"ok\": %llu, \"start\": %.6f, \"end\": %.6f, "
+	       "\"seconds\": %.3f, \"rate\": %.0f, \"distinct_sources\": %llu}\n",
 	       (unsigned long long)sent, (unsigned long long)errors, (unsigned long long)(sent - errors),
-	       elapsed, elapsed > 0 ? (double)(sent - errors) / elapsed : 0.0, (unsigned long long)distinct);
+	       wall0, wall_last, elapsed, elapsed > 0 ? (double)(sent - errors) / elapsed : 0.0, (unsigned long long)distinct);
 	return errors ? 1 : 0;
 }
