@@ -203,6 +203,34 @@ check_flood_outputs() {
 	{ grep -i flood "$WORK/$tag.mon.log" || true; } | head -n 4 | cut -c1-200 | sed 's/^/      /'
 }
 
+# within_pct PCT VALUE TRUTH: |VALUE - TRUTH| <= PCT % of TRUTH (and TRUTH > 0).
+within_pct() {
+	awk -v p="$1" -v v="$2" -v t="$3" 'BEGIN { d = v - t; if (d < 0) d = -d; exit !(t > 0 && d <= t * p / 100) }'
+}
+
+# check_flood_event TAG FLOOD_JSON: the start and end events name the flooded
+# port first, the end event the flood's distinct sources within 10 % of
+# those synflood used.
+check_flood_event() {
+	local tag=$1 f=$2 distinct est top phase
+	distinct=$(jget "$f" distinct_sources)
+	est=$(event_sum "$tag" flood_sources type=syn_flood phase=end)
+	if within_pct 10 "$est" "$distinct"; then
+		pass "[$tag] end event flood_sources = $est, synflood's distinct sources $distinct (within 10 %)"
+	else
+		fail "[$tag] end event flood_sources = $est, synflood's distinct sources $distinct: not within 10 %"
+	fi
+	for phase in start end; do
+		top=$("$PY" -c '
+import json, sys
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    if e.get("type") == "syn_flood" and e.get("phase") == sys.argv[2]:
+        print(e["top_ports"][0]["port"] if e["top_ports"] else "none")' "$WORK/$tag.events" $phase)
+		check_eq "[$tag] $phase event: top destination port (the flood's)" "$FLOOD_PORT" "$top"
+	done
+}
+
 # ---- 1: an unanswered spoofed flood over real churn ----------------------------
 
 # sc_flood KIND: KIND=unanswered (SYNs to a black-hole address) or cookies (SYNs
@@ -232,6 +260,7 @@ sc_flood() {
 		# mtimes, compared with the capture afterwards.
 		HALF_T=()
 		HALF_V=()
+		HALF_S=()
 		sample_for 4
 		half_sample
 		sample_for 4
@@ -256,14 +285,17 @@ sc_flood() {
 	check_ge "[$tag] flood rate reached (SYN/s)" 10000 "$rate"
 	check_ge "[$tag] syn_packets_total >= SYNs sent" "$sent" "$(metric tcpshake_syn_packets_total)"
 	check_flood_timeline "$tag" "$start" "$end"
-	local port_on
-	port_on=$(samples_awk "t >= $start && t <= $end && port_active == 1 { n++ } END { print n + 0 }")
-	check_ge "[$tag] samples with syn_flood_active{port=\"$FLOOD_PORT\"} = 1 during the flood" 1 "$port_on"
-	local est distinct
-	est=$(samples_awk "t <= $end + 1 { if (sources > m) m = sources } END { print m + 0 }")
-	distinct=$(jget "$f" distinct_sources)
-	log "[$tag] syn_sources_estimate peak $est, distinct sources sent $distinct"
-	check_ge "[$tag] syn_sources_estimate (peak) >= 90 % of the distinct sources" $((distinct * 9 / 10)) "${est%.*}"
+	if [[ $kind == cookies ]]; then
+		# An answered port is a service port with a label of its own; a
+		# black-holed one never answers, so only the interface judges it.
+		local port_on
+		port_on=$(samples_awk "t >= $start && t <= $end && port_active == 1 { n++ } END { print n + 0 }")
+		check_ge "[$tag] samples with syn_flood_active{port=\"$FLOOD_PORT\"} = 1 during the flood" 1 "$port_on"
+		check_ge "[$tag] syn_flood_alerts_total{port=\"$FLOOD_PORT\"}" 1 \
+			"$(metric_port tcpshake_syn_flood_alerts_total $FLOOD_PORT)"
+	fi
+	check_eq "[$tag] syn_flood_alerts_total{port=\"$CHURN_PORT\"} (the real clients' port)" 0 \
+		"$(metric_port tcpshake_syn_flood_alerts_total $CHURN_PORT)"
 	check_rss_flat "$tag"
 	if [[ $kind == cookies ]]; then
 		check_ge "[$tag] server TcpExtSyncookiesSent delta >= 95 % of the SYNs" $((sent * 95 / 100)) \
@@ -275,20 +307,24 @@ sc_flood() {
 	fi
 	mon_stop
 	check_flood_outputs "$tag"
+	check_flood_event "$tag" "$f"
 	check_churn_exact "$tag"
 }
 
-# half_sample: append the half-open gauge and the instant of its export to
-# HALF_V / HALF_T (the same textfile: its mtime unchanged around the read).
+# half_sample: append the half-open gauge, the distinct-source estimate and
+# the instant of their export to HALF_V, HALF_S, HALF_T (the same textfile:
+# its mtime unchanged around the reads).
 half_sample() {
-	local i t1 v t2
+	local i t1 v src t2
 	for ((i = 0; i < 20; i++)); do
 		t1=$(prom_mtime)
 		v=$(metric tcpshake_half_open_connections)
+		src=$(metric_iface tcpshake_syn_sources_estimate)
 		t2=$(prom_mtime)
 		if [[ $t1 == "$t2" ]]; then
 			HALF_T+=("$t1")
 			HALF_V+=("$v")
+			HALF_S+=("${src:-0}")
 			return 0
 		fi
 	done
@@ -297,19 +333,28 @@ half_sample() {
 
 # check_half_open TAG: each half-open sample within 10 % of the capture's count
 # of attempts half-open at that instant (valid SYN-ACK, not completed, within
-# the monitor's syn-timeout of 30 s).
+# the monitor's syn-timeout of 30 s); each distinct-source estimate (of the
+# last interval) within 10 % of the capture's distinct SYN sources in the
+# interval before that instant.
 check_half_open() {
-	local tag=$1 i truth json
-	json=$("$PY" "$ANALYZE" halfopen "$CAP_FILE" 30 "${HALF_T[@]}") || die "[$tag] analyze.py halfopen failed"
+	local tag=$1 i truth src json
+	json=$("$PY" "$ANALYZE" halfopen "$CAP_FILE" 30 "$INTERVAL" "${HALF_T[@]}") ||
+		die "[$tag] analyze.py halfopen failed"
 	for i in "${!HALF_T[@]}"; do
 		truth=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["halfopen"][sys.argv[2]])' "$json" "${HALF_T[$i]}")
-		# NOTE: the half-open truth beyond the handshake table's size (default
-		# 32768 slots) is the lead's fix in progress; until it lands this
-		# check fails once the flood has outgrown the table.
-		if awk -v g="${HALF_V[$i]}" -v t="$truth" 'BEGIN { d = g - t; if (d < 0) d = -d; exit !(t > 0 && d <= t / 10) }'; then
-			pass "[$tag] half_open_connections at +$((i * 4 + 4)) s = ${HALF_V[$i]}, capture $truth (within 10 %)"
+		src=$("$PY" -c 'import json,sys; print(json.loads(sys.argv[1])["sources"][sys.argv[2]])' "$json" "${HALF_T[$i]}")
+		# KNOWN GAP: the half-open truth beyond the handshake table's size
+		# (default 32768 slots) is the lead's fix in progress; until it lands
+		# this check fails once the flood has outgrown the table.
+		if within_pct 10 "${HALF_V[$i]}" "$truth"; then
+			pass "[$tag] half_open_connections at sample $((i + 1)) = ${HALF_V[$i]}, capture $truth (within 10 %)"
 		else
-			fail "[$tag] half_open_connections at +$((i * 4 + 4)) s = ${HALF_V[$i]}, capture $truth: not within 10 % (table capacity: lead's fix pending)"
+			fail "[$tag] half_open_connections at sample $((i + 1)) = ${HALF_V[$i]}, capture $truth: not within 10 % (table capacity: lead's fix pending)"
+		fi
+		if within_pct 10 "${HALF_S[$i]}" "$src"; then
+			pass "[$tag] syn_sources_estimate at sample $((i + 1)) = ${HALF_S[$i]}, capture: $src distinct SYN sources in the last $INTERVAL s (within 10 %)"
+		else
+			fail "[$tag] syn_sources_estimate at sample $((i + 1)) = ${HALF_S[$i]}, capture: $src distinct SYN sources in the last $INTERVAL s: not within 10 %"
 		fi
 	done
 }
@@ -326,27 +371,29 @@ sc_no_alert() {
 	nstat_snap "$NS_C" "$tag.c"
 	churn_server "$tag" 40
 	# The machine's maximum: unpaced, as fast as the slots free up.
-	churn_start "$tag.max" 4 0
-	sample_for 4.5
+	churn_start "$tag.max" 3 0
+	sample_for 3.5
 	churn_wait "$tag.max"
 	local max
 	max=$(jget "$WORK/$tag.max.churn.json" rate)
-	log "[$tag] maximum churn: $max connections/s ($(jget "$WORK/$tag.max.churn.json" ok) in 4 s)"
-	# A tenth of it for a while (what the baseline learns), then unpaced again.
-	churn_start "$tag.base" 5 $((max / 10))
-	sample_for 5.2
+	log "[$tag] maximum churn: $max connections/s ($(jget "$WORK/$tag.max.churn.json" ok) in 3 s)"
+	# A twentieth of it for a while (what the baseline learns), then unpaced
+	# again: on this shared machine the second maximum can be well below the
+	# first, and the rise must still be 10x.
+	churn_start "$tag.base" 4 $((max / 20))
+	sample_for 4.2
 	churn_wait "$tag.base"
-	churn_start "$tag.rise" 4 0
-	sample_for 4.5
+	churn_start "$tag.rise" 3 0
+	sample_for 3.5
 	churn_wait "$tag.rise"
 	local base rise
 	base=$(jget "$WORK/$tag.base.churn.json" rate)
 	rise=$(jget "$WORK/$tag.rise.churn.json" rate)
 	log "[$tag] before the rise $base/s, after it $rise/s"
-	check_ge "[$tag] the rise is at least 9x (connections/s after, x10 / before)" $((base * 9)) "$rise"
+	check_ge "[$tag] the sudden rise, connections/s (10x before)" $((base * 10)) "$rise"
 	# A spoofed trickle: a quarter of the floor, unanswered, 5 s.
 	local floor
-	floor=$("$TCPSHAKE" --help 2>&1 | sed -n 's/.*--flood-min-rate.*default \([0-9]*\).*/\1/p' | head -n 1)
+	floor=$("$TCPSHAKE" --help 2>&1 | tr -s ' \n' ' ' | sed -n 's/.*--flood-min-rate N [^(]*(default \([0-9]*\)).*/\1/p')
 	[[ $floor =~ ^[0-9]+$ ]] || die "[$tag] no default in tcpshake-mon --help for --flood-min-rate"
 	flood_start "$tag" "$BLACKHOLE4" $((floor / 4)) 5
 	sample_for 5.5
@@ -371,8 +418,110 @@ sc_no_alert() {
 
 # ---- 4: --alert-exec ------------------------------------------------------------
 
+ALERT_TIMEOUT=2
+
+# The --alert-exec program: saves its stdin, its TCPSHAKE_* variables and its
+# PID, then behaves as the N-th word of MODES says for its N-th run (fail:
+# exit 3; slow: 1.5 s, under --alert-timeout; hang: ignores SIGTERM and
+# sleeps far past it; ok). A file marks every run that got to its end.
+write_alert_program() {
+	cat >"$1" <<'PROG'
+#!/bin/sh
+dir=$1 modes=$2
+n=$(($(cat "$dir/count" 2>/dev/null || echo 0) + 1))
+echo "$n" >"$dir/count"
+cat >"$dir/alert.$n.json"
+env | grep '^TCPSHAKE_' | sort >"$dir/env.$n"
+echo "$$ $(date +%s.%N)" >"$dir/pid.$n"
+mode=$(echo "$modes" | cut -d, -f"$n")
+case $mode in
+fail) touch "$dir/done.$n"; exit 3 ;;
+slow) sleep 1.5 ;;
+hang) trap '' TERM; exec sleep 30 ;;
+esac
+touch "$dir/done.$n"
+PROG
+	chmod 755 "$1"
+}
+
+# alert_json N FIELD: FIELD of the JSON the N-th run got on stdin.
+alert_json() {
+	"$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2]))' "$ALERT_DIR/alert.$1.json" "$2" 2>/dev/null || echo unreadable
+}
+
+# alert_env N NAME: variable NAME as the N-th run saw it.
+alert_env() { sed -n "s/^$2=//p" "$ALERT_DIR/env.$1"; }
+
+# the textfile's longest pause between two rewrites in the samples, seconds
+max_gap() { samples_awk 'NR > 1 { g = t - p; if (g > m) m = g } { p = t } END { printf "%.3f", m }'; }
+
+sc_alert_exec() {
+	local tag=alert-exec n
+	ALERT_DIR=$WORK/alerts
+	mkdir -p "$ALERT_DIR"
+	write_alert_program "$WORK/alert.sh"
+	note "scenario: --alert-exec program failing, slow, hanging, then fine, over two 2 s floods (--alert-timeout $ALERT_TIMEOUT, --flood-hold 1)"
+	net_up
+	mon_start "$tag" --flood-hold 1 --alert-timeout $ALERT_TIMEOUT \
+		--alert-exec "$WORK/alert.sh $ALERT_DIR fail,slow,hang,ok"
+	sample_for 1
+	for n in 1 2; do
+		flood_start "$tag.$n" "$BLACKHOLE4" 5000 2
+		sample_for 2.2
+		flood_wait "$tag.$n"
+		# The end (hold 1 s) and the program's runs: the hang until its kill.
+		sample_for 3.5
+	done
+	wait_exports 2
+	check_eq "[$tag] syn_flood_alerts_total (two floods)" 2 "$(metric_iface tcpshake_syn_flood_alerts_total)"
+	mon_stop
+	local runs
+	runs=$(cat "$ALERT_DIR/count" 2>/dev/null || echo 0)
+	check_eq "[$tag] runs of the program (start and end of two floods)" 4 "$runs"
+	check_eq "[$tag] syn_flood events" 4 "$(event_count "$tag" type=syn_flood)"
+	local phases=(start end start end)
+	for n in 1 2 3 4; do
+		[[ -s $ALERT_DIR/alert.$n.json ]] || { fail "[$tag] run $n got nothing on stdin"; continue; }
+		check_eq "[$tag] run $n: stdin JSON type" syn_flood "$(alert_json $n type)"
+		check_eq "[$tag] run $n: stdin JSON phase" "${phases[$((n - 1))]}" "$(alert_json $n phase)"
+		check_eq "[$tag] run $n: stdin JSON iface" "$IF_S" "$(alert_json $n iface)"
+		check_eq "[$tag] run $n: TCPSHAKE_EVENT" syn_flood "$(alert_env $n TCPSHAKE_EVENT)"
+		check_eq "[$tag] run $n: TCPSHAKE_PHASE" "${phases[$((n - 1))]}" "$(alert_env $n TCPSHAKE_PHASE)"
+		check_eq "[$tag] run $n: TCPSHAKE_IFACE" "$IF_S" "$(alert_env $n TCPSHAKE_IFACE)"
+	done
+	# The program got the very object the event stream has.
+	check_cmd "[$tag] each run's stdin = the matching syn_flood event of --events" "$PY" -c '
+import json, sys
+events = [json.loads(l) for l in open(sys.argv[1]) if "\"syn_flood\"" in l]
+for n, e in enumerate(events, 1):
+    got = json.load(open("%s/alert.%d.json" % (sys.argv[2], n)))
+    if got != e:
+        sys.exit("run %d: %s != %s" % (n, got, e))' "$WORK/$tag.events" "$ALERT_DIR"
+	check_eq "[$tag] runs that got to their end (fail, slow, ok; not the hang)" "1 2 4" \
+		"$(for n in 1 2 3 4; do [[ -e $ALERT_DIR/done.$n ]] && printf '%s ' $n; done | sed 's/ $//')"
+	local hang_pid
+	hang_pid=$(awk '{ print $1 }' "$ALERT_DIR/pid.3" 2>/dev/null)
+	if [[ -n $hang_pid ]] && kill -0 "$hang_pid" 2>/dev/null; then
+		fail "[$tag] the hanging program (PID $hang_pid) still runs after --alert-timeout"
+		kill -KILL "$hang_pid" 2>/dev/null || true
+	else
+		pass "[$tag] the hanging program was killed"
+	fi
+	check_ge "[$tag] log: the failing program's exit status" 1 "$(grep -c 'exit status 3' "$WORK/$tag.mon.log" || true)"
+	check_ge "[$tag] log: the hanging program killed after the timeout" 1 "$(grep -c 'killed' "$WORK/$tag.mon.log" || true)"
+	local gap
+	gap=$(max_gap)
+	log "[$tag] $(wc -l <"$WORK/$tag.samples") textfile rewrites sampled, longest pause $gap s (interval $INTERVAL s)"
+	if awk -v g="$gap" -v i="$INTERVAL" 'BEGIN { exit !(g > 0 && g <= 3 * i) }'; then
+		pass "[$tag] the textfile kept its interval through every run (longest pause $gap s <= 3 x $INTERVAL s)"
+	else
+		fail "[$tag] the textfile stalled: longest pause $gap s > 3 x $INTERVAL s"
+	fi
+}
+
 run_sc unanswered sc_flood unanswered
 run_sc cookies sc_flood cookies
 run_sc no-alert sc_no_alert
+run_sc alert-exec sc_alert_exec
 net_down
 finish
