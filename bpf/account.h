@@ -79,6 +79,23 @@ static __always_inline struct service_stats *port_stats_of(__u32 iface, __u16 po
 	return port_stats_at(slot);
 }
 
+/* The per-port signals of the SYN-flood detector that are not counted
+ * elsewhere: SYN retransmissions and first valid SYN-ACKs by service port.
+ * (A port's SYN rate comes from the sketches: counting it exactly would cost
+ * the SYN fast path a lookup.) */
+static __always_inline void account_port_attempt(__u32 iface, const struct conn *c, __u32 fx,
+						 bool atomic)
+{
+	struct service_stats *ps = port_stats_of(iface, c->service_port);
+
+	if (!ps)
+		return;
+	if (fx & FX_SYN_RETRANS)
+		stat_add(&ps->syn_retransmits, 1, atomic);
+	if (fx & FX_SYNACK_FIRST)
+		stat_add(&ps->synacks, 1, atomic);
+}
+
 static __always_inline void emit_event(const struct flow_key *key, const struct conn *c,
 				       __u64 now, struct iface_stats *st, bool atomic)
 {
@@ -107,6 +124,8 @@ static __always_inline void account_handshake(const struct conn *c, __u32 iface,
 			observe(iface, H_SYN_TO_SYNACK, c->t_synack - c->t_syn, atomic);
 		port_slot_claim(iface, c->service_port);
 	}
+	if (fx & (FX_SYNACK_FIRST | FX_SYN_RETRANS))
+		account_port_attempt(iface, c, fx, atomic);
 	if (!(fx & (FX_HANDSHAKE | FX_FAILED)))
 		return;
 	ps = port_stats_of(iface, c->service_port);
@@ -189,6 +208,8 @@ CORE_GLOBAL int account(const struct flow_key *key, const struct conn *c, __u32 
 		emit_event(key, c, now, st, atomic);
 	return 0;
 }
+
+#include "flood.h"
 
 /* A record dropped or overwritten for lack of space. */
 static __always_inline void account_eviction(__u32 iface)

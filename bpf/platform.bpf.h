@@ -12,6 +12,7 @@
 #define TCPSHAKE_PLATFORM 1
 
 #include "tcpshake/abi.h"
+#include "tcpshake/sketch.h"
 
 /* A function the verifier checks once, not once per call site. */
 #define CORE_GLOBAL __noinline
@@ -118,6 +119,17 @@ __u32 next_port_slot;
 /* Table occupancy, written by the sweeper. */
 struct sweep_report report;
 
+/* SYN-flood sketches, one per interface slot and CPU (tcpshake/sketch.h). */
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct syn_sketch);
+} syn_sketches SEC(".maps");
+/* The sketches' epoch: user space advances it once per interval, right
+ * after reading them; the first SYN of an epoch clears a CPU's registers. */
+__u32 sketch_epoch;
+
 /* ---- accessors: the only way the core reaches maps and helpers ---- */
 
 static __always_inline struct hs_head *hs_head_at(__u32 idx)
@@ -191,6 +203,11 @@ static __always_inline struct port_owner *port_owner_at(__u32 slot)
 static __always_inline struct service_stats *port_stats_at(__u32 slot)
 {
 	return bpf_map_lookup_elem(&port_stats, &slot);
+}
+
+static __always_inline struct syn_sketch *syn_sketch_of(__u32 iface)
+{
+	return bpf_map_lookup_elem(&syn_sketches, &iface);
 }
 
 static __always_inline struct event *event_reserve(void)

@@ -76,6 +76,7 @@ static __always_inline void report_entry(__u64 *counts, const struct way *w)
 	counts[iface]++;
 	if (state < CS_MAX)
 		report.states[iface][state]++;
+	flood_count_half_open(w);
 }
 
 /* One way of either table: expire it, or count it as live. active is the

@@ -283,6 +283,7 @@ static __always_inline void track(const void *data, const void *data_end, __u32 
 		struct hs_ref b = hs_bucket_of(hash);
 
 		st->syn_packets++;
+		flood_syn(&p, egress);
 		if (!b.h || !b.w)
 			return;
 		if (hs_find(b, tag, &p.key) < 0) {

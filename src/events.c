@@ -105,6 +105,79 @@ char *event_to_json(const struct event *ev, const char *iface, double mono_to_wa
 	return line;
 }
 
+static json_object *rounded(double v, int decimals)
+{
+	char text[48];
+
+	snprintf(text, sizeof(text), "%.*f", decimals, v);
+	return json_object_new_double_s(v, text);
+}
+
+static json_object *hits_json(const struct flood_hit *h, int n, bool ports)
+{
+	json_object *a = json_object_new_array();
+	int k;
+
+	for (k = 0; k < n; k++) {
+		json_object *e = json_object_new_object();
+
+		if (ports)
+			json_object_object_add(e, "port", json_object_new_int(atoi(h[k].name)));
+		else
+			json_object_object_add(e, "prefix", json_object_new_string(h[k].name));
+		json_object_object_add(e, "syn_rate", rounded(h[k].rate, 1));
+		json_object_array_add(a, e);
+	}
+	return a;
+}
+
+char *flood_alert_to_json(const struct flood_alert *a)
+{
+	const struct flood_view *v = a->v, *f = a->flooded;
+	json_object *o = json_object_new_object(), *ports = json_object_new_array();
+	char ts[48];
+	char *line;
+	int k;
+
+	json_object_object_add(o, "type", json_object_new_string("syn_flood"));
+	json_object_object_add(o, "phase", json_object_new_string(a->start ? "start" : "end"));
+	rfc3339(ts, sizeof(ts), a->wall_s);
+	json_object_object_add(o, "ts", json_object_new_string(ts));
+	json_object_object_add(o, "iface", json_object_new_string(a->iface));
+	rfc3339(ts, sizeof(ts), a->started_wall_s);
+	json_object_object_add(o, "started", json_object_new_string(ts));
+	json_object_object_add(o, "duration_s", a->start ? NULL : rounded(a->duration_s, 1));
+	json_object_object_add(o, "syn_rate", rounded(v->syn_rate, 1));
+	json_object_object_add(o, "attempt_rate", rounded(v->attempt_rate, 1));
+	json_object_object_add(o, "synack_rate", rounded(v->synack_rate, 1));
+	json_object_object_add(o, "handshake_rate", rounded(v->handshake_rate, 1));
+	json_object_object_add(o, "uncompleted_rate", rounded(v->uncompleted_rate, 1));
+	json_object_object_add(o, "incomplete_share", rounded(v->incomplete_share, 4));
+	json_object_object_add(o, "baseline_rate", rounded(v->baseline_rate, 1));
+	json_object_object_add(o, "peak_attempt_rate", rounded(a->peak_syn_rate, 1));
+	json_object_object_add(o, "half_open", json_object_new_int64(a->half_open));
+	json_object_object_add(o, "half_open_growth", rounded(v->half_open_growth, 1));
+	json_object_object_add(o, "syn_retransmit_share", rounded(v->syn_retransmit_share, 4));
+	json_object_object_add(o, "sources", json_object_new_int64((long long)(v->sources + 0.5)));
+	json_object_object_add(o, "flood_sources", json_object_new_int64((long long)(a->flood_sources + 0.5)));
+	json_object_object_add(o, "top_prefixes", hits_json(f->prefixes, f->nr_prefixes, false));
+	json_object_object_add(o, "top_ports", hits_json(f->ports, f->nr_ports, true));
+	for (k = 0; k < a->nr_ports; k++)
+		json_object_array_add(ports, json_object_new_int(a->ports[k]));
+	json_object_object_add(o, "ports", ports);
+	json_object_object_add(o, "alerts_total", json_object_new_uint64(v->alerts));
+	line = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
+	json_object_put(o);
+	return line;
+}
+
+void events_write_line(struct events *e, const char *line)
+{
+	fputs(line, e->out);
+	fputc('\n', e->out);
+	fflush(e->out);
+}
+
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct events *e = ctx;

@@ -4,6 +4,7 @@
 #define TCPSHAKE_EVENTS_H
 
 #include <stdio.h>
+#include "floodwatch.h"
 #include "snapshot.h"
 
 struct ring_buffer;
@@ -22,6 +23,11 @@ int events_poll(struct events *e, int timeout_ms);
 void events_close(struct events *e);
 /* Formats one event as a JSON line (no newline) into a malloc'ed string. */
 char *event_to_json(const struct event *ev, const char *iface, double mono_to_wall);
+/* A SYN-flood start or end as a JSON object ({"type":"syn_flood",...}),
+ * for the event stream and --alert-exec; malloc'ed, no newline. */
+char *flood_alert_to_json(const struct flood_alert *a);
+/* One line of JSON into the event stream, flushed. */
+void events_write_line(struct events *e, const char *line);
 /* Refresh the monotonic -> wall-clock offset. */
 double clock_mono_to_wall(void);
 

@@ -75,6 +75,7 @@ static void configure(struct loader *l, const struct options *o, const unsigned 
 	geometry_from_options(&g, o);
 	config_from_options(cfg, o, &g, 0, ifindex, n);
 	loader_set_geometry(l, &g);
+	bpf_map__set_max_entries(l->skel->maps.syn_sketches, (__u32)(n > 0 ? n : 1));
 	/* The ring buffer must be a power-of-two number of pages. */
 	bpf_map__set_max_entries(l->skel->maps.events,
 				 o->events_path ? pow2_at_least((__u64)o->ringbuf_kb * 1024) : 4096);

@@ -11,10 +11,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <sys/socket.h>
 #include <bpf/libbpf.h>
+#include "alert.h"
 #include "attach.h"
 #include "events.h"
+#include "floodwatch.h"
 #include "http.h"
 #include "iface.h"
 #include "loader.h"
@@ -49,6 +52,9 @@ struct monitor {
 	struct http http;
 	bool http_on;
 	struct textfile textfile;
+	struct floodwatch flood;
+	struct alerter alerter;
+	bool alerter_on;
 	bool healthy;
 };
 
@@ -83,9 +89,19 @@ static int resolve_ifaces(struct monitor *m)
 	return 0;
 }
 
+/* Alerts go to syslog when asked, or by themselves under systemd. */
+static bool want_syslog(const struct options *o)
+{
+	return o->syslog || (getenv("JOURNAL_STREAM") && !isatty(STDERR_FILENO));
+}
+
 static int start_outputs(struct monitor *m)
 {
 	term_init(&m->term, stdout, m->opt.json);
+	if (alerter_start(&m->alerter, m->opt.alert_exec, m->opt.alert_timeout_s,
+			  want_syslog(&m->opt)))
+		return 1;
+	m->alerter_on = true;
 	m->textfile.path = m->opt.prom_textfile;
 	if (m->opt.events_path) {
 		if (events_open(&m->events, bpf_map__fd(m->loader.skel->maps.events),
@@ -103,7 +119,19 @@ static int start_outputs(struct monitor *m)
 	return 0;
 }
 
-/* One interval: expire, read, export. */
+/* A SYN flood started or ended: every output hears of it. */
+static void on_flood(const struct flood_alert *a, void *ctx)
+{
+	struct monitor *m = ctx;
+	char *json = flood_alert_to_json(a);
+
+	if (json && m->events_on)
+		events_write_line(&m->events, json);
+	alerter_emit(&m->alerter, a, json);
+	free(json);
+}
+
+/* One interval: expire, read, judge, export. */
 static void tick(struct monitor *m, bool last)
 {
 	char *body = NULL;
@@ -111,6 +139,9 @@ static void tick(struct monitor *m, bool last)
 
 	m->healthy = loader_sweep(&m->loader) == 0 &&
 		     reader_read(&m->reader, &m->snap, &m->labels) == 0;
+	if (m->healthy && reader_read_sketches(&m->reader, floodwatch_readings(&m->flood),
+					       m->snap.nr_ifaces) == 0)
+		floodwatch_update(&m->flood, &m->snap, clock_mono_to_wall(), last ? NULL : on_flood, m);
 	m->snap.up = !last;
 	if (m->events_on)
 		m->events.mono_to_wall = clock_mono_to_wall();
@@ -184,6 +215,9 @@ static void shutdown_monitor(struct monitor *m, bool ran)
 		events_close(&m->events);
 	if (m->http_on)
 		http_stop(&m->http);
+	if (m->alerter_on)
+		alerter_stop(&m->alerter);
+	floodwatch_free(&m->flood);
 	reader_free(&m->reader);
 	snapshot_free(&m->snap);
 	loader_close(&m->loader);
@@ -207,6 +241,19 @@ int main(int argc, char **argv)
 	    reader_init(&m.reader, &m.loader)) {
 		loader_close(&m.loader);
 		return 1;
+	}
+	{
+		struct flood_params fp;
+
+		flood_params_default(&fp);
+		fp.min_rate = m.opt.flood_min_rate;
+		fp.hold_s = m.opt.flood_hold_s;
+		if (floodwatch_init(&m.flood, &fp, reader_hash_seed(&m.reader), m.opt.nr_ifaces)) {
+			log_error("out of memory for the SYN-flood sketches");
+			reader_free(&m.reader);
+			loader_close(&m.loader);
+			return 1;
+		}
 	}
 	port_labels_init(&m.labels, m.opt.max_ports);
 

@@ -12,6 +12,7 @@ struct tcpshake_config cfg;
 __u32 now_coarse;
 __u32 next_port_slot;
 struct sweep_report report;
+__u32 sketch_epoch;
 
 enum { SLOT_FREE = 0, SLOT_USED, SLOT_DELETED };
 
@@ -50,6 +51,7 @@ int native_open(__u32 hs_buckets, __u32 flow_buckets, __u32 spill_max, __u32 por
 	}
 	now_coarse = 0;
 	next_port_slot = 0;
+	sketch_epoch = 0;
 	memset(&report, 0, sizeof(report));
 	return 0;
 }

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <linux/types.h>
 #include "tcpshake/abi.h"
+#include "tcpshake/sketch.h"
 
 #ifndef __always_inline
 #define __always_inline inline __attribute__((always_inline))
@@ -46,6 +47,7 @@ struct native_tables {
 	struct port_owner port_owner[PORT_SLOTS_MAX];
 	struct service_stats *port_stats;
 	__u32 port_slots;
+	struct syn_sketch sketches[MAX_IFACES];  /* the one CPU's */
 	struct event event;                     /* the one event being written */
 	native_event_fn on_event;
 	void *event_ctx;
@@ -58,6 +60,7 @@ extern struct tcpshake_config cfg;
 extern __u32 now_coarse;
 extern __u32 next_port_slot;
 extern struct sweep_report report;
+extern __u32 sketch_epoch;
 
 /* Allocates the tables (zeroed); 0 or -ENOMEM. cfg must be set by the caller. */
 int native_open(__u32 hs_buckets, __u32 flow_buckets, __u32 spill_max, __u32 port_slots);
@@ -149,6 +152,11 @@ static inline struct port_owner *port_owner_at(__u32 slot)
 static inline struct service_stats *port_stats_at(__u32 slot)
 {
 	return slot < native.port_slots ? &native.port_stats[slot] : NULL;
+}
+
+static inline struct syn_sketch *syn_sketch_of(__u32 iface)
+{
+	return iface < MAX_IFACES ? &native.sketches[iface] : NULL;
 }
 
 static inline struct event *event_reserve(void)

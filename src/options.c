@@ -12,7 +12,8 @@
 enum {
 	OPT_INGRESS = 256, OPT_SYN_TIMEOUT, OPT_TIME_WAIT, OPT_CLOSE_TIMEOUT, OPT_IDLE_TIMEOUT,
 	OPT_MAX_PORTS, OPT_MAX_FLOWS, OPT_HS_SLOTS, OPT_RINGBUF, OPT_EVENTS, OPT_JSON,
-	OPT_TEXTFILE, OPT_LISTEN,
+	OPT_TEXTFILE, OPT_LISTEN, OPT_FLOOD_MIN_RATE, OPT_FLOOD_HOLD, OPT_ALERT_EXEC,
+	OPT_ALERT_TIMEOUT, OPT_SYSLOG,
 };
 
 static const struct option long_options[] = {
@@ -31,6 +32,11 @@ static const struct option long_options[] = {
 	{ "json",            no_argument,       0, OPT_JSON },
 	{ "prom-textfile",   required_argument, 0, OPT_TEXTFILE },
 	{ "listen",          required_argument, 0, OPT_LISTEN },
+	{ "flood-min-rate",  required_argument, 0, OPT_FLOOD_MIN_RATE },
+	{ "flood-hold",      required_argument, 0, OPT_FLOOD_HOLD },
+	{ "alert-exec",      required_argument, 0, OPT_ALERT_EXEC },
+	{ "alert-timeout",   required_argument, 0, OPT_ALERT_TIMEOUT },
+	{ "syslog",          no_argument,       0, OPT_SYSLOG },
 	{ "quiet",           no_argument,       0, 'q' },
 	{ "verbose",         no_argument,       0, 'v' },
 	{ "help",            no_argument,       0, 'h' },
@@ -57,6 +63,24 @@ void options_usage(FILE *out)
 "      --listen [ADDR:]PORT     serve /metrics and /healthz over HTTP; ADDR is a\n"
 "                               numeric address ([::1] for IPv6), default 127.0.0.1\n"
 "  -q, --quiet                  no periodic output and no informational messages\n"
+"\n"
+"SYN-flood detection (an alert line on stderr whenever a flood starts or ends):\n"
+"      --flood-min-rate N       handshake attempts per second left without\n"
+"                               completion that a flood needs at least (default\n"
+"                               1000); it also needs 8 times the learned normal\n"
+"                               rate and most attempts failing\n"
+"      --flood-hold SECONDS     a flood ends after this long without its\n"
+"                               signature (default 3)\n"
+"      --alert-exec 'PROGRAM [ARGS]'\n"
+"                               run PROGRAM (split at blanks, no shell) at every\n"
+"                               flood start and end: the alert JSON on its stdin,\n"
+"                               TCPSHAKE_* variables in its environment; one at a\n"
+"                               time, never delaying the metrics\n"
+"      --alert-timeout SECONDS  kill an --alert-exec program after SECONDS\n"
+"                               (default 10)\n"
+"      --syslog                 send alert lines to syslog (LOG_DAEMON) too; on by\n"
+"                               itself under systemd (JOURNAL_STREAM set, stderr\n"
+"                               not a terminal)\n"
 "\n"
 "Tracking (timeouts in whole seconds):\n"
 "      --ingress xdp|tc|auto    ingress hook (default auto: native XDP on physical\n"
@@ -88,17 +112,23 @@ static int bad_value(const char *opt, const char *value, const char *expected)
 	return 2;
 }
 
-static int parse_seconds(const char *opt, const char *s, double min, double *out)
+static int parse_number(const char *opt, const char *s, double min, double max,
+			const char *expected, double *out)
 {
 	char *end;
 	double v;
 
 	errno = 0;
 	v = strtod(s, &end);
-	if (errno || end == s || *end || !isfinite(v) || v < min || v > 31536000)
-		return bad_value(opt, s, "a number of seconds");
+	if (errno || end == s || *end || !isfinite(v) || v < min || v > max)
+		return bad_value(opt, s, expected);
 	*out = v;
 	return 0;
+}
+
+static int parse_seconds(const char *opt, const char *s, double min, double *out)
+{
+	return parse_number(opt, s, min, 31536000, "a number of seconds", out);
 }
 
 static int parse_u32(const char *opt, const char *s, __u32 min, __u32 max, __u32 *out)
@@ -135,6 +165,9 @@ void options_defaults(struct options *o)
 	o->max_flows = 262144;
 	o->handshake_slots = 32768;
 	o->ringbuf_kb = 4096;
+	o->flood_min_rate = 1000;
+	o->flood_hold_s = 3;
+	o->alert_timeout_s = 10;
 }
 
 static int parse_one(struct options *o, int c, const char *arg)
@@ -164,6 +197,12 @@ static int parse_one(struct options *o, int c, const char *arg)
 	case OPT_JSON:          o->json = true; return 0;
 	case OPT_TEXTFILE:      o->prom_textfile = arg; return 0;
 	case OPT_LISTEN:        o->listen = arg; return 0;
+	case OPT_FLOOD_MIN_RATE: return parse_number("--flood-min-rate", arg, 1, 1e9,
+						 "a rate per second of at least 1", &o->flood_min_rate);
+	case OPT_FLOOD_HOLD:    return parse_seconds("--flood-hold", arg, 0, &o->flood_hold_s);
+	case OPT_ALERT_EXEC:    o->alert_exec = arg; return 0;
+	case OPT_ALERT_TIMEOUT: return parse_seconds("--alert-timeout", arg, 0.1, &o->alert_timeout_s);
+	case OPT_SYSLOG:        o->syslog = true; return 0;
 	case 'q':               o->quiet = true; return 0;
 	case 'v':               o->verbose++; return 0;
 	default:                return 2;

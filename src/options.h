@@ -26,6 +26,11 @@ struct options {
 	const char *events_path;     /* NULL: no events; "-": stdout */
 	const char *prom_textfile;
 	const char *listen;
+	double flood_min_rate;       /* uncompleted attempts/s a flood needs at least */
+	double flood_hold_s;         /* a flood ends after this long without its signature */
+	const char *alert_exec;      /* "PROGRAM [ARGS]" run per flood start/end, or NULL */
+	double alert_timeout_s;
+	bool syslog;                 /* flood alerts to syslog too */
 	bool json;
 	bool quiet;
 	int verbose;

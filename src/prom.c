@@ -211,6 +211,113 @@ static void render_gauges(FILE *f, const struct snapshot *s)
 		sample(f, "build_info", s->iface[i].name, ",version=\"" TCPSHAKE_VERSION "\"", 1);
 }
 
+static void real_sample(FILE *f, const char *name, const char *iface, const char *extra, double v)
+{
+	fprintf(f, P "%s{iface=\"", name);
+	put_label_value(f, iface);
+	fprintf(f, "\"%s} %.3f\n", extra, v == v ? v : 0);
+}
+
+/* The SYN-flood signals: per interface, and per labelled port where the
+ * port has them (port rows with port 0 are "other": no detector). */
+struct flood_gauge {
+	const char *name, *help;
+	size_t iface_off;          /* double in struct flood_view */
+	size_t port_off;           /* double in struct port_flood_view, or NO_PORT */
+};
+#define NO_PORT ((size_t)-1)
+#define FV(f) offsetof(struct flood_view, f)
+#define PV(f) offsetof(struct port_flood_view, f)
+
+static void render_flood_gauges(FILE *f, const struct snapshot *s)
+{
+	static const struct flood_gauge g[] = {
+		{ "syn_per_second", "SYN segments per second over the last interval (per port: estimated from the sketches, arriving SYNs only).",
+		  FV(syn_rate), PV(syn_rate) },
+		{ "syn_attempts_per_second", "New handshake attempts per second (SYNs without the retransmissions).",
+		  FV(attempt_rate), NO_PORT },
+		{ "synack_per_second", "Valid first SYN-ACKs per second.", FV(synack_rate), NO_PORT },
+		{ "handshakes_per_second", "Handshakes completed per second.", FV(handshake_rate), PV(handshake_rate) },
+		{ "syn_uncompleted_per_second", "Handshake attempts per second left without completion (the SYN-flood signature).",
+		  FV(uncompleted_rate), PV(uncompleted_rate) },
+		{ "syn_uncompleted_ratio", "Share of the handshake attempts left without completion, 0 to 1.",
+		  FV(incomplete_share), NO_PORT },
+		{ "syn_uncompleted_baseline_per_second", "Uncompleted attempts per second learned as normal while no flood is on.",
+		  FV(baseline_rate), NO_PORT },
+		{ "half_open_growth_per_second", "Change of the half-open gauge per second over the last interval.",
+		  FV(half_open_growth), NO_PORT },
+		{ "syn_retransmit_ratio", "Share of the SYN segments that were retransmissions, 0 to 1.",
+		  FV(syn_retransmit_share), NO_PORT },
+		{ "syn_sources_estimate", "Distinct source addresses of the arriving SYNs in the last interval (HyperLogLog estimate).",
+		  FV(sources), NO_PORT },
+	};
+	char extra[160];
+	size_t k;
+	int i, p, h;
+
+	for (k = 0; k < sizeof(g) / sizeof(g[0]); k++) {
+		family(f, g[k].name, "gauge", g[k].help);
+		for (i = 0; i < s->nr_ifaces; i++)
+			real_sample(f, g[k].name, s->iface[i].name, "",
+				    *(const double *)((const char *)&s->iface[i].flood + g[k].iface_off));
+		for (p = 0; p < s->nr_ports && g[k].port_off != NO_PORT; p++) {
+			if (!s->ports[p].port)
+				continue;
+			port_label(extra, sizeof(extra), s->ports[p].port);
+			real_sample(f, g[k].name, s->iface[s->ports[p].iface].name, extra,
+				    *(const double *)((const char *)&s->ports[p].flood + g[k].port_off));
+		}
+	}
+	family(f, "syn_flood_active", "gauge",
+	       "1 while a SYN flood is detected on the interface (or aimed at the labelled port), else 0.");
+	for (i = 0; i < s->nr_ifaces; i++)
+		sample(f, "syn_flood_active", s->iface[i].name, "", s->iface[i].flood.active);
+	for (p = 0; p < s->nr_ports; p++) {
+		if (!s->ports[p].port)
+			continue;
+		port_label(extra, sizeof(extra), s->ports[p].port);
+		sample(f, "syn_flood_active", s->iface[s->ports[p].iface].name, extra, s->ports[p].flood.active);
+	}
+	family(f, "syn_flood_alerts_total", "counter",
+	       "SYN floods detected since the start, on the interface (or aimed at the labelled port).");
+	for (i = 0; i < s->nr_ifaces; i++)
+		sample(f, "syn_flood_alerts_total", s->iface[i].name, "", s->iface[i].flood.alerts);
+	for (p = 0; p < s->nr_ports; p++) {
+		if (!s->ports[p].port)
+			continue;
+		port_label(extra, sizeof(extra), s->ports[p].port);
+		sample(f, "syn_flood_alerts_total", s->iface[s->ports[p].iface].name, extra,
+		       s->ports[p].flood.alerts);
+	}
+	family(f, "service_half_open_connections", "gauge",
+	       "Handshakes with a SYN-ACK but no third ACK yet, by labelled service port.");
+	for (p = 0; p < s->nr_ports; p++) {
+		if (!s->ports[p].port)
+			continue;
+		port_label(extra, sizeof(extra), s->ports[p].port);
+		sample(f, "service_half_open_connections", s->iface[s->ports[p].iface].name, extra,
+		       (__u64)(s->ports[p].half_open > 0 ? s->ports[p].half_open : 0));
+	}
+	family(f, "syn_top_prefix_per_second", "gauge",
+	       "SYNs per second of the busiest source prefixes (/24, /48) in the last interval, estimated.");
+	for (i = 0; i < s->nr_ifaces; i++) {
+		for (h = 0; h < s->iface[i].flood.nr_prefixes; h++) {
+			snprintf(extra, sizeof(extra), ",prefix=\"%s\"", s->iface[i].flood.prefixes[h].name);
+			real_sample(f, "syn_top_prefix_per_second", s->iface[i].name, extra,
+				    s->iface[i].flood.prefixes[h].rate);
+		}
+	}
+	family(f, "syn_top_port_per_second", "gauge",
+	       "SYNs per second of the busiest destination ports in the last interval, estimated.");
+	for (i = 0; i < s->nr_ifaces; i++) {
+		for (h = 0; h < s->iface[i].flood.nr_ports; h++) {
+			snprintf(extra, sizeof(extra), ",port=\"%s\"", s->iface[i].flood.ports[h].name);
+			real_sample(f, "syn_top_port_per_second", s->iface[i].name, extra,
+				    s->iface[i].flood.ports[h].rate);
+		}
+	}
+}
+
 int prom_render(const struct snapshot *s, char **out, size_t *len)
 {
 	FILE *f = open_memstream(out, len);
@@ -222,6 +329,7 @@ int prom_render(const struct snapshot *s, char **out, size_t *len)
 	render_counters(f, s);
 	render_ports(f, s);
 	render_gauges(f, s);
+	render_flood_gauges(f, s);
 	for (h = 0; h < H_MAX; h++) {
 		if (h == H_HANDSHAKE)
 			continue;    /* per port, above */

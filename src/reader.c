@@ -7,6 +7,7 @@
 #include <bpf/libbpf.h>
 #include "log.h"
 #include "reader.h"
+#include "sketch.h"
 #include "tcpshake.skel.h"
 
 int reader_init(struct reader *r, struct loader *l)
@@ -19,13 +20,43 @@ int reader_init(struct reader *r, struct loader *l)
 		biggest = sizeof(struct iface_stats);
 	r->percpu_len = ((biggest + 7) & ~(size_t)7) * l->ncpus;
 	r->percpu_buf = malloc(r->percpu_len);
-	return r->percpu_buf ? 0 : -ENOMEM;
+	r->sketch_buf = calloc(l->ncpus, (sizeof(struct syn_sketch) + 7) & ~(size_t)7);
+	return r->percpu_buf && r->sketch_buf ? 0 : -ENOMEM;
 }
 
 void reader_free(struct reader *r)
 {
 	free(r->percpu_buf);
+	free(r->sketch_buf);
 	r->percpu_buf = NULL;
+	r->sketch_buf = NULL;
+}
+
+int reader_read_sketches(struct reader *r, struct sketch_reading *out, int n)
+{
+	struct tcpshake_bpf *skel = r->loader->skel;
+	int fd = bpf_map__fd(skel->maps.syn_sketches), err = 0;
+	__u32 epoch = skel->bss->sketch_epoch, slot;
+
+	for (slot = 0; slot < (__u32)n && !err; slot++) {
+		if (bpf_map_lookup_elem(fd, &slot, r->sketch_buf))
+			err = -errno;
+		else
+			err = sketch_reading_merge(&out[slot], r->sketch_buf,
+						   (sizeof(struct syn_sketch) + 7) & ~(size_t)7,
+						   r->loader->ncpus, epoch);
+	}
+	if (err)
+		log_error("reading the SYN sketches failed: %s", strerror(-err));
+	/* A plain store to the mapped .bss: the next SYN on each CPU clears
+	 * its registers. */
+	skel->bss->sketch_epoch = epoch + 1;
+	return err;
+}
+
+__u64 reader_hash_seed(const struct reader *r)
+{
+	return r->loader->skel->rodata->cfg.hash_seed;
 }
 
 void snapshot_free(struct snapshot *s)
@@ -96,11 +127,15 @@ static int read_port_slot(struct reader *r, __u32 slot, __u8 iface, __u16 port,
 
 	if (err)
 		return err;
+	memset(out, 0, sizeof(*out));
 	out->iface = iface;
 	out->port = port;
 	out->handshakes = ss.handshakes;
 	memcpy(out->failures, ss.failures, sizeof(out->failures));
 	out->handshake = ss.handshake;
+	out->syn_retransmits = ss.syn_retransmits;
+	out->synacks = ss.synacks;
+	out->half_open = slot < PORT_SLOTS_MAX ? r->loader->skel->bss->report.port_half_open[slot] : 0;
 	return 0;
 }
 

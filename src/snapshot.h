@@ -11,6 +11,46 @@
 #include <linux/types.h>
 #include "tcpshake/abi.h"
 
+#define FLOOD_TOP 5            /* heavy hitters reported */
+
+/* A heavy hitter of the last interval: a source prefix or a destination port. */
+struct flood_hit {
+	char name[48];                       /* "10.1.2.0/24", "2001:db8::/48", "443" */
+	double rate;                         /* SYN/s, estimated */
+};
+
+/* The SYN-flood signals of an interface over the last interval, and the
+ * detector's state (src/floodwatch.c fills it in). */
+struct flood_view {
+	double syn_rate;                     /* SYNs/s, retransmissions included */
+	double attempt_rate;                 /* new attempts/s (SYNs - retransmissions) */
+	double synack_rate;                  /* valid first SYN-ACKs/s */
+	double handshake_rate;               /* completions/s */
+	double uncompleted_rate;             /* attempts/s left without completion */
+	double incomplete_share;             /* 0..1 of the attempts */
+	double baseline_rate;                /* learned uncompleted/s */
+	double half_open_growth;             /* half-open records/s */
+	double syn_retransmit_share;         /* 0..1 of the SYNs */
+	double sources;                      /* distinct source addresses (HyperLogLog) */
+	bool active;
+	double since_mono_s;                 /* start of the current flood */
+	__u64 alerts;                        /* floods started */
+	int nr_prefixes, nr_ports;
+	struct flood_hit prefixes[FLOOD_TOP];
+	struct flood_hit ports[FLOOD_TOP];
+};
+
+/* A labelled port's part of the same. */
+struct port_flood_view {
+	double syn_rate;                     /* estimated from the sketches */
+	double handshake_rate;
+	double failure_rate;
+	double uncompleted_rate;
+	double p50_s, p99_s;                 /* handshake latency of the interval (NaN: none) */
+	bool active;
+	__u64 alerts;
+};
+
 struct iface_snapshot {
 	char name[IF_NAMESIZE];
 	struct iface_stats stats;            /* summed over CPUs */
@@ -22,14 +62,21 @@ struct iface_snapshot {
 	struct hist hist[H_MAX];
 	__u64 hs_entries;                    /* table occupancy from the sweeper */
 	__u64 flow_entries;
+	struct flood_view flood;
 };
 
+/* From handshakes on, every field is a counter of __u64 (ports.c sums
+ * and subtracts rows word by word). */
 struct port_snapshot {
 	__u8  iface;
 	__u16 port;                          /* 0: "other" */
+	__s64 half_open;                     /* gauge, from the sweeper */
+	struct port_flood_view flood;        /* labelled ports only */
 	__u64 handshakes;
 	__u64 failures[FAIL_MAX];
 	struct hist handshake;
+	__u64 syn_retransmits;
+	__u64 synacks;
 };
 
 struct snapshot {

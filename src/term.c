@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <json-c/json.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -51,6 +52,85 @@ static void latency(const struct term *t, const struct iface_snapshot *is, int i
 	*p99 = hist_quantile(&d, 0.99);
 }
 
+static void put_hits(FILE *out, const char *what, const struct flood_hit *h, int n)
+{
+	int k;
+
+	fprintf(out, " | %s:", what);
+	for (k = 0; k < n; k++)
+		fprintf(out, "%s %s %.0f/s", k ? "," : "", h[k].name, h[k].rate);
+	if (!n)
+		fputs(" -", out);
+}
+
+/* The flood banner of an interface, with the same facts as the alert line. */
+static void flood_banner(struct term *t, const struct snapshot *s, int i, double wall_s)
+{
+	const struct flood_view *v = &s->iface[i].flood;
+	double since = wall_s - (s->mono_s - v->since_mono_s);
+	char when[40];
+
+	wall_time(when, sizeof(when), since, false);
+	fprintf(t->out, "\033[1;37;41m SYN FLOOD on %s since %s (%.0f s) \033[0m %.0f SYN/s, %.0f SYN-ACK/s, "
+		"%.0f handshakes/s, %.1f%% not completing, ~%.0f sources",
+		s->iface[i].name, when, s->mono_s - v->since_mono_s, v->syn_rate, v->synack_rate,
+		v->handshake_rate, 100 * v->incomplete_share, v->sources);
+	put_hits(t->out, "top prefixes", v->prefixes, v->nr_prefixes);
+	put_hits(t->out, "top ports", v->ports, v->nr_ports);
+	fputc('\n', t->out);
+}
+
+static double port_load(const struct port_snapshot *p)
+{
+	return p->flood.syn_rate + p->flood.handshake_rate + p->flood.failure_rate + (double)p->half_open;
+}
+
+static int by_busiest(const void *a, const void *b)
+{
+	const struct port_snapshot *x = *(const struct port_snapshot *const *)a;
+	const struct port_snapshot *y = *(const struct port_snapshot *const *)b;
+
+	if (x->flood.active != y->flood.active)
+		return y->flood.active - x->flood.active;
+	return port_load(x) < port_load(y) ? 1 : port_load(x) > port_load(y) ? -1 : 0;
+}
+
+/* The busiest labelled ports of interface i, flooded ones first. */
+static void port_rows(struct term *t, const struct snapshot *s, int i)
+{
+	const struct port_snapshot **shown = calloc((size_t)s->nr_ports + 1, sizeof(*shown));
+	char a[16], b[16];
+	int n = 0, p, k;
+
+	for (p = 0; shown && p < s->nr_ports; p++) {
+		const struct port_snapshot *r = &s->ports[p];
+
+		if (r->iface == i && r->port && port_load(r) > 0)
+			shown[n++] = r;
+	}
+	if (!shown)
+		return;
+	qsort(shown, (size_t)n, sizeof(*shown), by_busiest);
+	if (n > FLOOD_TOP)
+		n = FLOOD_TOP;
+	if (!n) {
+		free(shown);
+		return;
+	}
+	fprintf(t->out, "%-12s %7s %9s %9s %9s %9s %8s %8s\n", "", "PORT", "SYN/s", "DONE/s",
+		"FAILED/s", "HALF-OPEN", "p50", "p99");
+	for (k = 0; k < n; k++) {
+		const struct port_snapshot *r = shown[k];
+
+		fprintf(t->out, "%-12s %7u %9.1f %9.1f %9.1f %9lld %8s %8s%s\n", "", r->port,
+			r->flood.syn_rate, r->flood.handshake_rate, r->flood.failure_rate,
+			(long long)r->half_open, format_duration(a, sizeof(a), r->flood.p50_s),
+			format_duration(b, sizeof(b), r->flood.p99_s),
+			r->flood.active ? "  SYN FLOOD" : "");
+	}
+	free(shown);
+}
+
 static void show_table(struct term *t, const struct snapshot *s, double wall_s, double dt)
 {
 	char when[40], a[16], b[16];
@@ -85,6 +165,14 @@ static void show_table(struct term *t, const struct snapshot *s, double wall_s, 
 			(unsigned long long)st->failures[FAIL_INVALID],
 			(unsigned long long)st->closes_graceful, (unsigned long long)st->closes_reset,
 			(long long)is->closing, (unsigned long long)st->flow_evictions);
+		fprintf(t->out, "%-12s syn: uncompleted %.0f/s (%.1f%%, normal %.0f/s) | ~%.0f sources | "
+			"half-open %+.0f/s | retransmits %.1f%% | floods %llu\n", "",
+			is->flood.uncompleted_rate, 100 * is->flood.incomplete_share, is->flood.baseline_rate,
+			is->flood.sources, is->flood.half_open_growth, 100 * is->flood.syn_retransmit_share,
+			(unsigned long long)is->flood.alerts);
+		if (is->flood.active)
+			flood_banner(t, s, i, wall_s);
+		port_rows(t, s, i);
 	}
 }
 
@@ -102,7 +190,8 @@ static void show_lines(struct term *t, const struct snapshot *s, double wall_s, 
 		latency(t, is, i, &p50, &p99);
 		fprintf(t->out, "%s %s syn=%llu synack=%llu handshakes=%llu failed=%llu "
 			"syn/s=%.1f handshakes/s=%.1f half_open=%lld established=%lld closing=%lld "
-			"time_wait=%lld closes=%llu resets=%llu p50=%s p99=%s\n",
+			"time_wait=%lld closes=%llu resets=%llu p50=%s p99=%s syn_flood=%d sources=%.0f "
+			"uncompleted/s=%.1f\n",
 			when, is->name, (unsigned long long)st->syn_packets,
 			(unsigned long long)st->synack_packets, (unsigned long long)st->handshakes,
 			(unsigned long long)failures(st),
@@ -111,7 +200,8 @@ static void show_lines(struct term *t, const struct snapshot *s, double wall_s, 
 			(long long)is->half_open, (long long)is->established, (long long)is->closing,
 			(long long)is->time_wait, (unsigned long long)st->closes_graceful,
 			(unsigned long long)st->closes_reset,
-			format_duration(a, sizeof(a), p50), format_duration(b, sizeof(b), p99));
+			format_duration(a, sizeof(a), p50), format_duration(b, sizeof(b), p99),
+			is->flood.active, is->flood.sources, is->flood.uncompleted_rate);
 	}
 }
 
@@ -156,6 +246,10 @@ static void show_json(struct term *t, const struct snapshot *s, double wall_s, d
 			t->have_prev ? rate(st->syn_packets, pv->syn_packets, dt) : 0));
 		json_object_object_add(o, "handshake_rate", json_object_new_double(
 			t->have_prev ? rate(st->handshakes, pv->handshakes, dt) : 0));
+		json_object_object_add(o, "syn_flood_active", json_object_new_boolean(is->flood.active));
+		json_u64(o, "syn_flood_alerts", is->flood.alerts);
+		json_object_object_add(o, "syn_sources_estimate", json_object_new_double(is->flood.sources));
+		json_object_object_add(o, "syn_uncompleted_rate", json_object_new_double(is->flood.uncompleted_rate));
 		json_object_object_add(o, "handshake_p50_s", p50 == p50 ? json_object_new_double(p50) : NULL);
 		json_object_object_add(o, "handshake_p99_s", p99 == p99 ? json_object_new_double(p99) : NULL);
 		fprintf(t->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));

@@ -253,6 +253,9 @@ struct service_stats {
 	__u64 handshakes;
 	__u64 failures[FAIL_MAX];
 	struct hist handshake;
+	/* For the SYN-flood signals of the port. */
+	__u64 syn_retransmits;
+	__u64 synacks;            /* first valid SYN-ACK of an attempt */
 };
 
 /* Which (interface, port) a port slot belongs to. */
@@ -280,6 +283,7 @@ struct sweep_report {
 	__u64 flow_entries[MAX_IFACES];
 	__u64 spill_entries;
 	__u64 runs;
+	__u32 port_half_open[PORT_SLOTS_MAX];   /* CS_SYN_RCVD records by port slot */
 };
 
 #endif /* TCPSHAKE_ABI_H */
