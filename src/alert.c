@@ -269,7 +269,7 @@ static void run_job(struct alerter *a, struct alert_job *j)
 			kill(pid, SIGKILL);
 			killed = true;
 			if (!stopping)
-				log_warn("the --alert-exec program %s ran longer than %.0f s: killed",
+				log_warn("the --alert-exec program %s ran longer than %g s: killed",
 					 a->argv[0], a->timeout_s);
 		}
 		nanosleep(&nap, NULL);
@@ -309,10 +309,12 @@ static void *runner(void *arg)
 		j = a->queue[a->head];
 		a->head = (a->head + 1) % ALERT_QUEUE;
 		a->count--;
+		a->busy = true;
 		pthread_mutex_unlock(&a->lock);
 		run_job(a, &j);
 		free_job(&j);
 		pthread_mutex_lock(&a->lock);
+		a->busy = false;
 	}
 	pthread_mutex_unlock(&a->lock);
 	return NULL;

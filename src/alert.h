@@ -34,6 +34,7 @@ struct alerter {
 	struct alert_job queue[ALERT_QUEUE];
 	int head, count;
 	bool stopping;
+	bool busy;                 /* a job is taken off the queue and not done */
 	pid_t running;             /* the child being waited for, 0: none */
 	unsigned long dropped;
 };

@@ -57,6 +57,43 @@ int bench_track_next_src(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/* The same SYN path without the SYN-flood sketches: flood_syn() feeds
+ * them only for arriving packets, and the egress flag changes nothing
+ * else a bare SYN costs (one bit of the new record). */
+SEC("xdp")
+int bench_track_next_src_nosketch(struct xdp_md *ctx)
+{
+	track((void *)(long)ctx->data, (void *)(long)ctx->data_end, ctx->ingress_ifindex, 1);
+	next_client(ctx, SRC_OFFSETS);
+	return XDP_PASS;
+}
+
+/* Steps of a flood SYN's cost: the parser alone, then the parser and the
+ * sketches' update. */
+SEC("xdp")
+int bench_parse_next_src(struct xdp_md *ctx)
+{
+	struct packet p;
+
+	if (parse_packet((void *)(long)ctx->data, (void *)(long)ctx->data_end, &p) == PARSE_TCP)
+		asm volatile("" : : "r"(p.key.words[1]), "r"(p.from_a));
+	next_client(ctx, SRC_OFFSETS);
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int bench_sketch_next_src(struct xdp_md *ctx)
+{
+	struct packet p;
+
+	if (parse_packet((void *)(long)ctx->data, (void *)(long)ctx->data_end, &p) == PARSE_TCP) {
+		p.key.iface = 0;
+		flood_syn(&p, 0);
+	}
+	next_client(ctx, SRC_OFFSETS);
+	return XDP_PASS;
+}
+
 SEC("xdp")
 int bench_track_next_dst(struct xdp_md *ctx)
 {
