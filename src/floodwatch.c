@@ -13,6 +13,7 @@ struct fw_port {
 	bool have_prev;
 	double syns;                   /* SYNs so far, estimated from the sketches */
 	double attempts;               /* attempts so far, never decreasing */
+	__u64 retransmits_before;      /* the row's SYN retransmits when watching began */
 	struct port_snapshot prev;
 	struct flood_state st;
 };
@@ -121,13 +122,18 @@ static void watch_port(struct floodwatch *fw, struct port_snapshot *r, double dt
 	if (p->have_prev && (r->handshakes < p->prev.handshakes ||
 			     r->syn_retransmits < p->prev.syn_retransmits))
 		p->have_prev = false;           /* relabelled: counts moved */
+	if (!p->have_prev) {
+		/* Estimated SYNs count from now on: so do retransmits. */
+		p->syns = p->attempts = 0;
+		p->retransmits_before = r->syn_retransmits;
+	}
 	if (sketches)
 		syns = (double)sketch_count(&fw->now[r->iface], &fw->before[r->iface],
 					    sketch_port_key(r->port), fw->seed) *
 		       sample_scale(&fw->now[r->iface], &fw->before[r->iface]);
 	p->syns += syns;
-	if (p->syns - (double)r->syn_retransmits > p->attempts)
-		p->attempts = p->syns - (double)r->syn_retransmits;
+	if (p->syns - (double)(r->syn_retransmits - p->retransmits_before) > p->attempts)
+		p->attempts = p->syns - (double)(r->syn_retransmits - p->retransmits_before);
 	x.attempts = p->attempts;
 	x.completed = (double)r->handshakes;
 	flood_step(&p->st, &fw->params, &x, now_s);

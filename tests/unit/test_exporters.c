@@ -20,6 +20,7 @@
 #include "ports.h"
 #include "prom.h"
 #include "quantile.h"
+#include "term.h"
 #include "textfile.h"
 
 static void test_histogram_bounds(void **unused)
@@ -107,6 +108,75 @@ static void test_prom_text(void **unused)
 		"tcpshake_handshake_seconds_bucket{iface=\"eth\\\"0\",port=\"443\",le=\"+Inf\"} 7\n"));
 	assert_non_null(strstr(text, "tcpshake_up{iface=\"eth\\\"0\"} 1\n"));
 	assert_non_null(strstr(text, "tcpshake_build_info{iface=\"eth\\\"0\",version=\"" TCPSHAKE_VERSION "\"} 1\n"));
+	free(text);
+}
+
+/* The SYN-flood series: per interface, per labelled port (never "other"),
+ * the heavy hitters; and the terminal's banner and port rows. */
+static void test_flood_outputs(void **unused)
+{
+	static struct snapshot s;
+	struct port_snapshot ports[2] = {
+		{ .iface = 0, .port = 443, .half_open = 77 },
+		{ .iface = 0, .port = 0 },
+	};
+	struct flood_view *v = &s.iface[0].flood;
+	char *text = NULL;
+	size_t len = 0;
+	struct term t;
+	FILE *out;
+
+	(void)unused;
+	s.nr_ifaces = 1;
+	strcpy(s.iface[0].name, "eth0");
+	v->active = true;
+	v->alerts = 2;
+	v->sources = 1234.4;
+	v->syn_rate = 10500;
+	v->uncompleted_rate = 10100.25;
+	v->nr_prefixes = 1;
+	strcpy(v->prefixes[0].name, "10.77.99.0/24");
+	v->prefixes[0].rate = 10400;
+	v->nr_ports = 1;
+	strcpy(v->ports[0].name, "443");
+	v->ports[0].rate = 10450;
+	ports[0].flood.active = true;
+	ports[0].flood.alerts = 1;
+	ports[0].flood.syn_rate = 10450;
+	ports[0].flood.p50_s = ports[0].flood.p99_s = NAN;
+	s.ports = ports;
+	s.nr_ports = 2;
+	s.up = true;
+	assert_int_equal(prom_render(&s, &text, &len), 0);
+	assert_non_null(strstr(text, "# TYPE tcpshake_syn_flood_active gauge\n"));
+	assert_non_null(strstr(text, "tcpshake_syn_flood_active{iface=\"eth0\"} 1\n"));
+	assert_non_null(strstr(text, "tcpshake_syn_flood_active{iface=\"eth0\",port=\"443\"} 1\n"));
+	assert_null(strstr(text, "tcpshake_syn_flood_active{iface=\"eth0\",port=\"other\"}"));
+	assert_non_null(strstr(text, "# TYPE tcpshake_syn_flood_alerts_total counter\n"));
+	assert_non_null(strstr(text, "tcpshake_syn_flood_alerts_total{iface=\"eth0\"} 2\n"));
+	assert_non_null(strstr(text, "tcpshake_syn_flood_alerts_total{iface=\"eth0\",port=\"443\"} 1\n"));
+	assert_non_null(strstr(text, "tcpshake_syn_sources_estimate{iface=\"eth0\"} 1234.400\n"));
+	assert_non_null(strstr(text, "tcpshake_syn_uncompleted_per_second{iface=\"eth0\"} 10100.250\n"));
+	assert_non_null(strstr(text, "tcpshake_syn_per_second{iface=\"eth0\",port=\"443\"} 10450.000\n"));
+	assert_non_null(strstr(text, "tcpshake_service_half_open_connections{iface=\"eth0\",port=\"443\"} 77\n"));
+	assert_non_null(strstr(text,
+		"tcpshake_syn_top_prefix_per_second{iface=\"eth0\",prefix=\"10.77.99.0/24\"} 10400.000\n"));
+	assert_non_null(strstr(text, "tcpshake_syn_top_port_per_second{iface=\"eth0\",port=\"443\"} 10450.000\n"));
+	free(text);
+
+	out = open_memstream(&text, &len);
+	assert_non_null(out);
+	term_init(&t, out, false);
+	t.tty = true;
+	s.mono_s = 100;
+	v->since_mono_s = 88;
+	term_show(&t, &s, 1796101929);
+	fclose(out);
+	assert_non_null(strstr(text, "SYN FLOOD on eth0 since "));
+	assert_non_null(strstr(text, "(12 s)"));
+	assert_non_null(strstr(text, "top prefixes: 10.77.99.0/24 10400/s"));
+	assert_non_null(strstr(text, "    443   10450.0"));
+	assert_non_null(strstr(text, "  SYN FLOOD\n"));
 	free(text);
 }
 
@@ -242,6 +312,9 @@ static void test_options(void **unused)
 	const char *unknown[] = { "tcpshake-mon", "--frobnicate", "eth0" };
 	const char *twice[] = { "tcpshake-mon", "eth0", "eth0" };
 	const char *help[] = { "tcpshake-mon", "--help" };
+	const char *flood[] = { "tcpshake-mon", "--flood-min-rate", "250.5", "--flood-hold", "7",
+				"--alert-exec", "/bin/true -x", "--alert-timeout", "2", "--syslog", "eth0" };
+	const char *bad_rate[] = { "tcpshake-mon", "--flood-min-rate", "0", "eth0" };
 	FILE *saved = stdout;
 
 	(void)unused;
@@ -257,6 +330,17 @@ static void test_options(void **unused)
 	assert_int_equal(parse(&o, 4, negative), 2);
 	assert_int_equal(parse(&o, 3, unknown), 2);
 	assert_int_equal(parse(&o, 3, twice), 2);
+	assert_int_equal(parse(&o, 11, flood), -1);
+	assert_true(fabs(o.flood_min_rate - 250.5) < 1e-9);
+	assert_true(fabs(o.flood_hold_s - 7) < 1e-9);
+	assert_string_equal(o.alert_exec, "/bin/true -x");
+	assert_true(fabs(o.alert_timeout_s - 2) < 1e-9);
+	assert_true(o.syslog);
+	assert_int_equal(parse(&o, 4, bad_rate), 2);
+	options_defaults(&o);
+	assert_true(o.flood_min_rate == 1000 && o.flood_hold_s == 3 && o.alert_timeout_s == 10);
+	assert_null(o.alert_exec);
+	assert_false(o.syslog);
 	stdout = fopen("/dev/null", "w");
 	assert_int_equal(parse(&o, 2, help), 0);
 	fclose(stdout);
@@ -270,6 +354,7 @@ int main(void)
 		cmocka_unit_test(test_quantile_accuracy),
 		cmocka_unit_test(test_prom_text),
 		cmocka_unit_test(test_port_labels),
+		cmocka_unit_test(test_flood_outputs),
 		cmocka_unit_test(test_textfile_atomic),
 		cmocka_unit_test(test_listen_parse),
 		cmocka_unit_test(test_options),

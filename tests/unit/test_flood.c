@@ -7,8 +7,11 @@
 #include <setjmp.h>
 #include <math.h>
 #include <stdio.h>
+#include <string.h>
 #include <cmocka.h>
 #include "flood.h"
+#include "floodwatch.h"
+#include "tcpshake/sketch.h"
 
 /* attempts/s and completed/s as functions of time. */
 typedef void (*rates_fn)(double t, double *attempts, double *completed);
@@ -265,6 +268,133 @@ static void test_long_flood_not_learned(void **unused)
 	assert_true(r.s.baseline_rate < 50);
 }
 
+/* The glue: snapshots with counters growing as a flood would make them, and
+ * sketch readings of its sources, through floodwatch_update(): one start and
+ * one end alert, in time, with the flood's distinct sources. */
+struct seen_alert {
+	bool start;
+	double at, duration, flood_sources;
+	char iface[16];
+	int nr_ports;
+	__u16 port;
+};
+
+static struct seen_alert seen[8];
+static int nr_seen;
+
+static void record_alert(const struct flood_alert *a, void *ctx)
+{
+	(void)ctx;
+	if (nr_seen == 8)
+		return;
+	seen[nr_seen].start = a->start;
+	seen[nr_seen].at = a->wall_s;
+	seen[nr_seen].duration = a->duration_s;
+	seen[nr_seen].flood_sources = a->flood_sources;
+	snprintf(seen[nr_seen].iface, sizeof(seen[nr_seen].iface), "%s", a->iface);
+	seen[nr_seen].nr_ports = a->nr_ports;
+	seen[nr_seen].port = a->nr_ports ? a->ports[0] : 0;
+	nr_seen++;
+}
+
+/* n sources from `from` on, each sending `repeat` SYNs to port 443. */
+static void feed_sources(struct syn_sketch *sk, __u32 from, __u32 n, int repeat, __u32 epoch)
+{
+	struct flow_key k;
+	__u32 i;
+
+	for (i = 0; i < n * (__u32)repeat; i++) {
+		__u32 a = from + i % n;
+
+		memset(&k, 0, sizeof(k));
+		k.family = 4;
+		k.addr_a[10] = k.addr_a[11] = 0xff;
+		k.addr_a[12] = 10;
+		k.addr_a[13] = (__u8)(a >> 16);
+		k.addr_a[14] = (__u8)(a >> 8);
+		k.addr_a[15] = (__u8)a;
+		k.port_a = 0x3412;
+		k.port_b = 0xbb01;     /* 443, network order */
+		sketch_syn(sk, &k, 1, epoch, 42);
+	}
+}
+
+static void test_floodwatch(void **unused)
+{
+	static struct snapshot s;
+	static struct syn_sketch sk;
+	static struct port_snapshot port_row;
+	struct flood_params p;
+	struct floodwatch fw;
+	double syns = 0, done = 0, t;
+	__u32 src = 0, tick;
+	bool was_active = false, port_active = false;
+
+	(void)unused;
+	nr_seen = 0;
+	memset(&s, 0, sizeof(s));
+	memset(&sk, 0, sizeof(sk));
+	flood_params_default(&p);
+	assert_int_equal(floodwatch_init(&fw, &p, 42, 1), 0);
+	s.nr_ifaces = 1;
+	strcpy(s.iface[0].name, "eth0");
+	flood_from = 20.3;
+	flood_to = 30.3;
+	flood_rate = 10000;
+	for (tick = 0; tick <= 60; tick++) {
+		t = tick;
+		if (tick) {
+			double a, c, x;
+
+			for (x = t - 1 + 0.0005; x < t; x += 0.001) {
+				flooded(x, &a, &c);
+				syns += a * 0.001;
+				done += c * 0.001;
+			}
+			/* 1000 new spoofed sources each flooded second, 10 SYNs
+			 * each, all to the labelled port 443. */
+			if (t > flood_from && t - 1 < flood_to) {
+				feed_sources(&sk, src, 1000, 10, tick);
+				src += 1000;
+			}
+		}
+		/* The labelled port: its rows are rebuilt every interval. */
+		memset(&port_row, 0, sizeof(port_row));
+		port_row.port = 443;
+		port_row.handshakes = (__u64)done;
+		s.ports = &port_row;
+		s.nr_ports = 1;
+		s.mono_s = t;
+		s.iface[0].stats.syn_packets = (__u64)syns;
+		s.iface[0].stats.handshakes = (__u64)done;
+		s.iface[0].stats.synack_packets = (__u64)done;
+		assert_int_equal(sketch_reading_merge(&floodwatch_readings(&fw)[0], &sk, sizeof(sk), 1, tick), 0);
+		floodwatch_update(&fw, &s, 1000, record_alert, NULL);
+		if (s.iface[0].flood.active)
+			was_active = true;
+		if (port_row.flood.active)
+			port_active = true;
+		assert_int_equal(s.iface[0].flood.active, fw.st[0].active);
+	}
+	assert_true(was_active);
+	assert_true(port_active);
+	assert_int_equal(port_row.flood.alerts, 1);
+	assert_false(port_row.flood.active);
+	assert_int_equal(nr_seen, 2);
+	assert_int_equal(seen[0].nr_ports, 1);
+	assert_int_equal(seen[0].port, 443);
+	assert_true(seen[0].start);
+	assert_string_equal(seen[0].iface, "eth0");
+	assert_true(seen[0].at - 1000 > flood_from && seen[0].at - 1000 <= flood_from + 2);
+	assert_false(seen[1].start);
+	assert_true(seen[1].at - 1000 > flood_to && seen[1].at - 1000 <= flood_to + 5);
+	assert_true(seen[1].duration >= 9 && seen[1].duration <= 12);
+	/* All of the flood's sources, within 5 %. */
+	assert_true(fabs(seen[1].flood_sources - src) < 0.05 * src);
+	assert_int_equal(s.iface[0].flood.alerts, 1);
+	floodwatch_free(&fw);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -275,6 +405,7 @@ int main(void)
 		cmocka_unit_test(test_trickle_below_floor),
 		cmocka_unit_test(test_baseline_learning),
 		cmocka_unit_test(test_long_flood_not_learned),
+		cmocka_unit_test(test_floodwatch),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
