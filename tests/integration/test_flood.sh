@@ -47,7 +47,7 @@ churn_sysctls() {
 # churn_server NAME SECONDS [BACKLOG]: connchurn server on $S4:$CHURN_PORT
 # (CHURN_SRV_PID).
 churn_server() {
-	ip netns exec "$NS_S" "$CHURN" server --addr "$S4" --port $CHURN_PORT --duration "$2" \
+	ip netns exec "$NS_S" "$CHURN" server --addr "$S4" --port "$CHURN_PORT" --duration "$2" \
 		--backlog "${3:-4096}" \
 		>"$WORK/$1.churn-server.json" 2>"$WORK/$1.churn-server.log" &
 	CHURN_SRV_PID=$!
@@ -59,7 +59,7 @@ churn_server() {
 # churn_start NAME SECONDS RATE [PARALLEL]: connchurn client in the background
 # (CHURN_PID); RATE 0 = as fast as the machine goes.
 churn_start() {
-	ip netns exec "$NS_C" "$CHURN" client --addr "$S4" --port $CHURN_PORT --duration "$2" \
+	ip netns exec "$NS_C" "$CHURN" client --addr "$S4" --port "$CHURN_PORT" --duration "$2" \
 		--rate "$3" --parallel "${4:-64}" >"$WORK/$1.churn.json" 2>"$WORK/$1.churn.log" &
 	CHURN_PID=$!
 	track "$CHURN_PID"
@@ -117,23 +117,53 @@ dash() {
 
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$MON_PID/status" 2>/dev/null || echo 0; }
 
+# sample_row: "active alerts sources half_open port_active" of the current
+# textfile in one read ("-" for a missing series): the interface's flood
+# state, floods, distinct-source estimate, the half-open total and the flood
+# state of $FLOOD_PORT.
+sample_row() {
+	awk -v port="port=\"$FLOOD_PORT\"" '
+		function put(k, v) { val[k] = v; seen[k] = 1 }
+		/^#/ { next }
+		{
+			name = $1; sub(/\{.*/, "", name)
+			if (name == "tcpshake_half_open_connections") { half += $2; seen["half"] = 1 }
+			if ($1 ~ /port="/) {
+				if (name == "tcpshake_syn_flood_active" && index($1, port)) put("port_active", $2)
+				next
+			}
+			if (name == "tcpshake_syn_flood_active") put("active", $2)
+			if (name == "tcpshake_syn_flood_alerts_total") put("alerts", $2)
+			if (name == "tcpshake_syn_sources_estimate") put("sources", $2)
+		}
+		END {
+			if (seen["half"]) put("half", half)
+			n = split("active alerts sources half port_active", k, " ")
+			for (i = 1; i <= n; i++) printf "%s%s", (seen[k[i]] ? val[k[i]] : "-"), (i < n ? " " : "\n")
+		}' "$WORK/$MON_TAG.prom"
+}
+
 # sample_for SECONDS: append one line per textfile rewrite to $WORK/TAG.samples:
 #   mtime active alerts sources half_open rss_kb port_active
-# (bounded by SECONDS; polls every 50 ms).
+# (bounded by SECONDS; polls every 50 ms; a row read while the file was
+# replaced is read again).
 sample_for() {
-	local end last now i
+	local end last now row again i a b c d e
 	end=$(date +%s.%N)
 	end=$(awk -v e="$end" -v s="$1" 'BEGIN { printf "%.3f", e + s }')
 	last=$(prom_mtime)
 	for ((i = 0; i < 2400; i++)); do
 		now=$(prom_mtime)
 		if [[ $now != "$last" ]]; then
-			last=$now
-			printf '%s %s %s %s %s %s %s\n' "$now" "$(dash metric_iface tcpshake_syn_flood_active)" \
-				"$(dash metric_iface tcpshake_syn_flood_alerts_total)" \
-				"$(dash metric_iface tcpshake_syn_sources_estimate)" \
-				"$(dash metric tcpshake_half_open_connections)" "$(dash rss_kb)" \
-				"$(dash metric_port tcpshake_syn_flood_active $FLOOD_PORT)" >>"$WORK/$MON_TAG.samples"
+			row=$(sample_row)
+			again=$(prom_mtime)
+			if [[ $again == "$now" ]]; then
+				last=$now
+				read -r a b c d e <<<"$row"
+				printf '%s %s %s %s %s %s %s\n' "$now" "$a" "$b" "$c" "$d" "$(dash rss_kb)" "$e" \
+					>>"$WORK/$MON_TAG.samples"
+				continue
+			fi
 		fi
 		awk -v e="$end" -v n="$(date +%s.%N)" 'BEGIN { exit !(n >= e) }' && break
 		sleep 0.05
@@ -284,8 +314,11 @@ sc_flood() {
 	stop_pid "$CHURN_SRV_PID" INT 5 || true
 	untrack "$CHURN_SRV_PID"
 	wait_exports 2
-	kill -0 "$MON_PID" 2>/dev/null && pass "[$tag] tcpshake-mon still running after the flood" ||
+	if kill -0 "$MON_PID" 2>/dev/null; then
+		pass "[$tag] tcpshake-mon still running after the flood"
+	else
 		fail "[$tag] tcpshake-mon died during the flood"
+	fi
 
 	local f=$WORK/$tag.flood.json start end sent rate
 	start=$(jget "$f" start)
