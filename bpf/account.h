@@ -209,8 +209,6 @@ CORE_GLOBAL int account(const struct flow_key *key, const struct conn *c, __u32 
 	return 0;
 }
 
-#include "flood.h"
-
 /* A record dropped or overwritten for lack of space. */
 static __always_inline void account_eviction(__u32 iface)
 {
@@ -219,5 +217,8 @@ static __always_inline void account_eviction(__u32 iface)
 	if (st)
 		st->flow_evictions++;
 }
+
+/* The SYN-flood hooks of the core (they use port_slot_find above). */
+#include "flood.h"
 
 #endif /* TCPSHAKE_ACCOUNT_H */

@@ -17,6 +17,7 @@ void flood_params_default(struct flood_params *p)
 	p->factor = 8;
 	p->collapse = 0.5;
 	p->tau_s = 300;
+	p->confirm = 1;
 }
 
 void flood_state_init(struct flood_state *s)
@@ -72,37 +73,67 @@ static void learn(struct flood_state *s, const struct flood_params *p, double dt
 		s->baseline_share += a * (share - s->baseline_share);
 }
 
+/* Keeps the totals at now_s, unless they went down (the history restarts)
+ * or the last point is too recent; true if kept. */
+static bool record(struct flood_state *s, const struct flood_sample *x, double now_s, double spacing_s)
+{
+	const struct flood_point *last = s->nr_hist ? point(s, 0) : NULL;
+
+	if (last && (x->attempts < last->attempts || x->completed < last->completed)) {
+		s->nr_hist = 0;
+		s->stepped = false;
+		last = NULL;
+	}
+	if (last && !(now_s - last->t >= spacing_s))
+		return false;
+	remember(s, now_s, x);
+	return true;
+}
+
+void flood_observe(struct flood_state *s, const struct flood_sample *x, double now_s, double spacing_s)
+{
+	record(s, x, now_s, spacing_s > 0 ? spacing_s : 1e-9);
+}
+
 enum flood_change flood_step(struct flood_state *s, const struct flood_params *p,
 			     const struct flood_sample *x, double now_s)
 {
-	const struct flood_point *last = s->nr_hist ? point(s, 0) : NULL;
-	struct flood_point from, to;
-	double dt, w, attempts, uncompleted, share, share_base;
+	struct flood_point to, prev;
+	double dt, w, attempts, completed, uncompleted, share, share_base;
+	int k;
 
-	if (last && (x->attempts < last->attempts || x->completed < last->completed))
-		s->nr_hist = 0;
-	if (!s->nr_hist || !(now_s > point(s, 0)->t)) {
-		if (!s->nr_hist)
-			remember(s, now_s, x);
+	if (!record(s, x, now_s, 1e-9) && !(s->nr_hist && point(s, 0)->t == now_s))
+		return FLOOD_SAME;
+	if (!s->stepped || s->nr_hist < 2) {
+		s->stepped = true;        /* the first decision needs a second tick */
+		s->last_step_s = now_s;
 		return FLOOD_SAME;
 	}
-	dt = now_s - point(s, 0)->t;
-	s->attempt_rate = (x->attempts - point(s, 0)->attempts) / dt;
-	s->completion_rate = (x->completed - point(s, 0)->completed) / dt;
-	remember(s, now_s, x);
+	dt = now_s - s->last_step_s;
+	s->last_step_s = now_s;
+	prev = at(s, now_s - dt);
+	s->attempt_rate = (x->attempts - prev.attempts) / dt;
+	s->completion_rate = (x->completed - prev.completed) / dt;
 
-	/* Attempts of [now - grace - w, now - grace] against completions from
-	 * the window's start up to now. */
-	w = dt - FLOOD_GRACE_S > FLOOD_WINDOW_S ? dt - FLOOD_GRACE_S : FLOOD_WINDOW_S;
-	from = at(s, now_s - FLOOD_GRACE_S - w);
-	to = at(s, now_s - FLOOD_GRACE_S);
-	w = to.t - from.t;
-	if (w <= 0)
-		w = dt;
-	attempts = to.attempts - from.attempts;
-	uncompleted = attempts - (x->completed - from.completed);
-	if (uncompleted < 0)
-		uncompleted = 0;
+	/* Completions of the last window against the attempts of the same
+	 * window shifted back by a lag of 0 to the grace, the lag that leaves
+	 * the fewest uncompleted: real clients' completions trail their SYNs by
+	 * their handshake time, a flood's never come. */
+	w = dt > FLOOD_WINDOW_S ? dt : FLOOD_WINDOW_S;
+	to = at(s, now_s - w);
+	completed = x->completed - to.completed;
+	uncompleted = -1;
+	attempts = 0;
+	for (k = 0; k <= FLOOD_LAGS; k++) {
+		double lag = FLOOD_GRACE_S * k / FLOOD_LAGS;
+		double a = at(s, now_s - lag).attempts - at(s, now_s - lag - w).attempts;
+		double u = a > completed ? a - completed : 0;
+
+		if (uncompleted < 0 || u < uncompleted) {
+			uncompleted = u;
+			attempts = a;
+		}
+	}
 	share = attempts > 0 ? 1 - uncompleted / attempts : 1;
 	s->uncompleted_rate = uncompleted / w;
 	s->incomplete_share = attempts > 0 ? uncompleted / attempts : 0;
@@ -110,6 +141,9 @@ enum flood_change flood_step(struct flood_state *s, const struct flood_params *p
 	s->condition = s->uncompleted_rate > p->min_rate &&
 		       s->uncompleted_rate > p->factor * s->baseline_rate &&
 		       share < p->collapse * share_base;
+	s->streak = s->condition ? s->streak + 1 : 0;
+	if (s->condition && !s->active && s->streak < p->confirm)
+		return FLOOD_SAME;        /* not confirmed yet: learns nothing either */
 	if (s->condition) {
 		bool started = !s->active;
 

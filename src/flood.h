@@ -9,8 +9,9 @@
  * that do not complete are the flood's signature: a spoofed SYN is never
  * followed by a third ACK, whether the server answers it (SYN cookies) or
  * not, while real clients complete theirs however many they are. Attempts
- * get FLOOD_GRACE_S to complete: the attempts of a window ending that long
- * ago are compared with the completions up to now, so a surge of slow
+ * get up to FLOOD_GRACE_S to complete: the completions of the last window
+ * are compared with the attempts of the same window shifted back by the
+ * lag (0 to FLOOD_GRACE_S) that explains them best, so a surge of slow
  * clients does not look like attempts left hanging. The state is entered
  * when, over that window,
  *   uncompleted/s > min_rate, and
@@ -30,6 +31,7 @@ struct flood_params {
 	double factor;            /* uncompleted rate over its baseline */
 	double collapse;          /* completed share under this part of its baseline */
 	double tau_s;             /* baseline EWMA time constant */
+	int confirm;              /* decisions in a row the condition must hold to enter */
 };
 
 #define FLOOD_MIN_RATE_DEFAULT 1000.0
@@ -38,8 +40,9 @@ struct flood_params {
 void flood_params_default(struct flood_params *p);
 
 #define FLOOD_GRACE_S  0.5     /* time an attempt gets to complete */
-#define FLOOD_WINDOW_S 0.5     /* shortest window of attempts judged */
-#define FLOOD_HISTORY  64      /* samples kept: ~6 s at the shortest interval */
+#define FLOOD_LAGS     10      /* lags tried, evenly from 0 to FLOOD_GRACE_S */
+#define FLOOD_WINDOW_S 0.5     /* shortest window judged (else the interval) */
+#define FLOOD_HISTORY  128     /* points kept: 12.8 s at one every 100 ms */
 
 /* Running totals of one interface or port at one tick. */
 struct flood_sample {
@@ -54,8 +57,11 @@ struct flood_point {
 struct flood_state {
 	struct flood_point hist[FLOOD_HISTORY];   /* ring of the last ticks */
 	int nr_hist, next_hist;
+	double last_step_s;       /* the last decision, if stepped */
+	bool stepped;
 	bool active;
 	bool condition;           /* the entry condition held in the last interval */
+	int streak;               /* decisions in a row it held */
 	double baseline_rate;     /* EWMA of uncompleted/s while not flooding */
 	double baseline_share;    /* EWMA of the completed share while not flooding */
 	double last_true_s;       /* end of the last interval where the condition held */
@@ -73,9 +79,14 @@ struct flood_state {
 enum flood_change { FLOOD_SAME = 0, FLOOD_STARTED, FLOOD_ENDED };
 
 void flood_state_init(struct flood_state *s);
-/* Feeds the totals at now_s; says whether a flood started or ended. Totals
- * that go down (a counter moved elsewhere) restart the history. */
+/* Feeds the totals at now_s and decides; says whether a flood started or
+ * ended. Totals that go down (a counter moved elsewhere) restart the
+ * history. */
 enum flood_change flood_step(struct flood_state *s, const struct flood_params *p,
 			     const struct flood_sample *x, double now_s);
+/* Only keeps the totals at now_s (if the last point is spacing_s old), so
+ * the next decision knows when within the interval attempts and
+ * completions came: the monitor samples its counters every 100 ms. */
+void flood_observe(struct flood_state *s, const struct flood_sample *x, double now_s, double spacing_s);
 
 #endif

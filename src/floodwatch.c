@@ -114,6 +114,7 @@ static void watch_port(struct floodwatch *fw, struct port_snapshot *r, double dt
 		       bool sketches)
 {
 	struct fw_port *p = port_state(fw, r->iface, r->port);
+	struct flood_params params = fw->params;
 	struct flood_sample x;
 	double syns = 0;
 
@@ -136,7 +137,11 @@ static void watch_port(struct floodwatch *fw, struct port_snapshot *r, double dt
 		p->attempts = p->syns - (double)(r->syn_retransmits - p->retransmits_before);
 	x.attempts = p->attempts;
 	x.completed = (double)r->handshakes;
-	flood_step(&p->st, &fw->params, &x, now_s);
+	/* Ports are judged at ticks only (their SYNs come from the sketches):
+	 * unless their interface is flooded too, two ticks in a row, so a
+	 * surge of slow clients late in an interval cannot pass for a flood. */
+	params.confirm = fw->st[r->iface].active ? 1 : 2;
+	flood_step(&p->st, &params, &x, now_s);
 	r->flood.active = p->st.active;
 	r->flood.alerts = p->st.alerts;
 	r->flood.uncompleted_rate = p->st.uncompleted_rate;
@@ -208,6 +213,27 @@ static void alert(struct floodwatch *fw, const struct snapshot *s, int i, bool s
 		cb(&a, ctx);
 }
 
+static struct flood_sample iface_sample(const struct iface_stats *st)
+{
+	struct flood_sample x = {
+		.attempts = (double)(st->syn_packets - st->syn_retransmits),
+		.completed = (double)st->handshakes,
+	};
+
+	return x;
+}
+
+void floodwatch_observe(struct floodwatch *fw, const struct iface_stats *stats, int n, double mono_s)
+{
+	int i;
+
+	for (i = 0; i < n && i < fw->nr_ifaces; i++) {
+		struct flood_sample x = iface_sample(&stats[i]);
+
+		flood_observe(&fw->st[i], &x, mono_s, 0.09);
+	}
+}
+
 void floodwatch_update(struct floodwatch *fw, struct snapshot *s, double mono_to_wall,
 		       flood_alert_fn cb, void *ctx)
 {
@@ -218,11 +244,7 @@ void floodwatch_update(struct floodwatch *fw, struct snapshot *s, double mono_to
 	int i, p;
 
 	for (i = 0; i < s->nr_ifaces && i < fw->nr_ifaces; i++) {
-		const struct iface_stats *st = &s->iface[i].stats;
-		struct flood_sample x = {
-			.attempts = (double)(st->syn_packets - st->syn_retransmits),
-			.completed = (double)st->handshakes,
-		};
+		struct flood_sample x = iface_sample(&s->iface[i].stats);
 
 		change[i] = flood_step(&fw->st[i], &fw->params, &x, s->mono_s);
 		if (change[i] == FLOOD_STARTED)

@@ -56,6 +56,9 @@ static inline struct sketch_reading *floodwatch_readings(struct floodwatch *fw)
 {
 	return fw->now;
 }
+/* Between ticks (every 100 ms): the interfaces' counters, so decisions
+ * know when within the interval attempts and completions came. */
+void floodwatch_observe(struct floodwatch *fw, const struct iface_stats *stats, int n, double mono_s);
 /* One interval: s is read, its ports exported (reader_read), the readings
  * filled. Fills s's flood views; calls cb for each flood start and end. */
 void floodwatch_update(struct floodwatch *fw, struct snapshot *s, double mono_to_wall,

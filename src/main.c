@@ -55,8 +55,11 @@ struct monitor {
 	struct floodwatch flood;
 	struct alerter alerter;
 	bool alerter_on;
+	double last_observe;
 	bool healthy;
 };
+
+#define FLOOD_OBSERVE_S 0.1
 
 static double mono_now(void)
 {
@@ -162,12 +165,29 @@ static void tick(struct monitor *m, bool last)
 		free(body);
 }
 
+/* The flood detector's samples between ticks: counters every 100 ms. */
+static void observe(struct monitor *m)
+{
+	struct iface_stats st[MAX_IFACES];
+	double now = mono_now();
+	int i;
+
+	if (now - m->last_observe < FLOOD_OBSERVE_S)
+		return;
+	m->last_observe = now;
+	for (i = 0; i < m->snap.nr_ifaces; i++)
+		if (reader_read_stats(&m->reader, (__u32)i, &st[i]))
+			return;
+	floodwatch_observe(&m->flood, st, m->snap.nr_ifaces, now);
+}
+
 static int wait_until(struct monitor *m, double deadline)
 {
 	while (!stop_requested) {
 		double left = deadline - mono_now();
 		int ms = left > 0.1 ? 100 : (int)(left * 1000);
 
+		observe(m);
 		if (left <= 0)
 			return 0;
 		if (m->events_on) {

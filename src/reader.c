@@ -90,6 +90,11 @@ static int read_percpu(struct reader *r, const struct bpf_map *map, __u32 key, v
 	return percpu_sum(bpf_map__fd(map), key, out, size, r->loader->ncpus, r->percpu_buf);
 }
 
+int reader_read_stats(struct reader *r, __u32 slot, struct iface_stats *out)
+{
+	return read_percpu(r, r->loader->skel->maps.stats, slot, out, sizeof(*out));
+}
+
 /* Gauges: records by state, as counted by the sweeper's last pass. */
 static __s64 gauge(const struct sweep_report *r, __u32 slot, int state)
 {

@@ -24,6 +24,8 @@ void reader_free(struct reader *r);
 /* Merges the SYN sketches of interface slots [0, n) into out[0..n) and
  * starts the next sketch epoch (the distinct-source count of an interval). */
 int reader_read_sketches(struct reader *r, struct sketch_reading *out, int n);
+/* The counters of one interface slot, summed over CPUs. */
+int reader_read_stats(struct reader *r, __u32 slot, struct iface_stats *out);
 /* The seed the BPF side hashes sketch keys with. */
 __u64 reader_hash_seed(const struct reader *r);
 /* Sums one per-CPU map value made only of __u64 words over ncpus CPUs.
