@@ -39,9 +39,13 @@ require_root_tools
 
 # ---- traffic ----------------------------------------------------------------
 
-# Client namespace settings for fast churn: every port, TIME-WAIT reuse.
-churn_sysctls() {
-	in_c sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1
+# flood_net_up: fresh namespaces (net_up). The client namespace never
+# forwards (a new namespace may inherit forwarding from the root one): the
+# SYN-ACKs to the spoofed sources end there. Every local port and TIME-WAIT
+# reuse for fast churn.
+flood_net_up() {
+	net_up
+	in_c sysctl -qw net.ipv4.ip_forward=0 net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1
 }
 
 # churn_server NAME SECONDS [BACKLOG]: connchurn server on $S4:$CHURN_PORT
@@ -275,8 +279,7 @@ for line in open(sys.argv[1]):
 sc_flood() {
 	local kind=$1 tag=$1 dst=$BLACKHOLE4 t0=$SECONDS
 	note "scenario: $kind spoofed flood, $FLOOD_RATE SYN/s for $FLOOD_S s from $SPOOF4_WIDE_NET, over $CHURN_RATE real connections/s"
-	net_up
-	churn_sysctls
+	flood_net_up
 	local CHURN_PORT=$CHURN_PORT backlog=4096
 	if [[ $kind == cookies ]]; then
 		# The flood hits the real clients' service. Its small backlog fills
@@ -411,8 +414,7 @@ check_half_open() {
 sc_no_alert() {
 	local tag=no-alert t0=$SECONDS
 	note "scenario: churn at the machine's maximum rate, at a thirtieth of it, a sudden 10x+ rise; a spoofed trickle below the floor"
-	net_up
-	churn_sysctls
+	flood_net_up
 	mon_start "$tag"
 	nstat_snap "$NS_S" "$tag.s"
 	nstat_snap "$NS_C" "$tag.c"
@@ -509,7 +511,7 @@ sc_alert_exec() {
 	mkdir -p "$ALERT_DIR"
 	write_alert_program "$WORK/alert.sh"
 	note "scenario: --alert-exec program failing, slow, hanging, then fine, over two 2 s floods (--alert-timeout $ALERT_TIMEOUT, --flood-hold 1)"
-	net_up
+	flood_net_up
 	mon_start "$tag" --flood-hold 1 --alert-timeout $ALERT_TIMEOUT \
 		--alert-exec "$WORK/alert.sh $ALERT_DIR fail,slow,hang,ok"
 	sample_for 1
