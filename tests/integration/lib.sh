@@ -248,6 +248,9 @@ net_up() {
 	for ns in "$NS_C" "$NS_S"; do
 		ip -n "$ns" link set lo up
 		ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+		# Never forward (a new namespace may inherit forwarding from the root
+		# one): the unowned ranges below rely on it.
+		ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=0
 	done
 	in_c sysctl -qw "net.ipv4.conf.$IF_C.rp_filter=0"
 	in_s sysctl -qw "net.ipv4.conf.$IF_S.rp_filter=0"

@@ -39,13 +39,11 @@ require_root_tools
 
 # ---- traffic ----------------------------------------------------------------
 
-# flood_net_up: fresh namespaces (net_up). The client namespace never
-# forwards (a new namespace may inherit forwarding from the root one): the
-# SYN-ACKs to the spoofed sources end there. Every local port and TIME-WAIT
-# reuse for fast churn.
+# flood_net_up: fresh namespaces (net_up); every local port and TIME-WAIT
+# reuse in the client namespace, for fast churn.
 flood_net_up() {
 	net_up
-	in_c sysctl -qw net.ipv4.ip_forward=0 net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1
+	in_c sysctl -qw net.ipv4.ip_local_port_range="1024 65535" net.ipv4.tcp_tw_reuse=1
 }
 
 # churn_server NAME SECONDS [BACKLOG]: connchurn server on $S4:$CHURN_PORT
