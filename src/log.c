@@ -32,9 +32,12 @@ void log_msg(enum log_level level, const char *fmt, ...)
 		return;
 	if (level == LOG_DEBUG && verbosity < 1)
 		return;
+	/* One line even when the --alert-exec thread logs at the same time. */
+	flockfile(stderr);
 	fprintf(stderr, "tcpshake-mon: %s", prefix[level]);
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+	funlockfile(stderr);
 }
