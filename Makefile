@@ -51,11 +51,8 @@ run: deps all
 	./tcpshake-mon $(RUN_OPTS) $(IFACE)
 
 HOOKS_BIN := $(BUILD)/tests/hooks
-# Traffic generators of the integration tests (tests/integration/tools/*.c).
-IT_TOOLS  := $(HOOKS_BIN) $(patsubst tests/integration/tools/%.c,$(BUILD)/tests/%,\
-             $(wildcard tests/integration/tools/*.c))
 
-check: deps all $(UNIT_BINS) $(BPFT_BINS) $(IT_TOOLS)
+check: deps all $(UNIT_BINS) $(BPFT_BINS) $(HOOKS_BIN)
 	@scripts/run-tests.sh $(BUILD)
 
 test-unit: $(UNIT_BINS)
@@ -64,7 +61,7 @@ test-unit: $(UNIT_BINS)
 test-bpf: $(BPFT_BINS)
 	@scripts/run-tests.sh $(BUILD) bpf
 
-test-integration: all $(IT_TOOLS)
+test-integration: all $(HOOKS_BIN)
 	@scripts/run-tests.sh $(BUILD) integration
 
 test-deploy:
@@ -106,10 +103,6 @@ $(HOOKS_BIN): tests/common/hooks.c | $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) $< -o $@ -lbpf
 
-$(BUILD)/tests/%: tests/integration/tools/%.c | $(BUILD)
-	@mkdir -p $(@D)
-	$(CC) $(CFLAGS) $< -o $@
-
 $(BUILD)/tests/unit/%: tests/unit/%.c $(APP_OBJS) $(COMMON_OBJS) | $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(CFLAGS) -Wno-override-init -Itests/common $< $(APP_OBJS) $(COMMON_OBJS) -o $@ $(LDLIBS) -lcmocka
@@ -150,6 +143,19 @@ uninstall:
 	rm -f $(DESTDIR)$(PREFIX)/sbin/tcpshake-mon $(DESTDIR)$(PREFIX)/share/man/man8/tcpshake-mon.8 \
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/tcpshake-mon@.service
 	rm -rf $(DESTDIR)$(PREFIX)/share/tcpshake-mon
+
+# ---- integration test tools ----
+
+# Traffic generators of the integration tests, standalone programs
+# (tests/integration/tools/*.c): built for check and test-integration.
+IT_TOOLS := $(patsubst tests/integration/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/tools/*.c))
+IT_TOOL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
+
+check test-integration: $(IT_TOOLS)
+
+$(BUILD)/tests/%: tests/integration/tools/%.c | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(IT_TOOL_CFLAGS) $(CFLAGS) $< -o $@
 
 $(BUILD):
 	@mkdir -p $(BUILD)
