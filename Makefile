@@ -182,6 +182,19 @@ uninstall:
 		$(DESTDIR)$(PREFIX)/lib/systemd/system/tcpshake-mon@.service
 	rm -rf $(DESTDIR)$(PREFIX)/share/tcpshake-mon
 
+# ---- integration test tools ----
+
+# Traffic generators of the integration tests, standalone programs
+# (tests/integration/tools/*.c): built for check and test-integration.
+IT_TOOLS := $(patsubst tests/integration/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/tools/*.c))
+IT_TOOL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
+
+check test-integration: $(IT_TOOLS)
+
+$(BUILD)/tests/%: tests/integration/tools/%.c | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(IT_TOOL_CFLAGS) $(CFLAGS) $< -o $@
+
 $(BUILD):
 	@mkdir -p $(BUILD)
 

@@ -222,12 +222,19 @@ for h in ("syn_to_synack", "synack_to_ack", "handshake", "close"):
              for p in panels), f"no heatmap for tcpshake_{h}_seconds")
 for q in ("histogram_quantile(0.5,", "histogram_quantile(0.99,"):
     need(q in everything, f"no {q}...)")
+# The flood row shows the monitor's own flood state, not a rate heuristic.
+for m in ("tcpshake_syn_flood_active", "tcpshake_syn_flood_alerts_total", "tcpshake_syn_sources_estimate"):
+    need(m in everything, f"no panel shows {m}")
+need(any(p.get("type") == "stat" and 'tcpshake_syn_flood_active{' in p["targets"][0]["expr"]
+         and 'port=""' in p["targets"][0]["expr"] for p in panels if p.get("targets")),
+     "no stat panel of the interfaces' flood state (tcpshake_syn_flood_active{port=\"\"})")
 
 # Every expression as a recording rule, so that promtool parses the PromQL.
 with open(sys.argv[2], "w") as f:
     f.write("groups:\n  - name: dashboard\n    rules:\n")
     for i, e in enumerate(exprs):
-        e = (e.replace("$__rate_interval", "5m").replace("$instance", ".*").replace("$iface", ".*"))
+        e = (e.replace("$__rate_interval", "5m").replace("$__range", "1h")
+             .replace("$instance", ".*").replace("$iface", ".*"))
         f.write(f"      - record: dashboard_expr_{i}\n        expr: {json.dumps(e)}\n")
 print(f"{len(panels)} panels, {len(exprs)} queries")
 if errors:
@@ -252,6 +259,7 @@ contract_check() {
         tcpshake_packets_total tcpshake_half_open_connections tcpshake_established_connections \
         tcpshake_closing_connections tcpshake_time_wait_connections tcpshake_table_entries \
         tcpshake_table_capacity tcpshake_up tcpshake_build_info \
+        tcpshake_syn_flood_active tcpshake_syn_flood_alerts_total tcpshake_syn_sources_estimate \
         tcpshake_syn_to_synack_seconds_bucket tcpshake_synack_to_ack_seconds_bucket \
         tcpshake_handshake_seconds_bucket tcpshake_close_seconds_bucket \
         tcpshake_time_wait_seconds_bucket tcpshake_connection_seconds_bucket; do

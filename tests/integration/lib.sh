@@ -24,7 +24,8 @@ ANALYZE=$IT_DIR/analyze.py     # pcap (via tshark) and event-file analysis
 
 # Addresses, all inside our own namespaces. SPOOF4 is routed from the server
 # namespace back to the client namespace where nobody owns it (SYN-ACKs to it
-# die silently); BLACKHOLE4/6 are routed from the client namespace to the
+# die silently), and so is SPOOF4_WIDE_NET (floods from many distinct
+# sources); BLACKHOLE4/6 are routed from the client namespace to the
 # server namespace, which does not forward (SYNs to them are never answered).
 C4=10.77.0.1
 S4=10.77.0.2
@@ -36,6 +37,7 @@ VS4=10.77.100.2
 VC6=fd77:100::1
 VS6=fd77:100::2
 SPOOF4_NET=10.77.99.0/24
+SPOOF4_WIDE_NET=10.77.128.0/17
 BLACKHOLE4_NET=10.77.98.0/24
 BLACKHOLE4=10.77.98.1
 BLACKHOLE6_NET=fd77:98::/64
@@ -246,6 +248,9 @@ net_up() {
 	for ns in "$NS_C" "$NS_S"; do
 		ip -n "$ns" link set lo up
 		ip netns exec "$ns" sysctl -qw net.ipv4.conf.all.rp_filter=0 net.ipv4.conf.default.rp_filter=0
+		# Never forward (a new namespace may inherit forwarding from the root
+		# one): the unowned ranges below rely on it.
+		ip netns exec "$ns" sysctl -qw net.ipv4.ip_forward=0
 	done
 	in_c sysctl -qw "net.ipv4.conf.$IF_C.rp_filter=0"
 	in_s sysctl -qw "net.ipv4.conf.$IF_S.rp_filter=0"
@@ -257,6 +262,7 @@ net_up() {
 	ip -n "$NS_S" link set "$IF_S" up
 	# Unowned ranges: see the address block at the top.
 	ip -n "$NS_S" route add "$SPOOF4_NET" via "$C4" dev "$IF_S"
+	ip -n "$NS_S" route add "$SPOOF4_WIDE_NET" via "$C4" dev "$IF_S"
 	ip -n "$NS_C" route add "$BLACKHOLE4_NET" via "$S4" dev "$IF_C"
 	ip -n "$NS_C" route add "$BLACKHOLE6_NET" via "$S6" dev "$IF_C"
 	((vlan)) && vlan_setup
