@@ -134,49 +134,48 @@ CORE_GLOBAL int restart_try(struct way *w, const struct packet *p, __u64 now, __
 	return 1;
 }
 
-static __always_inline void count_update_retries(__u32 iface, __u32 retries, bool gave_up)
+/* Counts an update's lost races (another CPU committed first); false when
+ * it gave up after UPDATE_TRIES. */
+static __always_inline bool retry_lost_races(__u32 iface, __u32 tries)
 {
 	struct iface_stats *st = stats_of(iface);
 
-	if (!st)
-		return;
-	st->update_retries += retries;
-	if (gave_up)
-		st->update_conflicts++;
+	if (tries && st) {
+		st->update_retries += tries;
+		if (tries == UPDATE_TRIES)
+			st->update_conflicts++;
+	}
+	return tries < UPDATE_TRIES;
 }
 
-/* Applies a packet to a record and accounts for it; returns the effects. */
-static __always_inline __u32 record_update(struct way *w, const struct packet *p, __u64 now,
-					   __u32 egress, struct update *u)
+/* Applies a packet to a record, or with restart starts a new attempt over
+ * it, and accounts for it; returns the effects. */
+static __always_inline __u32 record_step(struct way *w, const struct packet *p, __u64 now,
+					 __u32 egress, struct update *u, bool restart)
 {
 	__u32 i;
 
 	for (i = 0; i < UPDATE_TRIES; i++) {
-		if (update_try(w, p, now, egress, u))
+		if (restart ? restart_try(w, p, now, egress, u) : update_try(w, p, now, egress, u))
 			break;
 	}
-	if (i)
-		count_update_retries(p->key.iface, i, i == UPDATE_TRIES);
-	if (i == UPDATE_TRIES)
+	if (!retry_lost_races(p->key.iface, i))
 		return 0;
 	if (u->fx)
 		account(&u->w.key, &u->w.conn, u->fx, now);
 	return u->fx;
 }
 
+static __always_inline __u32 record_update(struct way *w, const struct packet *p, __u64 now,
+					   __u32 egress, struct update *u)
+{
+	return record_step(w, p, now, egress, u, false);
+}
+
 static __always_inline void record_restart(struct way *w, const struct packet *p, __u64 now,
 					   __u32 egress, struct update *u)
 {
-	__u32 i;
-
-	for (i = 0; i < UPDATE_TRIES; i++) {
-		if (restart_try(w, p, now, egress, u))
-			break;
-	}
-	if (i)
-		count_update_retries(p->key.iface, i, i == UPDATE_TRIES);
-	if (i < UPDATE_TRIES && u->fx)
-		account(&u->w.key, &u->w.conn, u->fx, now);
+	record_step(w, p, now, egress, u, true);
 }
 
 /* Claim a way of the handshake bucket and start a record in it. */
@@ -241,14 +240,6 @@ CORE_GLOBAL int supersede_try(struct way *w, struct way *fresh)
 		return SUPERSEDE_LOST_RACE;
 	fresh->conn = old;
 	return SUPERSEDE_DONE;
-}
-
-/* Retries one of the *_try steps above while other CPUs commit first. */
-static __always_inline bool retry_lost_races(__u32 iface, __u32 tries)
-{
-	if (tries)
-		count_update_retries(iface, tries, tries == UPDATE_TRIES);
-	return tries < UPDATE_TRIES;
 }
 
 static __always_inline void record_contest(struct way *w, const struct flow_key *key)
