@@ -216,10 +216,10 @@ CORE_GLOBAL int account(const struct flow_key *key, const struct conn *c, __u32 
 /* A half-open attempt overwritten by a new SYN: remembered by the tick of
  * its SYN-ACK, so the half-open gauge still counts it until its SYN timeout
  * (per CPU, plain stores: the SYN path takes no atomic). */
-static __always_inline void account_half_open_eviction(__u32 iface, const struct conn *c)
+static __always_inline void account_half_open_eviction(__u32 iface, __u32 tick)
 {
 	struct half_open_evictions *e = half_open_evictions_of(iface);
-	__u32 tick = fsm_coarse(c->t_synack), slot = tick & (EVICTED_TICKS - 1);
+	__u32 slot = tick & (EVICTED_TICKS - 1);
 
 	if (!e)
 		return;

@@ -178,6 +178,12 @@ static __always_inline void record_restart(struct way *w, const struct packet *p
 	record_step(w, p, now, egress, u, true);
 }
 
+/* The header's note of a handshake record's first valid SYN-ACK. */
+static __always_inline __u32 hs_synack_tick(const struct conn *c)
+{
+	return c->t_synack ? fsm_coarse(c->t_synack) + 1 : 0;
+}
+
 /* Claim a way of the handshake bucket and start a record in it. */
 static __always_inline void new_handshake(struct hs_ref b, const struct packet *p, __u32 tag,
 					  __u64 now, __u32 egress)
@@ -189,14 +195,17 @@ static __always_inline void new_handshake(struct hs_ref b, const struct packet *
 		return;
 	if (evicted < MAX_IFACES) {
 		account_eviction(evicted);
-		if (b.w->way[i].conn.state == CS_SYN_RCVD)
-			account_half_open_eviction(evicted, &b.w->way[i].conn);
+		/* A live way holds an unfinished attempt: half-open once its
+		 * SYN-ACK came (tombstones are taken first, uncounted). */
+		if (b.h->synack_tick[i])
+			account_half_open_eviction(evicted, b.h->synack_tick[i] - 1);
 	}
 	b.h->tag[i] = TAG_BUSY;
 	b.w->way[i].key = p->key;
 	start_conn(&b.w->way[i].conn, p, now, egress);
 	b.h->birth[i] = (__u32)(now >> 10);
 	b.h->iface[i] = p->key.iface;
+	b.h->synack_tick[i] = (p->flags & TCPF_ACK) ? fsm_coarse(now) + 1 : 0;   /* orphan */
 	way_publish(&b.h->tag[i], tag);
 }
 
@@ -367,10 +376,13 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 
 		record_restart(&b.w->way[i], p, now, egress, u);
 		b.h->birth[i] = (__u32)(now >> 10);
+		b.h->synack_tick[i] = (p->flags & TCPF_ACK) ? fsm_coarse(now) + 1 : 0;
 		/* A live attempt again: no tombstone mark. */
 		if (tag_is_tombstone(t) && (t & ~TAG_TOMBSTONE) == tag)
 			__sync_val_compare_and_swap(&b.h->tag[i], t, tag);
 	}
+	if (fx & FX_SYNACK_FIRST)
+		b.h->synack_tick[i] = hs_synack_tick(&u->w.conn);
 	if (w && (fx & FX_SYNACK_FIRST))
 		contest(fb, fi, w, tag, &p->key);
 	if (fx & FX_HANDSHAKE)

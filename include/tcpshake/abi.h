@@ -203,7 +203,11 @@ struct hs_head {
 	__u32 tag[HS_WAYS];
 	__u32 birth[HS_WAYS];     /* (ns >> 10) when the way was claimed: the oldest goes first */
 	__u8  iface[HS_WAYS];     /* interface slot of each way's record */
-	__u8  pad[64 - 9 * HS_WAYS];
+	/* fsm_coarse tick + 1 of the way's first valid SYN-ACK, 0 before one:
+	 * an evicted half-open attempt is known from the header, without a
+	 * load of the way a flood SYN only writes (halfopen.h). */
+	__u32 synack_tick[HS_WAYS];
+	__u8  pad[64 - 13 * HS_WAYS];
 };
 _Static_assert(sizeof(struct hs_head) == 64, "a bucket header is one cache line");
 
