@@ -9,10 +9,12 @@
  * copied from what the real loader sets for `tcpshake-mon --events FILE`
  * with default options.
  *
- *   drain       the ring is filled with FILL events while the reader waits,
- *               then one events_poll() writes them: the writer's own rate,
- *               per second of wall time and per second of its CPU time
- *               (the latter does not depend on what else the machine runs)
+ *   drain       the ring is filled with FILL events while no reader is open,
+ *               then the reader opens, one events_poll() formats them and
+ *               events_close() waits for the writer thread to have written
+ *               them all: the event path's own rate, per second of wall time
+ *               and per second of the process's CPU time (both threads; it
+ *               does not depend on what else the machine runs)
  *   concurrent  a producer thread on one CPU, the reader loop of the monitor
  *               on the other, for --seconds: what gets through, and the loss
  *   slow        the reader stays away while 3 ring-fulls are produced: the
@@ -22,6 +24,7 @@
  * Prints one JSON object per phase on stdout.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -65,6 +68,7 @@ struct bench {
 
 struct counts {
 	unsigned long long refused, lost, lines;
+	unsigned long long queue_lost;   /* dropped by the writer's queue or failed writes */
 };
 
 static double clock_s(clockid_t clock)
@@ -80,11 +84,11 @@ static double now_s(void)
 	return clock_s(CLOCK_MONOTONIC);
 }
 
-/* The calling thread's CPU time, user and system: what the writer costs,
- * whatever else the machine runs meanwhile. */
+/* The process's CPU time, user and system, of the reader and the writer
+ * thread: what the event path costs, whatever else the machine runs. */
 static double cpu_s(void)
 {
-	return clock_s(CLOCK_THREAD_CPUTIME_ID);
+	return clock_s(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 static void pin(int cpu)
@@ -170,19 +174,35 @@ static unsigned long long file_lines(const char *path)
 	return n;
 }
 
-/* Counters now; the event file is emptied after its lines are counted, so
- * each phase starts from an empty file (it is opened for appending). */
+static int reader_open(struct bench *b)
+{
+	return events_open(&b->ev, bpf_map__fd(b->skel->maps.events), b->path, &b->names);
+}
+
+/* Closes the reader (the writer thread writes everything queued first) and
+ * adds what its queue lost to c. */
+static void reader_close(struct bench *b, struct counts *c)
+{
+	__u64 write_errors, dropped;
+
+	events_counts(&b->ev, &write_errors, &dropped);
+	c->queue_lost += write_errors + dropped;
+	events_close(&b->ev);
+}
+
+/* Kernel counters and the event file's lines, with the reader closed; the
+ * file is emptied after its lines are counted, so each phase starts from
+ * an empty file. */
 static int take_counts(struct bench *b, struct counts *c)
 {
 	struct iface_stats st;
 
-	fflush(b->ev.out);
 	if (percpu_sum(bpf_map__fd(b->skel->maps.stats), 0, &st, sizeof(st), b->ncpus, NULL))
 		return -1;
 	c->refused = st.failures[FAIL_REFUSED];
 	c->lost = st.events_lost;
 	c->lines = file_lines(b->path);
-	return ftruncate(fileno(b->ev.out), 0);
+	return truncate(b->path, 0);
 }
 
 static int produce(struct bench *b, unsigned long long n)
@@ -211,16 +231,18 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Checks one phase: every produced event is a line or counted as lost. */
+/* Checks one phase: every produced event is a line, or counted as lost in
+ * the ring buffer or in the writer's queue. */
 static bool accounted(const char *phase, const struct counts *before, const struct counts *after,
-		      unsigned long long lines)
+		      unsigned long long lines, unsigned long long queue_lost)
 {
 	unsigned long long produced = after->refused - before->refused;
 	unsigned long long lost = after->lost - before->lost;
 
-	if (produced != lines + lost) {
-		fprintf(stderr, "evbench %s: %llu events produced but %llu lines written and %llu "
-			"counted lost\n", phase, produced, lines, lost);
+	if (produced != lines + lost + queue_lost) {
+		fprintf(stderr, "evbench %s: %llu events produced but %llu lines written, %llu counted "
+			"lost in the ring buffer and %llu in the writer's queue\n", phase, produced,
+			lines, lost, queue_lost);
 		return false;
 	}
 	return true;
@@ -229,7 +251,7 @@ static bool accounted(const char *phase, const struct counts *before, const stru
 static int phase_drain(struct bench *b)
 {
 	double rate[DRAIN_ROUNDS], cpu_rate[DRAIN_ROUNDS], t, c;
-	struct counts c0, c1;
+	struct counts c0 = {}, c1 = {};
 	unsigned long long lines = 0;
 	int r;
 
@@ -240,27 +262,30 @@ static int phase_drain(struct bench *b)
 			return -1;
 		t = now_s();
 		c = cpu_s();
-		if (events_poll(&b->ev, 0))
+		if (reader_open(b))
 			return -1;
-		/* The file's data reaches the kernel inside the measurement. */
-		fflush(b->ev.out);
+		if (events_poll(&b->ev, 0)) {
+			reader_close(b, &c1);
+			return -1;
+		}
+		reader_close(b, &c1);
 		cpu_rate[r] = FILL / (cpu_s() - c);
 		rate[r] = FILL / (now_s() - t);
 		if (take_counts(b, &c1))
 			return -1;
 		lines += c1.lines;
 	}
-	if (!accounted("drain", &c0, &c1, lines))
+	if (!accounted("drain", &c0, &c1, lines, c1.queue_lost))
 		return -1;
 	qsort(rate, DRAIN_ROUNDS, sizeof(rate[0]), cmp_double);
 	qsort(cpu_rate, DRAIN_ROUNDS, sizeof(cpu_rate[0]), cmp_double);
 	printf("{\"phase\":\"drain\",\"fill\":%u,\"rounds\":%d,\"events_per_s_median\":%.0f,"
 	       "\"events_per_s_min\":%.0f,\"events_per_s_max\":%.0f,"
 	       "\"events_per_cpu_s_median\":%.0f,\"events_per_cpu_s_min\":%.0f,"
-	       "\"events_per_cpu_s_max\":%.0f,\"lines\":%llu,\"lost\":%llu}\n",
+	       "\"events_per_cpu_s_max\":%.0f,\"lines\":%llu,\"lost\":%llu,\"queue_lost\":%llu}\n",
 	       FILL, DRAIN_ROUNDS, rate[DRAIN_ROUNDS / 2], rate[0], rate[DRAIN_ROUNDS - 1],
 	       cpu_rate[DRAIN_ROUNDS / 2], cpu_rate[0], cpu_rate[DRAIN_ROUNDS - 1], lines,
-	       c1.lost - c0.lost);
+	       c1.lost - c0.lost, c1.queue_lost);
 	return 0;
 }
 
@@ -280,47 +305,55 @@ static void *producer(void *arg)
 
 static int phase_concurrent(struct bench *b, double seconds)
 {
-	struct counts c0, c1;
+	struct counts c0 = {}, c1 = {};
 	pthread_t th;
 	double t0, t1;
 
-	if (take_counts(b, &c0))
+	if (take_counts(b, &c0) || reader_open(b))
 		return -1;
 	atomic_store(&b->producing, true);
 	pin(b->reader_cpu);
 	t0 = now_s();
-	if (pthread_create(&th, NULL, producer, b))
+	if (pthread_create(&th, NULL, producer, b)) {
+		reader_close(b, &c1);
 		return -1;
+	}
 	/* The monitor's loop: poll with a 100 ms timeout until the deadline. */
 	while (now_s() - t0 < seconds)
 		if (events_poll(&b->ev, 100))
 			break;
 	atomic_store(&b->producing, false);
 	pthread_join(th, NULL);
+	events_poll(&b->ev, 0);
+	reader_close(b, &c1);
 	t1 = now_s();
-	if (b->producer_err || events_poll(&b->ev, 0) || take_counts(b, &c1))
+	if (b->producer_err || take_counts(b, &c1))
 		return -1;
-	if (!accounted("concurrent", &c0, &c1, c1.lines))
+	if (!accounted("concurrent", &c0, &c1, c1.lines, c1.queue_lost))
 		return -1;
 	printf("{\"phase\":\"concurrent\",\"seconds\":%.2f,\"produced_per_s\":%.0f,"
-	       "\"written_per_s\":%.0f,\"lines\":%llu,\"lost\":%llu}\n",
+	       "\"written_per_s\":%.0f,\"lines\":%llu,\"lost\":%llu,\"queue_lost\":%llu}\n",
 	       t1 - t0, (c1.refused - c0.refused) / (t1 - t0), c1.lines / (t1 - t0), c1.lines,
-	       c1.lost - c0.lost);
+	       c1.lost - c0.lost, c1.queue_lost);
 	return 0;
 }
 
 static int phase_slow(struct bench *b)
 {
 	unsigned long long n = 3 * b->ring_events;
-	struct counts c0, c1;
+	struct counts c0 = {}, c1 = {};
 
-	if (take_counts(b, &c0) || produce(b, n) || events_poll(&b->ev, 0) || take_counts(b, &c1))
+	if (take_counts(b, &c0) || produce(b, n) || reader_open(b))
 		return -1;
-	if (!accounted("slow", &c0, &c1, c1.lines))
+	events_poll(&b->ev, 0);
+	reader_close(b, &c1);
+	if (take_counts(b, &c1))
+		return -1;
+	if (!accounted("slow", &c0, &c1, c1.lines, c1.queue_lost))
 		return -1;
 	printf("{\"phase\":\"slow\",\"produced\":%llu,\"lines\":%llu,\"lost\":%llu,"
-	       "\"ring_events\":%llu}\n", c1.refused - c0.refused, c1.lines, c1.lost - c0.lost,
-	       b->ring_events);
+	       "\"queue_lost\":%llu,\"ring_events\":%llu}\n", c1.refused - c0.refused, c1.lines,
+	       c1.lost - c0.lost, c1.queue_lost, b->ring_events);
 	if (c1.lost == c0.lost) {
 		fprintf(stderr, "evbench slow: nothing was lost with the reader away: the ring "
 			"buffer holds more than %llu events?\n", n);
@@ -357,13 +390,13 @@ int main(int argc, char **argv)
 	snprintf(b.names.iface[0].name, sizeof(b.names.iface[0].name), "bench0");
 	b.producer_cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 0 : -1;
 	b.reader_cpu = sysconf(_SC_NPROCESSORS_ONLN) > 1 ? 1 : -1;
-	unlink(b.path);
-	if (events_open(&b.ev, bpf_map__fd(b.skel->maps.events), b.path, &b.names))
-		goto out;
+	if (truncate(b.path, 0) && (errno != ENOENT || creat(b.path, 0644) < 0)) {
+		fprintf(stderr, "evbench: cannot create %s: %s\n", b.path, strerror(errno));
+		evgen_bpf__destroy(b.skel);
+		return 1;
+	}
 	if (!phase_drain(&b) && !phase_concurrent(&b, seconds) && !phase_slow(&b))
 		rc = 0;
-	events_close(&b.ev);
-out:
 	unlink(b.path);
 	evgen_bpf__destroy(b.skel);
 	return rc;
