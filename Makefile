@@ -38,6 +38,11 @@ BPFT_BINS := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
 HARNESS   := $(BUILD)/tests/bpf/harness.o
 BENCH_BIN := $(BUILD)/tests/bpf/bench
 HOOKS_BIN := $(BUILD)/tests/hooks
+# Real-traffic, event-path and footprint benchmarks (tests/bench/run.sh).
+BENCH_TOOLS := $(BUILD)/tests/bench/connrate $(BUILD)/tests/bench/evbench \
+               $(BUILD)/tests/bench/footprint $(BUILD)/bench_xdp_pass.bpf.o
+BENCH_ROUNDS  ?= 7
+BENCH_SECONDS ?= 5
 
 .DELETE_ON_ERROR:
 .PHONY: all deps deps-test run check test-bins test-unit test-bpf test-integration test-deploy \
@@ -50,8 +55,10 @@ help:
 	@echo "make run          (as root or with sudo) install what it needs, build, run on IFACE=$(IFACE)"
 	@echo "make check        (as root or with sudo) install the test tools too, build, run every test"
 	@echo "make soak MINUTES=30   (root) connection churn in namespaces, sampled every 10 s"
-	@echo "sudo make bench   per-packet cost of each packet class (BPF_PROG_TEST_RUN),"
-	@echo "                  then --read against tshark (make bench-replay alone)"
+	@echo "sudo make bench   per-packet cost of each packet class (BPF_PROG_TEST_RUN), --read"
+	@echo "                  against tshark (make bench-replay alone), then real traffic side by"
+	@echo "                  side with no tool and tcpstates, the event path and the footprint"
+	@echo "                  (BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_SECONDS=$(BENCH_SECONDS); docs/performance.md)"
 	@echo "make vmlinux      regenerate $(VMLINUX_H) from the running kernel"
 	@echo "make install      PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
 
@@ -81,8 +88,9 @@ test-integration: all $(HOOKS_BIN)
 test-deploy:
 	@scripts/run-tests.sh $(BUILD) deploy
 
-bench: deps-test $(BENCH_BIN) bench-replay
-	$(BENCH_BIN)
+bench: deps-test $(BENCH_BIN) bench-replay $(BENCH_TOOLS)
+	@scripts/install-deps.sh bench
+	tests/bench/run.sh --rounds $(BENCH_ROUNDS) --seconds $(BENCH_SECONDS) $(BUILD)
 
 GENCAP := $(BUILD)/tests/bench/gencap
 
@@ -164,6 +172,30 @@ $(BENCH_BIN): $(BUILD)/tests/bpf/bench.o $(HARNESS) $(APP_OBJS) $(COMMON_OBJS)
 MINUTES ?= 30
 soak: deps-test all
 	@bash tests/soak/soak.sh $(MINUTES)
+
+$(BUILD)/tests/bench/connrate: tests/bench/connrate.c | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -o $@
+
+$(BUILD)/evgen.bpf.o: tests/bench/evgen.bpf.c $(VMLINUX_H) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/bench_xdp_pass.bpf.o: tests/bench/xdp_pass.bpf.c $(VMLINUX_H) | $(BUILD)
+	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
+
+$(BUILD)/evgen.skel.h: $(BUILD)/evgen.bpf.o
+	$(BPFTOOL) gen skeleton $< name evgen_bpf > $@.tmp && mv $@.tmp $@
+
+$(BUILD)/tests/bench/%.o: tests/bench/%.c $(SKEL) $(BUILD)/evgen.skel.h | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/common -Itests/bench -c $< -o $@
+
+$(BUILD)/tests/bench/evbench: $(BUILD)/tests/bench/evbench.o $(APP_OBJS) $(COMMON_OBJS)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LDLIBS)
+
+$(BUILD)/tests/bench/footprint: $(BUILD)/tests/bench/footprint.o $(BUILD)/tests/bench/drive.o \
+		$(APP_OBJS) $(COMMON_OBJS)
+	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # ---- install ----
 

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Installs the Debian packages tcpshake-mon needs, and only those missing.
-# Usage: install-deps.sh [run] [test]
-#   run:  build and run the monitor (make run)
-#   test: the tools the test suite compares against (make check)
+# Usage: install-deps.sh [run] [test] [bench]
+#   run:   build and run the monitor (make run)
+#   test:  the tools the test suite compares against (make check)
+#   bench: what make bench measures with and compares against
 # Idempotent; needs root to install (as root, or with sudo).
 set -eu
 
@@ -17,13 +18,18 @@ TEST_PACKAGES="libcmocka-dev ethtool tshark tcpdump hping3 netcat-openbsd
 python3 python3-scapy python3-yaml mandoc groff man-db prometheus
 prometheus-node-exporter systemd curl util-linux procps"
 
+# make bench: iperf3 (throughput) and libbpf-tools (tcpstates, the tool the
+# monitor is compared with).
+BENCH_PACKAGES="iperf3 libbpf-tools"
+
 [ $# -eq 0 ] && set -- run
 wanted=""
 for group in "$@"; do
 	case $group in
 	run) wanted="$wanted $RUN_PACKAGES" ;;
 	test) wanted="$wanted $TEST_PACKAGES" ;;
-	*) echo "install-deps: unknown package set '$group' (run, test)" >&2; exit 2 ;;
+	bench) wanted="$wanted $BENCH_PACKAGES" ;;
+	*) echo "install-deps: unknown package set '$group' (run, test, bench)" >&2; exit 2 ;;
 	esac
 done
 

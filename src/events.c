@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -23,90 +24,262 @@ double clock_mono_to_wall(void)
 	return ((double)w.tv_sec + w.tv_nsec / 1e9) - ((double)m.tv_sec + m.tv_nsec / 1e9);
 }
 
-/* RFC 3339, UTC, microseconds. */
-static void rfc3339(char *buf, size_t len, double wall)
+/*
+ * The event line is formatted by hand into one buffer: byte for byte what
+ * json-c printed with JSON_C_TO_STRING_PLAIN (tests/unit/test_event_format.c
+ * compares the two), without an object tree and a dozen allocations per
+ * event, so the writer keeps up with over a million events per second.
+ */
+#define EVENT_LINE_MAX 1024   /* the longest line is about 700 bytes */
+
+struct line {
+	char *p, *end;
+	bool overflow;
+};
+
+static void put(struct line *l, const char *s, size_t n)
 {
+	if ((size_t)(l->end - l->p) < n) {
+		l->overflow = true;
+		return;
+	}
+	memcpy(l->p, s, n);
+	l->p += n;
+}
+
+static void put_u64(struct line *l, unsigned long long v)
+{
+	char digits[20];
+	int n = 0;
+
+	do {
+		digits[sizeof(digits) - 1 - n++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	put(l, digits + sizeof(digits) - n, (size_t)n);
+}
+
+/* A JSON string escaped as json-c's json_escape_str does: the short escapes,
+ * "\/" for '/', \u00xx (lower-case hex) for other control characters. */
+static void put_string(struct line *l, const char *s)
+{
+	static const char hex[] = "0123456789abcdef";
+	const char *run = s;
+
+	put(l, "\"", 1);
+	for (; *s; s++) {
+		unsigned char c = (unsigned char)*s;
+		char esc[6] = { '\\', 0, '0', '0', 0, 0 };
+		size_t n = 2;
+
+		switch (c) {
+		case '\b': esc[1] = 'b'; break;
+		case '\t': esc[1] = 't'; break;
+		case '\n': esc[1] = 'n'; break;
+		case '\f': esc[1] = 'f'; break;
+		case '\r': esc[1] = 'r'; break;
+		case '"': case '\\': case '/': esc[1] = (char)c; break;
+		default:
+			if (c >= ' ')
+				continue;
+			esc[1] = 'u';
+			esc[4] = hex[c >> 4];
+			esc[5] = hex[c & 15];
+			n = 6;
+		}
+		put(l, run, (size_t)(s - run));
+		put(l, esc, n);
+		run = s + 1;
+	}
+	put(l, run, (size_t)(s - run));
+	put(l, "\"", 1);
+}
+
+/* "name": after a comma unless it is the object's first key. */
+static void key(struct line *l, const char *name)
+{
+	if (l->p[-1] != '{')
+		put(l, ",", 1);
+	put(l, "\"", 1);
+	put(l, name, strlen(name));
+	put(l, "\":", 2);
+}
+
+static void put_bool(struct line *l, bool v)
+{
+	put(l, v ? "true" : "false", v ? 4 : 5);
+}
+
+/* Digits of v, exactly width of them (v < 10^width). */
+static void put_digits(struct line *l, unsigned long v, int width)
+{
+	char digits[12];
+	int i;
+
+	for (i = width - 1; i >= 0; i--, v /= 10)
+		digits[i] = (char)('0' + v % 10);
+	put(l, digits, (size_t)width);
+}
+
+/* RFC 3339, UTC, microseconds. Events come in time order, so the text up to
+ * the second is reused while the second stays the same. */
+static void put_rfc3339(struct line *l, double wall)
+{
+	static _Thread_local time_t cached_sec;
+	static _Thread_local char cached[32];
+	static _Thread_local size_t cached_len;
 	time_t sec = (time_t)wall;
 	long usec = (long)((wall - (double)sec) * 1e6 + 0.5);
-	struct tm tm;
-	size_t n;
 
 	if (usec >= 1000000) {
 		sec++;
 		usec -= 1000000;
 	}
-	gmtime_r(&sec, &tm);
-	n = strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm);
-	snprintf(buf + n, len - n, ".%06ldZ", usec);
+	if (!cached_len || sec != cached_sec) {
+		struct tm tm;
+
+		gmtime_r(&sec, &tm);
+		cached_len = strftime(cached, sizeof(cached), "%Y-%m-%dT%H:%M:%S", &tm);
+		cached_sec = sec;
+	}
+	put(l, cached, cached_len);
+	if (usec >= 0) {
+		put(l, ".", 1);
+		put_digits(l, (unsigned long)usec, 6);
+	} else {
+		char frac[16];   /* before 1970: as printf prints it */
+
+		put(l, frac, (size_t)snprintf(frac, sizeof(frac), ".%06ld", usec));
+	}
+	put(l, "Z", 1);
 }
 
-static void address(char *buf, size_t len, const __u8 *a, int family)
+/* The same text into buf, NUL-terminated (flood alerts). */
+static void rfc3339(char *buf, size_t len, double wall)
 {
-	if (family == 4)
-		inet_ntop(AF_INET, a + 12, buf, (socklen_t)len);
-	else
-		inet_ntop(AF_INET6, a, buf, (socklen_t)len);
+	struct line l = { buf, buf + len - 1, false };
+
+	put_rfc3339(&l, wall);
+	*(l.overflow ? buf : l.p) = '\0';
+}
+
+/* Names from names.c and fixed words: never anything to escape (the unit
+ * test compares every one of them with json-c's escaping). */
+static void put_name(struct line *l, const char *name)
+{
+	put(l, "\"", 1);
+	put(l, name, strlen(name));
+	put(l, "\"", 1);
+}
+
+static void put_address(struct line *l, const __u8 *a, int family)
+{
+	char text[INET6_ADDRSTRLEN];
+	int i;
+
+	if (family != 4) {
+		inet_ntop(AF_INET6, a, text, sizeof(text));
+		put_name(l, text);
+		return;
+	}
+	put(l, "\"", 1);
+	for (i = 12; i < 16; i++) {
+		if (i > 12)
+			put(l, ".", 1);
+		put_u64(l, a[i]);
+	}
+	put(l, "\"", 1);
 }
 
 /* Seconds with nanosecond precision, printed exactly ("0.000084406"). */
-static json_object *seconds_between(__u64 from, __u64 to)
+static void put_seconds(struct line *l, __u64 from, __u64 to)
 {
-	char text[32];
-	__u64 ns;
+	char frac[10];
+	__u64 ns = to - from;
+	int i;
 
-	if (!from || !to || to < from)
-		return NULL;
-	ns = to - from;
-	snprintf(text, sizeof(text), "%llu.%09llu", (unsigned long long)(ns / 1000000000ull),
-		 (unsigned long long)(ns % 1000000000ull));
-	return json_object_new_double_s((double)ns / 1e9, text);
+	if (!from || !to || to < from) {
+		put(l, "null", 4);
+		return;
+	}
+	put_u64(l, ns / 1000000000ull);
+	frac[0] = '.';
+	for (i = 9; i >= 1; i--, ns /= 10)
+		frac[i] = (char)('0' + ns % 10);
+	put(l, frac, sizeof(frac));
+}
+
+/* Formats the event into buf (no newline); returns its length, 0 if it does
+ * not fit. */
+static size_t event_format(char *buf, size_t len, const struct event *ev, const char *iface,
+			   double mono_to_wall)
+{
+	const struct conn *c = &ev->conn;
+	const struct flow_key *k = &ev->key;
+	__u64 start = c->t_syn ? c->t_syn : c->t_synack;
+	struct line l = { buf, buf + len, false };
+
+	put(&l, "{", 1);
+	key(&l, "ts");
+	put(&l, "\"", 1);
+	put_rfc3339(&l, (double)start / 1e9 + mono_to_wall);
+	put(&l, "\"", 1);
+	key(&l, "iface");
+	put_string(&l, iface);
+	key(&l, "family");
+	put_name(&l, k->family == 4 ? "ipv4" : "ipv6");
+	key(&l, "src");
+	put_address(&l, c->orig_is_a ? k->addr_a : k->addr_b, k->family);
+	key(&l, "sport");
+	put_u64(&l, ntohs(c->orig_is_a ? k->port_a : k->port_b));
+	key(&l, "dst");
+	put_address(&l, c->orig_is_a ? k->addr_b : k->addr_a, k->family);
+	key(&l, "dport");
+	put_u64(&l, ntohs(c->orig_is_a ? k->port_b : k->port_a));
+	key(&l, "direction");
+	put_name(&l, (c->seen & SEEN_LOCAL_ORIG) ? "outbound" : "inbound");
+	key(&l, "outcome");
+	put_name(&l, outcome_name(c->outcome));
+	key(&l, "conn_state");
+	put_name(&l, zeek_conn_state(c));
+	key(&l, "syn_to_synack_s");
+	put_seconds(&l, c->t_syn, c->t_synack);
+	key(&l, "synack_to_ack_s");
+	put_seconds(&l, c->t_synack, c->t_established);
+	key(&l, "handshake_s");
+	put_seconds(&l, c->t_syn, c->t_established);
+	key(&l, "close_s");
+	if (c->outcome == OUT_CLOSED)
+		put_seconds(&l, c->t_fin, c->t_end);
+	else
+		put(&l, "null", 4);
+	key(&l, "duration_s");
+	put_seconds(&l, start, c->t_end);
+	key(&l, "syn_retransmits");
+	put_u64(&l, c->syn_retransmits);
+	key(&l, "synack_retransmits");
+	put_u64(&l, c->synack_retransmits);
+	key(&l, "close_initiator");
+	if (c->t_fin)
+		put_name(&l, (c->seen & SEEN_CLOSE_RESP) ? "responder" : "originator");
+	else
+		put(&l, "null", 4);
+	key(&l, "half_close");
+	put_bool(&l, c->seen & SEEN_HALFCLOSE);
+	key(&l, "simultaneous_open");
+	put_bool(&l, c->seen & SEEN_SIMOPEN);
+	key(&l, "simultaneous_close");
+	put_bool(&l, c->seen & SEEN_SIMCLOSE);
+	put(&l, "}", 1);
+	return l.overflow ? 0 : (size_t)(l.p - buf);
 }
 
 char *event_to_json(const struct event *ev, const char *iface, double mono_to_wall)
 {
-	const struct conn *c = &ev->conn;
-	const struct flow_key *k = &ev->key;
-	const __u8 *src = c->orig_is_a ? k->addr_a : k->addr_b;
-	const __u8 *dst = c->orig_is_a ? k->addr_b : k->addr_a;
-	__u16 sport = ntohs(c->orig_is_a ? k->port_a : k->port_b);
-	__u16 dport = ntohs(c->orig_is_a ? k->port_b : k->port_a);
-	__u64 start = c->t_syn ? c->t_syn : c->t_synack;
-	json_object *o = json_object_new_object();
-	char ts[48], addr[INET6_ADDRSTRLEN];
-	const char *closer = NULL;
-	char *line;
+	char buf[EVENT_LINE_MAX];
+	size_t n = event_format(buf, sizeof(buf), ev, iface, mono_to_wall);
 
-	rfc3339(ts, sizeof(ts), (double)start / 1e9 + mono_to_wall);
-	json_object_object_add(o, "ts", json_object_new_string(ts));
-	json_object_object_add(o, "iface", json_object_new_string(iface));
-	json_object_object_add(o, "family", json_object_new_string(k->family == 4 ? "ipv4" : "ipv6"));
-	address(addr, sizeof(addr), src, k->family);
-	json_object_object_add(o, "src", json_object_new_string(addr));
-	json_object_object_add(o, "sport", json_object_new_int(sport));
-	address(addr, sizeof(addr), dst, k->family);
-	json_object_object_add(o, "dst", json_object_new_string(addr));
-	json_object_object_add(o, "dport", json_object_new_int(dport));
-	json_object_object_add(o, "direction", json_object_new_string(
-		(c->seen & SEEN_LOCAL_ORIG) ? "outbound" : "inbound"));
-	json_object_object_add(o, "outcome", json_object_new_string(outcome_name(c->outcome)));
-	json_object_object_add(o, "conn_state", json_object_new_string(zeek_conn_state(c)));
-	json_object_object_add(o, "syn_to_synack_s", seconds_between(c->t_syn, c->t_synack));
-	json_object_object_add(o, "synack_to_ack_s", seconds_between(c->t_synack, c->t_established));
-	json_object_object_add(o, "handshake_s", seconds_between(c->t_syn, c->t_established));
-	json_object_object_add(o, "close_s", c->outcome == OUT_CLOSED ?
-			       seconds_between(c->t_fin, c->t_end) : NULL);
-	json_object_object_add(o, "duration_s", seconds_between(start, c->t_end));
-	json_object_object_add(o, "syn_retransmits", json_object_new_int(c->syn_retransmits));
-	json_object_object_add(o, "synack_retransmits", json_object_new_int(c->synack_retransmits));
-	if (c->t_fin)
-		closer = (c->seen & SEEN_CLOSE_RESP) ? "responder" : "originator";
-	json_object_object_add(o, "close_initiator", closer ? json_object_new_string(closer) : NULL);
-	json_object_object_add(o, "half_close", json_object_new_boolean(!!(c->seen & SEEN_HALFCLOSE)));
-	json_object_object_add(o, "simultaneous_open", json_object_new_boolean(!!(c->seen & SEEN_SIMOPEN)));
-	json_object_object_add(o, "simultaneous_close", json_object_new_boolean(!!(c->seen & SEEN_SIMCLOSE)));
-	line = strdup(json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
-	json_object_put(o);
-	return line;
+	return n ? strndup(buf, n) : NULL;
 }
 
 /* Lines waiting for the writer thread, at most this many bytes: a reader
@@ -232,9 +405,8 @@ static void *writer_main(void *arg)
 
 /* Hands one line to the writer thread; drops it (counted) when the queue
  * is full. Never blocks on the output. */
-static int enqueue(struct events *e, const char *line)
+static int enqueue(struct events *e, const char *line, size_t n)
 {
-	size_t n = strlen(line);
 	int rc = 0;
 
 	pthread_mutex_lock(&e->lock);
@@ -334,7 +506,7 @@ char *flood_alert_to_json(const struct flood_alert *a)
 /* Lines from elsewhere (flood alerts) go through the same writer thread. */
 void events_write_line(struct events *e, const char *line)
 {
-	if (enqueue(e, line))
+	if (enqueue(e, line, strlen(line)))
 		__atomic_add_fetch(&e->dropped, 1, __ATOMIC_RELAXED);
 }
 
@@ -343,18 +515,15 @@ static int handle_event(void *ctx, void *data, size_t size)
 	struct events *e = ctx;
 	const struct event *ev = data;
 	const char *iface;
-	char *line;
-	int rc;
+	char line[EVENT_LINE_MAX];
+	size_t n;
 
 	if (size < sizeof(*ev))
 		return 0;
 	iface = ev->key.iface < e->names->nr_ifaces ? e->names->iface[ev->key.iface].name : "?";
-	line = event_to_json(ev, iface, e->mono_to_wall);
-	if (!line)
-		return -ENOMEM;
-	rc = enqueue(e, line);
-	free(line);
-	return rc;
+	/* Formatted on the stack, copied once into the queue: no allocation. */
+	n = event_format(line, sizeof(line), ev, iface, e->mono_to_wall);
+	return n ? enqueue(e, line, n) : -ENOMEM;
 }
 
 int events_open(struct events *e, int ringbuf_fd, const char *path, const struct snapshot *names)

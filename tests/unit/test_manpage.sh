@@ -291,7 +291,7 @@ fi
 # ---- events: src/events.c and src/names.c versus EVENTS ----
 
 section EVENTS >"$tmp/events.txt"
-grep -oE 'json_object_object_add\(o, "[a-z_]+"' "$events_c" | sed -E 's/.*"(.*)"/\1/' | sort -u >"$tmp/src.fields"
+grep -oE -e 'json_object_object_add\(o, "[a-z_]+"' -e 'key\(&l, "[a-z_]+"' "$events_c" | sed -E 's/.*"(.*)"/\1/' | sort -u >"$tmp/src.fields"
 # Field tags sit at 7 columns, several to a tag ("src, sport, dst, dport").
 sed -nE 's/^       ([a-z_]+(, [a-z_]+)*)( .*)?$/\1/p' "$tmp/events.txt" | tr -d ' ' | tr ',' '\n' |
 	sort -u >"$tmp/page.fields"

@@ -1,0 +1,530 @@
+#!/usr/bin/env bash
+# `make bench`, after the BPF_PROG_TEST_RUN classes: real traffic side by
+# side, the event path and the footprint, then one table of ratios.
+#
+#   tests/bench/run.sh [--rounds N] [--seconds S] [--only classes|traffic|events|footprint] BUILD
+#
+# Real traffic runs between two namespaces of our own (tests/integration/
+# lib.sh: vc <-> vs, server in the server namespace); the watched interface is
+# the server's veth. Configurations: no tool, tcpshake-mon with tc ingress,
+# tcpshake-mon with XDP ingress, a bare XDP_PASS program (what the XDP hook
+# costs a veth by itself), and libbpf-tools tcpstates. Every round runs each
+# configuration once, in an order rotated by one every round, one right after
+# the other in the same namespaces; the client is pinned to CPU 0 and the
+# server to CPU 1. Each configuration is compared with the no-tool run of its
+# own round (paired ratios), so slow drifts of the shared VM cancel out.
+#
+# Results: $BUILD/bench/ (samples.csv, figures.tsv, ratios.svg, raw logs).
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source=../integration/lib.sh
+source "$BENCH_DIR/../integration/lib.sh"
+
+ROUNDS=7
+SECONDS_PER_RUN=5
+ONLY=
+while (($#)); do
+	case $1 in
+	--rounds) ROUNDS=$2; shift 2 ;;
+	--seconds) SECONDS_PER_RUN=$2; shift 2 ;;
+	--only) ONLY=$2; shift 2 ;;
+	-*) echo "usage: $0 [--rounds N] [--seconds S] [--only classes|traffic|events|footprint] BUILD" >&2; exit 2 ;;
+	*) BUILD=$1; shift ;;
+	esac
+done
+[[ -n ${BUILD:-} ]] || { echo "usage: $0 [--rounds N] [--seconds S] BUILD" >&2; exit 2; }
+BUILD=$(cd "$BUILD" && pwd)
+OUT=$BUILD/bench
+CONNRATE=$BUILD/tests/bench/connrate
+EVBENCH=$BUILD/tests/bench/evbench
+FOOTPRINT=$BUILD/tests/bench/footprint
+XDP_PASS=$BUILD/bench_xdp_pass.bpf.o
+STATS=$BENCH_DIR/stats.py
+IPERF_PORT=5201
+CONN_PORT=5202
+CONFIGS=(none tc xdp xdp-pass tcpstates)
+
+[[ $(id -u) -eq 0 ]] || die "make bench needs root (namespaces, BPF): try sudo make bench"
+for t in iperf3 tcpstates taskset ip; do
+	command -v "$t" >/dev/null || die "$t is missing: run scripts/install-deps.sh bench"
+done
+for f in "$TCPSHAKE" "$CONNRATE" "$EVBENCH" "$FOOTPRINT" "$XDP_PASS"; do
+	[[ -e $f ]] || die "$f is missing: run make bench (it builds it)"
+done
+((ROUNDS >= 1 && SECONDS_PER_RUN >= 1)) || die "--rounds and --seconds must be at least 1"
+mkdir -p "$OUT"
+rm -f "$OUT/samples.csv" "$OUT/figures.tsv"
+echo "round,slot,config,workload,value" >"$OUT/samples.csv"
+: >"$OUT/figures.tsv"
+
+# figure SECTION FIGURE VALUE UNIT BASELINE BASELINE_NAME TARGET VERDICT
+figure() {
+	local ratio
+	ratio=$(awk -v v="$3" -v b="$5" 'BEGIN { if (b + 0 != 0) printf "%.6g", v / b; else print "-" }')
+	printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t-\t%s\t%s\n' "$1" "$2" "$3" "$4" "$5" "$6" "$ratio" "$7" "$8" \
+		>>"$OUT/figures.tsv"
+}
+
+# json FILE KEY...: a value from a JSON document (nested keys).
+json() {
+	"$PY" -c 'import json, sys
+v = json.load(open(sys.argv[1]))
+for k in sys.argv[2:]:
+    v = v[int(k)] if isinstance(v, list) else v[k]
+print(v)' "$@"
+}
+
+# jsonl FILE FILTER_KEY FILTER_VALUE KEY: KEY of the JSON line whose FILTER_KEY matches.
+jsonl() {
+	"$PY" -c 'import json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if str(d.get(sys.argv[2])) == sys.argv[3]:
+        print(d[sys.argv[4]]); break' "$@"
+}
+
+load_note() {
+	echo "load: $(cut -d' ' -f1-3 /proc/loadavg) (1/5/15 min), $(nproc) CPUs; other processes:" \
+		"$(ps -eo pcpu=,comm= --sort=-pcpu | awk '$1 > 5 { printf "%s(%s%%) ", $2, $1 }' | head -c 300)"
+}
+
+# tcpstates attaches to a tracepoint, found through tracefs: mount it if
+# nobody has (and unmount it at exit), the only change outside our namespaces.
+TRACEFS_MOUNTED=
+tracefs_up() {
+	[[ -e /sys/kernel/tracing/events ]] && return 0
+	mount -t tracefs nodev /sys/kernel/tracing || die "cannot mount tracefs (tcpstates needs it)"
+	TRACEFS_MOUNTED=1
+}
+
+bench_exit() {
+	local rc=$?
+	set +e
+	tool_stop
+	[[ -n $TRACEFS_MOUNTED ]] && umount /sys/kernel/tracing
+	(exit "$rc")   # lib.sh's cleanup takes the status from $?
+	cleanup
+}
+trap bench_exit EXIT
+
+# ---- the namespaces and the servers -----------------------------------------
+
+bench_net_up() {
+	net_up
+	# Thousands of short connections per second from one client address: the
+	# whole port range, and TIME-WAIT ports reused after a second (both
+	# settings are per namespace).
+	in_c sysctl -qw net.ipv4.ip_local_port_range="1024 65000" net.ipv4.tcp_tw_reuse=1
+	in_s sysctl -qw net.core.somaxconn=4096 net.ipv4.tcp_max_syn_backlog=4096
+	ip netns exec "$NS_S" iperf3 -s -p "$IPERF_PORT" -A 1 >"$WORK/iperf3.server.log" 2>&1 &
+	IPERF_SERVER=$!
+	track "$IPERF_SERVER"
+	rm -f "$WORK/connrate.ready"
+	ip netns exec "$NS_S" taskset -c 1 "$CONNRATE" server "$S4:$CONN_PORT" --ready "$WORK/connrate.ready" \
+		>"$WORK/connrate.server.json" 2>"$WORK/connrate.server.log" &
+	CONN_SERVER=$!
+	track "$CONN_SERVER"
+	wait_for 10 "connrate server" test -e "$WORK/connrate.ready" || die "the connrate server did not start"
+	wait_for 10 "iperf3 server" sh -c "ip netns exec '$NS_S' ss -Htln | grep -q ':$IPERF_PORT '" ||
+		die "the iperf3 server did not start"
+}
+
+# ---- the tools under test ---------------------------------------------------
+
+TOOL_PID=
+TOOL_TAG=
+
+# tool_start CONFIG TAG [tcpshake-mon option...]
+tool_start() {
+	local config=$1 tag=$2
+	shift 2
+	TOOL_TAG=$tag
+	TOOL_PID=
+	case $config in
+	none) ;;
+	tc | xdp)
+		rm -f "$WORK/$tag.prom" "$WORK/$tag.events"
+		ip netns exec "$NS_S" "$TCPSHAKE" -q -i 1 --ingress "$config" --prom-textfile "$WORK/$tag.prom" \
+			--events "$WORK/$tag.events" "$@" "$IF_S" >"$WORK/$tag.log" 2>&1 &
+		TOOL_PID=$!
+		track "$TOOL_PID"
+		wait_for 20 "textfile" test -s "$WORK/$tag.prom" || {
+			cat "$WORK/$tag.log" >&2
+			die "tcpshake-mon --ingress $config did not start within 20 s"
+		} ;;
+	xdp-pass)
+		ip -n "$NS_S" link set dev "$IF_S" xdpdrv obj "$XDP_PASS" sec xdp ||
+			die "attaching the bare XDP program to $IF_S failed" ;;
+	tcpstates)
+		tracefs_up
+		# Global (a tracepoint): it sees both ends; -L keeps its output to the
+		# server's side, what tcpshake-mon reports.
+		tcpstates -L "$IPERF_PORT,$CONN_PORT" >"$WORK/$tag.tcpstates" 2>"$WORK/$tag.log" &
+		TOOL_PID=$!
+		track "$TOOL_PID"
+		# Its output is block-buffered (as it runs in production into a
+		# file), so readiness is its programs being loaded, plus a second
+		# for the attachment; an attach failure ends the process.
+		wait_for 20 "tcpstates" tool_has_progs || {
+			cat "$WORK/$tag.log" >&2
+			die "tcpstates did not load its programs within 20 s"
+		}
+		sleep 1
+		kill -0 "$TOOL_PID" 2>/dev/null || {
+			cat "$WORK/$tag.log" >&2
+			die "tcpstates exited right after start"
+		} ;;
+	esac
+}
+
+tool_has_progs() { [[ -n $(prog_ids "$TOOL_PID") ]]; }
+
+tool_stop() {
+	[[ -n $NS_S ]] || return 0
+	if [[ -n $TOOL_PID ]]; then
+		stop_pid "$TOOL_PID" INT 10 || true
+		untrack "$TOOL_PID"
+		TOOL_PID=
+	fi
+	ip -n "$NS_S" link set dev "$IF_S" xdp off 2>/dev/null || true
+}
+
+# prom_value TAG NAME: sum of NAME's samples in the monitor's last textfile.
+prom_value() {
+	awk -v n="$2" '$1 == n || index($1, n "{") == 1 { s += $2 } END { printf "%.0f\n", s }' "$WORK/$1.prom"
+}
+
+# ---- workloads ----------------------------------------------------------------
+
+# run_iperf TAG: one iperf3 stream client -> server; prints Gbit/s received.
+run_iperf() {
+	timeout $((SECONDS_PER_RUN + 30)) ip netns exec "$NS_C" iperf3 -c "$S4" -p "$IPERF_PORT" \
+		-A 0 -t "$SECONDS_PER_RUN" -O 1 -J >"$WORK/$1.iperf3.json" 2>"$WORK/$1.iperf3.log" ||
+		die "iperf3 failed ($1): $(tail -n 3 "$WORK/$1.iperf3.log")"
+	awk -v b="$(json "$WORK/$1.iperf3.json" end sum_received bits_per_second)" \
+		'BEGIN { printf "%.4f\n", b / 1e9 }'
+}
+
+# run_connrate TAG [connrate option...]: connections per second completed
+# inside the measured window (after a 1 s warm-up).
+run_connrate() {
+	local tag=$1
+	shift
+	timeout $((SECONDS_PER_RUN + 30)) ip netns exec "$NS_C" taskset -c 0 "$CONNRATE" client \
+		"$S4:$CONN_PORT" --seconds "$SECONDS_PER_RUN" --warmup 1 "$@" \
+		>"$WORK/$tag.connrate.json" 2>"$WORK/$tag.connrate.log" ||
+		die "connrate failed ($tag): $(cat "$WORK/$tag.connrate.json" "$WORK/$tag.connrate.log")"
+	json "$WORK/$tag.connrate.json" rate
+}
+
+# ---- 1. real traffic, side by side ------------------------------------------
+
+bench_traffic() {
+	local r i c tag gbps rate hs conns lost
+	echo
+	echo "== Real traffic: ${#CONFIGS[@]} configurations x $ROUNDS rounds, ${SECONDS_PER_RUN} s per run"
+	echo "   ($(load_note))"
+	for ((r = 0; r < ROUNDS; r++)); do
+		for ((i = 0; i < ${#CONFIGS[@]}; i++)); do
+			c=${CONFIGS[(r + i) % ${#CONFIGS[@]}]}
+			tag=r$r-$c
+			tool_start "$c" "$tag"
+			gbps=$(run_iperf "$tag")
+			rate=$(run_connrate "$tag")
+			conns=$(json "$WORK/$tag.connrate.json" connections)
+			if [[ $c == tc || $c == xdp ]]; then
+				sleep 1.2          # one more export after the last connection
+				tool_stop
+				# The monitor must really have watched: every connection's
+				# handshake (iperf3's two included) counted, none lost.
+				hs=$(prom_value "$tag" tcpshake_handshakes_total)
+				lost=$(prom_value "$tag" tcpshake_events_lost_total)
+				if ((hs >= conns)); then
+					CHECKS_OK=$((CHECKS_OK + 1))
+				else
+					fail "[$tag] tcpshake-mon counted $hs handshakes for $conns connections"
+				fi
+				echo "$r,$i,$c,seen_handshakes,$hs" >>"$OUT/samples.csv"
+				echo "$r,$i,$c,events_lost,$lost" >>"$OUT/samples.csv"
+				rm -f "$WORK/$tag.events"     # tens of MB each
+			elif [[ $c == tcpstates ]]; then
+				tool_stop
+				# It must really have traced: a line per state change of the
+				# server's sockets, several per connection.
+				hs=$(grep -c " $CONN_PORT " "$WORK/$tag.tcpstates" || true)
+				if ((hs >= conns)); then
+					CHECKS_OK=$((CHECKS_OK + 1))
+				else
+					fail "[$tag] tcpstates printed $hs lines for $conns connections"
+				fi
+				rm -f "$WORK/$tag.tcpstates"
+			else
+				tool_stop
+			fi
+			echo "$r,$i,$c,throughput,$gbps" >>"$OUT/samples.csv"
+			echo "$r,$i,$c,connrate,$rate" >>"$OUT/samples.csv"
+			printf '   round %d  %-10s %8.2f Gbit/s %9.0f conn/s\n' "$r" "$c" "$gbps" "$rate"
+		done
+	done
+	"$PY" "$STATS" traffic "$OUT/samples.csv" "$OUT/figures.tsv"
+	"$PY" "$STATS" plot "$OUT/samples.csv" "$OUT/ratios.svg"
+	echo "   plot: $OUT/ratios.svg"
+}
+
+# ---- 2. the event path --------------------------------------------------------
+
+bench_events() {
+	local out=$OUT/evbench.jsonl drain dlost conc_prod conc_written conc_lost slow_lost slow_prod
+	echo
+	echo "== Event path: production core, ring buffer, reader and writer thread, default sizes ($(load_note))"
+	"$EVBENCH" "$WORK/evbench.events" 3 >"$out" || die "evbench failed"
+	sed 's/^/   /' "$out"
+	# The writer is CPU-bound: like the per-packet classes, its capacity is
+	# the best of the repetitions (outside load only ever slows it down), per
+	# second of its own CPU time. The medians show what it got on this
+	# machine at the time.
+	drain=$(jsonl "$out" phase drain events_per_cpu_s_max)
+	dlost=$(( $(jsonl "$out" phase drain lost) + $(jsonl "$out" phase drain queue_lost) ))
+	figure events "ring drained into a file: events per CPU-second, best of 15 ($dlost lost)" "$drain" \
+		"ev/s" 1000000 "the 1 M/s target" "ratio >= 1" \
+		"$(awk -v d="$drain" -v l="$dlost" 'BEGIN { print (d >= 1e6 && l == 0 ? "met" : "MISSED") }')"
+	drain=$(jsonl "$out" phase drain events_per_cpu_s_median)
+	figure events "  the same, median of 15" "$drain" "ev/s" 1000000 "the 1 M/s target" "-" "measured"
+	drain=$(jsonl "$out" phase drain events_per_s_median)
+	figure events "  per wall-clock second, median of 15 (shares the CPUs)" "$drain" "ev/s" 1000000 \
+		"the 1 M/s target" "-" "measured"
+	conc_prod=$(jsonl "$out" phase concurrent produced_per_s)
+	conc_written=$(jsonl "$out" phase concurrent written_per_s)
+	conc_lost=$(( $(jsonl "$out" phase concurrent lost) + $(jsonl "$out" phase concurrent queue_lost) ))
+	figure events "producer and reader concurrently: written / produced (lost $conc_lost)" \
+		"$conc_written" "ev/s" "$conc_prod" "produced, same run" "ratio = 1" \
+		"$( ((conc_lost == 0)) && echo "met: no loss" || echo "MISSED: $conc_lost lost")"
+	slow_prod=$(jsonl "$out" phase slow produced)
+	slow_lost=$(jsonl "$out" phase slow lost)
+	figure events "reader away, 3 rings produced: events_lost" "$slow_lost" "events" "$slow_prod" \
+		"produced, same run" "lost > 0" \
+		"$( ((slow_lost > 0)) && echo "met: loss counted exactly (written + lost = produced)" || echo MISSED)"
+	bench_slow_readers
+}
+
+# bench_slow_readers: the real monitor under connrate load, its events to a
+# FIFO. fast: a reader that keeps up, nothing may be lost. stalled-output:
+# the FIFO's reader stops reading; the monitor's writer thread queues up to
+# its bound, then events_dropped_total counts the rest (the loop and the ring
+# buffer never wait for the output). stalled-monitor: the monitor itself is
+# stopped (SIGSTOP) while connections go on, with a 256 KiB ring (about
+# 1,800 events): the kernel counts events_lost_total. In every case each
+# connection makes two events (handshake, close), each a line or counted:
+# lines + events_lost_total + events_dropped_total = 2 x connections.
+bench_slow_readers() {
+	local fifo=$WORK/events.fifo mode tag reader hold lines lost dropped werr conns out exact
+	for mode in fast stalled-output stalled-monitor; do
+		tag=reader-$mode
+		rm -f "$fifo" "$WORK/$tag.lines"
+		reader=
+		if [[ $mode == stalled-monitor ]]; then
+			out=$WORK/$tag.lines
+		else
+			out=$fifo
+			mkfifo "$fifo"
+			if [[ $mode == fast ]]; then
+				cat "$fifo" >"$WORK/$tag.lines" &
+				reader=$!
+				track "$reader"
+			else
+				# We hold the FIFO open (read and write: never blocks) and
+				# never read it: the output stalls once the pipe is full.
+				exec {hold}<>"$fifo"
+			fi
+		fi
+		ip netns exec "$NS_S" "$TCPSHAKE" -q -i 1 --ingress tc --prom-textfile "$WORK/$tag.prom" \
+			--events "$out" $([[ $mode == stalled-monitor ]] && echo --events-buffer 256) "$IF_S" \
+			>"$WORK/$tag.log" 2>&1 &
+		TOOL_PID=$!
+		track "$TOOL_PID"
+		wait_for 20 "textfile" test -s "$WORK/$tag.prom" || die "tcpshake-mon ($tag) did not start"
+		[[ $mode == stalled-monitor ]] && kill -STOP "$TOOL_PID"
+		run_connrate "$tag" >/dev/null
+		conns=$(json "$WORK/$tag.connrate.json" connections)
+		[[ $mode == stalled-monitor ]] && kill -CONT "$TOOL_PID"
+		if [[ $mode == stalled-output ]]; then
+			# A reader again: it takes what is queued and what comes.
+			cat "$fifo" >"$WORK/$tag.lines" &
+			reader=$!
+			track "$reader"
+			exec {hold}>&-
+		fi
+		sleep 2.5              # the monitor catches up and exports again
+		stop_pid "$TOOL_PID" INT 20 || true
+		untrack "$TOOL_PID"
+		TOOL_PID=
+		if [[ -n $reader ]]; then
+			# The reader ends at the FIFO's end of file, once it has read everything.
+			wait_for 20 "reader" sh -c "! kill -0 $reader" || true
+			stop_pid "$reader" TERM 5 || true
+			untrack "$reader"
+		fi
+		lines=$(wc -l <"$WORK/$tag.lines")
+		lost=$(prom_value "$tag" tcpshake_events_lost_total)
+		dropped=$(prom_value "$tag" tcpshake_events_dropped_total)
+		werr=$(prom_value "$tag" tcpshake_events_write_errors_total)
+		echo "   $tag: $conns connections, $lines lines, events_lost_total $lost," \
+			"events_dropped_total $dropped, events_write_errors_total $werr"
+		exact=$((lines + lost + dropped + werr == 2 * conns))
+		if ((exact)); then
+			CHECKS_OK=$((CHECKS_OK + 1))
+		else
+			fail "[$tag] $lines lines + $lost lost + $dropped dropped + $werr write errors != 2 x $conns connections"
+		fi
+		case $mode in
+		fast)
+			figure events "events to a FIFO, reader keeps up: lost + dropped ($lines lines)" \
+				"$((lost + dropped + werr))" "events" "$((2 * conns))" "events made (2 x connections)" "0" \
+				"$( ((lost + dropped + werr == 0 && exact)) && echo "met: none lost" || echo "MISSED: events lost")" ;;
+		stalled-output)
+			figure events "FIFO reader stalled: events_dropped_total ($lines lines, $lost ring-lost)" \
+				"$dropped" "events" "$((2 * conns))" "events made (2 x connections)" "> 0, exact" \
+				"$( ((dropped > 0 && exact)) && echo "met: counted exactly" || echo "MISSED: not counted exactly")" ;;
+		stalled-monitor)
+			figure events "monitor stopped, 256 KiB ring: events_lost_total ($lines lines)" \
+				"$lost" "events" "$((2 * conns))" "events made (2 x connections)" "> 0, exact" \
+				"$( ((lost > 0 && exact)) && echo "met: counted exactly" || echo "MISSED: not counted exactly")" ;;
+		esac
+	done
+	rm -f "$fifo"
+}
+
+# ---- 3. footprint ---------------------------------------------------------------
+
+# cpu_ticks PID: utime + stime of a process (and its threads), clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# map_rss_kib PID: resident KiB of the BPF maps PID has mapped (the ring buffer).
+map_rss_kib() {
+	awk '/^[0-9a-f]+-[0-9a-f]+ / { m = ($6 == "anon_inode:bpf-map") } m && $1 == "Rss:" { s += $2 }
+		END { print s + 0 }' "/proc/$1/smaps"
+}
+status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
+
+# prog_ids PID: ids of the BPF programs PID holds open (its fdinfo).
+prog_ids() {
+	cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -un
+}
+
+# measure_tool TAG SECONDS [connrate option...]: CPU of the running tool
+# over SECONDS, optionally under a paced connrate load. Sets MT_USER (user
+# space and system calls, % of one CPU), MT_BPF (run time of its BPF
+# programs, % of one CPU) and MT_RATE (connections per second reached).
+measure_tool() {
+	local tag=$1 secs=$2 t0 t1 ids bpf_ns tck w0 w1 ps
+	shift 2
+	tck=$(getconf CLK_TCK)
+	mapfile -t ids < <(prog_ids "$TOOL_PID")
+	((${#ids[@]})) || die "[$tag] no BPF programs found for PID $TOOL_PID (bpftool prog show)"
+	t0=$(cpu_ticks "$TOOL_PID")
+	w0=$(date +%s.%N)
+	"$FOOTPRINT" progstats "$secs" "${ids[@]}" >"$WORK/$tag.progstats" &
+	ps=$!
+	track "$ps"
+	MT_RATE=0
+	if (($#)); then
+		local saved=$SECONDS_PER_RUN
+		SECONDS_PER_RUN=$((secs - 2))
+		MT_RATE=$(run_connrate "$tag" "$@")
+		SECONDS_PER_RUN=$saved
+	fi
+	wait "$ps" || die "[$tag] footprint progstats failed"
+	untrack "$ps"
+	t1=$(cpu_ticks "$TOOL_PID")
+	w1=$(date +%s.%N)
+	bpf_ns=$(awk -F'"run_time_ns":' '{ split($2, a, "}"); s += a[1] } END { printf "%.0f", s }' "$WORK/$tag.progstats")
+	MT_USER=$(awk -v t="$((t1 - t0))" -v tck="$tck" -v a="$w0" -v b="$w1" \
+		'BEGIN { printf "%.3f", 100 * t / tck / (b - a) }')
+	MT_BPF=$(awk -v n="$bpf_ns" -v s="$secs" 'BEGIN { printf "%.3f", 100 * n / 1e9 / s }')
+	MT_RATE=$(awk -v r="$MT_RATE" 'BEGIN { printf "%.0f", r }')
+}
+
+bench_footprint() {
+	local rss hwm tag cpu bpf rate ring anon
+	echo
+	echo "== Footprint ($(load_note))"
+	# Idle, then ~10 k connections per second (paced), 1 s interval.
+	tag=fp-tcpshake
+	tool_start tc "$tag"
+	sleep 2
+	rss=$(status_kib "$TOOL_PID" VmRSS)
+	ring=$(map_rss_kib "$TOOL_PID")
+	anon=$(status_kib "$TOOL_PID" RssAnon)
+	measure_tool "$tag-idle" 10
+	echo "   tcpshake-mon idle: RSS $rss KiB (BPF maps mapped: $ring KiB, private anonymous: $anon KiB)," \
+		"user space $MT_USER % of a CPU, BPF $MT_BPF %"
+	figure footprint "loader RSS at the defaults, idle" "$rss" "KiB" 16384 "the 16 MiB target" \
+		"ratio <= 1" "$( ((rss <= 16384)) && echo met || echo MISSED)"
+	figure footprint "  of which the event ring buffer mapped from the kernel" "$ring" "KiB" "$rss" \
+		"RSS" "-" "kernel memory, counted in the maps' memory too"
+	figure footprint "  RSS without the ring-buffer mapping" "$((rss - ring))" "KiB" 16384 \
+		"the 16 MiB target" "ratio <= 1" "$( ((rss - ring <= 16384)) && echo met || echo MISSED)"
+	figure footprint "CPU idle, -i 1: user space (% of one CPU)" "$MT_USER" "%" 100 "one CPU" "-" "measured"
+	measure_tool "$tag-10k" 12 --rate 10000
+	cpu=$MT_USER bpf=$MT_BPF rate=$MT_RATE
+	hwm=$(status_kib "$TOOL_PID" VmHWM)
+	tool_stop
+	echo "   tcpshake-mon at $rate conn/s: user space $cpu %, BPF programs $bpf % of a CPU, peak RSS $hwm KiB"
+	figure footprint "loader peak RSS after the 10k conn/s run (KiB)" "$hwm" "KiB" 16384 \
+		"the 16 MiB target" "ratio <= 1" "$( ((hwm <= 16384)) && echo met || echo MISSED)"
+	tag=fp-tcpstates
+	tool_start tcpstates "$tag"
+	sleep 1
+	measure_tool "$tag-10k" 12 --rate 10000
+	tool_stop
+	echo "   tcpstates at $MT_RATE conn/s: user space $MT_USER %, BPF programs $MT_BPF % of a CPU"
+	# CPU per connection (user space + BPF), as loads may differ a little.
+	local mine theirs
+	mine=$(awk -v a="$cpu" -v b="$bpf" -v r="$rate" 'BEGIN { printf "%.3f", (a + b) / 100 / r * 1e6 }')
+	theirs=$(awk -v a="$MT_USER" -v b="$MT_BPF" -v r="$MT_RATE" 'BEGIN { printf "%.3f", (a + b) / 100 / r * 1e6 }')
+	figure footprint "CPU per connection at $rate conn/s, -i 1: user $cpu % + BPF $bpf % of one CPU" \
+		"$mine" "us" "$theirs" "tcpstates at $MT_RATE conn/s: user $MT_USER % + BPF $MT_BPF %" "ratio < 1" \
+		"$(awk -v m="$mine" -v t="$theirs" 'BEGIN { print (m < t ? "met: cheaper" : "MISSED: costlier") }')"
+
+	# The sweeper: empty, and with flows established through the real programs.
+	"$FOOTPRINT" sweep 0 200000 >"$OUT/sweep.default.jsonl" 2>"$WORK/sweep.default.log" ||
+		die "footprint sweep failed: $(cat "$WORK/sweep.default.log")"
+	"$FOOTPRINT" sweep 1048576 800000 >"$OUT/sweep.1m.jsonl" 2>"$WORK/sweep.1m.log" ||
+		die "footprint sweep --max-flows 1048576 failed: $(cat "$WORK/sweep.1m.log")"
+	sed 's/^/   /' "$OUT/sweep.default.jsonl" "$OUT/sweep.1m.jsonl"
+	local f filled wall wmax kern cap
+	for f in "$OUT/sweep.default.jsonl" "$OUT/sweep.1m.jsonl"; do
+		while IFS=' ' read -r cap filled wall wmax kern; do
+			figure footprint "sweeper run, $cap flow slots, $filled flows: BPF run time, median of 11 (wall $wall ms, max $wmax ms)" "$kern" "ms" \
+				1000 "the 1 s interval" "<= 5 ms" \
+				"$(awk -v k="$kern" 'BEGIN { print (k <= 5 ? "met: no stall" : "STALL: BPF run > 5 ms") }')"
+		done < <("$PY" -c 'import json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    print(d["flow_capacity"], d["flow_entries"], d["wall_ms_median"], d["wall_ms_max"], d["bpf_ms_median"])' "$f")
+	done
+}
+
+# ---- main -----------------------------------------------------------------------
+
+echo "tcpshake-mon bench: $(uname -r), $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
+echo "$(load_note)"
+if [[ -z $ONLY || $ONLY == classes ]]; then
+	echo
+	echo "== Per-packet classes (BPF_PROG_TEST_RUN)"
+	"$BUILD/tests/bpf/bench" | tee "$OUT/prog_test_run.txt" || die "the BPF_PROG_TEST_RUN bench failed"
+fi
+bench_net_up
+[[ -z $ONLY || $ONLY == traffic ]] && bench_traffic
+[[ -z $ONLY || $ONLY == events ]] && bench_events
+[[ -z $ONLY || $ONLY == footprint ]] && bench_footprint
+if [[ -z $ONLY ]]; then
+	echo
+	echo "[per-packet classes, BPF_PROG_TEST_RUN (from above): ns, ns over the same-run bare XDP_PASS, ratio]"
+	grep -E ' ns +[+-][0-9.]+ ns|^Kernel memory|^Loop classes|^Connection lifecycle|^[0-9]+ flows, events|\(check:' \
+		"$OUT/prog_test_run.txt" || true
+fi
+"$PY" "$STATS" table "$OUT/figures.tsv"
+echo
+echo "after: $(load_note)"
+cp "$OUT/samples.csv" "$WORK/" 2>/dev/null || true
+finish

@@ -1,0 +1,232 @@
+#!/usr/bin/python3
+"""Statistics and the final table of `make bench` (stdlib only).
+
+  stats.py traffic SAMPLES.csv FIGURES.tsv
+      SAMPLES.csv: round,slot,config,workload,value (one line per run).
+      Per configuration: median and spread of the runs; per round the ratio
+      of each configuration to the no-tool run of the same round (adjacent
+      in time, same namespaces); the median of those paired ratios with a
+      bootstrap 95 % confidence interval over the rounds. Appends one figure
+      per configuration and workload to FIGURES.tsv and prints the details.
+  stats.py table FIGURES.tsv
+      The one table printed at the end of `make bench`.
+  stats.py plot SAMPLES.csv OUT.svg
+      Paired ratios per configuration and workload, with their intervals.
+
+FIGURES.tsv columns: section, figure, value, unit, baseline, baseline_name,
+ratio, ratio_ci (95 % interval, "-" where there are no repeated rounds),
+target, verdict. A ratio is value / baseline of the same run.
+"""
+import csv
+import random
+import statistics
+import sys
+import zlib
+
+NONE = "none"
+# Throughput and connection-rate targets (issue 15): ratio to no tool.
+TARGETS = {"throughput": 0.99, "connrate": 0.97}
+UNITS = {"throughput": "Gbit/s", "connrate": "conn/s"}
+BOOTSTRAP = 4000
+
+
+def quartiles(xs):
+    xs = sorted(xs)
+    if len(xs) < 4:
+        return xs[0], xs[-1]
+    q = statistics.quantiles(xs, n=4, method="inclusive")
+    return q[0], q[2]
+
+
+def bootstrap_median_ci(xs, seed):
+    """95 % percentile interval of the median, resampling the rounds."""
+    rng = random.Random(seed)
+    meds = sorted(statistics.median(rng.choices(xs, k=len(xs))) for _ in range(BOOTSTRAP))
+    return meds[int(0.025 * BOOTSTRAP)], meds[int(0.975 * BOOTSTRAP) - 1]
+
+
+def verdict(lo, hi, target):
+    """Met only if the whole interval clears the target; missed if all of it is below."""
+    if lo >= target:
+        return "met"
+    if hi < target:
+        return "MISSED"
+    return f"not shown: CI straddles {target}"
+
+
+def load(path):
+    runs = {}  # (workload, config) -> {round: value}
+    order = []
+    with open(path) as f:
+        for row in csv.DictReader(f):
+            key = (row["workload"], row["config"])
+            if key not in runs:
+                runs[key] = {}
+                order.append(key)
+            runs[key][int(row["round"])] = float(row["value"])
+    return runs, order
+
+
+def paired(runs, workload, config, against):
+    a, b = runs.get((workload, config), {}), runs.get((workload, against), {})
+    return [a[r] / b[r] for r in sorted(a) if r in b and b[r] > 0]
+
+
+def traffic(samples, figures):
+    runs, order = load(samples)
+    out = []
+    workloads = [w for w in TARGETS if any(k[0] == w for k in order)]
+    for w in workloads:
+        configs = [c for (wk, c) in order if wk == w]
+        print(f"\n{w} ({UNITS[w]}), {len(runs[(w, NONE)])} rounds, configurations interleaved "
+              "in rotating order; ratio = paired per round to the no-tool run of that round")
+        print(f"  {'configuration':<12} {'median':>9} {'IQR':>19} {'min..max':>19} "
+              f"{'ratio med':>9} {'95% CI':>15} {'per-round ratios':<}")
+        for i, c in enumerate(configs):
+            vals = list(runs[(w, c)].values())
+            q1, q3 = quartiles(vals)
+            line = (f"  {c:<12} {statistics.median(vals):9.2f} {q1:9.2f}..{q3:<8.2f} "
+                    f"{min(vals):9.2f}..{max(vals):<8.2f}")
+            if c == NONE:
+                print(line)
+                continue
+            rs = paired(runs, w, c, NONE)
+            med = statistics.median(rs)
+            lo, hi = bootstrap_median_ci(rs, seed=zlib.crc32(f"{w}/{c}".encode()))
+            print(f"{line} {med:9.3f} {lo:6.3f}..{hi:<6.3f}  "
+                  + " ".join(f"{r:.3f}" for r in rs))
+            target = TARGETS[w] if c in ("tc", "xdp") else None
+            v = verdict(lo, hi, target) if target else "reference"
+            out.append(("traffic", f"{w}: {c} / no tool",
+                        statistics.median(vals), UNITS[w],
+                        statistics.median(runs[(w, NONE)].values()), "no tool, same rounds", med,
+                        f"{lo:.3f}..{hi:.3f}", f">= {target}" if target else "-", v))
+        # Cheaper than tcpstates: tcpshake-mon's run over tcpstates' run, same
+        # round. And XDP over the bare XDP program: the monitor's own cost,
+        # without what the hook costs a veth by itself.
+        for c, other in (("tc", "tcpstates"), ("xdp", "tcpstates"), ("xdp", "xdp-pass")):
+            if (w, other) not in runs or (w, c) not in runs:
+                continue
+            rs = paired(runs, w, c, other)
+            med = statistics.median(rs)
+            lo, hi = bootstrap_median_ci(rs, seed=zlib.crc32(f"{w}/{c}/{other}".encode()))
+            print(f"  {c} / {other} paired: median {med:.3f}, 95% CI {lo:.3f}..{hi:.3f}")
+            if other == "tcpstates":
+                target = "> 1"
+                v = ("met: cheaper" if lo > 1 else "MISSED: costlier" if hi < 1
+                     else "not shown: CI straddles 1")
+            else:
+                target = f">= {TARGETS[w]}"
+                v = verdict(lo, hi, TARGETS[w])
+            out.append(("traffic", f"{w}: {c} / {other}",
+                        statistics.median(runs[(w, c)].values()), UNITS[w],
+                        statistics.median(runs[(w, other)].values()),
+                        f"{other}, same rounds", med, f"{lo:.3f}..{hi:.3f}", target, v))
+    with open(figures, "a") as f:
+        for row in out:
+            f.write("\t".join(fmt(x) for x in row) + "\n")
+
+
+def fmt(x):
+    if isinstance(x, float):
+        return f"{x:.6g}"
+    return str(x)
+
+
+def num(s):
+    try:
+        v = float(s)
+    except ValueError:
+        return s
+    if v == int(v) and abs(v) < 1e12:
+        return f"{int(v):,}"
+    return f"{v:,.3f}" if abs(v) < 100 else f"{v:,.1f}"
+
+
+def table(figures):
+    rows = []
+    with open(figures) as f:
+        for line in f:
+            parts = line.rstrip("\n").split("\t")
+            if len(parts) == 10:
+                rows.append(parts)
+    w_fig = max([len(r[1]) for r in rows] + [6])
+    print("\n" + "=" * 30 + " tcpshake-mon bench summary " + "=" * 30)
+    print("How to read: ratio = value / baseline, both measured in this run. Traffic ratios are\n"
+          "the median of per-round paired ratios (each configuration against the no-tool run of\n"
+          "its own round) with a bootstrap 95% CI over the rounds; a target is met only if the\n"
+          "whole CI clears it. The baseline of each row is named in its last column.")
+    section = None
+    for s, fig, val, unit, base, base_name, ratio, ci, target, ver in rows:
+        if s != section:
+            section = s
+            print(f"\n[{s}]")
+            print(f"  {'figure':<{w_fig}} {'value':>15} {'baseline':>12} {'ratio':>7} "
+                  f"{'95% CI':>12}  {'target':<10} verdict  [baseline]")
+        print(f"  {fig:<{w_fig}} {num(val) + ' ' + unit:>15} {num(base):>12} {num(ratio):>7} "
+              f"{ci:>12}  {target:<10} {ver}  [{base_name}]")
+
+
+def plot(samples, out):
+    """A small SVG: per workload, each configuration's paired ratios (dots),
+    their median (bar) and bootstrap interval (whisker), targets dashed."""
+    runs, order = load(samples)
+    workloads = [w for w in TARGETS if any(k[0] == w for k in order)]
+    width, row_h, left, top = 760, 28, 150, 40
+    rows = [(w, c) for w in workloads for (wk, c) in order if wk == w and c != NONE]
+    all_r = [r for w, c in rows for r in paired(runs, w, c, NONE)] + [1.0, 0.97]
+    lo_x, hi_x = min(all_r) - 0.02, max(all_r) + 0.02
+    sx = lambda v: left + (v - lo_x) / (hi_x - lo_x) * (width - left - 20)
+    height = top + row_h * (len(rows) + 2 * len(workloads)) + 40
+    svg = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
+           'font-family="sans-serif" font-size="12">',
+           f'<rect width="{width}" height="{height}" fill="white"/>',
+           f'<text x="{left}" y="20">ratio to no tool, paired per round '
+           '(dots: rounds; bar: median; whisker: bootstrap 95% CI)</text>']
+    y = top
+    for w in workloads:
+        y += row_h
+        svg.append(f'<text x="10" y="{y}" font-weight="bold">{w}</text>')
+        t = TARGETS[w]
+        svg.append(f'<line x1="{sx(t):.1f}" y1="{y + 5}" x2="{sx(t):.1f}" '
+                   f'y2="{y + row_h * (1 + sum(1 for r in rows if r[0] == w))}" stroke="red" '
+                   f'stroke-dasharray="4,3"/><text x="{sx(t) + 3:.1f}" y="{y}" fill="red">'
+                   f'target {t}</text>')
+        svg.append(f'<line x1="{sx(1):.1f}" y1="{y + 5}" x2="{sx(1):.1f}" '
+                   f'y2="{y + row_h * (1 + sum(1 for r in rows if r[0] == w))}" stroke="grey"/>')
+        for (wk, c) in rows:
+            if wk != w:
+                continue
+            y += row_h
+            rs = paired(runs, w, c, NONE)
+            lo, hi = bootstrap_median_ci(rs, seed=zlib.crc32(f"{w}/{c}".encode()))
+            med = statistics.median(rs)
+            svg.append(f'<text x="20" y="{y + 4}">{c}</text>')
+            svg.append(f'<line x1="{sx(lo):.1f}" y1="{y}" x2="{sx(hi):.1f}" y2="{y}" '
+                       'stroke="black" stroke-width="2"/>')
+            svg.append(f'<rect x="{sx(med) - 2:.1f}" y="{y - 8}" width="4" height="16" '
+                       'fill="steelblue"/>')
+            for r in rs:
+                svg.append(f'<circle cx="{sx(r):.1f}" cy="{y - 10}" r="2.5" fill="grey"/>')
+        y += row_h
+    ticks = [lo_x + i * (hi_x - lo_x) / 8 for i in range(9)]
+    for t in ticks:
+        svg.append(f'<text x="{sx(t) - 12:.1f}" y="{height - 15}">{t:.2f}</text>')
+    svg.append("</svg>")
+    with open(out, "w") as f:
+        f.write("\n".join(svg) + "\n")
+
+
+def main():
+    if len(sys.argv) == 4 and sys.argv[1] == "traffic":
+        traffic(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 3 and sys.argv[1] == "table":
+        table(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "plot":
+        plot(sys.argv[2], sys.argv[3])
+    else:
+        sys.exit(__doc__)
+
+
+if __name__ == "__main__":
+    main()
