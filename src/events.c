@@ -403,15 +403,18 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-/* Hands one line to the writer thread; drops it (counted) when the queue
- * is full. Never blocks on the output. */
+/* Hands one line to the writer thread. A full queue returns -EAGAIN and
+ * takes nothing: a ring-buffer event then stays in the ring (libbpf leaves
+ * a record whose callback fails), which buffers far more than the queue;
+ * only when the ring is full too does the kernel drop, counted in
+ * events_lost_total. Never blocks on the output. */
 static int enqueue(struct events *e, const char *line, size_t n)
 {
 	int rc = 0;
 
 	pthread_mutex_lock(&e->lock);
 	if (e->qlen + n + 1 > EVENTS_QUEUE_BYTES) {
-		__atomic_add_fetch(&e->dropped, 1, __ATOMIC_RELAXED);
+		rc = -EAGAIN;
 	} else {
 		if (e->qlen + n + 1 > e->qcap) {
 			size_t cap = e->qcap ? e->qcap : 65536;
@@ -506,6 +509,7 @@ char *flood_alert_to_json(const struct flood_alert *a)
 /* Lines from elsewhere (flood alerts) go through the same writer thread. */
 void events_write_line(struct events *e, const char *line)
 {
+	/* An alert line has no ring to wait in: a full queue drops it, counted. */
 	if (enqueue(e, line, strlen(line)))
 		__atomic_add_fetch(&e->dropped, 1, __ATOMIC_RELAXED);
 }
@@ -576,6 +580,14 @@ int events_poll(struct events *e, int timeout_ms)
 {
 	int n = ring_buffer__poll(e->rb, timeout_ms);
 
+	if (n == -EAGAIN) {
+		/* The writer is behind: the rest waits in the ring. Give it the
+		 * time instead of spinning on a ring that stays readable. */
+		struct timespec ts = { 0, (long)(timeout_ms < 10 ? timeout_ms : 10) * 1000000L };
+
+		nanosleep(&ts, NULL);
+		return events_closed(e) || output_gone(e) ? -EPIPE : 0;
+	}
 	if (n < 0 && n != -EINTR) {
 		log_error("reading events failed: %s", strerror(-n));
 		return n;
@@ -606,13 +618,23 @@ void events_counts(struct events *e, __u64 *write_errors, __u64 *dropped)
 }
 
 /* Drains the ring buffer and the queue; a reader that takes no more gets
- * EVENTS_DRAIN_S before the writer is cancelled, so exit never hangs. */
+ * EVENTS_DRAIN_S (for each) before the writer is cancelled, so exit never
+ * hangs. */
 #define EVENTS_DRAIN_S 2
 
 void events_close(struct events *e)
 {
 	if (e->rb) {
-		ring_buffer__consume(e->rb);
+		struct timespec tick = { 0, 10000000L };
+		int waited_ms = 0;
+
+		/* What waits in the ring goes to the queue as the writer makes
+		 * room, within the same drain time. */
+		while (ring_buffer__consume(e->rb) == -EAGAIN && e->writer_on &&
+		       !events_closed(e) && waited_ms < EVENTS_DRAIN_S * 1000) {
+			nanosleep(&tick, NULL);
+			waited_ms += 10;
+		}
 		ring_buffer__free(e->rb);
 	}
 	if (e->writer_on) {

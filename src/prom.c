@@ -218,7 +218,7 @@ static void render_gauges(FILE *f, const struct snapshot *s)
 	for (i = 0; i < s->nr_ifaces; i++)
 		sample(f, "events_write_errors_total", s->iface[i].name, "", s->events_write_errors);
 	family(f, "events_dropped_total", "counter",
-	       "Connection events dropped because the --events output was slower than the events came.");
+	       "Flood alert lines dropped because the --events output was slower than they came (connection events wait in the ring buffer).");
 	for (i = 0; i < s->nr_ifaces; i++)
 		sample(f, "events_dropped_total", s->iface[i].name, "", s->events_dropped);
 	family(f, "up", "gauge", "1 while tcpshake-mon is running and watching the interface; 0 in its last write.");
