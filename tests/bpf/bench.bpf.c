@@ -81,6 +81,21 @@ int bench_parse_next_src(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/* The parser and the clock read every new SYN takes (its t_syn). */
+SEC("xdp")
+int bench_clock_next_src(struct xdp_md *ctx)
+{
+	struct packet p;
+
+	if (parse_packet((void *)(long)ctx->data, (void *)(long)ctx->data_end, &p) == PARSE_TCP) {
+		__u64 now = clock_ns();
+
+		asm volatile("" : : "r"(p.key.words[1]), "r"(now));
+	}
+	next_client(ctx, SRC_OFFSETS);
+	return XDP_PASS;
+}
+
 SEC("xdp")
 int bench_sketch_next_src(struct xdp_md *ctx)
 {
