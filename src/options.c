@@ -81,7 +81,7 @@ void options_usage(FILE *out)
 "                               run PROGRAM (split at blanks, no shell) at every\n"
 "                               flood start and end: the alert JSON on its stdin,\n"
 "                               TCPSHAKE_* variables in its environment; one at a\n"
-"                               time, never delaying the metrics\n"
+"                               time, never delaying the metrics; not with --read\n"
 "      --alert-timeout SECONDS  kill an --alert-exec program after SECONDS\n"
 "                               (default 10)\n"
 "      --syslog                 send alert lines to syslog (LOG_DAEMON) too; on by\n"
@@ -341,8 +341,8 @@ int options_parse(struct options *o, int argc, char **argv)
 			return 2;
 		}
 		if (o->alert_exec) {
-			log_error("--alert-exec cannot be used with --read: floods of a capture are "
-				  "reported on standard error and in --events instead");
+			log_error("--alert-exec cannot be used with --read: drop it (floods of a capture are "
+				  "reported on standard error and in --events)");
 			return 2;
 		}
 	} else if (o->local_nets.n || o->expire_at_end) {
