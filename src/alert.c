@@ -11,6 +11,7 @@
 #include <unistd.h>
 #include <sys/wait.h>
 #include "alert.h"
+#include "events.h"
 #include "log.h"
 #include "sysalert.h"
 
@@ -388,6 +389,17 @@ void alerter_emit(struct alerter *a, const struct flood_alert *fa, const char *j
 	a->count++;
 	pthread_cond_signal(&a->wake);
 	pthread_mutex_unlock(&a->lock);
+}
+
+void flood_alert_report(struct alerter *a, const struct flood_alert *fa,
+			void (*write_line)(const char *json, void *ctx), void *ctx)
+{
+	char *json = flood_alert_to_json(fa);
+
+	if (json && write_line)
+		write_line(json, ctx);
+	alerter_emit(a, fa, json);
+	free(json);
 }
 
 void alerter_stop(struct alerter *a)

@@ -44,6 +44,11 @@ int alerter_start(struct alerter *a, const char *exec_line, double timeout_s, bo
 /* Reports one alert on every output; json is the event object (kept only
  * for the duration of the call). */
 void alerter_emit(struct alerter *a, const struct flood_alert *fa, const char *json);
+/* A SYN flood started or ended: its JSON object to write_line (the event
+ * stream, when there is one), then every output of alerter_emit. The live
+ * monitor and --read both report floods through here. */
+void flood_alert_report(struct alerter *a, const struct flood_alert *fa,
+			void (*write_line)(const char *json, void *ctx), void *ctx);
 /* Drops what waits, kills a running program, joins the thread. */
 void alerter_stop(struct alerter *a);
 

@@ -110,6 +110,8 @@ enum flood_change flood_step(struct flood_state *s, const struct flood_params *p
 		return FLOOD_SAME;
 	}
 	dt = now_s - s->last_step_s;
+	if (!(dt > 0))
+		return FLOOD_SAME;        /* a second look at the same instant decides nothing */
 	s->last_step_s = now_s;
 	prev = at(s, now_s - dt);
 	s->attempt_rate = (x->attempts - prev.attempts) / dt;

@@ -56,6 +56,9 @@ static inline struct sketch_reading *floodwatch_readings(struct floodwatch *fw)
 {
 	return fw->now;
 }
+/* How often the counters are sampled between ticks (floodwatch_observe). */
+#define FLOODWATCH_OBSERVE_S 0.1
+
 /* Between ticks (every 100 ms): the interfaces' counters, so decisions
  * know when within the interval attempts and completions came. */
 void floodwatch_observe(struct floodwatch *fw, const struct iface_stats *stats, int n, double mono_s);

@@ -67,8 +67,6 @@ struct monitor {
 	double next_iface_check;
 };
 
-#define FLOOD_OBSERVE_S 0.1
-
 static double mono_now(void)
 {
 	struct timespec ts;
@@ -130,16 +128,19 @@ static int start_outputs(struct monitor *m)
 	return 0;
 }
 
+static void write_event_line(const char *json, void *ctx)
+{
+	struct monitor *m = ctx;
+
+	events_write_line(&m->events, json);
+}
+
 /* A SYN flood started or ended: every output hears of it. */
 static void on_flood(const struct flood_alert *a, void *ctx)
 {
 	struct monitor *m = ctx;
-	char *json = flood_alert_to_json(a);
 
-	if (json && m->events_on)
-		events_write_line(&m->events, json);
-	alerter_emit(&m->alerter, a, json);
-	free(json);
+	flood_alert_report(&m->alerter, a, m->events_on ? write_event_line : NULL, m);
 }
 
 /* One interval: expire, read, judge, export. */
@@ -217,7 +218,7 @@ static void observe(struct monitor *m)
 	double now = mono_now();
 	int i;
 
-	if (now - m->last_observe < FLOOD_OBSERVE_S)
+	if (now - m->last_observe < FLOODWATCH_OBSERVE_S)
 		return;
 	m->last_observe = now;
 	for (i = 0; i < m->snap.nr_ifaces; i++)
@@ -303,6 +304,7 @@ static void shutdown_monitor(struct monitor *m, bool ran)
 int main(int argc, char **argv)
 {
 	static struct monitor m;
+	struct flood_params fp;
 	struct sigaction sa = { .sa_handler = on_signal };
 	bool ran = false;
 	int rc, i;
@@ -322,18 +324,12 @@ int main(int argc, char **argv)
 		loader_close(&m.loader);
 		return 1;
 	}
-	{
-		struct flood_params fp;
-
-		flood_params_default(&fp);
-		fp.min_rate = m.opt.flood_min_rate;
-		fp.hold_s = m.opt.flood_hold_s;
-		if (floodwatch_init(&m.flood, &fp, reader_hash_seed(&m.reader), m.opt.nr_ifaces)) {
-			log_error("out of memory for the SYN-flood sketches");
-			reader_free(&m.reader);
-			loader_close(&m.loader);
-			return 1;
-		}
+	if (floodwatch_init(&m.flood, options_flood_params(&fp, &m.opt), reader_hash_seed(&m.reader),
+			    m.opt.nr_ifaces)) {
+		log_error("out of memory for the SYN-flood sketches");
+		reader_free(&m.reader);
+		loader_close(&m.loader);
+		return 1;
 	}
 	port_labels_init(&m.labels, m.opt.max_ports);
 

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "flood.h"
 #include "log.h"
 #include "options.h"
 
@@ -80,7 +81,7 @@ void options_usage(FILE *out)
 "                               run PROGRAM (split at blanks, no shell) at every\n"
 "                               flood start and end: the alert JSON on its stdin,\n"
 "                               TCPSHAKE_* variables in its environment; one at a\n"
-"                               time, never delaying the metrics\n"
+"                               time, never delaying the metrics; not with --read\n"
 "      --alert-timeout SECONDS  kill an --alert-exec program after SECONDS\n"
 "                               (default 10)\n"
 "      --syslog                 send alert lines to syslog (LOG_DAEMON) too; on by\n"
@@ -339,6 +340,11 @@ int options_parse(struct options *o, int argc, char **argv)
 			log_error("--listen cannot be used with --read: use --prom-textfile");
 			return 2;
 		}
+		if (o->alert_exec) {
+			log_error("--alert-exec cannot be used with --read: drop it (floods of a capture are "
+				  "reported on standard error and in --events)");
+			return 2;
+		}
 	} else if (o->local_nets.n || o->expire_at_end) {
 		log_error("--local-net and --expire-at-end only apply to --read FILE");
 		return 2;
@@ -346,4 +352,12 @@ int options_parse(struct options *o, int argc, char **argv)
 	if (o->events_path && !strcmp(o->events_path, "-") && !o->json && !o->quiet)
 		o->quiet = true;   /* stdout carries the events */
 	return -1;
+}
+
+const struct flood_params *options_flood_params(struct flood_params *p, const struct options *o)
+{
+	flood_params_default(p);
+	p->min_rate = o->flood_min_rate;
+	p->hold_s = o->flood_hold_s;
+	return p;
 }

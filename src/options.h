@@ -44,5 +44,9 @@ void options_defaults(struct options *o);
 /* Exit status of a finished parse: -1 = go on and run. */
 int options_parse(struct options *o, int argc, char **argv);
 void options_usage(FILE *out);
+struct flood_params;
+/* The SYN-flood detector's parameters: defaults with --flood-min-rate and
+ * --flood-hold applied; returns p. */
+const struct flood_params *options_flood_params(struct flood_params *p, const struct options *o);
 
 #endif

@@ -6,17 +6,21 @@
  * run, in capture order; the core's clock is the capture's timestamp, and
  * the sweeper runs whenever capture time crosses an --interval boundary, as
  * the live loader runs it once per interval. Segments are parsed PIPELINE
- * packets ahead of tracking so their table lines load meanwhile. At the end,
- * one snapshot feeds the exporters the live monitor uses. Memory is the
- * tables plus one read buffer.
+ * packets ahead of tracking so their table lines load meanwhile. The SYN-flood
+ * detector runs on capture time too: counters sampled every 100 ms, a
+ * snapshot and a decision at each interval boundary, as the live monitor's
+ * ticks. At the end, one snapshot feeds the exporters the live monitor
+ * uses. Memory is the tables plus one read buffer.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include "alert.h"
 #include "capture.h"
 #include "events.h"
+#include "floodwatch.h"
 #include "frame.h"
 #include "geometry.h"
 #include "log.h"
@@ -24,6 +28,7 @@
 #include "prom.h"
 #include "reader.h"
 #include "replay.h"
+#include "sketch.h"
 #include "tcpshake/fsm.h"
 #include "tcpshake/halfopen.h"
 #include "term.h"
@@ -34,6 +39,7 @@
 #define NO_SLOT          (-1)
 #define PIPELINE         16           /* segments parsed ahead of tracking */
 #define WAYS_AHEAD       8            /* segments ahead whose ways start loading */
+#define OBSERVE_NS       ((__u64)(FLOODWATCH_OBSERVE_S * 1e9))
 
 /* A TCP segment parsed ahead, waiting for its turn. */
 struct pending {
@@ -60,6 +66,12 @@ struct replay {
 	bool started;
 	__u64 clock, first_ts, next_sweep, interval_ns;
 	__u64 read_ts;                    /* latest timestamp read so far */
+	/* The SYN-flood detector. */
+	struct floodwatch flood;
+	struct alerter alerter;
+	bool alerter_on;
+	__u64 next_observe, last_tick;
+	bool flood_failed;
 	/* What the file held. */
 	__u64 packets, snap_truncated, backwards, unsupported;
 	/* Events. */
@@ -91,10 +103,66 @@ static void sweep_at(__u64 now)
 	native_sweep();
 }
 
-/* Moves the clock to a packet's timestamp, running the sweeper at every
- * interval boundary crossed. After a gap of many intervals it runs twice,
- * at the first and the last boundary: in between no packet arrived, so
- * only timers could fire, and they fire at the last one. Time never goes
+static int take_snapshot(struct replay *r, __u64 now);
+static void on_flood(const struct flood_alert *a, void *ctx);
+
+/* reader_read_sketches() of the native platform: its one "CPU" per
+ * interface, then the next sketch epoch. */
+static int read_sketches(struct sketch_reading *out)
+{
+	int i, err = 0;
+
+	for (i = 0; i < MAX_IFACES && !err; i++)
+		err = sketch_reading_merge(&out[i], &native.sketches[i], sizeof(native.sketches[i]), 1,
+					   sketch_epoch);
+	sketch_epoch++;
+	return err;
+}
+
+/* The live monitor's tick() at capture time now, after the sweep: the
+ * snapshot, the sketches, the detector's decision. Capture timestamps are
+ * wall-clock time already: the detector's clock maps to it with offset 0. */
+static void flood_tick(struct replay *r, __u64 now, flood_alert_fn cb)
+{
+	r->last_tick = now;
+	if (r->flood_failed)
+		return;
+	if (take_snapshot(r, now) || read_sketches(floodwatch_readings(&r->flood))) {
+		log_error("out of memory for the SYN-flood detector: try a smaller --max-ports");
+		r->flood_failed = true;
+		return;
+	}
+	floodwatch_update(&r->flood, &r->snap, 0, cb, r);
+}
+
+/* Capture time moves on to ts (the packets before it are tracked): every
+ * 100 ms the flood detector samples the counters, at every interval
+ * boundary the sweeper runs and the detector decides. After a gap of many
+ * intervals, only at the first and the last boundary: in between no packet
+ * arrived, so only timers could fire, and they fire at the last one; the
+ * counters stood still. */
+static void pass_time(struct replay *r, __u64 ts)
+{
+	while (r->next_sweep <= ts || r->next_observe <= ts) {
+		if (r->next_observe < r->next_sweep) {
+			floodwatch_observe(&r->flood, native.stats, r->snap.nr_ifaces,
+					   (double)r->next_observe / 1e9);
+			r->next_observe += OBSERVE_NS;
+			continue;
+		}
+		sweep_at(r->next_sweep);
+		flood_tick(r, r->next_sweep, on_flood);
+		if (r->next_observe <= r->next_sweep)
+			r->next_observe += OBSERVE_NS;
+		r->next_sweep += r->interval_ns;
+		if (ts >= r->next_sweep + r->interval_ns) {
+			r->next_sweep += (ts - r->next_sweep) / r->interval_ns * r->interval_ns;
+			r->next_observe = r->next_sweep;
+		}
+	}
+}
+
+/* Moves the clock to a packet's timestamp (pass_time). Time never goes
  * back: an earlier timestamp is counted and taken as the current time. */
 static void advance_clock(struct replay *r, __u64 ts)
 {
@@ -102,19 +170,14 @@ static void advance_clock(struct replay *r, __u64 ts)
 		r->started = true;
 		r->first_ts = r->clock = ts;
 		r->next_sweep = ts + r->interval_ns;
+		r->next_observe = ts + OBSERVE_NS;
 		sweep_at(ts);           /* as the loader sweeps once at load */
+		flood_tick(r, ts, on_flood);   /* as the monitor ticks once at start */
 		return;
 	}
 	if (ts < r->clock)
 		ts = r->clock;       /* counted when read */
-	if (ts >= r->next_sweep) {
-		__u64 skipped = (ts - r->next_sweep) / r->interval_ns;
-
-		sweep_at(r->next_sweep);
-		if (skipped)
-			sweep_at(r->next_sweep + skipped * r->interval_ns);
-		r->next_sweep += (skipped + 1) * r->interval_ns;
-	}
+	pass_time(r, ts);
 	r->clock = ts;
 	native_set_clock(ts);
 }
@@ -279,6 +342,23 @@ static int close_events(struct replay *r)
 	return rc;
 }
 
+/* A SYN flood started or ended: the same line, event and syslog entry as
+ * the live monitor's (--alert-exec is refused with --read). */
+static void write_flood_line(const char *json, void *ctx)
+{
+	struct replay *r = ctx;
+
+	if (fputs(json, r->events) < 0 || fputc('\n', r->events) < 0)
+		r->events_failed = true;
+}
+
+static void on_flood(const struct flood_alert *a, void *ctx)
+{
+	struct replay *r = ctx;
+
+	flood_alert_report(&r->alerter, a, r->events ? write_flood_line : NULL, r);
+}
+
 /* ---- progress bar (stderr, terminals only) ---- */
 
 static void human_bytes(char *buf, size_t len, double b)
@@ -397,21 +477,22 @@ static enum capture_result read_all(struct replay *r)
 
 /* ---- the answer ---- */
 
-/* The snapshot the live reader would take, from the native tables. */
-static int take_snapshot(struct replay *r)
+/* The snapshot the live reader would take at capture time now, from the
+ * native tables. */
+static int take_snapshot(struct replay *r, __u64 now)
 {
 	struct snapshot *s = &r->snap;
 	struct port_snapshot row;
 	__u32 slot, used;
 	int i;
 
-	s->mono_s = (double)r->clock / 1e9;
+	s->mono_s = (double)now / 1e9;
 	for (i = 0; i < s->nr_ifaces; i++) {
 		s->iface[i].stats = native.stats[i];
 		memcpy(s->iface[i].hist, &native.hists[i * H_MAX], sizeof(s->iface[i].hist));
 		snapshot_gauges(&s->iface[i], &report, (__u32)i);
 		s->iface[i].half_open += (__s64)half_open_evicted(
-			&native.half_open_evictions[i], fsm_coarse(r->clock),
+			&native.half_open_evictions[i], fsm_coarse(now),
 			(__u32)((cfg.syn_timeout_ns + (1ull << FSM_COARSE_SHIFT) - 1) >> FSM_COARSE_SHIFT));
 	}
 	s->hs_capacity = (__u64)r->geo.hs_buckets * HS_WAYS;
@@ -435,6 +516,30 @@ static int take_snapshot(struct replay *r)
 		port_labels_update(&r->labels, &row);
 	}
 	return port_labels_export(&r->labels, s, s->mono_s);
+}
+
+/* The answer at the end of the capture: the live monitor's last tick (no
+ * alerts from it). When the capture ends on the last tick's instant, that
+ * tick's decision stands; the snapshot is taken again after the final
+ * sweep, with the ports' flood views carried over. */
+static int final_snapshot(struct replay *r)
+{
+	struct port_snapshot *before = r->snap.ports;
+	int i, k, n = r->snap.nr_ports, rc;
+
+	if (r->started && r->clock > r->last_tick) {
+		flood_tick(r, r->clock, NULL);
+		return r->flood_failed ? -1 : 0;
+	}
+	r->snap.ports = NULL;
+	r->snap.nr_ports = 0;
+	rc = take_snapshot(r, r->clock);
+	for (i = 0; !rc && i < r->snap.nr_ports; i++)
+		for (k = 0; k < n; k++)
+			if (before[k].iface == r->snap.ports[i].iface && before[k].port == r->snap.ports[i].port)
+				r->snap.ports[i].flood = before[k].flood;
+	free(before);
+	return rc;
 }
 
 static int write_outputs(struct replay *r)
@@ -486,6 +591,8 @@ static void report_input(const struct replay *r, double seconds)
 
 static int setup(struct replay *r, const struct options *o)
 {
+	struct flood_params fp;
+
 	r->o = o;
 	r->label = strcmp(o->read_path, "-") ? o->read_path : "standard input";
 	r->interval_ns = (__u64)(o->interval_s * 1e9);
@@ -506,6 +613,13 @@ static int setup(struct replay *r, const struct options *o)
 		return -1;
 	}
 	config_from_options(&cfg, o, &r->geo, 0, NULL, 0);
+	if (floodwatch_init(&r->flood, options_flood_params(&fp, o), cfg.hash_seed, MAX_IFACES)) {
+		log_error("out of memory for the SYN-flood sketches");
+		return -1;
+	}
+	if (alerter_start(&r->alerter, NULL, 0, o->syslog))
+		return -1;
+	r->alerter_on = true;
 	port_labels_init(&r->labels, o->max_ports);
 	if (open_events(r))
 		return -1;
@@ -519,6 +633,9 @@ static void teardown(struct replay *r)
 	close_events(r);
 	capture_close(&r->cap);
 	snapshot_free(&r->snap);
+	if (r->alerter_on)
+		alerter_stop(&r->alerter);
+	floodwatch_free(&r->flood);
 	native_close();
 }
 
@@ -546,7 +663,7 @@ int replay_main(const struct options *o)
 	report_input(&r, mono_now() - r.t_start);
 	if (!r.snap.nr_ifaces)
 		slot_named(&r, r.default_name);
-	if (close_events(&r) || take_snapshot(&r) || write_outputs(&r))
+	if (close_events(&r) || final_snapshot(&r) || write_outputs(&r) || r.flood_failed)
 		status = 1;
 	teardown(&r);
 	return status;

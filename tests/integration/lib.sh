@@ -378,16 +378,17 @@ mon_ns() { if [[ ${MON_SIDE:-server} == client ]]; then echo "$NS_C"; else echo 
 mon_if() { if [[ ${MON_SIDE:-server} == client ]]; then echo "$IF_C"; else echo "$IF_S"; fi; }
 
 # mon_start TAG [OPTION...]: tcpshake-mon in the server namespace on vs,
-# exporting every 0.5 s to $WORK/TAG.prom, events to $WORK/TAG.events.
+# exporting every $MON_INTERVAL s to $WORK/TAG.prom, events to $WORK/TAG.events.
 # Ready when the textfile exists. MON_SIDE=client watches the client's veth
 # (vc, in the client namespace) instead.
+MON_INTERVAL=0.5
 mon_start() {
 	MON_TAG=$1
 	shift
 	local prom=$WORK/$MON_TAG.prom
 	rm -f "$prom" "$WORK/$MON_TAG.events"
 	# shellcheck disable=SC2046
-	ip netns exec "$(mon_ns)" "$TCPSHAKE" -q -i 0.5 --prom-textfile "$prom" \
+	ip netns exec "$(mon_ns)" "$TCPSHAKE" -q -i "$MON_INTERVAL" --prom-textfile "$prom" \
 		--events "$WORK/$MON_TAG.events" "$@" "$(mon_if)" ${MON_MORE_IFACES:-} \
 		>"$WORK/$MON_TAG.mon.log" 2>&1 &
 	MON_PID=$!

@@ -13,7 +13,9 @@
 #               backlog and net.ipv4.tcp_syncookies=1 so that every SYN gets
 #               a (cookie) SYN-ACK: the same, plus the port's own flood state,
 #               and the half-open gauge and the distinct-source estimate
-#               sampled during the flood within 10 % of a capture's counts
+#               sampled during the flood within 10 % of a capture's counts;
+#               tcpshake-mon --read of that capture reports the flood too
+#               (alerts_total, start and end events near the live ones)
 #   no-alert    no flood state for legitimate churn at the machine's maximum
 #               connection rate, for a sudden 10x rise of it, and for a slow
 #               spoofed trickle below --flood-min-rate (its default, from --help)
@@ -31,7 +33,7 @@ FLOOD_PORT=8080          # the attacked service (cookies) / black-holed port
 CHURN_PORT=8081          # the real clients' service (unanswered, no-alert; FLOOD_PORT for cookies)
 FLOOD_RATE=12000         # SYN/s, the issue's >= 10k with a margin
 FLOOD_S=10
-INTERVAL=0.5             # mon_start's export interval
+INTERVAL=$MON_INTERVAL   # mon_start's export interval
 CHURN_RATE=400           # connections/s of real clients during the floods
 
 require_root_tools
@@ -270,6 +272,34 @@ for line in open(sys.argv[1]):
 	done
 }
 
+# replay_flood TAG: tcpshake-mon --read of the scenario's capture, on capture
+# time, reports the flood as the live run did: alerts_total, one start and one
+# end event, each within 2 s of the live run's (both detectors decide within
+# 2 s of the flood's start, on ticks of different phase), the stderr lines.
+replay_flood() {
+	local tag=$1 rtag=$1.replay rc=0
+	"$TCPSHAKE" --read "$CAP_FILE" -q -i "$INTERVAL" --prom-textfile "$WORK/$rtag.prom" \
+		--events "$WORK/$rtag.events" >"$WORK/$rtag.out" 2>"$WORK/$rtag.err" || rc=$?
+	check_eq "[$rtag] tcpshake-mon --read of the capture: exit status" 0 "$rc"
+	check_ge "[$rtag] syn_flood_alerts_total" 1 "$(MON_TAG=$rtag metric_iface tcpshake_syn_flood_alerts_total)"
+	check_eq "[$rtag] syn_flood events phase=start" 1 "$(event_count "$rtag" type=syn_flood phase=start)"
+	check_eq "[$rtag] syn_flood events phase=end" 1 "$(event_count "$rtag" type=syn_flood phase=end)"
+	check_ge "[$rtag] stderr lines about the flood (start and end)" 2 "$(grep -ci 'flood' "$WORK/$rtag.err" || true)"
+	check_cmd "[$rtag] start and end events within 2 s of the live run's" "$PY" -c '
+import datetime, json, sys
+def when(path, phase):
+    for line in open(path):
+        e = json.loads(line)
+        if e.get("type") == "syn_flood" and e.get("phase") == phase:
+            return datetime.datetime.fromisoformat(e["ts"].replace("Z", "+00:00")).timestamp()
+    sys.exit("no %s event in %s" % (phase, path))
+for phase in ("start", "end"):
+    live, replay = when(sys.argv[1], phase), when(sys.argv[2], phase)
+    print("%s: live %.3f, replay %.3f" % (phase, live, replay))
+    if abs(live - replay) > 2:
+        sys.exit("%s events %.3f s apart" % (phase, replay - live))' "$WORK/$tag.events" "$WORK/$rtag.events"
+}
+
 # ---- 1: an unanswered spoofed flood over real churn ----------------------------
 
 # sc_flood KIND: KIND=unanswered (SYNs to a black-hole address) or cookies (SYNs
@@ -355,6 +385,7 @@ sc_flood() {
 	mon_stop
 	check_flood_outputs "$tag"
 	check_flood_event "$tag" "$f"
+	[[ $kind == cookies ]] && replay_flood "$tag"
 	check_churn_exact "$tag"
 	note "[$tag] wall time $((SECONDS - t0)) s"
 }

@@ -69,7 +69,7 @@ replay() {
 	local name=$1 file=$2 rc=0
 	shift 2
 	rm -f "$WORK/$name.prom" "$WORK/$name.events"
-	"$TCPSHAKE" --read "$file" -q --prom-textfile "$WORK/$name.prom" --events "$WORK/$name.events" \
+	"$TCPSHAKE" --read "$file" -q -i "$MON_INTERVAL" --prom-textfile "$WORK/$name.prom" --events "$WORK/$name.events" \
 		--local-net "$S4" --local-net "$S6/128" --local-net "$VS4/32" --local-net "$VS6" \
 		"$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
 	check_eq "[$name] tcpshake-mon --read exit status" 0 "$rc"
@@ -122,6 +122,13 @@ live_run() {
 	timeout 30 ip netns exec "$NS_C" hping3 -I "$IF_C" -S -p $PORT -a $SPOOF -s 20000 \
 		-c $HALF_OPEN -i u2000 -q "$S4" >"$WORK/hping3.log" 2>&1 || true
 	server_wait hold
+	# The capture's last packet: a lone RST to the closed port (the kernel
+	# answers nothing), seconds after the spoofed SYNs. A replay ends at the
+	# last packet and the live monitor later: this way both last intervals
+	# are free of handshakes, and both judged the spoofed SYNs past their
+	# grace time, so the flood detector's rates describe the same traffic.
+	timeout 10 ip netns exec "$NS_C" hping3 -I "$IF_C" -R -p $CLOSED_PORT -s 20001 -c 1 -q "$S4" \
+		>>"$WORK/hping3.log" 2>&1 || true
 	sleep 0.5
 	td_stop
 	sc_end
