@@ -60,6 +60,10 @@ static __always_inline void port_slot_claim(__u32 iface, __u16 port)
 
 	if (!slot || *slot || !port)
 		return;
+	/* Once slots ran out the counter stops: it stays within the slot count
+	 * plus the CPUs racing past this check, far from wrapping. */
+	if (*(volatile __u32 *)&next_port_slot + PORT_SLOT_FIRST >= cfg.port_slots)
+		return;
 	n = __sync_fetch_and_add(&next_port_slot, 1) + PORT_SLOT_FIRST;
 	if (n >= cfg.port_slots || n >= PORT_SLOTS_MAX)
 		return;

@@ -13,6 +13,7 @@
 struct sweep_ctx {
 	__u64 now;
 	struct fsm_timeouts t;
+	__u32 base;       /* first bucket of the chunk being walked */
 };
 
 /* A late retransmission of a SYN whose connection is already established
@@ -100,7 +101,7 @@ static __always_inline void sweep_way(__u32 *tag, struct way *w, __u64 *counts,
 
 static long sweep_hs_bucket(__u64 idx, void *ctx)
 {
-	__u32 key = (__u32)idx;
+	__u32 key = (__u32)idx + ((struct sweep_ctx *)ctx)->base;
 	struct hs_head *h = hs_head_at(key);
 	struct hs_ways *w = hs_ways_at(key);
 	int i;
@@ -114,7 +115,7 @@ static long sweep_hs_bucket(__u64 idx, void *ctx)
 
 static long sweep_flow_bucket(__u64 idx, void *ctx)
 {
-	__u32 key = (__u32)idx;
+	__u32 key = (__u32)idx + ((struct sweep_ctx *)ctx)->base;
 	struct flow_head *h = flow_head_at(key);
 	struct flow_ways *w = flow_ways_at(key);
 	int i;
@@ -153,6 +154,27 @@ static __always_inline void clear_report(void)
 		w[i] = 0;
 }
 
+/* Walks buckets [0, n) in chunks bpf_loop accepts; a walk cut short (an
+ * error, or a bucket that cannot be looked up) is reported. 2^30 buckets,
+ * the geometry's limit, take 128 chunks of 2^23. */
+static __always_inline void sweep_table(__u32 n, long (*fn)(__u64, void *), struct sweep_ctx *x)
+{
+	__u32 chunk = loop_max_iter(), base = 0, step, i;
+
+	/* base and step stay in registers: the verifier then sees the walk
+	 * end (one chunk for every geometry under 2^23 buckets). */
+	for (i = 0; i < 128 && base < n; i++, base += step) {
+		step = n - base < chunk ? n - base : chunk;
+		x->base = base;
+		if (loop(step, fn, x) != step) {
+			report.walk_errors++;
+			return;
+		}
+	}
+	if (base < n)
+		report.walk_errors++;
+}
+
 static __always_inline void sweep_all(void)
 {
 	struct sweep_ctx x = {
@@ -168,8 +190,8 @@ static __always_inline void sweep_all(void)
 
 	now_coarse = fsm_coarse(x.now);
 	clear_report();
-	loop(cfg.hs_mask + 1, sweep_hs_bucket, &x);
-	loop(cfg.flow_mask + 1, sweep_flow_bucket, &x);
+	sweep_table(cfg.hs_mask + 1, sweep_hs_bucket, &x);
+	sweep_table(cfg.flow_mask + 1, sweep_flow_bucket, &x);
 	spill_for_each(sweep_spill_elem, &x);
 	report.runs++;
 }

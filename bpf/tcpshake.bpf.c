@@ -15,21 +15,46 @@
 SEC("xdp")
 int tcpshake_xdp(struct xdp_md *ctx)
 {
-	track((void *)(long)ctx->data, (void *)(long)ctx->data_end, ctx->ingress_ifindex, 0);
+	struct frame f = frame_linear((void *)(long)ctx->data, (void *)(long)ctx->data_end);
+
+	track(&f, ctx->ingress_ifindex, 0);
 	return XDP_PASS;
+}
+
+/* skb->len counts the paged part too: IP lengths are checked against it. */
+static __always_inline struct frame skb_frame(struct __sk_buff *skb)
+{
+	struct frame f = { .data = (void *)(long)skb->data, .data_end = (void *)(long)skb->data_end,
+			   .len = skb->len, .skb = skb };
+
+	return f;
 }
 
 SEC("tc")
 int tcpshake_tc_in(struct __sk_buff *skb)
 {
-	track((void *)(long)skb->data, (void *)(long)skb->data_end, skb->ifindex, 0);
+	struct frame f = skb_frame(skb);
+
+	track(&f, skb->ifindex, 0);
 	return TC_ACT_UNSPEC_;
 }
 
 SEC("tc")
 int tcpshake_tc_out(struct __sk_buff *skb)
 {
-	track((void *)(long)skb->data, (void *)(long)skb->data_end, skb->ifindex, 1);
+	struct frame f;
+
+	/* Forwarded back out the interface it came in on: our ingress hook on
+	 * this interface has counted it already. */
+	if (skb->ingress_ifindex == skb->ifindex) {
+		struct iface_stats *st = stats_of(iface_slot(skb->ifindex));
+
+		if (st)
+			st->egress_duplicates++;
+		return TC_ACT_UNSPEC_;
+	}
+	f = skb_frame(skb);
+	track(&f, skb->ifindex, 1);
 	return TC_ACT_UNSPEC_;
 }
 

@@ -12,7 +12,7 @@
 #ifndef TCPSHAKE_TRACK_H
 #define TCPSHAKE_TRACK_H
 
-#include "tcpshake/parse.h"
+#include "frame.h"
 #include "tables.h"
 #include "account.h"
 
@@ -395,8 +395,8 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 /* The first half of track(): parses a frame of interface ifindex. Returns 1
  * for a TCP segment (*p with its interface slot, *hash of its key, *st the
  * interface's counters), else 0, a malformed frame counted. */
-static __always_inline int track_parse(const void *data, const void *data_end, __u32 ifindex,
-				       struct packet *p, __u64 *hash, struct iface_stats **st)
+static __always_inline int track_parse(struct frame *f, __u32 ifindex, struct packet *p,
+				       __u64 *hash, struct iface_stats **st)
 {
 	__u32 iface = iface_slot(ifindex);
 	int r;
@@ -404,10 +404,9 @@ static __always_inline int track_parse(const void *data, const void *data_end, _
 	*st = stats_of(iface);
 	if (!*st)
 		return 0;
-	r = parse_packet(data, data_end, p);
+	r = frame_parse(f, iface_raw_ip(iface), p);
 	if (r != PARSE_TCP) {
-		if (r == PARSE_MALFORMED)
-			(*st)->unparsed++;
+		count_unparsed(*st, r);
 		return 0;
 	}
 	p->key.iface = (__u8)iface;
@@ -454,14 +453,13 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 	track_slow(p, hash, egress);
 }
 
-static __always_inline void track(const void *data, const void *data_end, __u32 ifindex,
-				  __u32 egress)
+static __always_inline void track(struct frame *f, __u32 ifindex, __u32 egress)
 {
 	struct iface_stats *st;
 	struct packet p;
 	__u64 hash;
 
-	if (track_parse(data, data_end, ifindex, &p, &hash, &st))
+	if (track_parse(f, ifindex, &p, &hash, &st))
 		track_segment(&p, hash, st, egress);
 }
 

@@ -5,9 +5,14 @@
 #include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <linux/ethtool.h>
+#include <net/if_arp.h>
 #include <linux/sockios.h>
 #include "iface.h"
 #include "log.h"
+
+#ifndef ARPHRD_IP6GRE
+#define ARPHRD_IP6GRE 823       /* glibc's <net/if_arp.h> predates it */
+#endif
 
 /* ioctls, not sysfs: /sys/class/net shows the namespace /sys was mounted
  * in, which need not be ours (nsenter, containers). */
@@ -24,9 +29,43 @@ static int iface_ioctl(const char *name, unsigned long req, struct ifreq *ifr)
 	return rc;
 }
 
+enum link_kind iface_link_kind(const char *name, unsigned short *arphrd)
+{
+	struct ifreq ifr;
+
+	*arphrd = 0;
+	if (iface_ioctl(name, SIOCGIFHWADDR, &ifr) != 0)
+		return LINK_UNSUPPORTED;
+	*arphrd = ifr.ifr_hwaddr.sa_family;
+	switch (ifr.ifr_hwaddr.sa_family) {
+	case ARPHRD_ETHER:
+	case ARPHRD_LOOPBACK:      /* lo carries a zeroed Ethernet header */
+		return LINK_ETHERNET;
+	case ARPHRD_NONE:          /* tun, WireGuard */
+	case ARPHRD_TUNNEL:        /* ipip */
+	case ARPHRD_TUNNEL6:       /* ip6tnl */
+	case ARPHRD_SIT:
+	case ARPHRD_IPGRE:
+	case ARPHRD_IP6GRE:
+	case ARPHRD_PPP:
+	case ARPHRD_RAWIP:
+		return LINK_RAW_IP;
+	default:
+		return LINK_UNSUPPORTED;
+	}
+}
+
+bool iface_is_loopback(const char *name)
+{
+	struct ifreq ifr;
+
+	return iface_ioctl(name, SIOCGIFFLAGS, &ifr) == 0 && (ifr.ifr_flags & IFF_LOOPBACK);
+}
+
 unsigned int iface_check(const char *name)
 {
 	unsigned int ifindex;
+	unsigned short arphrd;
 	struct ifreq ifr;
 
 	if (strlen(name) >= IF_NAMESIZE || !(ifindex = if_nametoindex(name))) {
@@ -35,6 +74,12 @@ unsigned int iface_check(const char *name)
 	}
 	if (iface_ioctl(name, SIOCGIFFLAGS, &ifr) == 0 && !(ifr.ifr_flags & IFF_UP)) {
 		log_error("interface %s is down: bring it up with 'ip link set %s up'", name, name);
+		return 0;
+	}
+	if (iface_link_kind(name, &arphrd) == LINK_UNSUPPORTED) {
+		log_error("interface %s has link type %u, neither Ethernet nor bare IP: tcpshake-mon "
+			  "cannot parse its frames; watch the Ethernet or IP device it runs over", name,
+			  arphrd);
 		return 0;
 	}
 	return ifindex;

@@ -6,7 +6,16 @@
 #include <stdbool.h>
 #include <net/if.h>
 
-/* ifindex of an existing, up interface, or 0 after printing why not. */
+/* What a packet on the interface starts with. */
+enum link_kind { LINK_UNSUPPORTED = -1, LINK_ETHERNET = 0, LINK_RAW_IP };
+
+/* By the device's ARPHRD type (stored in *arphrd): Ethernet (and lo), bare
+ * IP (tun, WireGuard, ipip, sit, gre, ppp), or something we cannot parse. */
+enum link_kind iface_link_kind(const char *name, unsigned short *arphrd);
+/* The loopback device: every packet leaves it and enters it again. */
+bool iface_is_loopback(const char *name);
+/* ifindex of an existing, up interface whose link type we parse, or 0
+ * after printing why not. */
 unsigned int iface_check(const char *name);
 /* Administratively up (or unknown: not worth a false alarm). */
 bool iface_is_up(const char *name);

@@ -7,6 +7,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "geometry.h"
+#include "iface.h"
 #include "loader.h"
 #include "log.h"
 #include "tcpshake.skel.h"
@@ -70,6 +71,21 @@ void loader_set_geometry(struct loader *l, const struct table_geometry *g)
 	bpf_map__set_max_entries(l->skel->maps.port_stats, g->port_slots);
 }
 
+/* Interfaces whose packets start with the IP header (tun, WireGuard, ipip...). */
+static __u32 raw_ip_mask(const unsigned int *ifindex, int n)
+{
+	char name[IF_NAMESIZE];
+	unsigned short arphrd;
+	__u32 mask = 0;
+	int i;
+
+	for (i = 0; i < n && i < MAX_IFACES; i++)
+		if (if_indextoname(ifindex[i], name) &&
+		    iface_link_kind(name, &arphrd) == LINK_RAW_IP)
+			mask |= 1u << i;
+	return mask;
+}
+
 static void configure(struct loader *l, const struct options *o, const unsigned int *ifindex, int n)
 {
 	struct tcpshake_config *cfg = (struct tcpshake_config *)&l->skel->rodata->cfg;
@@ -77,6 +93,7 @@ static void configure(struct loader *l, const struct options *o, const unsigned 
 
 	geometry_from_options(&g, o);
 	config_from_options(cfg, o, &g, 0, ifindex, n);
+	cfg->raw_ip_mask = raw_ip_mask(ifindex, n);
 	loader_set_geometry(l, &g);
 	bpf_map__set_max_entries(l->skel->maps.syn_sketches, (__u32)(n > 0 ? n : 1));
 	/* The ring buffer must be a power-of-two number of pages. */
@@ -138,6 +155,17 @@ int loader_sweep(struct loader *l)
 		log_error("running the sweeper failed: %s", strerror(-err));
 		return -1;
 	}
+	if (l->skel->bss->report.walk_errors) {
+		l->sweep_errors++;
+		if (!l->sweep_failing)
+			log_error("the sweeper could not walk the whole tables, so timeouts and gauges "
+				  "are incomplete: restart with smaller --max-flows or --handshake-slots");
+		l->sweep_failing = true;
+		return -1;
+	}
+	if (l->sweep_failing)
+		log_info("the sweeper walks the whole tables again");
+	l->sweep_failing = false;
 	return 0;
 }
 

@@ -12,6 +12,8 @@ struct loader {
 	struct tcpshake_bpf *skel;
 	unsigned int ncpus;
 	struct table_geometry geo;
+	__u64 sweep_errors;       /* sweeper passes whose table walk failed */
+	bool sweep_failing;       /* the last pass failed: report once per streak */
 };
 
 /* Privileges and kernel features; prints the reason and returns -1 if missing. */

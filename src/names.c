@@ -8,6 +8,15 @@ const char *fail_reason_name(unsigned int reason)
 	return reason < FAIL_MAX ? n[reason] : "unknown";
 }
 
+const char *unparsed_reason_name(unsigned int reason)
+{
+	static const char *const n[UNPARSED_MAX] = {
+		"truncated", "bad_length", "bad_header", "vlan_depth", "ipv6_ext_depth",
+	};
+
+	return reason < UNPARSED_MAX ? n[reason] : "unknown";
+}
+
 const char *outcome_name(unsigned int outcome)
 {
 	static const char *const n[OUT_MAX] = {

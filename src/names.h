@@ -8,6 +8,7 @@
 
 const char *fail_reason_name(unsigned int reason);   /* refused, reset, ... */
 const char *outcome_name(unsigned int outcome);      /* established, closed, ... */
+const char *unparsed_reason_name(unsigned int reason); /* truncated, bad_length, ... */
 const char *hist_name(unsigned int id);              /* metric name without prefix */
 const char *hist_help(unsigned int id);
 /* Zeek's conn_state (S0, S1, SF, REJ, ...) for a record. */

@@ -10,6 +10,7 @@
 #define TCPSHAKE_NATIVE_H
 #define TCPSHAKE_PLATFORM 1
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <linux/types.h>
@@ -55,6 +56,7 @@ struct native_tables {
 	native_event_fn on_event;
 	void *event_ctx;
 	__u64 now;                              /* the clock, set by the caller */
+	__u32 loop_max;                         /* 0: LOOP_MAX_ITER, as bpf_loop */
 };
 
 /* The globals of the BPF object, as process globals. */
@@ -211,9 +213,26 @@ static inline __u64 clock_ns(void)
 	return native.now;
 }
 
+/* Natively every frame is held whole: nothing to pull. */
+static inline int skb_pull_headers(void *ctx, __u32 len, const void **data, const void **data_end)
+{
+	(void)ctx; (void)len; (void)data; (void)data_end;
+	return -1;
+}
+
+/* The kernel's bpf_loop limit, kept natively so both platforms fail alike;
+ * tests may lower native.loop_max to exercise chunked walks cheaply. */
+static inline __u32 loop_max_iter(void)
+{
+	return native.loop_max ? native.loop_max : 1u << 23;
+}
+
 static inline long loop(__u32 n, long (*fn)(__u64 i, void *ctx), void *ctx)
 {
 	__u32 i;
+
+	if (n > loop_max_iter())
+		return -E2BIG;  /* as bpf_loop */
 
 	for (i = 0; i < n; i++)
 		if (fn(i, ctx))

@@ -7,7 +7,9 @@
 
 void native_track(const void *data, const void *data_end, __u32 ifindex, __u32 egress)
 {
-	track(data, data_end, ifindex, egress);
+	struct frame f = frame_linear(data, data_end);
+
+	track(&f, ifindex, egress);
 }
 
 void native_sweep(void)

@@ -96,7 +96,6 @@ struct counter_def {
 #define C(n, field, h) { n, h, offsetof(struct iface_stats, field) }
 static const struct counter_def counters[] = {
 	C("packets_total", packets, "TCP segments inspected."),
-	C("malformed_packets_total", unparsed, "Packets with truncated or inconsistent headers (passed, not tracked)."),
 	C("syn_packets_total", syn_packets, "SYN segments (without ACK), retransmissions included."),
 	C("syn_retransmits_total", syn_retransmits, "SYN segments repeating a known initial sequence number."),
 	C("synack_packets_total", synack_packets, "SYN-ACK segments, retransmissions included."),
@@ -112,13 +111,44 @@ static const struct counter_def counters[] = {
 	C("update_retries_total", update_retries, "Record updates recomputed because another CPU changed the record first."),
 	C("update_conflicts_total", update_conflicts, "Record updates abandoned after losing the race to other CPUs repeatedly."),
 	C("events_lost_total", events_lost, "Connection events dropped because the event buffer was full."),
+	C("egress_duplicates_total", egress_duplicates, "Packets forwarded back out the interface they came in on, counted once at ingress."),
 };
+
+/* malformed_packets_total keeps its meaning from before the reasons:
+ * truncated or inconsistent headers, not the depth limits. */
+static __u64 malformed(const struct iface_stats *st)
+{
+	return st->unparsed_by[UNPARSED_TRUNCATED] + st->unparsed_by[UNPARSED_BAD_LENGTH] +
+	       st->unparsed_by[UNPARSED_BAD_HEADER];
+}
+
+static void render_unparsed(FILE *f, const struct snapshot *s)
+{
+	char extra[48];
+	unsigned int r;
+	int i;
+
+	family(f, "unparsed_packets_total", "counter",
+	       "Packets passed on without reaching their TCP header, by reason (see the man page).");
+	for (i = 0; i < s->nr_ifaces; i++) {
+		for (r = 0; r < UNPARSED_MAX; r++) {
+			snprintf(extra, sizeof(extra), ",reason=\"%s\"", unparsed_reason_name(r));
+			sample(f, "unparsed_packets_total", s->iface[i].name, extra,
+			       s->iface[i].stats.unparsed_by[r]);
+		}
+	}
+	family(f, "malformed_packets_total", "counter",
+	       "Packets with truncated or inconsistent headers (passed, not tracked): the truncated, bad_length and bad_header reasons of unparsed_packets_total.");
+	for (i = 0; i < s->nr_ifaces; i++)
+		sample(f, "malformed_packets_total", s->iface[i].name, "", malformed(&s->iface[i].stats));
+}
 
 static void render_counters(FILE *f, const struct snapshot *s)
 {
 	size_t c;
 	int i;
 
+	render_unparsed(f, s);
 	for (c = 0; c < sizeof(counters) / sizeof(counters[0]); c++) {
 		family(f, counters[c].name, "counter", counters[c].help);
 		for (i = 0; i < s->nr_ifaces; i++) {
@@ -221,6 +251,10 @@ static void render_gauges(FILE *f, const struct snapshot *s)
 	       "Flood alert lines dropped because the --events output was slower than they came (connection events wait in the ring buffer).");
 	for (i = 0; i < s->nr_ifaces; i++)
 		sample(f, "events_dropped_total", s->iface[i].name, "", s->events_dropped);
+	family(f, "sweep_errors_total", "counter",
+	       "Sweeper passes that could not walk the whole tables (timeouts and gauges are incomplete until it recovers).");
+	for (i = 0; i < s->nr_ifaces; i++)
+		sample(f, "sweep_errors_total", s->iface[i].name, "", s->sweep_errors);
 	family(f, "up", "gauge", "1 while tcpshake-mon is running and watching the interface; 0 in its last write.");
 	for (i = 0; i < s->nr_ifaces; i++)
 		sample(f, "up", s->iface[i].name, "", s->up ? 1 : 0);

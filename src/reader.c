@@ -187,10 +187,13 @@ static int read_port_slot(struct reader *r, __u32 slot, __u8 iface, __u16 port,
 static int read_ports(struct reader *r, struct snapshot *s, struct port_labels *pl)
 {
 	struct tcpshake_bpf *skel = r->loader->skel;
-	__u32 used = skel->bss->next_port_slot + PORT_SLOT_FIRST, slot;
+	__u64 used = (__u64)skel->bss->next_port_slot + PORT_SLOT_FIRST;
 	struct port_snapshot row;
+	__u32 slot;
 	int err;
 
+	/* The kernel's counter may run past the slot count (by the CPUs that
+	 * raced for the last slot): those slots were never handed out. */
 	if (used > r->loader->geo.port_slots)
 		used = r->loader->geo.port_slots;
 	for (slot = 0; slot < used; slot++) {
@@ -225,6 +228,7 @@ int reader_read(struct reader *r, struct snapshot *s, struct port_labels *pl)
 	}
 	s->hs_capacity = (__u64)r->loader->geo.hs_buckets * HS_WAYS;
 	s->flow_capacity = (__u64)r->loader->geo.flow_buckets * FLOW_WAYS + r->loader->geo.spill_max;
+	s->sweep_errors = r->loader->sweep_errors;
 	err = read_ports(r, s, pl);
 	if (err) {
 		log_error("reading per-port statistics failed: %s", strerror(-err));

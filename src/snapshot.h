@@ -90,6 +90,7 @@ struct snapshot {
 	__u64 flow_capacity;
 	__u64 events_write_errors;           /* event lines lost to failed writes */
 	__u64 events_dropped;                /* event lines dropped: the writer lagged */
+	__u64 sweep_errors;                  /* sweeper passes whose table walk failed */
 	bool up;                             /* false in the exposition written at exit */
 };
 

@@ -76,7 +76,11 @@ struct tcpshake_config {
 	__u32 ifindex[MAX_IFACES];/* interface slot -> ifindex */
 	__u32 events_enabled;     /* 0: no ring buffer traffic at all */
 	__u32 wakeup_bytes;       /* pending event bytes that wake the reader */
+	__u32 raw_ip_mask;        /* bit i: interface slot i carries bare IP packets, no
+	                           * link-layer header (tun, WireGuard, ipip, sit, gre, ppp) */
+	__u32 pad;
 };
+_Static_assert(MAX_IFACES <= 32, "raw_ip_mask has one bit per interface slot");
 
 /* ---- the per-connection record ---- */
 
@@ -260,11 +264,23 @@ struct hist {
 
 /* ---- counters ---- */
 
+/* Why a packet was passed on without being parsed to its TCP header (the
+ * packet itself always goes on). Label values of
+ * tcpshake_unparsed_packets_total{reason}; names in src/names.c. */
+enum unparsed_reason {
+	UNPARSED_TRUNCATED = 0,   /* the readable bytes end inside a header */
+	UNPARSED_BAD_LENGTH,      /* IP length field disagrees with the frame or the headers */
+	UNPARSED_BAD_HEADER,      /* IP version, IPv4 IHL or TCP data offset impossible */
+	UNPARSED_VLAN_DEPTH,      /* more than VLAN_MAX_DEPTH VLAN tags */
+	UNPARSED_IPV6_EXT_DEPTH,  /* more than IPV6_MAX_EXT IPv6 extension headers */
+	UNPARSED_MAX,
+};
+
 /* Per interface, per CPU, summed by user space. Gauges are not here: the
  * sweeper counts records by state (struct sweep_report). */
 struct iface_stats {
 	__u64 packets;            /* TCP segments inspected */
-	__u64 unparsed;           /* truncated or malformed headers, passed unseen */
+	__u64 unparsed;           /* every packet not parsed to TCP: the sum of unparsed_by */
 	__u64 syn_packets;
 	__u64 syn_retransmits;
 	__u64 synack_packets;
@@ -288,6 +304,9 @@ struct iface_stats {
 	__u64 synacks_unsolicited;/* SYN-ACKs from the network answering no SYN seen
 	                           * (backscatter): not tracked */
 	__u64 flows_superseded;   /* open records replaced by a new validated handshake */
+	__u64 unparsed_by[UNPARSED_MAX]; /* unparsed, by enum unparsed_reason */
+	__u64 egress_duplicates;  /* tc egress packets already seen by our ingress hook
+	                           * (forwarded back out the interface they came in on) */
 };
 
 /* Half-open attempts (valid SYN-ACK, no third ACK) that a full handshake
@@ -338,6 +357,7 @@ struct sweep_report {
 	__u64 spill_entries;
 	__u64 runs;
 	__u32 port_half_open[PORT_SLOTS_MAX];   /* CS_SYN_RCVD records by port slot */
+	__u64 walk_errors;        /* table walks cut short this pass (bpf_loop error) */
 };
 
 #endif /* TCPSHAKE_ABI_H */

@@ -1,10 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The packet parser: Ethernet, up to two VLAN tags, IPv4 or IPv6 (bounded
- * extension-header walk), TCP. Pure C over a [data, data_end) cursor, so the
+ * The packet parser: Ethernet (or nothing, on layer-3 links), up to three
+ * VLAN tags, IPv4 or IPv6 (bounded extension-header walk), TCP. Pure C over a [data, data_end) cursor, so the
  * same code runs in the BPF programs and natively (offline replay, tests).
  * Every bound is checked before a read; what cannot be parsed is reported,
- * never dropped: the callers always pass the packet on.
+ * never dropped: the callers always pass the packet on. IP length fields are
+ * checked against the whole frame: the kernel drops a packet that claims
+ * more bytes than it has, so its sequence numbers must not be believed.
+ * Checksums are not verified (that would read every payload byte).
  */
 #ifndef TCPSHAKE_PARSE_H
 #define TCPSHAKE_PARSE_H
@@ -19,14 +22,25 @@
 #define ETHP_8021Q      0x8100
 #define ETHP_8021AD     0x88A8
 #define IPPROTO_TCP_    6
-#define IPV6_MAX_EXT    6       /* extension headers we are willing to skip */
-#define VLAN_MAX_DEPTH  2
+#define IPV6_MAX_EXT    6       /* extension headers we walk; more: ipv6_ext_depth */
+#define VLAN_MAX_DEPTH  3       /* VLAN tags we skip; more: vlan_depth */
+#define IP_LEN_MAX      0xffff  /* largest length an IP length field can hold */
 
+/* What became of a frame. The unparsed results map one to one onto enum
+ * unparsed_reason (abi.h), in the same order. */
 enum parse_result {
-	PARSE_TCP = 0,      /* a TCP segment: struct packet is filled */
-	PARSE_OTHER,        /* not TCP, or not the first fragment: not ours */
-	PARSE_MALFORMED,    /* truncated or inconsistent headers */
+	PARSE_TCP = 0,        /* a TCP segment: struct packet is filled */
+	PARSE_OTHER,          /* not TCP, or not the first fragment: not ours */
+	PARSE_TRUNCATED,      /* UNPARSED_TRUNCATED, and so on */
+	PARSE_BAD_LENGTH,
+	PARSE_BAD_HEADER,
+	PARSE_VLAN_DEPTH,
+	PARSE_IPV6_EXT_DEPTH,
 };
+#define PARSE_UNPARSED_FIRST PARSE_TRUNCATED
+_Static_assert(PARSE_IPV6_EXT_DEPTH - PARSE_UNPARSED_FIRST == UNPARSED_IPV6_EXT_DEPTH &&
+	       PARSE_BAD_HEADER - PARSE_UNPARSED_FIRST == UNPARSED_BAD_HEADER &&
+	       UNPARSED_MAX == 5, "parse results and unparsed reasons must line up");
 
 struct packet {
 	struct flow_key key;      /* canonical 4-tuple */
@@ -40,7 +54,9 @@ struct packet {
 
 struct cursor {
 	const __u8 *pos;
-	const __u8 *end;
+	const __u8 *end;          /* end of the readable (linear) bytes */
+	__u32 off;                /* pos - start of the frame */
+	__u32 frame_len;          /* the whole frame from the start, paged part included */
 };
 
 /* Returns a pointer to len readable bytes and advances, or NULL. */
@@ -51,6 +67,7 @@ static inline const __u8 *cursor_take(struct cursor *c, __u32 len)
 	if (p + len > c->end)
 		return 0;
 	c->pos = p + len;
+	c->off += len;
 	return p;
 }
 
@@ -71,80 +88,109 @@ static inline __u16 load_raw16(const __u8 *p) { __u16 v; __builtin_memcpy(&v, p,
 
 static inline __u32 load_be32(const __u8 *p) { return be32_to_host(load_raw32(p)); }
 
-/* Ethernet and VLAN tags; returns the EtherType of the payload or 0. */
-static inline __u16 parse_ethernet(struct cursor *c)
+/* Ethernet and VLAN tags: the EtherType of the payload, or a negative
+ * enum parse_result. */
+static inline int parse_ethernet(struct cursor *c)
 {
 	const __u8 *eth = cursor_take(c, ETH_HLEN_);
 	__u16 proto;
 	int i;
 
 	if (!eth)
-		return 0;
+		return -PARSE_TRUNCATED;
 	proto = load_be16(eth + 12);
 	for (i = 0; i < VLAN_MAX_DEPTH; i++) {
 		const __u8 *tag;
 
 		if (proto != ETHP_8021Q && proto != ETHP_8021AD)
-			break;
+			return proto;
 		tag = cursor_take(c, 4);
 		if (!tag)
-			return 0;
+			return -PARSE_TRUNCATED;
 		proto = load_be16(tag + 2);
 	}
+	if (proto == ETHP_8021Q || proto == ETHP_8021AD)
+		return -PARSE_VLAN_DEPTH;
 	return proto;
 }
 
-/* IPv4 header: the addresses as IPv4-mapped IPv6 words (raw byte order),
- * returns the IP payload length, -1 when malformed, -2 when not a
- * first-fragment TCP packet. */
+/* A bare IP packet (layer-3 device): the version nibble tells the family. */
+static inline int parse_raw_ip(struct cursor *c)
+{
+	if (c->pos + 1 > c->end)
+		return -PARSE_TRUNCATED;
+	switch (c->pos[0] >> 4) {
+	case 4:  return ETHP_IPV4;
+	case 6:  return ETHP_IPV6;
+	default: return -PARSE_OTHER;
+	}
+}
+
+/* How many bytes of the frame there are from the cursor on. */
+static inline __u32 frame_left(const struct cursor *c)
+{
+	return c->frame_len > c->off ? c->frame_len - c->off : 0;
+}
+
+/* The IP length field against the frame: bytes the frame has for this IP
+ * packet (header included) are `room`; returns the packet's length or 0.
+ * A zero field is only valid for a packet too big for it (BIG TCP GSO
+ * packets, IPv6 jumbograms): then the frame says how long it is. */
+static inline __u32 ip_length(__u32 field, __u32 room)
+{
+	if (field == 0)
+		return room > IP_LEN_MAX ? room : 0;
+	return field <= room ? field : 0;
+}
+
+/* IPv4 header: the addresses as IPv4-mapped IPv6 words (raw byte order);
+ * returns the IP payload length, or a negative enum parse_result. */
 static inline int parse_ipv4(struct cursor *c, __u64 *saddr, __u64 *daddr)
 {
+	__u32 room = frame_left(c), ihl, tot_len;
 	const __u8 *ip = cursor_take(c, 20);
-	__u32 ihl, tot_len;
 
 	if (!ip)
-		return -1;
+		return -PARSE_TRUNCATED;
 	if ((ip[0] >> 4) != 4)
-		return -1;
+		return -PARSE_BAD_HEADER;
 	ihl = (ip[0] & 0x0f) * 4u;
 	if (ihl < 20)
-		return -1;
+		return -PARSE_BAD_HEADER;
+	tot_len = ip_length(load_be16(ip + 2), room);
+	if (tot_len < ihl)
+		return -PARSE_BAD_LENGTH;
 	if (ihl > 20 && !cursor_take(c, ihl - 20))
-		return -1;
+		return -PARSE_TRUNCATED;
 	if (ip[9] != IPPROTO_TCP_)
-		return -2;
+		return -PARSE_OTHER;
 	if (load_be16(ip + 6) & 0x1fff)   /* fragment offset: not the first */
-		return -2;
+		return -PARSE_OTHER;
 	/* bytes 8..15 of ::ffff:a.b.c.d are 00 00 ff ff a b c d */
 	saddr[0] = daddr[0] = 0;
 	saddr[1] = 0xffff0000ull | (__u64)load_raw32(ip + 12) << 32;
 	daddr[1] = 0xffff0000ull | (__u64)load_raw32(ip + 16) << 32;
-	tot_len = load_be16(ip + 2);
-	if (tot_len == 0)                 /* BIG TCP / GSO without a length */
-		return 0xffff;
-	if (tot_len < ihl)
-		return -1;
 	return (int)(tot_len - ihl);
 }
 
 /* IPv6 header and extension headers; same return convention as IPv4. */
 static inline int parse_ipv6(struct cursor *c, __u64 *saddr, __u64 *daddr)
 {
+	__u32 room = frame_left(c), payload, i;
 	const __u8 *ip = cursor_take(c, 40);
-	__u32 payload, i;
 	__u8 next;
 
 	if (!ip)
-		return -1;
+		return -PARSE_TRUNCATED;
 	if ((ip[0] >> 4) != 6)
-		return -1;
+		return -PARSE_BAD_HEADER;
+	payload = ip_length(load_be16(ip + 4), room > 40 ? room - 40 : 0);
+	if (!payload)
+		return -PARSE_BAD_LENGTH;     /* larger than the frame, or zero */
 	saddr[0] = load_raw64(ip + 8);
 	saddr[1] = load_raw64(ip + 16);
 	daddr[0] = load_raw64(ip + 24);
 	daddr[1] = load_raw64(ip + 32);
-	payload = load_be16(ip + 4);
-	if (payload == 0)                 /* jumbogram / BIG TCP */
-		payload = 0xffff;
 	next = ip[6];
 	for (i = 0; i < IPV6_MAX_EXT; i++) {
 		const __u8 *ext;
@@ -155,32 +201,40 @@ static inline int parse_ipv6(struct cursor *c, __u64 *saddr, __u64 *daddr)
 		case 43:  /* routing */
 		case 60:  /* destination options */
 		case 51:  /* authentication header */
-			ext = cursor_take(c, 8);
-			if (!ext)
-				return -1;
-			len = next == 51 ? (ext[1] + 2u) * 4 : (ext[1] + 1u) * 8;
-			if (len > 8 && !cursor_take(c, len - 8))
-				return -1;
-			break;
 		case 44:  /* fragment */
-			ext = cursor_take(c, 8);
-			if (!ext)
-				return -1;
-			if (load_be16(ext + 2) & 0xfff8)
-				return -2;        /* not the first fragment */
-			len = 8;
 			break;
 		case IPPROTO_TCP_:
 			return (int)payload;
 		default:
-			return -2;
+			return -PARSE_OTHER;
+		}
+		if (payload < 8)
+			return -PARSE_BAD_LENGTH;
+		ext = cursor_take(c, 8);
+		if (!ext)
+			return -PARSE_TRUNCATED;
+		if (next == 44) {
+			if (load_be16(ext + 2) & 0xfff8)
+				return -PARSE_OTHER;    /* not the first fragment */
+			len = 8;
+		} else {
+			len = next == 51 ? (ext[1] + 2u) * 4 : (ext[1] + 1u) * 8;
 		}
 		if (len > payload)
-			return -1;
+			return -PARSE_BAD_LENGTH;
+		if (len > 8 && !cursor_take(c, len - 8))
+			return -PARSE_TRUNCATED;
 		payload -= len;
 		next = ext[0];
 	}
-	return next == IPPROTO_TCP_ ? (int)payload : -2;
+	switch (next) {
+	case IPPROTO_TCP_:
+		return (int)payload;
+	case 0: case 43: case 44: case 51: case 60:
+		return -PARSE_IPV6_EXT_DEPTH;
+	default:
+		return -PARSE_OTHER;
+	}
 }
 
 /* Lower (address, port) endpoint first, so both directions share one key.
@@ -194,36 +248,43 @@ static inline int endpoint_is_lower(const __u64 *a, __u16 pa, const __u64 *b, __
 	return pa <= pb;
 }
 
-static inline enum parse_result parse_packet(const void *data, const void *data_end,
-					     struct packet *p)
+/* Parses a frame: [data, data_end) are the readable bytes, frame_len the
+ * whole frame's length (larger when the tail is paged: GSO, multi-buffer);
+ * raw_ip when the link has no Ethernet header. */
+static inline enum parse_result parse_frame(const void *data, const void *data_end,
+					    __u32 frame_len, int raw_ip, struct packet *p)
 {
-	struct cursor c = { .pos = data, .end = data_end };
+	struct cursor c = { .pos = data, .end = data_end, .frame_len = frame_len };
 	__u64 saddr[2], daddr[2];
 	const __u8 *tcp;
-	__u16 proto, sport, dport;
+	__u16 sport, dport;
 	__u32 doff;
-	int ip_payload, from_a;
+	int proto, ip_payload, from_a;
 
-	proto = parse_ethernet(&c);
+	proto = raw_ip ? parse_raw_ip(&c) : parse_ethernet(&c);
+	if (proto < 0)
+		return (enum parse_result)-proto;
 	if (proto == ETHP_IPV4)
 		ip_payload = parse_ipv4(&c, saddr, daddr);
 	else if (proto == ETHP_IPV6)
 		ip_payload = parse_ipv6(&c, saddr, daddr);
 	else
-		return proto ? PARSE_OTHER : PARSE_MALFORMED;
-	if (ip_payload == -2)
 		return PARSE_OTHER;
 	if (ip_payload < 0)
-		return PARSE_MALFORMED;
+		return (enum parse_result)-ip_payload;
 
+	if ((__u32)ip_payload < 20)
+		return PARSE_BAD_LENGTH;
 	tcp = cursor_take(&c, 20);
 	if (!tcp)
-		return PARSE_MALFORMED;
+		return PARSE_TRUNCATED;
 	doff = (tcp[12] >> 4) * 4u;
-	if (doff < 20 || (__u32)ip_payload < doff)
-		return PARSE_MALFORMED;
+	if (doff < 20)
+		return PARSE_BAD_HEADER;
+	if ((__u32)ip_payload < doff)
+		return PARSE_BAD_LENGTH;
 	if (doff > 20 && !cursor_take(&c, doff - 20))
-		return PARSE_MALFORMED;
+		return PARSE_TRUNCATED;
 
 	sport = load_raw16(tcp);
 	dport = load_raw16(tcp + 2);
@@ -250,6 +311,13 @@ static inline enum parse_result parse_packet(const void *data, const void *data_
 	p->key.iface = 0;      /* the caller knows the interface */
 	p->key.pad = 0;
 	return PARSE_TCP;
+}
+
+/* An Ethernet frame held whole in [data, data_end). */
+static inline enum parse_result parse_packet(const void *data, const void *data_end,
+					     struct packet *p)
+{
+	return parse_frame(data, data_end, (__u32)((const __u8 *)data_end - (const __u8 *)data), 0, p);
 }
 
 #endif /* TCPSHAKE_PARSE_H */

@@ -45,14 +45,18 @@ int bench_bare_next(struct xdp_md *ctx)
 SEC("xdp")
 int bench_track(struct xdp_md *ctx)
 {
-	track((void *)(long)ctx->data, (void *)(long)ctx->data_end, ctx->ingress_ifindex, 0);
+	struct frame f = frame_linear((void *)(long)ctx->data, (void *)(long)ctx->data_end);
+
+	track(&f, ctx->ingress_ifindex, 0);
 	return XDP_PASS;
 }
 
 SEC("xdp")
 int bench_track_next_src(struct xdp_md *ctx)
 {
-	track((void *)(long)ctx->data, (void *)(long)ctx->data_end, ctx->ingress_ifindex, 0);
+	struct frame f = frame_linear((void *)(long)ctx->data, (void *)(long)ctx->data_end);
+
+	track(&f, ctx->ingress_ifindex, 0);
 	next_client(ctx, SRC_OFFSETS);
 	return XDP_PASS;
 }
@@ -112,7 +116,9 @@ int bench_sketch_next_src(struct xdp_md *ctx)
 SEC("xdp")
 int bench_track_next_dst(struct xdp_md *ctx)
 {
-	track((void *)(long)ctx->data, (void *)(long)ctx->data_end, ctx->ingress_ifindex, 1);
+	struct frame f = frame_linear((void *)(long)ctx->data, (void *)(long)ctx->data_end);
+
+	track(&f, ctx->ingress_ifindex, 1);
 	next_client(ctx, DST_OFFSETS);
 	return XDP_PASS;
 }

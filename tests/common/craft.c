@@ -23,7 +23,7 @@ size_t craft_packet(__u8 *buf, size_t cap, const struct craft *c)
 	size_t tcp_len = 20 + (size_t)c->tcp_options, l4 = tcp_len + c->payload, off = 12, ip;
 	int i;
 
-	if (cap < 14 + 12 + 40 + 8 * (size_t)(c->v6_ext + 1) + 60 + l4)
+	if (cap < 14 + 4 * (size_t)c->vlans + 40 + 8 * (size_t)(c->v6_ext + 1) + 60 + l4)
 		return 0;
 	memset(buf, 0, cap);
 	memcpy(buf, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);

@@ -31,26 +31,29 @@ static const struct parse_case cases[] = {
 	{ "ipv4 max tcp options", V4(.tcp_options = 40),                  PARSE_TCP, 0 },
 	{ "vlan",                 V4(.vlans = 1),                         PARSE_TCP, 0 },
 	{ "qinq",                 V4(.vlans = 2, .qinq = true),           PARSE_TCP, 0 },
-	{ "three vlan tags",      V4(.vlans = 3),                         PARSE_OTHER, 0 },
+	{ "three vlan tags",      V4(.vlans = 3),                         PARSE_TCP, 0 },
+	{ "four vlan tags",       V4(.vlans = 4),                         PARSE_VLAN_DEPTH, 0 },
 	{ "ipv4 udp",             V4(.ip_proto = 17),                     PARSE_OTHER, 0 },
 	{ "ipv4 first fragment",  V4(.frag_offset = 0x2000 /* MF */),     PARSE_TCP, 0 },
 	{ "ipv4 later fragment",  V4(.frag_offset = 0x0010),              PARSE_OTHER, 0 },
-	{ "ipv4 ihl too small",   V4(.bad_ihl = 4),                       PARSE_MALFORMED, 0 },
-	{ "ipv4 ihl past end",    V4(.bad_ihl = 15),                      PARSE_MALFORMED, 0 },
-	{ "tcp doff too small",   V4(.bad_doff = 4),                      PARSE_MALFORMED, 0 },
-	{ "tcp doff past end",    V4(.bad_doff = 15),                     PARSE_MALFORMED, 0 },
-	{ "truncated tcp",        V4(.truncate = 1),                      PARSE_MALFORMED, 0 },
-	{ "truncated ip",         V4(.truncate = 30),                     PARSE_MALFORMED, 0 },
-	{ "ethernet only",        V4(.truncate = 40),                     PARSE_MALFORMED, 0 },
+	{ "ipv4 ihl too small",   V4(.bad_ihl = 4),                       PARSE_BAD_HEADER, 0 },
+	{ "ipv4 ihl past end",    V4(.bad_ihl = 15),                      PARSE_BAD_LENGTH, 0 },
+	{ "tcp doff too small",   V4(.bad_doff = 4),                      PARSE_BAD_HEADER, 0 },
+	{ "tcp doff past end",    V4(.bad_doff = 15),                     PARSE_BAD_LENGTH, 0 },
+	{ "truncated tcp",        V4(.truncate = 1),                      PARSE_BAD_LENGTH, 0 },
+	{ "truncated ip",         V4(.truncate = 30),                     PARSE_TRUNCATED, 0 },
+	{ "ethernet only",        V4(.truncate = 40),                     PARSE_TRUNCATED, 0 },
 	{ "ipv6 syn",             V6(),                                   PARSE_TCP, 0 },
 	{ "ipv6 data",            V6(.flags = TCPF_ACK, .payload = 64),   PARSE_TCP, 64 },
 	{ "ipv6 ext headers",     V6(.v6_ext = 3, .payload = 9),          PARSE_TCP, 9 },
-	{ "ipv6 too many ext",    V6(.v6_ext = 7),                        PARSE_OTHER, 0 },
+	{ "ipv6 six ext",         V6(.v6_ext = 6),                        PARSE_TCP, 0 },
+	{ "ipv6 too many ext",    V6(.v6_ext = 7),                        PARSE_IPV6_EXT_DEPTH, 0 },
 	{ "ipv6 first fragment",  V6(.v6_frag = true, .payload = 3),      PARSE_TCP, 3 },
 	{ "ipv6 later fragment",  V6(.v6_frag = true, .frag_offset = 5),  PARSE_OTHER, 0 },
 	{ "ipv6 vlan",            V6(.vlans = 1),                         PARSE_TCP, 0 },
 	{ "ipv6 udp",             V6(.ip_proto = 17),                     PARSE_OTHER, 0 },
-	{ "ipv6 truncated",       V6(.truncate = 25),                     PARSE_MALFORMED, 0 },
+	{ "ipv6 truncated",       V6(.truncate = 5),                      PARSE_BAD_LENGTH, 0 },
+	{ "ipv6 header cut",      V6(.truncate = 30),                     PARSE_TRUNCATED, 0 },
 };
 
 static void test_table(void **state)
@@ -65,7 +68,7 @@ static void test_table(void **state)
 		size_t len = craft_packet(buf, sizeof(buf), &tc->pkt);
 		enum parse_result r;
 
-		assert_true(len > 0 || tc->want == PARSE_MALFORMED);
+		assert_true(len > 0 || tc->want == PARSE_TRUNCATED);
 		r = parse_packet(buf, buf + len, &p);
 		if (r != tc->want)
 			fail_msg("%s: parse result %d, want %d", tc->name, r, tc->want);
