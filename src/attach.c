@@ -328,9 +328,13 @@ static int attach_tc(const struct tcpshake_bpf *skel, struct attachment *a, int 
 static int attach_ingress(struct tcpshake_bpf *skel, struct attachment *a, enum ingress_mode mode)
 {
 	int tc_fd = bpf_program__fd(skel->progs.tcpshake_tc_in);
+	unsigned short arphrd;
+	bool raw_ip = iface_link_kind(a->name, &arphrd) == LINK_RAW_IP;
 	int err;
 
-	if (mode == INGRESS_AUTO && !iface_is_virtual(a->name)) {
+	/* Layer-3 links: what a driver's native XDP hands over there is its
+	 * own business; tc (and generic XDP) start at the IP header. */
+	if (mode == INGRESS_AUTO && !raw_ip && !iface_is_virtual(a->name)) {
 		if (clear_xdp_leftover(skel, a, true) == 0 && attach_xdp(skel, a, XDP_FLAGS_DRV_MODE) == 0)
 			return 0;
 		log_info("%s: native XDP unavailable, using tc ingress", a->name);
@@ -338,7 +342,7 @@ static int attach_ingress(struct tcpshake_bpf *skel, struct attachment *a, enum 
 	if (mode == INGRESS_XDP) {
 		if (clear_xdp_leftover(skel, a, false))
 			return -1;
-		err = attach_xdp(skel, a, XDP_FLAGS_DRV_MODE);
+		err = raw_ip ? -EOPNOTSUPP : attach_xdp(skel, a, XDP_FLAGS_DRV_MODE);
 		if (err)
 			err = attach_xdp(skel, a, XDP_FLAGS_SKB_MODE);
 		if (err)
@@ -363,7 +367,12 @@ int attach_iface(struct tcpshake_bpf *skel, struct attachment *a, const char *na
 	a->lock_fd = a->lock_dir_fd = -1;
 	if (take_instance_lock(a))
 		return -1;
-	if (attach_ingress(skel, a, mode)) {
+	/* On lo every packet leaves (egress) and comes back (ingress): the
+	 * egress hook alone sees each one exactly once. */
+	if (iface_is_loopback(name))
+		log_info("%s: loopback, every packet passes it twice: watching egress only, so each "
+			 "is counted once", name);
+	else if (attach_ingress(skel, a, mode)) {
 		detach_iface(a);
 		return -1;
 	}

@@ -1,0 +1,186 @@
+#!/usr/bin/env bash
+# Links that are not a plain Ethernet veth, each with real TCP stacks:
+#   tun        a layer-3 link (bare IP packets, no Ethernet header, like
+#              WireGuard): TUN devices in the two namespaces joined by a
+#              user-space relay (tunrelay.py); monitor on the server's tun,
+#              tc ingress and generic XDP; IPv4 and IPv6
+#   loopback   the monitor on the server namespace's lo, where every packet
+#              leaves and re-enters the same interface: each counted once
+#   paged      SYNs whose IP and TCP headers lie outside the skb's linear
+#              area (pagedsyn.py): tc pulls them in, none is unparsed
+. "$(dirname "$0")/lib.sh"
+
+PORT=8080
+CLOSED_PORT=8081
+TUN_C=tunc
+TUN_S=tuns
+T4_C=10.79.0.1
+T4_S=10.79.0.2
+T6_C=fd79::1
+T6_S=fd79::2
+HOOKS=${HOOKS_BIN:-$REPO/build/tests/hooks}
+RELAY=$IT_DIR/tunrelay.py
+PAGED=$IT_DIR/pagedsyn.py
+
+require_root_tools
+[[ -x $HOOKS ]] || die "$HOOKS is missing: run make check"
+
+# unparsed_total: tcpshake_unparsed_packets_total over every reason.
+unparsed_total() { metric tcpshake_unparsed_packets_total; }
+
+# cap_start_dumpcap NS IFACE NAME: cap_start with dumpcap, not tshark: when
+# tshark starts it probes extcap sources, and androiddump connects to
+# 127.0.0.1:5037 (adb), traffic on exactly the lo we watch.
+cap_start_dumpcap() {
+	CAP_FILE=$WORK/$3.pcapng
+	rm -f "$CAP_FILE"
+	ip netns exec "$1" dumpcap -n -i "$2" -w "$CAP_FILE" -q >"$WORK/$3.tshark.log" 2>&1 &
+	CAP_PID=$!
+	track "$CAP_PID"
+	wait_for 15 "capture" test -s "$CAP_FILE" || die "dumpcap did not start capturing on $1/$2 within 15 s"
+	sleep 0.2
+}
+
+# hooks_on NS IFACE: our programs attached to IFACE, sorted, one line.
+hooks_on() { ip netns exec "$1" "$HOOKS" "$2" 2>/dev/null | sort | tr '\n' ' '; }
+
+# ---- layer 3: tun ----------------------------------------------------------
+
+tun_up() {
+	ip -n "$NS_C" tuntap add dev $TUN_C mode tun || die "creating $TUN_C"
+	ip -n "$NS_S" tuntap add dev $TUN_S mode tun || die "creating $TUN_S"
+	ip -n "$NS_C" addr add $T4_C peer $T4_S dev $TUN_C
+	ip -n "$NS_S" addr add $T4_S peer $T4_C dev $TUN_S
+	ip -n "$NS_C" addr add $T6_C/64 dev $TUN_C nodad
+	ip -n "$NS_S" addr add $T6_S/64 dev $TUN_S nodad
+	"$PY" "$RELAY" --ready "$WORK/relay.ready" --timeout 300 "$NS_C" $TUN_C "$NS_S" $TUN_S \
+		>"$WORK/relay.log" 2>&1 &
+	track $!
+	RELAY_PID=$!
+	wait_for 10 "relay" test -e "$WORK/relay.ready" || die "tunrelay.py did not attach: $(cat "$WORK/relay.log")"
+	ip -n "$NS_C" link set $TUN_C up
+	ip -n "$NS_S" link set $TUN_S up
+	wait_for 5 "tun carrier" sh -c "ip -n '$NS_S' -o link show dev $TUN_S | grep -q 'LOWER_UP'" ||
+		die "$TUN_S did not come up"
+}
+
+tun_down() {
+	stop_pid "$RELAY_PID" INT 5 || true
+	untrack "$RELAY_PID"
+	rm -f "$WORK/relay.ready"
+}
+
+sc_tun() {
+	local n=30 n6=10 r=5 tag=tun-$1 save_if=$IF_S
+	note "scenario: $n IPv4 + $n6 IPv6 connections and $r refused connects over a layer-3 tun link, monitor on $TUN_S (--ingress $1)"
+	net_up
+	tun_up
+	IF_S=$TUN_S
+	mon_start "$tag" --ingress "$1"
+	cap_start "$NS_S" "$TUN_S" "$tag"
+	nstat_snap "$NS_S" "$tag.s"
+	nstat_snap "$NS_C" "$tag.c"
+	case $1 in
+	xdp) check_eq "[$tag] hooks on $TUN_S: generic XDP ingress, tc egress" "tcx_egress:tcpshake_tc_out xdp:tcpshake_xdp " "$(hooks_on "$NS_S" $TUN_S)" ;;
+	tc)  check_eq "[$tag] hooks on $TUN_S: tc ingress and egress" "tcx_egress:tcpshake_tc_out tcx_ingress:tcpshake_tc_in " "$(hooks_on "$NS_S" $TUN_S)" ;;
+	esac
+	server_start "$tag" --addr "$T4_S" --port $PORT --mode client-close --count $n --timeout 60
+	client_run "$tag" --addr "$T4_S" --port $PORT --mode client-close --count $n --timeout 10
+	server_wait "$tag"
+	server_start "$tag-6" --addr "$T6_S" --port $PORT --mode server-close --count $n6 --timeout 60
+	client_run "$tag-6" --addr "$T6_S" --port $PORT --mode server-close --count $n6 --timeout 10
+	server_wait "$tag-6"
+	client_run "$tag-refused" --addr "$T4_S" --port $CLOSED_PORT --mode refused --count $r --timeout 5
+	sc_end
+	IF_S=$save_if
+	tun_down
+	check_handshakes $((n + n6))
+	check_eq "[$tag] handshakes_total = client TcpActiveOpens - TcpAttemptFails deltas" \
+		$(($(nstat_c TcpActiveOpens) - $(nstat_c TcpAttemptFails))) "$(metric tcpshake_handshakes_total)"
+	check_eq "[$tag] packets_total = TCP packets in the capture on $TUN_S" "$(pcap_stat "$tag" tcp_packets)" "$(metric tcpshake_packets_total)"
+	check_eq "[$tag] closes_total{kind=\"graceful\"} = graceful closes in the capture" \
+		"$(pcap_stat "$tag" graceful_closes)" "$(metric tcpshake_closes_total 'kind="graceful"')"
+	check_eq "[$tag] graceful closes in the capture" $((n + n6)) "$(pcap_stat "$tag" graceful_closes)"
+	check_eq "[$tag] handshake_failures_total{reason=\"refused\"} = server TcpOutRsts delta" \
+		"$(nstat_s TcpOutRsts)" "$(metric tcpshake_handshake_failures_total 'reason="refused"')"
+	check_eq "[$tag] refused attempts" $r "$(metric tcpshake_handshake_failures_total 'reason="refused"')"
+	check_eq "[$tag] events outcome=closed family=ipv4 from $T4_C" "$n" "$(event_count "$tag" outcome=closed family=ipv4 src=$T4_C)"
+	check_eq "[$tag] events outcome=closed family=ipv6 from $T6_C" "$n6" "$(event_count "$tag" outcome=closed family=ipv6 src=$T6_C)"
+	check_eq "[$tag] time_wait_connections = ss state time-wait (both namespaces)" "$SS_TW" "$(metric tcpshake_time_wait_connections)"
+	check_eq "[$tag] unparsed_packets_total (every reason)" 0 "$(unparsed_total)"
+	check_quiet_gauges
+	check_promtool
+}
+
+# ---- loopback ----------------------------------------------------------------
+
+sc_loopback() {
+	local n=40 r=10 tag=loopback-$1 save_if=$IF_S save_c=$NS_C
+	note "scenario: $n connections and $r refused connects over 127.0.0.1, monitor on the server namespace's lo (--ingress $1)"
+	net_up
+	IF_S=lo
+	mon_start "$tag" --ingress "$1" -v
+	check_eq "[$tag] hooks on lo: tc egress only" "tcx_egress:tcpshake_tc_out " "$(hooks_on "$NS_S" lo)"
+	check_cmd "[$tag] the monitor says why lo gets no ingress hook" grep -q "loopback.*egress only" "$WORK/$tag.mon.log"
+	cap_start_dumpcap "$NS_S" lo "$tag"
+	nstat_snap "$NS_S" "$tag.s"
+	nstat_snap "$NS_S" "$tag.c"
+	NS_C=$NS_S          # client and server share the namespace and its lo
+	server_start "$tag" --addr 127.0.0.1 --port $PORT --mode client-close --count $n --timeout 60
+	client_run "$tag" --addr 127.0.0.1 --port $PORT --mode client-close --count $n --timeout 10
+	server_wait "$tag"
+	client_run "$tag-refused" --addr 127.0.0.1 --port $CLOSED_PORT --mode refused --count $r --timeout 5
+	sc_end
+	NS_C=$save_c
+	IF_S=$save_if
+	check_eq "[$tag] TcpPassiveOpens delta" "$n" "$(nstat_s TcpPassiveOpens)"
+	check_eq "[$tag] handshakes_total = TcpPassiveOpens delta" "$(nstat_s TcpPassiveOpens)" "$(metric tcpshake_handshakes_total)"
+	check_eq "[$tag] handshakes_total = complete handshakes in the capture" "$(pcap_stat "$tag" completeness_handshakes)" "$(metric tcpshake_handshakes_total)"
+	check_eq "[$tag] packets_total = TCP packets in the capture on lo" "$(pcap_stat "$tag" tcp_packets)" "$(metric tcpshake_packets_total)"
+	check_eq "[$tag] syn_packets_total = SYNs in the capture" "$(pcap_stat "$tag" syn)" "$(metric tcpshake_syn_packets_total)"
+	check_eq "[$tag] syn_packets_total" $((n + r)) "$(metric tcpshake_syn_packets_total)"
+	check_eq "[$tag] syn_retransmits_total" 0 "$(metric tcpshake_syn_retransmits_total)"
+	check_eq "[$tag] synack_packets_total" "$n" "$(metric tcpshake_synack_packets_total)"
+	check_eq "[$tag] closes_total{kind=\"graceful\"}" "$n" "$(metric tcpshake_closes_total 'kind="graceful"')"
+	check_eq "[$tag] handshake_failures_total{reason=\"refused\"} = TcpOutRsts delta" \
+		"$(nstat_s TcpOutRsts)" "$(metric tcpshake_handshake_failures_total 'reason="refused"')"
+	check_eq "[$tag] refused attempts" "$r" "$(metric tcpshake_handshake_failures_total 'reason="refused"')"
+	check_eq "[$tag] time_wait_connections = ss state time-wait" "$(ss_count "$NS_S" time-wait)" "$(metric tcpshake_time_wait_connections)"
+	check_eq "[$tag] events outcome=established" "$n" "$(event_count "$tag" outcome=established)"
+	check_eq "[$tag] events outcome=closed" "$n" "$(event_count "$tag" outcome=closed)"
+	check_eq "[$tag] unparsed_packets_total (every reason)" 0 "$(unparsed_total)"
+	check_quiet_gauges
+	check_hist
+}
+
+# ---- headers outside the linear area -----------------------------------------
+
+sc_paged() {
+	local k=20 size=6000 tag=paged-tc
+	note "scenario: $k SYNs of $size bytes whose IP/TCP headers are paged, monitor on $IF_S (--ingress tc)"
+	net_up
+	in_c ip link set dev "$IF_C" mtu 9000
+	in_s ip link set dev "$IF_S" mtu 9000
+	mon_start "$tag" --ingress tc
+	cap_start "$NS_S" "$IF_S" "$tag"
+	nstat_snap "$NS_S" "$tag.s"
+	timeout 30 ip netns exec "$NS_C" "$PY" "$PAGED" "$IF_C" "$(mac "$NS_C" "$IF_C")" "$(mac "$NS_S" "$IF_S")" \
+		"$C4" "$S4" $CLOSED_PORT $k $size >/dev/null || die "pagedsyn.py failed"
+	wait_metric 5 $k tcpshake_syn_packets_total
+	sc_end
+	check_eq "[$tag] SYNs in the capture" "$k" "$(pcap_stat "$tag" syn)"
+	check_eq "[$tag] syn_packets_total" "$k" "$(metric tcpshake_syn_packets_total)"
+	check_eq "[$tag] packets_total = TCP packets in the capture" "$(pcap_stat "$tag" tcp_packets)" "$(metric tcpshake_packets_total)"
+	check_eq "[$tag] unparsed_packets_total (every reason)" 0 "$(unparsed_total)"
+	check_eq "[$tag] malformed_packets_total" 0 "$(metric tcpshake_malformed_packets_total)"
+	check_eq "[$tag] server TcpOutRsts delta (the SYNs reached TCP whole)" "$k" "$(nstat_s TcpOutRsts)"
+}
+
+RELAY_PID=
+run_sc tun-tc sc_tun tc
+run_sc tun-xdp sc_tun xdp
+run_sc loopback-tc sc_loopback tc
+run_sc loopback-xdp sc_loopback xdp
+run_sc paged-tc sc_paged
+net_down
+finish
