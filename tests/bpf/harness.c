@@ -43,6 +43,8 @@ static void harness_options(struct options *o, const struct harness_config *hc)
 	/* Small tables load fast; tests that need a geometry ask for it. */
 	o->handshake_slots = 4096;
 	o->max_flows = 8192;
+	if (hc->max_ports)
+		o->max_ports = hc->max_ports;
 }
 
 static void override_geometry(struct table_geometry *g, const struct harness_config *hc)
@@ -62,6 +64,10 @@ static void override_config(struct tcpshake_config *cfg, const struct harness_co
 		cfg->close_timeout_ns = hc->close_timeout_ns;
 	if (hc->hash_seed)
 		cfg->hash_seed = hc->hash_seed;
+	if (hc->raw_ip)
+		cfg->raw_ip_mask = 1;     /* interface slot 0 */
+	if (hc->claimed_hs_buckets)
+		cfg->hs_mask = hc->claimed_hs_buckets - 1;
 }
 
 static int load_native(struct harness *h, const struct harness_config *hc, const struct options *o)
@@ -71,9 +77,9 @@ static int load_native(struct harness *h, const struct harness_config *hc, const
 	geometry_from_options(&h->l.geo, o);
 	override_geometry(&h->l.geo, hc);
 	config_from_options(&cfg, o, &h->l.geo, 0, &lo, 1);
-	override_config(&cfg, hc);
 	cfg.hs_mask = h->l.geo.hs_buckets - 1;
 	cfg.flow_mask = h->l.geo.flow_buckets - 1;
+	override_config(&cfg, hc);
 	if (native_open(h->l.geo.hs_buckets, h->l.geo.flow_buckets, h->l.geo.spill_max,
 			h->l.geo.port_slots))
 		return -1;
@@ -167,6 +173,19 @@ int harness_run(struct harness *h, enum hook hook, const __u8 *pkt, size_t len, 
 	if (duration_ns)
 		*duration_ns = run.duration;
 	return (int)run.retval;
+}
+
+int harness_run_forwarded(struct harness *h, const __u8 *pkt, size_t len, __u32 ingress_ifindex)
+{
+	struct __sk_buff ctx = { .ifindex = 1, .ingress_ifindex = ingress_ifindex };
+	LIBBPF_OPTS(bpf_test_run_opts, run, .data_in = pkt, .data_size_in = (__u32)len,
+		    .ctx_in = &ctx, .ctx_size_in = sizeof(ctx));
+	int err;
+
+	if (h->backend == BACKEND_NATIVE)
+		return -EOPNOTSUPP;
+	err = bpf_prog_test_run_opts(prog_fd(h, HOOK_TC_OUT), &run);
+	return err ? err : (int)run.retval;
 }
 
 int harness_run_craft(struct harness *h, enum hook hook, const struct craft *c)

@@ -29,6 +29,9 @@ struct harness_config {
 	__u64 close_timeout_ns;
 	__u64 hash_seed;          /* fixed, so tests can reason about buckets */
 	bool events;
+	bool raw_ip;              /* the interface carries bare IP packets (tun, WireGuard) */
+	__u32 max_ports;          /* 0: default --max-ports */
+	__u32 claimed_hs_buckets; /* programs believe in this many buckets (0: the real count) */
 	enum backend backend;
 };
 
@@ -47,6 +50,10 @@ void harness_close(struct harness *h);
 int harness_run(struct harness *h, enum hook hook, const __u8 *pkt, size_t len, __u32 repeat,
 		__u32 *duration_ns);
 int harness_run_craft(struct harness *h, enum hook hook, const struct craft *c);
+/* A tc run whose skb says it came in on ingress_ifindex (the test device
+ * is lo, ifindex 1): a packet forwarded back out the interface it came in
+ * on. Kernel backend only. */
+int harness_run_forwarded(struct harness *h, const __u8 *pkt, size_t len, __u32 ingress_ifindex);
 int harness_sweep(struct harness *h);
 /* Per-CPU stats of interface slot 0, summed. */
 void harness_stats(struct harness *h, struct iface_stats *st);
