@@ -146,13 +146,14 @@ static void on_flood(const struct flood_alert *a, void *ctx)
 /* One interval: expire, read, judge, export. */
 static void tick(struct monitor *m, bool last)
 {
+	int swept = loader_sweep(&m->loader), read;   /* read even when the sweep failed */
 	char *body = NULL;
 	size_t len = 0;
 
-	m->healthy = loader_sweep(&m->loader) == 0 &&
-		     reader_read(&m->reader, &m->snap, &m->labels) == 0;
-	if (m->healthy && reader_read_sketches(&m->reader, floodwatch_readings(&m->flood),
-					       m->snap.nr_ifaces) == 0)
+	read = reader_read(&m->reader, &m->snap, &m->labels);
+	m->healthy = read == 0 && swept == 0;
+	if (read == 0 && reader_read_sketches(&m->reader, floodwatch_readings(&m->flood),
+					      m->snap.nr_ifaces) == 0)
 		floodwatch_update(&m->flood, &m->snap, clock_mono_to_wall(), last ? NULL : on_flood, m);
 	m->snap.up = !last;
 	if (m->events_on) {

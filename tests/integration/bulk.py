@@ -1,0 +1,72 @@
+#!/usr/bin/env python3
+"""bulk: connections that move megabytes, so the stacks use GSO and GRO
+super-packets (stdlib only).
+
+    bulk.py server --addr A --port P --count N --up BYTES --down BYTES --ready FILE
+    bulk.py client --addr A --port P --count N --up BYTES --down BYTES
+
+Per connection the client sends --up bytes, the server answers with --down
+bytes, the client closes first once it has them all, the server closes on
+the client's FIN (a graceful close, client TIME-WAIT). Every socket call has
+a timeout; exit status 0 only if every connection moved every byte.
+"""
+
+import argparse
+import socket
+import sys
+
+TIMEOUT = 20.0
+
+
+def recv_exact(s, n):
+    got = 0
+    while got < n:
+        chunk = s.recv(min(1 << 20, n - got))
+        if not chunk:
+            raise EOFError("peer closed after %d of %d bytes" % (got, n))
+        got += len(chunk)
+
+
+def server(a):
+    fam = socket.AF_INET6 if ":" in a.addr else socket.AF_INET
+    ls = socket.socket(fam, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind((a.addr, a.port))
+    ls.listen(16)
+    ls.settimeout(60)
+    open(a.ready, "w").close()
+    for _ in range(a.count):
+        c, _ = ls.accept()
+        c.settimeout(TIMEOUT)
+        recv_exact(c, a.up)
+        c.sendall(b"D" * a.down)
+        if c.recv(1):
+            raise ValueError("data after the response")
+        c.close()
+    return 0
+
+
+def client(a):
+    for _ in range(a.count):
+        s = socket.create_connection((a.addr, a.port), timeout=TIMEOUT)
+        s.sendall(b"U" * a.up)
+        recv_exact(s, a.down)
+        s.close()
+    return 0
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("role", choices=["server", "client"])
+    ap.add_argument("--addr", required=True)
+    ap.add_argument("--port", type=int, default=8080)
+    ap.add_argument("--count", type=int, default=1)
+    ap.add_argument("--up", type=int, default=1 << 20)
+    ap.add_argument("--down", type=int, default=4 << 20)
+    ap.add_argument("--ready", default="/dev/null")
+    a = ap.parse_args()
+    return server(a) if a.role == "server" else client(a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
