@@ -34,11 +34,12 @@ unparsed_total() { metric tcpshake_unparsed_packets_total; }
 
 # cap_start_dumpcap NS IFACE NAME: cap_start with dumpcap, not tshark: when
 # tshark starts it probes extcap sources, and androiddump connects to
-# 127.0.0.1:5037 (adb), traffic on exactly the lo we watch.
+# 127.0.0.1:5037 (adb), traffic on exactly the lo we watch. Headers only
+# (256 bytes) and a 64 MiB buffer, so bulk transfers lose no packet.
 cap_start_dumpcap() {
 	CAP_FILE=$WORK/$3.pcapng
 	rm -f "$CAP_FILE"
-	ip netns exec "$1" dumpcap -n -i "$2" -w "$CAP_FILE" -q >"$WORK/$3.tshark.log" 2>&1 &
+	ip netns exec "$1" dumpcap -n -s 256 -B 64 -i "$2" -w "$CAP_FILE" -q >"$WORK/$3.tshark.log" 2>&1 &
 	CAP_PID=$!
 	track "$CAP_PID"
 	wait_for 15 "capture" test -s "$CAP_FILE" || die "dumpcap did not start capturing on $1/$2 within 15 s"
@@ -183,17 +184,21 @@ sc_paged() {
 # ---- GSO / GRO super-packets ---------------------------------------------------
 
 sc_gso() {
-	local n=6 tag=gso-$1 big
-	note "scenario: $n connections moving 2 MB up and 6 MB down over the veth (TSO on), monitor on $IF_S (--ingress $1)"
-	sc_begin "$tag" --ingress "$1"
+	local n=4 tag=gso-$1 big
+	note "scenario: $n connections moving 1 MB up and 2 MB down over the veth (TSO on), monitor on $IF_S (--ingress $1)"
+	net_up
+	mon_start "$tag" --ingress "$1"
+	cap_start_dumpcap "$NS_S" "$IF_S" "$tag"
+	nstat_snap "$NS_S" "$tag.s"
+	nstat_snap "$NS_C" "$tag.c"
 	rm -f "$WORK/$tag.ready"
-	in_s "$PY" "$BULK" server --addr "$S4" --port $PORT --count $n --up $((2 << 20)) --down $((6 << 20)) \
+	in_s "$PY" "$BULK" server --addr "$S4" --port $PORT --count $n --up $((1 << 20)) --down $((2 << 20)) \
 		--ready "$WORK/$tag.ready" >"$WORK/$tag.server.log" 2>&1 &
 	SERVER_PID=$!
 	track "$SERVER_PID"
 	wait_for 10 "bulk server" test -e "$WORK/$tag.ready" || die "bulk.py server did not start"
 	timeout 120 ip netns exec "$NS_C" "$PY" "$BULK" client --addr "$S4" --port $PORT --count $n \
-		--up $((2 << 20)) --down $((6 << 20)) >"$WORK/$tag.client.log" 2>&1 ||
+		--up $((1 << 20)) --down $((2 << 20)) >"$WORK/$tag.client.log" 2>&1 ||
 		fail "[$tag] bulk.py client: $(tail -n 2 "$WORK/$tag.client.log")"
 	server_wait "$tag"
 	sc_end
