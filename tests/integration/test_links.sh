@@ -120,9 +120,10 @@ sc_tun() {
 # ---- loopback ----------------------------------------------------------------
 
 sc_loopback() {
-	local n=40 r=10 tag=loopback-$1 save_if=$IF_S save_c=$NS_C
+	local n=40 r=10 tag=loopback-$1 save_if=$IF_S save_c
 	note "scenario: $n connections and $r refused connects over 127.0.0.1, monitor on the server namespace's lo (--ingress $1)"
 	net_up
+	save_c=$NS_C
 	IF_S=lo
 	mon_start "$tag" --ingress "$1" -v
 	check_eq "[$tag] hooks on lo: tc egress only" "tcx_egress:tcpshake_tc_out " "$(hooks_on "$NS_S" lo)"
