@@ -20,9 +20,10 @@ void native_sweep(void)
 int native_parse(const void *data, const void *data_end, __u32 ifindex,
 		 struct native_segment *s)
 {
+	struct frame f = frame_linear(data, data_end);
 	struct iface_stats *st;
 
-	return track_parse(data, data_end, ifindex, &s->p, &s->hash, &st);
+	return track_parse(&f, ifindex, &s->p, &s->hash, &st);
 }
 
 void native_track_segment(const struct native_segment *s, __u32 egress)

@@ -67,7 +67,9 @@ int bench_track_next_src(struct xdp_md *ctx)
 SEC("xdp")
 int bench_track_next_src_nosketch(struct xdp_md *ctx)
 {
-	track((void *)(long)ctx->data, (void *)(long)ctx->data_end, ctx->ingress_ifindex, 1);
+	struct frame f = frame_linear((void *)(long)ctx->data, (void *)(long)ctx->data_end);
+
+	track(&f, ctx->ingress_ifindex, 1);
 	next_client(ctx, SRC_OFFSETS);
 	return XDP_PASS;
 }
