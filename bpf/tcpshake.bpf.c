@@ -15,16 +15,17 @@
 SEC("xdp")
 int tcpshake_xdp(struct xdp_md *ctx)
 {
-	struct frame f = frame_linear((void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	struct hook_frame f = hook_frame_linear((void *)(long)ctx->data,
+						(void *)(long)ctx->data_end);
 
 	track(&f, ctx->ingress_ifindex, 0);
 	return XDP_PASS;
 }
 
 /* skb->len counts the paged part too: IP lengths are checked against it. */
-static __always_inline struct frame skb_frame(struct __sk_buff *skb)
+static __always_inline struct hook_frame skb_hook_frame(struct __sk_buff *skb)
 {
-	struct frame f = { .data = (void *)(long)skb->data, .data_end = (void *)(long)skb->data_end,
+	struct hook_frame f = { .data = (void *)(long)skb->data, .data_end = (void *)(long)skb->data_end,
 			   .len = skb->len, .skb = skb };
 
 	return f;
@@ -33,7 +34,7 @@ static __always_inline struct frame skb_frame(struct __sk_buff *skb)
 SEC("tc")
 int tcpshake_tc_in(struct __sk_buff *skb)
 {
-	struct frame f = skb_frame(skb);
+	struct hook_frame f = skb_hook_frame(skb);
 
 	track(&f, skb->ifindex, 0);
 	return TC_ACT_UNSPEC_;
@@ -42,7 +43,7 @@ int tcpshake_tc_in(struct __sk_buff *skb)
 SEC("tc")
 int tcpshake_tc_out(struct __sk_buff *skb)
 {
-	struct frame f;
+	struct hook_frame f;
 
 	/* Forwarded back out the interface it came in on: our ingress hook on
 	 * this interface has counted it already. */
@@ -53,7 +54,7 @@ int tcpshake_tc_out(struct __sk_buff *skb)
 			st->egress_duplicates++;
 		return TC_ACT_UNSPEC_;
 	}
-	f = skb_frame(skb);
+	f = skb_hook_frame(skb);
 	track(&f, skb->ifindex, 1);
 	return TC_ACT_UNSPEC_;
 }

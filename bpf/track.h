@@ -12,7 +12,7 @@
 #ifndef TCPSHAKE_TRACK_H
 #define TCPSHAKE_TRACK_H
 
-#include "frame.h"
+#include "hook_frame.h"
 #include "tables.h"
 #include "account.h"
 
@@ -395,7 +395,7 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 /* The first half of track(): parses a frame of interface ifindex. Returns 1
  * for a TCP segment (*p with its interface slot, *hash of its key, *st the
  * interface's counters), else 0, a malformed frame counted. */
-static __always_inline int track_parse(struct frame *f, __u32 ifindex, struct packet *p,
+static __always_inline int track_parse(struct hook_frame *f, __u32 ifindex, struct packet *p,
 				       __u64 *hash, struct iface_stats **st)
 {
 	__u32 iface = iface_slot(ifindex);
@@ -404,7 +404,7 @@ static __always_inline int track_parse(struct frame *f, __u32 ifindex, struct pa
 	*st = stats_of(iface);
 	if (!*st)
 		return 0;
-	r = frame_parse(f, iface_raw_ip(iface), p);
+	r = hook_frame_parse(f, iface_raw_ip(iface), p);
 	if (r != PARSE_TCP) {
 		count_unparsed(*st, r);
 		return 0;
@@ -453,7 +453,7 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 	track_slow(p, hash, egress);
 }
 
-static __always_inline void track(struct frame *f, __u32 ifindex, __u32 egress)
+static __always_inline void track(struct hook_frame *f, __u32 ifindex, __u32 egress)
 {
 	struct iface_stats *st;
 	struct packet p;

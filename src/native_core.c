@@ -7,7 +7,7 @@
 
 void native_track(const void *data, const void *data_end, __u32 ifindex, __u32 egress)
 {
-	struct frame f = frame_linear(data, data_end);
+	struct hook_frame f = hook_frame_linear(data, data_end);
 
 	track(&f, ifindex, egress);
 }
@@ -20,7 +20,7 @@ void native_sweep(void)
 int native_parse(const void *data, const void *data_end, __u32 ifindex,
 		 struct native_segment *s)
 {
-	struct frame f = frame_linear(data, data_end);
+	struct hook_frame f = hook_frame_linear(data, data_end);
 	struct iface_stats *st;
 
 	return track_parse(&f, ifindex, &s->p, &s->hash, &st);

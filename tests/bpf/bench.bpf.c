@@ -49,7 +49,7 @@ int bench_bare_next(struct xdp_md *ctx)
 SEC("xdp")
 int bench_track(struct xdp_md *ctx)
 {
-	struct frame f = frame_linear((void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	struct hook_frame f = hook_frame_linear((void *)(long)ctx->data, (void *)(long)ctx->data_end);
 
 	track(&f, ctx->ingress_ifindex, 0);
 	return XDP_PASS;
@@ -58,7 +58,7 @@ int bench_track(struct xdp_md *ctx)
 SEC("xdp")
 int bench_track_next_src(struct xdp_md *ctx)
 {
-	struct frame f = frame_linear((void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	struct hook_frame f = hook_frame_linear((void *)(long)ctx->data, (void *)(long)ctx->data_end);
 
 	track(&f, ctx->ingress_ifindex, 0);
 	next_client(ctx, SRC_OFFSETS);
@@ -71,7 +71,7 @@ int bench_track_next_src(struct xdp_md *ctx)
 SEC("xdp")
 int bench_track_next_src_nosketch(struct xdp_md *ctx)
 {
-	struct frame f = frame_linear((void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	struct hook_frame f = hook_frame_linear((void *)(long)ctx->data, (void *)(long)ctx->data_end);
 
 	track(&f, ctx->ingress_ifindex, 1);
 	next_client(ctx, SRC_OFFSETS);
@@ -127,7 +127,7 @@ int bench_sketch_next_src(struct xdp_md *ctx)
 SEC("xdp")
 int bench_track_next_dst(struct xdp_md *ctx)
 {
-	struct frame f = frame_linear((void *)(long)ctx->data, (void *)(long)ctx->data_end);
+	struct hook_frame f = hook_frame_linear((void *)(long)ctx->data, (void *)(long)ctx->data_end);
 
 	track(&f, ctx->ingress_ifindex, 1);
 	next_client(ctx, DST_OFFSETS);

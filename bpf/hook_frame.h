@@ -4,8 +4,8 @@
  * and, on tc, the skb, so headers outside the linear area can be pulled in
  * instead of being counted as truncated. Parsing and the unparsed counters.
  */
-#ifndef TCPSHAKE_FRAME_H
-#define TCPSHAKE_FRAME_H
+#ifndef TCPSHAKE_HOOK_FRAME_H
+#define TCPSHAKE_HOOK_FRAME_H
 
 #ifndef TCPSHAKE_PLATFORM
 #error "include a platform first: platform.bpf.h (kernel) or native.h (user space)"
@@ -16,7 +16,7 @@
  * three VLAN tags, IPv6 with extension headers, TCP with options. */
 #define FRAME_PULL_MAX 512
 
-struct frame {
+struct hook_frame {
 	const void *data;         /* readable bytes: [data, data_end) */
 	const void *data_end;
 	__u32 len;                /* the whole frame, paged part included */
@@ -24,10 +24,13 @@ struct frame {
 	void *skb;                /* tc: the skb to pull headers into; NULL elsewhere */
 };
 
-/* An XDP frame, or any buffer held whole. */
-static __always_inline struct frame frame_linear(const void *data, const void *data_end)
+/* An XDP frame, or any buffer held whole. (The verifier allows the
+ * difference of two packet pointers with CAP_PERFMON, which tcpshake-mon
+ * requires anyway.) */
+static __always_inline struct hook_frame hook_frame_linear(const void *data,
+							   const void *data_end)
 {
-	struct frame f = { .data = data, .data_end = data_end,
+	struct hook_frame f = { .data = data, .data_end = data_end,
 			   .len = (__u32)((const __u8 *)data_end - (const __u8 *)data) };
 
 	return f;
@@ -35,8 +38,8 @@ static __always_inline struct frame frame_linear(const void *data, const void *d
 
 /* Parses the frame; when the headers reach past its linear part (tc: GRO,
  * paged skbs), pulls them in once and parses again. */
-static __always_inline enum parse_result frame_parse(struct frame *f, int raw_ip,
-						     struct packet *p)
+static __always_inline enum parse_result hook_frame_parse(struct hook_frame *f, int raw_ip,
+							  struct packet *p)
 {
 	enum parse_result r = parse_frame(f->data, f->data_end, f->len, raw_ip, p);
 	__u32 linear = (__u32)((const __u8 *)f->data_end - (const __u8 *)f->data);
@@ -65,4 +68,4 @@ static __always_inline void count_unparsed(struct iface_stats *st, enum parse_re
 	st->unparsed_by[reason]++;
 }
 
-#endif /* TCPSHAKE_FRAME_H */
+#endif /* TCPSHAKE_HOOK_FRAME_H */
