@@ -99,14 +99,15 @@ int bench_parse_next_src(struct xdp_md *ctx)
 SEC("xdp")
 int bench_clock_next_src(struct xdp_md *ctx)
 {
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
 	struct packet p;
 
-	if (parse_packet((void *)(long)ctx->data, (void *)(long)ctx->data_end, &p) == PARSE_TCP) {
+	if (parse_packet(data, end, &p) == PARSE_TCP) {
 		__u64 now = clock_ns();
 
 		asm volatile("" : : "r"(p.key.words[1]), "r"(now));
 	}
-	next_client(ctx, SRC_OFFSETS);
+	next_client_at(data, end, SRC_OFFSETS);
 	return XDP_PASS;
 }
 
