@@ -77,6 +77,31 @@ int native_open(__u32 hs_buckets, __u32 flow_buckets, __u32 spill_max, __u32 por
 	return 0;
 }
 
+void native_reset(void)
+{
+	__u32 slots = native.spill.mask + 1;
+
+	memset(native.hs_heads, 0, native.hs_buckets * sizeof(struct hs_head));
+	memset(native.hs_ways, 0, native.hs_buckets * sizeof(struct hs_ways));
+	memset(native.flow_heads, 0, native.flow_buckets * sizeof(struct flow_head));
+	memset(native.flow_ways, 0, native.flow_buckets * sizeof(struct flow_ways));
+	memset(native.flow_spilled, 0, native.flow_buckets * sizeof(__u32));
+	memset(native.port_slot, 0, MAX_IFACES * 65536u * sizeof(__u32));
+	memset(native.port_stats, 0, native.port_slots * sizeof(struct service_stats));
+	memset(native.spill.keys, 0, slots * sizeof(struct flow_key));
+	memset(native.spill.ways, 0, slots * sizeof(struct way));
+	memset(native.spill.used, 0, slots);
+	native.spill.count = 0;
+	memset(native.stats, 0, sizeof(native.stats));
+	memset(native.hists, 0, sizeof(native.hists));
+	memset(native.port_owner, 0, sizeof(native.port_owner));
+	memset(&native.event, 0, sizeof(native.event));
+	native.now = 0;
+	now_coarse = 0;
+	next_port_slot = 0;
+	memset(&report, 0, sizeof(report));
+}
+
 void native_close(void)
 {
 	free(native.hs_heads);
