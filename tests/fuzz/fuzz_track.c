@@ -21,6 +21,7 @@
 #include "events.h"
 #include "native.h"
 #include "tables.h"
+#include "tcpshake/histogram.h"
 
 #define NFLOWS    4
 #define MAX_EV    1024
@@ -33,6 +34,7 @@ struct world {
 	__u64 events[MAX_IFACES];       /* events seen, by interface slot */
 	__u64 ev_outcome[MAX_IFACES][OUT_MAX];
 	__u64 start_ns;
+	__u64 max_ns;                   /* the latest the clock read */
 };
 
 static struct world W;
@@ -138,7 +140,7 @@ static int setup(void)
 		W.isn[i][0] = 1000u + 0x10000000u * (__u32)i;
 		W.isn[i][1] = 5000u + 0x10000000u * (__u32)i;
 	}
-	W.start_ns = native.now = 100 * SEC;
+	W.start_ns = W.max_ns = native.now = 100 * SEC;
 	native_sweep();
 	return 0;
 }
@@ -214,6 +216,8 @@ static void step_clock(uint8_t op)
 		native.now -= delta;
 	else
 		native.now += delta;
+	if (native.now > W.max_ns)
+		W.max_ns = native.now;
 }
 
 static void run_step(void)
@@ -280,6 +284,22 @@ static __u64 hist_count(const struct hist *h)
 	return sum(h->count, HIST_SLOTS);
 }
 
+/* No duration can exceed what the clock covered: a larger sample is a
+ * negative interval wrapped around (a stamp taken later than the end). */
+static void check_durations(const struct hist *h, __u32 iface, __u32 id)
+{
+	__u64 span = W.max_ns - W.start_ns, n = 0;
+	__u32 k;
+
+	for (k = 1; k < HIST_SLOTS; k++) {
+		n += h->count[k];
+		require(hist_upper_ns(k - 1) < span || h->count[k] == 0,
+			"no duration longer than the run (a negative interval)", iface, id, k);
+	}
+	n += h->count[0];
+	require(h->sum_ns <= n * span, "duration sum within the run", iface, id, h->sum_ns);
+}
+
 static void check_counters(__u32 i)
 {
 	const struct iface_stats *st = &native.stats[i];
@@ -325,6 +345,7 @@ static void check_counters(__u32 i)
 		hs += ps->handshakes;
 		for (r = 0; r < FAIL_MAX; r++)
 			pf[r] += ps->failures[r];
+		check_durations(&ps->handshake, i, 100 + s);
 		require(hist_count(&ps->handshake) <= ps->handshakes,
 			"port handshake histogram <= port handshakes", i, hist_count(&ps->handshake),
 			ps->handshakes);
@@ -334,6 +355,8 @@ static void check_counters(__u32 i)
 		require(pf[r] == st->failures[r], "port failures == failures", i, pf[r],
 			st->failures[r]);
 
+	for (r = 0; r < H_MAX; r++)
+		check_durations(&native.hists[i * H_MAX + r], i, (__u32)r);
 	/* Histograms: one SYN-ACK-to-ACK sample per handshake (the clock never
 	 * reads 0, so every handshake has its SYN-ACK time). */
 	require(hist_count(&native.hists[i * H_MAX + H_SYNACK_TO_ACK]) == st->handshakes,
@@ -526,10 +549,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			check_tables();
 	}
 	/* The end: everything times out, the tables drain. */
-	native.now += 200 * SEC;
+	native.now = W.max_ns += 200 * SEC;
 	native_sweep();
 	check_tables();
-	native.now += 200 * SEC;
+	native.now = W.max_ns += 200 * SEC;
 	native_sweep();
 	check_tables();
 	if (getenv("FUZZ_TRACK_DUMP"))

@@ -103,6 +103,9 @@ TRACK = {
     'spill': world(hs=8, flows=1, spill=3) +
     b''.join(handshake(flow=f, encap=e) for f in range(4) for e in range(4)) + SWEEP +
     ms(30000) + SWEEP,
+    # Capture timestamps out of order: the SYN-ACK stamped before its SYN.
+    'clock_backwards': world() + ms(1000) + c(SYN) + b'\xA1\x01' + s(SYN | ACK, 0, 1) +
+    b'\xA1\x02' + c(ACK, 1, 1) + close_client_first() + SWEEP,
     'no_events': world(events=False) + handshake() + close_client_first() + SWEEP,
     'malformed': world() + damaged(0, SYN, 0, 0, 0x15, 0x03, 0) +
     damaged(0, SYN, 0, 0, 0x20, 0x30, 0) + damaged(0, SYN, 0, 0, 0x00, 0, 30) +
