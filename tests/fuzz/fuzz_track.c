@@ -81,6 +81,24 @@ static void on_event(const struct event *e, void *ctx)
 		e->key.iface, e->conn.outcome, 0);
 	W.events[e->key.iface]++;
 	W.ev_outcome[e->key.iface][e->conn.outcome]++;
+	/* The record's state agrees with how it ended. */
+	switch (e->conn.outcome) {
+	case OUT_ESTABLISHED:
+		require(fsm_is_open(e->conn.state) && (e->conn.seen & SEEN_ACK3) && e->conn.t_established,
+			"established event of an open record", e->key.iface, e->conn.state, e->conn.seen);
+		break;
+	case OUT_REFUSED: case OUT_TIMEOUT: case OUT_INVALID:
+		require(e->conn.state == CS_CLOSED || e->conn.state == CS_FAILED,
+			"failed attempt ended", e->key.iface, e->conn.state, e->conn.outcome);
+		require(e->conn.fail_reason < FAIL_MAX && !(e->conn.seen & SEEN_ACK3),
+			"failed attempt never completed", e->key.iface, e->conn.fail_reason, e->conn.seen);
+		break;
+	default:
+		require(e->conn.state == CS_CLOSED || e->conn.state == CS_TIME_WAIT ||
+			e->conn.state == CS_FAILED, "ended record closed", e->key.iface, e->conn.state,
+			e->conn.outcome);
+		break;
+	}
 	/* The event writer, fed the real record: one valid JSON object. */
 	line = event_to_json(e, "eth0", 0);
 	require(line != NULL, "event_to_json failed", e->key.iface, 0, 0);
