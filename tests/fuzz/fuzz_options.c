@@ -6,14 +6,18 @@
  * a usage error is exactly one line "tcpshake-mon: error: ...", naming
  * options as the user wrote them, and
  * nothing is printed when the options are good; a run gets values inside
- * the documented ranges and distinct interface names.
+ * the documented ranges and distinct interface names; a --listen value
+ * that passes http_check_listen() (as main() calls it) parses into an
+ * IPv4 or IPv6 socket address.
  */
 #include <getopt.h>
 #include <math.h>
+#include <netinet/in.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "http.h"
 #include "options.h"
 
 #define MAX_ARGS 64
@@ -106,11 +110,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	stdout = open_memstream(&out, &outlen);
 	optind = 0;     /* glibc: full re-initialisation of getopt */
 	rc = options_parse(&o, argc, argv);
+	/* --listen is checked next, as main() does. */
+	if (rc == -1 && o.listen && http_check_listen(o.listen) != 0)
+		rc = 2;
 	fclose(stderr);
 	fclose(stdout);
 	stderr = saved_err;
 	stdout = saved_out;
 
+	if (rc == -1 && o.listen) {
+		struct sockaddr_storage sa;
+		unsigned int salen = 0;
+
+		if (http_parse_listen(o.listen, &sa, &salen) ||
+		    !((sa.ss_family == AF_INET && salen == sizeof(struct sockaddr_in)) ||
+		      (sa.ss_family == AF_INET6 && salen == sizeof(struct sockaddr_in6))))
+			fail("--listen accepted but no address", o.listen);
+	}
 	if (rc == -1)
 		check_run(&o, err);
 	else if (rc == 0) {
