@@ -4,8 +4,8 @@
  * name, arguments separated by NUL bytes. Checks what options_parse()
  * promises: exit status 0 (help, version), 2 (usage error) or -1 (run);
  * a usage error is exactly one line "tcpshake-mon: error: ...", naming
- * options as the user wrote them, and
- * nothing is printed when the options are good; a run gets values inside
+ * options as the user wrote them, and nothing is printed when the options
+ * are good; a run gets values inside
  * the documented ranges and distinct interface names; a --listen value
  * that passes http_check_listen() (as main() calls it) parses into an
  * IPv4 or IPv6 socket address.
