@@ -294,17 +294,12 @@ static void check_iface_field(json_object *o, const char *name, const char *line
 		fail("a plain interface name not shown as it is", line);
 }
 
-static void check_term(const struct snapshot *s, bool json)
+/* One interval's output: one line per interface, JSON objects with --json. */
+static void check_lines(const char *text, const struct snapshot *s, bool json)
 {
-	static struct term t;
-	char *text = NULL, *line, *nl;
-	size_t len = 0;
-	FILE *f = open_memstream(&text, &len);
+	const char *line, *nl;
 	int i = 0;
 
-	term_init(&t, f, json);
-	term_show(&t, s, 1700000000.0);
-	fclose(f);
 	for (line = text; *line; line = nl + 1, i++) {
 		nl = strchr(line, '\n');
 		if (!nl)
@@ -320,6 +315,39 @@ static void check_term(const struct snapshot *s, bool json)
 	}
 	if (i != s->nr_ifaces)
 		fail("not one line per interface", text);
+}
+
+/* Two intervals, so the rates are computed too: counters only grow, by
+ * what the input says, over 0.1 s to 25.6 s. */
+static void check_term(struct input *in, const struct snapshot *s, bool json)
+{
+	static struct term t;
+	static struct snapshot next;
+	char *text = NULL;
+	size_t len = 0, k;
+	FILE *f = open_memstream(&text, &len);
+	int i;
+
+	term_init(&t, f, json);
+	term_show(&t, s, 1700000000.0);
+	fclose(f);
+	check_lines(text, s, json);
+	free(text);
+	text = NULL;
+	t.out = f = open_memstream(&text, &len);
+	next = *s;
+	next.mono_s += 0.1 * (1 + byte(in));
+	for (i = 0; i < next.nr_ifaces; i++) {
+		__u64 *c = (__u64 *)&next.iface[i].stats;
+
+		for (k = 0; k < sizeof(next.iface[i].stats) / sizeof(*c); k++)
+			c[k] += byte(in);
+		for (k = 0; k < HIST_SLOTS; k++)
+			next.iface[i].hist[H_HANDSHAKE].count[k] += byte(in) & 1;
+	}
+	term_show(&t, &next, 1700000000.0 + next.mono_s - s->mono_s);
+	fclose(f);
+	check_lines(text, &next, json);
 	free(text);
 }
 
@@ -405,8 +433,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fail("prom_render failed", NULL);
 	check_prom(text, len, &s);
 	free(text);
-	check_term(&s, true);
-	check_term(&s, false);
+	check_term(&in, &s, true);
+	check_term(&in, &s, false);
 	check_event(&in, &s);
 	return 0;
 }
