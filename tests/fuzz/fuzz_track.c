@@ -23,7 +23,7 @@
 #include "tables.h"
 #include "tcpshake/histogram.h"
 
-#define NFLOWS    4
+#define NFLOWS    8
 #define MAX_EV    1024
 #define SEC       1000000000ull
 
@@ -176,23 +176,25 @@ static __u32 rel_seq(__u32 isn, unsigned mode)
 	return v;
 }
 
-/* A crafted segment: byte a: bits 0-1 flow, 2 sent by the server, 3 seen on
- * egress, 4 second interface, 5-6 encapsulation; byte flags; byte seq/ack
- * modes (low/high nibble, relative to sender/receiver ISN); byte payload. */
+/* A crafted segment: byte a: bits 0-1 and 7 flow, 2 sent by the server, 3
+ * seen on egress, 4 second interface, 5-6 encapsulation; byte flags; byte
+ * seq/ack modes (low/high nibble, relative to sender/receiver ISN); byte
+ * payload. Eight flows per family and interface: more than a bucket's ways. */
 static size_t craft_step(__u8 *buf, size_t cap, struct craft *c, __u32 *ifindex, __u32 *egress)
 {
 	static const char *const v4[2] = { "10.0.0.1", "10.0.0.2" };
 	static const char *const v6[2] = { "fd00::1", "fd00::2" };
 	uint8_t a = byte(), flags = byte(), modes = byte(), payload = byte();
-	unsigned flow = a & 3, server = (a >> 2) & 1, encap = (a >> 5) & 3;
+	unsigned flow = (a & 3) | (a >> 5 & 4), server = (a >> 2) & 1, encap = (a >> 5) & 3;
+	/* Flows differ in the client port (4 values) and the server port. */
+	__u16 cport = (__u16)(40000 + (flow & 1) + 2 * (flow >> 2)), sport = (flow & 2) ? 443 : 80;
 
 	memset(c, 0, sizeof(*c));
 	c->family = (encap & 1) ? 6 : 4;
 	c->src = (c->family == 4 ? v4 : v6)[server];
 	c->dst = (c->family == 4 ? v4 : v6)[!server];
-	/* Flows 0 and 1 share the server port, 2 and 3 the client port. */
-	c->sport = server ? (flow < 2 ? 80 : 443) : (__u16)(40000 + (flow & 1));
-	c->dport = server ? (__u16)(40000 + (flow & 1)) : (flow < 2 ? 80 : 443);
+	c->sport = server ? sport : cport;
+	c->dport = server ? cport : sport;
 	c->flags = flags;
 	c->seq = rel_seq(W.isn[flow][server], modes & 15);
 	c->ack = rel_seq(W.isn[flow][!server], modes >> 4);
@@ -275,11 +277,11 @@ static void run_step(void)
 	case 6:
 		native_sweep();
 		break;
-	default: {                  /* a new ISN for one side of a flow */
+	default: {                  /* a new ISN for one side (bit 2) of a flow (bits 0, 1, 3) */
 		__u32 v = 0;
 
 		take(&v, 4);
-		W.isn[op & 3][(op >> 2) & 1] = v;
+		W.isn[(op & 3) | (op >> 1 & 4)][(op >> 2) & 1] = v;
 		break;
 	}
 	}

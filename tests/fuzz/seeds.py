@@ -24,7 +24,7 @@ def seg(server, flags, seq=0, ack=0, payload=0, flow=0, egress=False, iface=1,
         encap=0):
     """A crafted segment; seq and ack are offsets from the sender's and the
     receiver's ISN (-2..12)."""
-    a = flow | server << 2 | egress << 3 | (iface - 1) << 4 | encap << 5
+    a = (flow & 3) | server << 2 | egress << 3 | (iface - 1) << 4 | encap << 5 | (flow & 4) << 5
     return bytes([0x00, a, flags, (seq + 2) | (ack + 2) << 4, payload])
 
 
@@ -58,7 +58,7 @@ SWEEP = b'\xC0'
 
 
 def new_isn(flow, server, isn):
-    return bytes([0xE0 | flow | server << 2]) + struct.pack('<I', isn)
+    return bytes([0xE0 | (flow & 3) | server << 2 | (flow & 4) << 1]) + struct.pack('<I', isn)
 
 
 def handshake(**kw):
@@ -100,9 +100,14 @@ TRACK = {
     b''.join(c(SYN, flow=f) for f in range(4)) + b''.join(c(SYN, flow=f, encap=1)
                                                          for f in range(4)) +
     b''.join(handshake(flow=f) for f in range(4)) + SWEEP,
+    # 16 connections for one flow bucket of 8 ways and a spill of 3: the
+    # spill fills, then a new one needs a TIME-WAIT victim or is dropped.
     'spill': world(hs=8, flows=1, spill=3) +
-    b''.join(handshake(flow=f, encap=e) for f in range(4) for e in range(4)) + SWEEP +
-    ms(30000) + SWEEP,
+    b''.join(handshake(flow=f, encap=e) for f in range(8) for e in (0, 1)) + SWEEP +
+    close_client_first(flow=5, encap=1) + SWEEP + ms(30000) + SWEEP,
+    'time_wait_eviction': world(hs=8, flows=1, spill=0) +
+    b''.join(handshake(flow=f) + close_client_first(flow=f) for f in range(8)) +
+    b''.join(handshake(flow=f, encap=1) for f in range(3)) + SWEEP,
     # Capture timestamps out of order: the SYN-ACK stamped before its SYN.
     'clock_backwards': world() + ms(1000) + c(SYN) + b'\xA1\x01' + s(SYN | ACK, 0, 1) +
     b'\xA1\x02' + c(ACK, 1, 1) + close_client_first() + SWEEP,
