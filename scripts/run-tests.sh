@@ -18,6 +18,7 @@ export BUILD=$build HOOKS_BIN=${HOOKS_BIN:-$build/tests/hooks}
 san_dir=$build/sanitizer-reports
 rm -rf "$san_dir"
 mkdir -p "$san_dir"
+chmod 1777 "$san_dir"    # tests also run the monitor as other users
 san_dir=$(cd "$san_dir" && pwd)
 export ASAN_OPTIONS="detect_leaks=1:log_path=$san_dir/asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$san_dir/ubsan${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
