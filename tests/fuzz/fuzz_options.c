@@ -136,10 +136,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (strncmp(err, "tcpshake-mon: error: ", 21) || count(err, errlen, "\n") != 1 ||
 		    err[errlen - 1] != '\n' || out[0])
 			fail("a usage error is one line: tcpshake-mon: error: ...", err);
-		/* Known exception, fixed on branch hardening (00539bf, "Option
-		 * errors name the long option"): main names a long option by
-		 * getopt's value for it (optopt >= 256). Drop it once merged. */
-		if (!escapes_only_input(err, errlen, data, size) && optopt < 256)
+		if (!escapes_only_input(err, errlen, data, size))
 			fail("an option named by an unprintable character", err);
 	} else {
 		fail("exit status other than -1, 0, 2", err);

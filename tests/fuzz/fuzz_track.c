@@ -340,9 +340,10 @@ static void check_counters(__u32 i)
 	require(st->handshakes + fails <= st->syn_packets + st->synack_packets,
 		"handshakes + failures <= SYNs + SYN-ACKs", i, st->handshakes + fails,
 		st->syn_packets + st->synack_packets);
-	require(st->closes_graceful + st->closes_reset + st->flows_expired <= st->handshakes,
-		"connection ends <= handshakes", i,
-		st->closes_graceful + st->closes_reset + st->flows_expired, st->handshakes);
+	require(st->closes_graceful + st->closes_reset + st->flows_expired + st->flows_superseded <=
+		st->handshakes, "connection ends <= handshakes", i,
+		st->closes_graceful + st->closes_reset + st->flows_expired + st->flows_superseded,
+		st->handshakes);
 	/* One thread, so no update ever loses a race. */
 	require(st->update_retries == 0 && st->update_conflicts == 0, "no update retries", i,
 		st->update_retries, st->update_conflicts);
@@ -396,9 +397,14 @@ static void check_counters(__u32 i)
 	/* Every accounted end of a record is reported, once. */
 	if (native.on_event)
 		require(W.events[i] == st->handshakes + fails + st->closes_graceful +
-			st->closes_reset + st->flows_expired, "events == accounted ends", i,
-			W.events[i], st->handshakes + fails + st->closes_graceful +
-			st->closes_reset + st->flows_expired);
+			st->closes_reset + st->flows_expired + st->flows_superseded,
+			"events == accounted ends", i, W.events[i], st->handshakes + fails +
+			st->closes_graceful + st->closes_reset + st->flows_expired +
+			st->flows_superseded);
+	if (native.on_event)
+		require(W.ev_outcome[i][OUT_SUPERSEDED] == st->flows_superseded,
+			"superseded events == superseded flows", i, W.ev_outcome[i][OUT_SUPERSEDED],
+			st->flows_superseded);
 	if (native.on_event)
 		require(W.ev_outcome[i][OUT_ESTABLISHED] == st->handshakes,
 			"established events == handshakes", i, W.ev_outcome[i][OUT_ESTABLISHED],
@@ -412,20 +418,15 @@ static int way_key_cmp(const void *a, const void *b)
 	return memcmp(&x->key, &y->key, sizeof(x->key));
 }
 
-/* A connection has one flow record at most. Known exception, reported in
- * /work/brief/fuzz-findings/track-duplicate-flow-record.md: a simultaneous
- * open completing on a tuple whose old record is still open inserts a
- * second record. Tolerated only then, so fuzzing goes on; drop the
- * exception once the core refuses the duplicate. */
+/* A connection has one flow record at most (a new handshake on its tuple
+ * supersedes the old record: track.h establish()). */
 static void check_one_record_per_flow(const struct way **recs, __u32 n)
 {
 	__u32 i;
 
 	qsort(recs, n, sizeof(recs[0]), way_key_cmp);
 	for (i = 1; i < n; i++) {
-		if (!flow_key_equal(&recs[i - 1]->key, &recs[i]->key))
-			continue;
-		require((recs[i - 1]->conn.seen | recs[i]->conn.seen) & SEEN_SIMOPEN,
+		require(!flow_key_equal(&recs[i - 1]->key, &recs[i]->key),
 			"one flow record per connection", recs[i]->key.iface, i, n);
 	}
 }
@@ -480,8 +481,8 @@ static void check_tables(void)
 			require((t & ~TAG_ESTABLISHED) == flow_tag(h) &&
 				flow_bucket_of(h).h == &native.flow_heads[b],
 				"flow record under its own tag and bucket", x->key.iface, t, b);
-			require(!!(t & TAG_ESTABLISHED) == (x->conn.state == CS_ESTABLISHED),
-				"ESTABLISHED mark matches the state", x->key.iface, t, x->conn.state);
+			require(!!(t & TAG_ESTABLISHED) == !!fsm_data_fast_path(&x->conn),
+				"data fast-path mark matches the record", x->key.iface, t, x->conn.seen);
 			flow_live[x->key.iface]++;
 			recs[nkeys++] = x;
 		}

@@ -111,6 +111,10 @@ TRACK = {
     # Capture timestamps out of order: the SYN-ACK stamped before its SYN.
     'clock_backwards': world() + ms(1000) + c(SYN) + b'\xA1\x01' + s(SYN | ACK, 0, 1) +
     b'\xA1\x02' + c(ACK, 1, 1) + close_client_first() + SWEEP,
+    # A simultaneous open on the tuple of an open connection (once a second
+    # flow record: /work/brief/fuzz-findings/track-duplicate-flow-record.md).
+    'simopen_on_open_tuple': world(hs=4, flows=1, spill=3) + handshake() + c(FIN | ACK, 1, 1) +
+    c(SYN) + s(SYN) + c(SYN | ACK, 0, 1) + s(SYN | ACK, 0, 1, payload=4) + SWEEP,
     'no_events': world(events=False) + handshake() + close_client_first() + SWEEP,
     'malformed': world() + damaged(0, SYN, 0, 0, 0x15, 0x03, 0) +
     damaged(0, SYN, 0, 0, 0x20, 0x30, 0) + damaged(0, SYN, 0, 0, 0x00, 0, 30) +
