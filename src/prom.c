@@ -237,7 +237,7 @@ static void render_gauges(FILE *f, const struct snapshot *s)
 static void real_sample(FILE *f, const char *name, const char *iface, const char *extra, double v)
 {
 	fprintf(f, P "%s{iface=\"", name);
-	put_label_value(f, iface);
+	put_iface(f, iface);
 	fprintf(f, "\"%s} %.3f\n", extra, v == v ? v : 0);
 }
 

@@ -17,6 +17,7 @@
  * interface and port), then bytes spread over every counter and gauge.
  */
 #include <locale.h>
+#include <math.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -373,6 +374,30 @@ static void check_event(struct input *in, const struct snapshot *s)
 	free(line);
 }
 
+_Static_assert(offsetof(struct flood_view, sources) - offsetof(struct flood_view, syn_rate) ==
+	       9 * sizeof(double), "the rates of flood_view are ten doubles in a row");
+
+static void flood_view(struct input *in, struct flood_view *v)
+{
+	double *rate = &v->syn_rate;
+	int h;
+
+	/* The rates, syn_rate to sources: finite, from the input. */
+	for (; rate <= &v->sources; rate++)
+		*rate = byte(in) * 37.5;
+	v->active = byte(in) & 1;
+	v->since_mono_s = byte(in);
+	v->alerts = byte(in);
+	v->nr_prefixes = byte(in) % (FLOOD_TOP + 1);
+	v->nr_ports = byte(in) % (FLOOD_TOP + 1);
+	for (h = 0; h < FLOOD_TOP; h++) {
+		snprintf(v->prefixes[h].name, sizeof(v->prefixes[h].name), "10.%u.%d.0/24", byte(in), h);
+		v->prefixes[h].rate = byte(in) * 10.0;
+		snprintf(v->ports[h].name, sizeof(v->ports[h].name), "%u", byte(in) * 8u + (unsigned)h);
+		v->ports[h].rate = byte(in) * 10.0;
+	}
+}
+
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
@@ -421,12 +446,26 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		spread(&in, &ports[i].handshakes,
 		       sizeof(ports[i]) - offsetof(struct port_snapshot, handshakes));
 	s.ports = ports;
+	/* Counters, gauges and histograms take any value; the SYN-flood view
+	 * is what floodwatch.c makes: finite rates, real flags, named hitters. */
 	for (i = 0; i < s.nr_ifaces; i++) {
-		char keep[IF_NAMESIZE];
+		size_t from = offsetof(struct iface_snapshot, stats);
 
-		memcpy(keep, s.iface[i].name, sizeof(keep));
-		spread(&in, &s.iface[i], sizeof(s.iface[i]));
-		memcpy(s.iface[i].name, keep, sizeof(keep));
+		spread(&in, (char *)&s.iface[i] + from, offsetof(struct iface_snapshot, flood) - from);
+		flood_view(&in, &s.iface[i].flood);
+	}
+	for (i = 0; i < s.nr_ports; i++) {
+		struct port_flood_view *v = &ports[i].flood;
+
+		v->syn_rate = byte(&in) * 100.0;
+		v->handshake_rate = byte(&in) * 0.5;
+		v->failure_rate = byte(&in) * 0.25;
+		v->uncompleted_rate = byte(&in) * 3.0;
+		v->p50_s = (in.p < in.end && (*in.p & 1)) ? NAN : byte(&in) * 1e-4;
+		v->p99_s = byte(&in) * 1e-3;
+		v->active = byte(&in) & 1;
+		v->alerts = byte(&in);
+		ports[i].half_open = (__s64)byte(&in) - 8;
 	}
 	s.hs_capacity = 4096;
 	s.flow_capacity = 8192;
