@@ -9,8 +9,10 @@ shift
 layers=${*:-unit bpf integration deploy fuzz}
 failed=()
 passed=0
-# Where the test scripts find the build's other artefacts.
-export BUILD=$build HOOKS_BIN=${HOOKS_BIN:-$build/tests/hooks}
+# Where the test scripts find the build's other artefacts (an absolute
+# path: some scripts change directory).
+export BUILD=$(cd "$build" && pwd)
+export HOOKS_BIN=${HOOKS_BIN:-$BUILD/tests/hooks}
 
 # Sanitizer reports of instrumented binaries (make SANITIZE=1, the fuzz
 # harnesses) go to files: a report fails the run even when it came from a
