@@ -178,6 +178,8 @@ static void test_flood_outputs(void **unused)
 	assert_non_null(strstr(text, "top prefixes: 10.77.99.0/24 10400/s"));
 	assert_non_null(strstr(text, "    443   10450.0"));
 	assert_non_null(strstr(text, "  SYN FLOOD\n"));
+	free(text);
+}
 
 /* Interface names in outputs: plain ones as they are, anything else valid
  * UTF-8 on one line, and two names never under one label. */
