@@ -226,7 +226,7 @@ static size_t event_format(char *buf, size_t len, const struct event *ev, const 
 	put_rfc3339(&l, (double)start / 1e9 + mono_to_wall);
 	put(&l, "\"", 1);
 	key(&l, "iface");
-	put_string(&l, iface_label(iface, label));
+	put_string(&l, iface_json(iface, label));
 	key(&l, "family");
 	put_name(&l, k->family == 4 ? "ipv4" : "ipv6");
 	key(&l, "src");
@@ -479,7 +479,7 @@ char *flood_alert_to_json(const struct flood_alert *a)
 	json_object_object_add(o, "phase", json_object_new_string(a->start ? "start" : "end"));
 	rfc3339(ts, sizeof(ts), a->wall_s);
 	json_object_object_add(o, "ts", json_object_new_string(ts));
-	json_object_object_add(o, "iface", json_object_new_string(iface_label(a->iface, label)));
+	json_object_object_add(o, "iface", json_object_new_string(iface_json(a->iface, label)));
 	rfc3339(ts, sizeof(ts), a->started_wall_s);
 	json_object_object_add(o, "started", json_object_new_string(ts));
 	json_object_object_add(o, "duration_s", a->start ? NULL : rounded(a->duration_s, 1));

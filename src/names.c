@@ -55,6 +55,17 @@ const char *iface_label(const char *name, char out[IFACE_LABEL_MAX])
 	return out;
 }
 
+const char *iface_json(const char *name, char out[IFACE_LABEL_MAX])
+{
+	const unsigned char *s = (const unsigned char *)name;
+	int n;
+
+	for (; *s; s += n)
+		if (!(n = utf8_sequence(s)))
+			return iface_label(name, out);
+	return name;
+}
+
 const char *fail_reason_name(unsigned int reason)
 {
 	static const char *const n[FAIL_MAX] = { "refused", "reset", "timeout", "invalid" };

@@ -18,6 +18,9 @@ const char *hist_help(unsigned int id);
  * Returns out. */
 #define IFACE_LABEL_MAX (4 * IF_NAMESIZE)
 const char *iface_label(const char *name, char out[IFACE_LABEL_MAX]);
+/* The same for JSON, whose escaping covers quotes, backslashes and control
+ * characters: the name as it is when it is valid UTF-8, else iface_label(). */
+const char *iface_json(const char *name, char out[IFACE_LABEL_MAX]);
 /* Zeek's conn_state (S0, S1, SF, REJ, ...) for a record. */
 const char *zeek_conn_state(const struct conn *c);
 

@@ -232,7 +232,7 @@ static void show_json(struct term *t, const struct snapshot *s, double wall_s, d
 
 		latency(t, is, i, &p50, &p99);
 		json_object_object_add(o, "ts", json_object_new_string(when));
-		json_object_object_add(o, "iface", json_object_new_string(iface_label(is->name, label)));
+		json_object_object_add(o, "iface", json_object_new_string(iface_json(is->name, label)));
 		json_u64(o, "syn_packets", st->syn_packets);
 		json_u64(o, "syn_retransmits", st->syn_retransmits);
 		json_u64(o, "synack_packets", st->synack_packets);

@@ -160,6 +160,8 @@ EXPORT = {
     'newline': export([b'a\nb', b'\r\t']),
     'invalid_utf8': export([b'\xff\xfe', b'\xc3', b'\xe2\x82', b'ok\xc3\xa9'],
                            ports=b'\x03\xff\xff'),
+    # UTF-8 before RFC 3629 (5- and 6-byte forms, beyond U+10FFFF): invalid now.
+    'old_utf8': export([b'\xfd\x8f\x8f\x8f\x8f\x8f', b'\xf5\x80\x80\x80', b'\xf4\x90\x80\x80']),
     'long': export([b'x' * 15, b'}' * 15, b'{' * 15, b'=' * 15]),
     'empty_name': export([b'']),
     'counters_high': export([b'eth0'], counters=b'\xff' * 256),

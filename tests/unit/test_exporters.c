@@ -205,6 +205,9 @@ static void test_iface_label(void **unused)
 	/* The longest name of the worst bytes still fits. */
 	assert_int_equal(strlen(iface_label("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", out)),
 			 60);
+	/* JSON escapes what is valid UTF-8 itself; only the rest is rewritten. */
+	assert_string_equal(iface_json("a\\b\n", out), "a\\b\n");
+	assert_string_equal(iface_json("eth\xff", out), "eth\\xff");
 	/* A name and its escaped spelling stay two series. */
 	s.nr_ifaces = 2;
 	strcpy(s.iface[0].name, "\xff");
