@@ -20,6 +20,20 @@ ALL_CFLAGS = $(REQUIRED_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS)
 LDLIBS    += -lbpf -lelf -lz -lmicrohttpd -ljson-c -lm -lpthread
 VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
+
+# make SANITIZE=1: user space and every test binary under AddressSanitizer
+# (LeakSanitizer included) and UBSan, any report fatal. The BPF object is
+# not affected. Objects go to build-asan/ unless BUILD says otherwise, so
+# they never mix with uninstrumented ones.
+SANITIZE  ?= 0
+SAN_FLAGS := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+ifeq ($(SANITIZE),1)
+ifeq ($(origin BUILD),file)
+BUILD     := build-asan
+endif
+ALL_CFLAGS  += $(SAN_FLAGS)
+ALL_LDFLAGS += $(SAN_FLAGS)
+endif
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Wextra -Werror -MMD -MP \
              -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux/$(ARCH) -Ibpf
 
@@ -44,9 +58,21 @@ BENCH_TOOLS := $(BUILD)/tests/bench/connrate $(BUILD)/tests/bench/evbench \
 BENCH_ROUNDS  ?= 7
 BENCH_SECONDS ?= 5
 
+# libFuzzer harnesses (tests/fuzz/fuzz_*.c): always clang, over a library
+# of the user-space objects built with coverage instrumentation.
+FUZZ_SECONDS ?= 60
+FUZZ_DIR    := $(BUILD)/fuzz
+FUZZ_CFLAGS  = $(REQUIRED_CFLAGS) $(filter-out -fsanitize=% -O%,$(CFLAGS)) -O1 \
+               -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all \
+               -Itests/common
+FUZZ_SRCS   := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS   := $(FUZZ_SRCS:tests/fuzz/%.c=$(FUZZ_DIR)/%)
+FUZZ_OBJS   := $(APP_SRCS:src/%.c=$(FUZZ_DIR)/src/%.o) $(FUZZ_DIR)/common/craft.o
+FUZZ_LIB    := $(FUZZ_DIR)/libtcpshake.a
+
 .DELETE_ON_ERROR:
 .PHONY: all deps deps-test run check test-bins test-unit test-bpf test-integration test-deploy \
-        soak bench bench-replay vmlinux install uninstall clean help
+        test-fuzz fuzz soak bench bench-replay vmlinux install uninstall clean help tcpshake-mon
 
 all: tcpshake-mon
 
@@ -54,6 +80,8 @@ help:
 	@echo "make              build ./tcpshake-mon"
 	@echo "make run          (as root or with sudo) install what it needs, build, run on IFACE=$(IFACE)"
 	@echo "make check        (as root or with sudo) install the test tools too, build, run every test"
+	@echo "                  (SANITIZE=1: under ASan and UBSan, in build-asan/)"
+	@echo "make fuzz         each libFuzzer harness FUZZ_SECONDS=$(FUZZ_SECONDS) seconds"
 	@echo "make soak MINUTES=30   (root) connection churn in namespaces, sampled every 10 s"
 	@echo "sudo make bench   per-packet cost of each packet class (BPF_PROG_TEST_RUN), --read"
 	@echo "                  against tshark (make bench-replay alone), then real traffic side by"
@@ -71,7 +99,7 @@ deps-test:
 run: deps all
 	./tcpshake-mon $(RUN_OPTS) $(IFACE)
 
-test-bins: $(UNIT_BINS) $(BPFT_BINS) $(HOOKS_BIN)
+test-bins: $(UNIT_BINS) $(BPFT_BINS) $(HOOKS_BIN) $(FUZZ_BINS)
 
 check: deps-test all test-bins
 	@scripts/run-tests.sh $(BUILD)
@@ -87,6 +115,12 @@ test-integration: all $(HOOKS_BIN)
 
 test-deploy:
 	@scripts/run-tests.sh $(BUILD) deploy
+
+test-fuzz: $(FUZZ_BINS)
+	@scripts/run-tests.sh $(BUILD) fuzz
+
+fuzz: $(FUZZ_BINS)
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz.sh $(BUILD)
 
 bench: deps-test $(BENCH_BIN) bench-replay $(BENCH_TOOLS)
 	@scripts/install-deps.sh bench
@@ -129,8 +163,9 @@ $(BUILD)/src/%.o: src/%.c | $(BUILD)
 $(BUILD)/tcpshake-mon: $(BUILD)/src/main.o $(APP_OBJS)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LDLIBS)
 
+# Phony, so a SANITIZE=1 build never stays in place of the plain one.
 tcpshake-mon: $(BUILD)/tcpshake-mon
-	cp -f $< $@
+	@cmp -s $< $@ || cp -f $< $@
 
 # ---- tests ----
 
@@ -166,6 +201,23 @@ $(BUILD)/tests/bpf/bench.o: tests/bpf/bench.c $(BUILD)/bench.skel.h $(SKEL) | $(
 
 $(BENCH_BIN): $(BUILD)/tests/bpf/bench.o $(HARNESS) $(APP_OBJS) $(COMMON_OBJS)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LDLIBS)
+
+# ---- fuzzing: libFuzzer harnesses tests/fuzz/fuzz_*.c, always clang ----
+
+$(FUZZ_DIR)/src/%.o: src/%.c $(SKEL) | $(BUILD)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_DIR)/common/%.o: tests/common/%.c | $(BUILD)
+	@mkdir -p $(@D)
+	$(CLANG) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c $< -o $@
+
+$(FUZZ_LIB): $(FUZZ_OBJS)
+	rm -f $@ && ar rcs $@ $^
+
+# Harnesses include core headers for their checks: not every helper is used.
+$(FUZZ_DIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
+	$(CLANG) $(FUZZ_CFLAGS) -Wno-unused-function -fsanitize=fuzzer $< $(FUZZ_LIB) -o $@ $(LDLIBS)
 
 # ---- soak (not part of check) ----
 

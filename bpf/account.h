@@ -118,6 +118,9 @@ static __always_inline void emit_event(const struct flow_key *key, const struct 
 	event_submit(e);
 }
 
+/* Intervals are fsm_elapsed(): a stamp taken by another CPU (or a capture
+ * timestamp out of order) may be later than the end it is measured to, and
+ * a wrapped-around difference would land in +Inf and break the _sum. */
 static __always_inline void account_handshake(const struct conn *c, __u32 iface, __u32 fx,
 					      struct iface_stats *st, bool atomic)
 {
@@ -125,7 +128,7 @@ static __always_inline void account_handshake(const struct conn *c, __u32 iface,
 
 	if (fx & FX_SYNACK_FIRST) {
 		if (c->t_syn)
-			observe(iface, H_SYN_TO_SYNACK, c->t_synack - c->t_syn, atomic);
+			observe(iface, H_SYN_TO_SYNACK, fsm_elapsed(c->t_synack, c->t_syn), atomic);
 		port_slot_claim(iface, c->service_port);
 	}
 	if (fx & (FX_SYNACK_FIRST | FX_SYN_RETRANS))
@@ -136,13 +139,15 @@ static __always_inline void account_handshake(const struct conn *c, __u32 iface,
 	if (fx & FX_HANDSHAKE) {
 		stat_add(&st->handshakes, 1, atomic);
 		if (c->t_synack)
-			observe(iface, H_SYNACK_TO_ACK, c->t_established - c->t_synack, atomic);
+			observe(iface, H_SYNACK_TO_ACK, fsm_elapsed(c->t_established, c->t_synack),
+				atomic);
 		if (c->t_syn)
-			observe(iface, H_HANDSHAKE, c->t_established - c->t_syn, atomic);
+			observe(iface, H_HANDSHAKE, fsm_elapsed(c->t_established, c->t_syn), atomic);
 		if (ps) {
 			stat_add(&ps->handshakes, 1, atomic);
 			if (c->t_syn)
-				hist_record(&ps->handshake, c->t_established - c->t_syn, atomic);
+				hist_record(&ps->handshake, fsm_elapsed(c->t_established, c->t_syn),
+					    atomic);
 		}
 	}
 	if (fx & FX_FAILED) {
@@ -163,12 +168,12 @@ static __always_inline void account_close(const struct conn *c, __u32 iface, __u
 		stat_add(&st->simultaneous_closes, 1, atomic);
 	if (fx & FX_CLOSED) {
 		stat_add(&st->closes_graceful, 1, atomic);
-		observe(iface, H_CLOSE, c->t_end - c->t_fin, atomic);
+		observe(iface, H_CLOSE, fsm_elapsed(c->t_end, c->t_fin), atomic);
 	}
 	if (fx & FX_RESET)
 		stat_add(&st->closes_reset, 1, atomic);
 	if (fx & (FX_CLOSED | FX_RESET))
-		observe(iface, H_CONNECTION, c->t_end - fsm_start_time(c), atomic);
+		observe(iface, H_CONNECTION, fsm_elapsed(c->t_end, fsm_start_time(c)), atomic);
 	if (fx & FX_EXPIRED)
 		stat_add(&st->flows_expired, 1, atomic);
 	if (fx & FX_SUPERSEDED)

@@ -12,9 +12,10 @@ set -eu
 RUN_PACKAGES="make gcc clang llvm bpftool libbpf-dev libelf-dev zlib1g-dev pkg-config
 libmicrohttpd-dev libjson-c-dev iproute2"
 
-# Ground truth and harnesses of the tests: cmocka, packet tools, the
-# Prometheus stack, man page linters, flock and ps.
-TEST_PACKAGES="libcmocka-dev ethtool tshark tcpdump hping3 netcat-openbsd
+# Ground truth and harnesses of the tests: cmocka, the sanitizer and
+# libFuzzer runtimes of clang, packet tools, the Prometheus stack, man page
+# linters, flock and ps.
+TEST_PACKAGES="libcmocka-dev libclang-rt-14-dev ethtool tshark tcpdump hping3 netcat-openbsd
 python3 python3-scapy python3-yaml mandoc groff man-db prometheus
 prometheus-node-exporter systemd curl util-linux procps"
 

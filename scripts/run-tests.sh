@@ -1,13 +1,29 @@
 #!/bin/bash
 # Runs the test layers: unit (cmocka), bpf (BPF_PROG_TEST_RUN), integration
-# (network namespaces, real TCP), deploy (promtool, systemd-analyze, ...).
+# (network namespaces, real TCP), deploy (promtool, systemd-analyze, ...),
+# fuzz (each libFuzzer harness about 20 s on its corpus).
 # Usage: run-tests.sh BUILD_DIR [LAYER...]; exits non-zero if any test fails.
 set -u
 build=$1
 shift
-layers=${*:-unit bpf integration deploy}
+layers=${*:-unit bpf integration deploy fuzz}
 failed=()
 passed=0
+# Where the test scripts find the build's other artefacts (an absolute
+# path: some scripts change directory).
+export BUILD=$(cd "$build" && pwd)
+export HOOKS_BIN=${HOOKS_BIN:-$BUILD/tests/hooks}
+
+# Sanitizer reports of instrumented binaries (make SANITIZE=1, the fuzz
+# harnesses) go to files: a report fails the run even when it came from a
+# monitor that a test script only signalled and never checked.
+san_dir=$build/sanitizer-reports
+rm -rf "$san_dir"
+mkdir -p "$san_dir"
+chmod 1777 "$san_dir"    # tests also run the monitor as other users
+san_dir=$(cd "$san_dir" && pwd)
+export ASAN_OPTIONS="detect_leaks=1:log_path=$san_dir/asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$san_dir/ubsan${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 
 run() {
 	local name=$1
@@ -43,11 +59,25 @@ for layer in $layers; do
 	deploy)
 		run "deploy/run.sh" bash tests/deploy/run.sh
 		run "deploy/test_install" bash tests/deploy/test_install.sh ;;
+	fuzz)
+		for t in "$build"/fuzz/fuzz_*; do
+			[ -x "$t" ] && run "fuzz/$(basename "$t")" \
+				env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" scripts/run-fuzz.sh "$build" "$(basename "$t")"
+		done ;;
 	*)
 		echo "unknown test layer: $layer" >&2
 		exit 2 ;;
 	esac
 done
+
+reports=$(find "$san_dir" -type f)
+if [ -n "$reports" ]; then
+	echo "sanitizer reports (each fails the run):"
+	for r in $reports; do
+		cat "$r"
+	done
+	failed+=("sanitizer reports in $san_dir")
+fi
 
 echo
 echo "passed: $passed, failed: ${#failed[@]}"

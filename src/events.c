@@ -218,6 +218,7 @@ static size_t event_format(char *buf, size_t len, const struct event *ev, const 
 	const struct flow_key *k = &ev->key;
 	__u64 start = c->t_syn ? c->t_syn : c->t_synack;
 	struct line l = { buf, buf + len, false };
+	char label[IFACE_LABEL_MAX];
 
 	put(&l, "{", 1);
 	key(&l, "ts");
@@ -225,7 +226,7 @@ static size_t event_format(char *buf, size_t len, const struct event *ev, const 
 	put_rfc3339(&l, (double)start / 1e9 + mono_to_wall);
 	put(&l, "\"", 1);
 	key(&l, "iface");
-	put_string(&l, iface);
+	put_string(&l, iface_json(iface, label));
 	key(&l, "family");
 	put_name(&l, k->family == 4 ? "ipv4" : "ipv6");
 	key(&l, "src");
@@ -470,7 +471,7 @@ char *flood_alert_to_json(const struct flood_alert *a)
 {
 	const struct flood_view *v = a->v, *f = a->flooded;
 	json_object *o = json_object_new_object(), *ports = json_object_new_array();
-	char ts[48];
+	char ts[48], label[IFACE_LABEL_MAX];
 	char *line;
 	int k;
 
@@ -478,7 +479,7 @@ char *flood_alert_to_json(const struct flood_alert *a)
 	json_object_object_add(o, "phase", json_object_new_string(a->start ? "start" : "end"));
 	rfc3339(ts, sizeof(ts), a->wall_s);
 	json_object_object_add(o, "ts", json_object_new_string(ts));
-	json_object_object_add(o, "iface", json_object_new_string(a->iface));
+	json_object_object_add(o, "iface", json_object_new_string(iface_json(a->iface, label)));
 	rfc3339(ts, sizeof(ts), a->started_wall_s);
 	json_object_object_add(o, "started", json_object_new_string(ts));
 	json_object_object_add(o, "duration_s", a->start ? NULL : rounded(a->duration_s, 1));

@@ -1,5 +1,70 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
+#include <stdio.h>
 #include "names.h"
+
+/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlong
+ * forms, no surrogates, nothing above U+10FFFF), or 0. */
+static int utf8_sequence(const unsigned char *s)
+{
+	unsigned char c = s[0];
+	int n, i;
+
+	if (c < 0x80)
+		return 1;
+	if (c >= 0xc2 && c <= 0xdf)
+		n = 2;
+	else if (c >= 0xe0 && c <= 0xef)
+		n = 3;
+	else if (c >= 0xf0 && c <= 0xf4)
+		n = 4;
+	else
+		return 0;
+	for (i = 1; i < n; i++)
+		if ((s[i] & 0xc0) != 0x80)
+			return 0;
+	if ((c == 0xe0 && s[1] < 0xa0) || (c == 0xed && s[1] > 0x9f) ||
+	    (c == 0xf0 && s[1] < 0x90) || (c == 0xf4 && s[1] > 0x8f))
+		return 0;
+	return n;
+}
+
+const char *iface_label(const char *name, char out[IFACE_LABEL_MAX])
+{
+	const unsigned char *s = (const unsigned char *)name;
+	size_t o = 0;
+	int n;
+
+	/* Each byte takes at most 4 bytes of out: stop while one more fits. */
+	while (*s && o + 4 < IFACE_LABEL_MAX) {
+		n = utf8_sequence(s);
+		if (n == 1 && *s == '\\') {
+			out[o++] = '\\';
+			out[o++] = '\\';
+		} else if (n == 0 || *s < 0x20 || *s == 0x7f) {
+			snprintf(out + o, 5, "\\x%02x", *s);
+			o += 4;
+			n = 1;
+		} else {
+			while (n--)
+				out[o++] = (char)*s++;
+			continue;
+		}
+		s++;
+	}
+	out[o] = 0;
+	return out;
+}
+
+const char *iface_json(const char *name, char out[IFACE_LABEL_MAX])
+{
+	const unsigned char *s = (const unsigned char *)name;
+	int n;
+
+	for (; *s; s += n)
+		if (!(n = utf8_sequence(s)))
+			return iface_label(name, out);
+	return name;
+}
 
 const char *fail_reason_name(unsigned int reason)
 {

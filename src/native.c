@@ -77,6 +77,40 @@ int native_open(__u32 hs_buckets, __u32 flow_buckets, __u32 spill_max, __u32 por
 	return 0;
 }
 
+void native_reset(void)
+{
+	/* What native_open() allocated and sized, and the event sink, stay;
+	 * every other field (counters, histograms, scratch, clock, ...) is
+	 * zeroed whole, so a field added later starts from zero too. */
+	struct native_tables t = {
+		.hs_heads = native.hs_heads, .hs_ways = native.hs_ways,
+		.flow_heads = native.flow_heads, .flow_ways = native.flow_ways,
+		.flow_spilled = native.flow_spilled,
+		.hs_buckets = native.hs_buckets, .flow_buckets = native.flow_buckets,
+		.spill = native.spill,
+		.port_slot = native.port_slot, .port_stats = native.port_stats,
+		.port_slots = native.port_slots,
+		.on_event = native.on_event, .event_ctx = native.event_ctx,
+	};
+	__u32 slots = t.spill.mask + 1;
+
+	memset(t.hs_heads, 0, t.hs_buckets * sizeof(struct hs_head));
+	memset(t.hs_ways, 0, t.hs_buckets * sizeof(struct hs_ways));
+	memset(t.flow_heads, 0, t.flow_buckets * sizeof(struct flow_head));
+	memset(t.flow_ways, 0, t.flow_buckets * sizeof(struct flow_ways));
+	memset(t.flow_spilled, 0, t.flow_buckets * sizeof(__u32));
+	memset(t.port_slot, 0, MAX_IFACES * 65536u * sizeof(__u32));
+	memset(t.port_stats, 0, t.port_slots * sizeof(struct service_stats));
+	memset(t.spill.keys, 0, slots * sizeof(struct flow_key));
+	memset(t.spill.ways, 0, slots * sizeof(struct way));
+	memset(t.spill.used, 0, slots);
+	t.spill.count = 0;
+	native = t;
+	now_coarse = 0;
+	next_port_slot = 0;
+	memset(&report, 0, sizeof(report));
+}
+
 void native_close(void)
 {
 	free(native.hs_heads);

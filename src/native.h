@@ -70,6 +70,9 @@ extern __u32 sketch_epoch;
 /* Allocates the tables (zeroed); 0 or -ENOMEM. cfg must be set by the caller. */
 int native_open(__u32 hs_buckets, __u32 flow_buckets, __u32 spill_max, __u32 port_slots);
 void native_close(void);
+/* Back to the state native_open() left: empty tables, zero counters, clock
+ * 0; the allocations and the event sink stay (one run after another). */
+void native_reset(void);
 
 /* One packet through the core, as the kernel programs run it (egress: seen
  * leaving the interface); the clock is native.now. */

@@ -8,9 +8,14 @@
 
 #define P "tcpshake_"
 
-/* Label values: backslash, double quote and newline must be escaped. */
-static void put_label_value(FILE *f, const char *v)
+/* An interface label value: the name as iface_label() shows it (valid
+ * UTF-8, distinct per interface), then backslash, double quote and newline
+ * escaped as the exposition format requires. */
+static void put_iface(FILE *f, const char *name)
 {
+	char label[IFACE_LABEL_MAX];
+	const char *v = iface_label(name, label);
+
 	for (; *v; v++) {
 		if (*v == '\\' || *v == '"')
 			fputc('\\', f);
@@ -42,14 +47,14 @@ static void family(FILE *f, const char *name, const char *type, const char *help
 static void sample(FILE *f, const char *name, const char *iface, const char *extra, __u64 v)
 {
 	fprintf(f, P "%s{iface=\"", name);
-	put_label_value(f, iface);
+	put_iface(f, iface);
 	fprintf(f, "\"%s} %llu\n", extra, (unsigned long long)v);
 }
 
 static void gauge_sample(FILE *f, const char *name, const char *iface, __s64 v)
 {
 	fprintf(f, P "%s{iface=\"", name);
-	put_label_value(f, iface);
+	put_iface(f, iface);
 	fprintf(f, "\"} %lld\n", (long long)v);
 }
 
@@ -62,7 +67,7 @@ static void histogram(FILE *f, const char *name, const char *iface, const char *
 	for (k = 0; k < HIST_SLOTS; k++) {
 		cum += h->count[k];
 		fprintf(f, P "%s_bucket{iface=\"", name);
-		put_label_value(f, iface);
+		put_iface(f, iface);
 		fprintf(f, "\"%s,le=\"", extra);
 		if (k == HIST_SLOTS - 1)
 			fputs("+Inf", f);
@@ -71,11 +76,11 @@ static void histogram(FILE *f, const char *name, const char *iface, const char *
 		fprintf(f, "\"} %llu\n", (unsigned long long)cum);
 	}
 	fprintf(f, P "%s_sum{iface=\"", name);
-	put_label_value(f, iface);
+	put_iface(f, iface);
 	fprintf(f, "\"%s} ", extra);
 	put_seconds(f, h->sum_ns);
 	fprintf(f, "\n" P "%s_count{iface=\"", name);
-	put_label_value(f, iface);
+	put_iface(f, iface);
 	fprintf(f, "\"%s} %llu\n", extra, (unsigned long long)cum);
 }
 
@@ -266,7 +271,7 @@ static void render_gauges(FILE *f, const struct snapshot *s)
 static void real_sample(FILE *f, const char *name, const char *iface, const char *extra, double v)
 {
 	fprintf(f, P "%s{iface=\"", name);
-	put_label_value(f, iface);
+	put_iface(f, iface);
 	fprintf(f, "\"%s} %.3f\n", extra, v == v ? v : 0);
 }
 

@@ -150,11 +150,12 @@ static void show_table(struct term *t, const struct snapshot *s, double wall_s, 
 	for (i = 0; i < s->nr_ifaces; i++) {
 		const struct iface_snapshot *is = &s->iface[i];
 		const struct iface_stats *st = &is->stats, *pv = &t->prev.iface[i].stats;
+		char label[IFACE_LABEL_MAX];
 		double p50, p99;
 
 		latency(t, is, i, &p50, &p99);
 		fprintf(t->out, "%-12s %9.1f %9.1f %9.1f %10llu %10llu %10llu %8llu %9lld %9lld %9lld %8s %8s\n",
-			is->name,
+			iface_label(is->name, label),
 			t->have_prev ? rate(st->syn_packets, pv->syn_packets, dt) : 0,
 			t->have_prev ? rate(st->synack_packets, pv->synack_packets, dt) : 0,
 			t->have_prev ? rate(st->handshakes, pv->handshakes, dt) : 0,
@@ -190,6 +191,7 @@ static void show_lines(struct term *t, const struct snapshot *s, double wall_s, 
 	for (i = 0; i < s->nr_ifaces; i++) {
 		const struct iface_snapshot *is = &s->iface[i];
 		const struct iface_stats *st = &is->stats, *pv = &t->prev.iface[i].stats;
+		char label[IFACE_LABEL_MAX];
 		double p50, p99;
 
 		latency(t, is, i, &p50, &p99);
@@ -197,7 +199,7 @@ static void show_lines(struct term *t, const struct snapshot *s, double wall_s, 
 			"syn/s=%.1f handshakes/s=%.1f half_open=%lld established=%lld closing=%lld "
 			"time_wait=%lld closes=%llu resets=%llu p50=%s p99=%s syn_flood=%d sources=%.0f "
 			"uncompleted/s=%.1f\n",
-			when, is->name, (unsigned long long)st->syn_packets,
+			when, iface_label(is->name, label), (unsigned long long)st->syn_packets,
 			(unsigned long long)st->synack_packets, (unsigned long long)st->handshakes,
 			(unsigned long long)failures(st),
 			t->have_prev ? rate(st->syn_packets, pv->syn_packets, dt) : 0,
@@ -225,11 +227,12 @@ static void show_json(struct term *t, const struct snapshot *s, double wall_s, d
 		const struct iface_snapshot *is = &s->iface[i];
 		const struct iface_stats *st = &is->stats, *pv = &t->prev.iface[i].stats;
 		json_object *o = json_object_new_object(), *f = json_object_new_object();
+		char label[IFACE_LABEL_MAX];
 		double p50, p99;
 
 		latency(t, is, i, &p50, &p99);
 		json_object_object_add(o, "ts", json_object_new_string(when));
-		json_object_object_add(o, "iface", json_object_new_string(is->name));
+		json_object_object_add(o, "iface", json_object_new_string(iface_json(is->name, label)));
 		json_u64(o, "syn_packets", st->syn_packets);
 		json_u64(o, "syn_retransmits", st->syn_retransmits);
 		json_u64(o, "synack_packets", st->synack_packets);

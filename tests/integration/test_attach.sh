@@ -149,7 +149,7 @@ in_ns ip link set dev va xdpgeneric off
 unshare -m bash -c "
 	set -e
 	mount -t bpf bpf /sys/fs/bpf
-	bpftool prog loadall build/tcpshake.bpf.o /sys/fs/bpf/left >/dev/null
+	bpftool prog loadall ${BUILD:-build}/tcpshake.bpf.o /sys/fs/bpf/left >/dev/null
 	nsenter --net=/run/netns/$NS ip link set dev va xdpgeneric pinned /sys/fs/bpf/left/tcpshake_xdp
 	nsenter --net=/run/netns/$NS tc qdisc add dev va clsact
 	nsenter --net=/run/netns/$NS tc filter add dev va egress prio 1989 handle 1989 bpf da \

@@ -27,8 +27,8 @@
 # textfile's mtime says when a sample was exported.
 . "$(dirname "$0")/lib.sh"
 
-SYNFLOOD=${SYNFLOOD_BIN:-$REPO/build/tests/synflood}
-CHURN=${CONNCHURN_BIN:-$REPO/build/tests/connchurn}
+SYNFLOOD=${SYNFLOOD_BIN:-${BUILD:-$REPO/build}/tests/synflood}
+CHURN=${CONNCHURN_BIN:-${BUILD:-$REPO/build}/tests/connchurn}
 FLOOD_PORT=8080          # the attacked service (cookies) / black-holed port
 CHURN_PORT=8081          # the real clients' service (unanswered, no-alert; FLOOD_PORT for cookies)
 FLOOD_RATE=12000         # SYN/s, the issue's >= 10k with a margin

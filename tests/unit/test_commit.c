@@ -223,6 +223,71 @@ static void test_sweeper_racing_the_third_ack(void **state)
 	assert_int_equal(w.conn.state, CS_ESTABLISHED);
 }
 
+/* One dialogue through native_track(): handshake, data, close. */
+static void dialogue(__u64 t)
+{
+	static const struct { bool c; __u8 flags; __u32 seq, ack; __u16 len; } d[] = {
+		{ true, TCPF_SYN, X, 0, 0 },
+		{ false, TCPF_SYN | TCPF_ACK, Y, X + 1, 0 },
+		{ true, TCPF_ACK, X + 1, Y + 1, 0 },
+		{ true, TCPF_ACK | TCPF_PSH, X + 1, Y + 1, 100 },
+		{ true, TCPF_FIN | TCPF_ACK, X + 101, Y + 1, 0 },
+		{ false, TCPF_FIN | TCPF_ACK, Y + 1, X + 102, 0 },
+		{ true, TCPF_ACK, X + 102, Y + 2, 0 },
+	};
+	__u8 buf[512];
+	size_t i, len;
+
+	for (i = 0; i < sizeof(d) / sizeof(d[0]); i++) {
+		struct craft c = { .family = 4, .flags = d[i].flags, .seq = d[i].seq,
+				   .ack = d[i].ack, .payload = d[i].len };
+
+		c.src = d[i].c ? "10.1.0.2" : "10.1.0.1";
+		c.dst = d[i].c ? "10.1.0.1" : "10.1.0.2";
+		c.sport = d[i].c ? 40000 : 80;
+		c.dport = d[i].c ? 80 : 40000;
+		len = craft_packet(buf, sizeof(buf), &c);
+		native.now = t + i * 1000000;
+		native_track(buf, buf + len, 1, 0);
+	}
+	native_sweep();
+}
+
+/* native_reset(): a second run on the same allocation counts exactly what
+ * the first counted, from nothing: tables, counters, histograms, port slots
+ * and the sweeper's report all start empty again. */
+static void test_reset_starts_over(void **state)
+{
+	struct iface_stats first;
+	struct hist h_first;
+	__u32 slot;
+
+	(void)state;
+	dialogue(T0);
+	first = native.stats[0];
+	h_first = native.hists[H_HANDSHAKE];
+	slot = native.port_slot[80];
+	assert_int_equal(first.handshakes, 1);
+	assert_int_equal(first.closes_graceful, 1);
+	assert_int_equal(report.states[0][CS_TIME_WAIT], 1);
+	assert_int_equal(slot, MAX_IFACES);
+
+	native_reset();
+	assert_int_equal(native.stats[0].packets, 0);
+	assert_int_equal(native.hists[H_HANDSHAKE].sum_ns, 0);
+	assert_int_equal(native.port_slot[80], 0);
+	assert_int_equal(native.port_owner[MAX_IFACES].port, 0);
+	assert_int_equal(report.runs, 0);
+	native_sweep();
+	assert_int_equal(report.flow_entries[0] + report.hs_entries[0], 0);
+
+	dialogue(T0 * 2);
+	assert_memory_equal(&native.stats[0], &first, sizeof(first));
+	assert_memory_equal(&native.hists[H_HANDSHAKE], &h_first, sizeof(h_first));
+	assert_int_equal(native.port_slot[80], slot);
+	assert_int_equal(report.states[0][CS_TIME_WAIT], 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +296,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_half_written_record_is_not_used, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reused_way_is_left_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweeper_racing_the_third_ack, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_reset_starts_over, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,6 +16,7 @@
 #include "tcpshake/abi.h"
 #include "tcpshake/histogram.h"
 #include "http.h"
+#include "names.h"
 #include "options.h"
 #include "ports.h"
 #include "prom.h"
@@ -177,6 +178,43 @@ static void test_flood_outputs(void **unused)
 	assert_non_null(strstr(text, "top prefixes: 10.77.99.0/24 10400/s"));
 	assert_non_null(strstr(text, "    443   10450.0"));
 	assert_non_null(strstr(text, "  SYN FLOOD\n"));
+	free(text);
+}
+
+/* Interface names in outputs: plain ones as they are, anything else valid
+ * UTF-8 on one line, and two names never under one label. */
+static void test_iface_label(void **unused)
+{
+	static struct snapshot s;
+	char out[IFACE_LABEL_MAX], *text = NULL;
+	size_t len = 0;
+
+	(void)unused;
+	assert_string_equal(iface_label("eth0", out), "eth0");
+	assert_string_equal(iface_label("wlan-caf\xc3\xa9", out), "wlan-caf\xc3\xa9");
+	assert_string_equal(iface_label("a\"b", out), "a\"b");
+	assert_string_equal(iface_label("a\\b", out), "a\\\\b");
+	assert_string_equal(iface_label("a\nb\tc", out), "a\\x0ab\\x09c");
+	/* Not UTF-8: a lone continuation byte, a cut sequence, an overlong
+	 * form, a surrogate, beyond U+10FFFF. */
+	assert_string_equal(iface_label("\x80", out), "\\x80");
+	assert_string_equal(iface_label("\xc3", out), "\\xc3");
+	assert_string_equal(iface_label("\xc0\xaf", out), "\\xc0\\xaf");
+	assert_string_equal(iface_label("\xed\xa0\x80", out), "\\xed\\xa0\\x80");
+	assert_string_equal(iface_label("\xf4\x90\x80\x80", out), "\\xf4\\x90\\x80\\x80");
+	/* The longest name of the worst bytes still fits. */
+	assert_int_equal(strlen(iface_label("\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff", out)),
+			 60);
+	/* JSON escapes what is valid UTF-8 itself; only the rest is rewritten. */
+	assert_string_equal(iface_json("a\\b\n", out), "a\\b\n");
+	assert_string_equal(iface_json("eth\xff", out), "eth\\xff");
+	/* A name and its escaped spelling stay two series. */
+	s.nr_ifaces = 2;
+	strcpy(s.iface[0].name, "\xff");
+	strcpy(s.iface[1].name, "\\xff");
+	assert_int_equal(prom_render(&s, &text, &len), 0);
+	assert_non_null(strstr(text, "tcpshake_up{iface=\"\\\\xff\"} 0\n"));
+	assert_non_null(strstr(text, "tcpshake_up{iface=\"\\\\\\\\xff\"} 0\n"));
 	free(text);
 }
 
@@ -353,6 +391,7 @@ int main(void)
 		cmocka_unit_test(test_histogram_bounds),
 		cmocka_unit_test(test_quantile_accuracy),
 		cmocka_unit_test(test_prom_text),
+		cmocka_unit_test(test_iface_label),
 		cmocka_unit_test(test_port_labels),
 		cmocka_unit_test(test_flood_outputs),
 		cmocka_unit_test(test_textfile_atomic),
