@@ -20,7 +20,10 @@
  * same record first; each retry is counted, giving up is counted too. */
 #define UPDATE_TRIES 4
 
-static __always_inline __u32 iface_slot(__u32 ifindex)
+/* A global function: its result is one unknown value to the verifier, so
+ * watching several interfaces does not multiply the paths it explores
+ * (each known slot would be a program of its own: too large). */
+CORE_GLOBAL __u32 iface_slot(__u32 ifindex)
 {
 	__u32 i;
 

@@ -87,7 +87,7 @@ struct native_segment {
 
 /* Parses a frame as native_track() does (a malformed one is counted):
  * 1 for a TCP segment in *s, else 0. */
-int native_parse(const void *data, const void *data_end, __u32 ifindex,
+int native_parse(const void *data, const void *data_end, __u32 not_captured, __u32 ifindex,
 		 struct native_segment *s);
 /* The rest of native_track() for a parsed segment. */
 void native_track_segment(const struct native_segment *s, __u32 egress);

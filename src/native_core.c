@@ -17,11 +17,13 @@ void native_sweep(void)
 	sweep_all();
 }
 
-int native_parse(const void *data, const void *data_end, __u32 ifindex,
+int native_parse(const void *data, const void *data_end, __u32 not_captured, __u32 ifindex,
 		 struct native_segment *s)
 {
 	struct hook_frame f = hook_frame_linear(data, data_end);
 	struct iface_stats *st;
+
+	f.len += not_captured;   /* a snap length cut the frame: lengths are the wire's */
 
 	return track_parse(&f, ifindex, &s->p, &s->hash, &st);
 }

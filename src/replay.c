@@ -427,7 +427,7 @@ static void queue(struct replay *r, const struct capture_packet *p, const struct
 	if (r->count == PIPELINE)
 		track_oldest(r);
 	q = &r->ring[(r->head + r->count) % PIPELINE];
-	if (!native_parse(f->data, f->end, ifindex, &q->seg))
+	if (!native_parse(f->data, f->end, p->len - p->caplen, ifindex, &q->seg))
 		return;
 	r->count++;
 	q->ts = p->ts_ns;
