@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The sweeper: a BPF program the loader runs once per interval. It walks
- * both tables and the spill map, ends what timed out (unanswered attempts,
+ * The sweeper: a BPF program the loader runs once per interval, in slices
+ * (struct sweep_slice). It walks both tables and the spill map, ends what timed out (unanswered attempts,
  * TIME-WAIT after 2MSL, idle connections) through the same state machine and
  * accounting as the packet path, and reports table occupancy.
  */
@@ -27,7 +27,7 @@ static __always_inline bool is_stale_duplicate(const struct way *w)
 
 	if (!fb.h || !fb.w)
 		return false;
-	f = flow_lookup(fb, flow_tag(hash), &w->key, &wi);
+	f = flow_lookup(&fb, flow_tag(hash), &w->key, &wi);
 	return f && f->conn.isn_orig == w->conn.isn_orig;
 }
 
@@ -37,8 +37,10 @@ static __always_inline bool is_stale_duplicate(const struct way *w)
  * of every sweeper tick to the slow path (flow_gate_pass). */
 CORE_GLOBAL __u32 expire_way(struct way *w, const struct sweep_ctx *x)
 {
+	struct commit_guard *g;
 	struct conn orig, c;
 	__u32 fx = 0, v, i;
+	bool done;
 
 	if (!w || !x)   /* global functions verify their pointers themselves */
 		return 0;
@@ -55,7 +57,10 @@ CORE_GLOBAL __u32 expire_way(struct way *w, const struct sweep_ctx *x)
 			fx = FX_RELEASE;
 			c.state = CS_CLOSED;
 		}
-		if (record_commit(w, v, &c))
+		g = commit_guard_enter();   /* no packet may interrupt the write */
+		done = record_commit(w, v, &c);
+		commit_guard_leave(g);
+		if (done)
 			break;
 	}
 	if (i == UPDATE_TRIES)
@@ -81,16 +86,21 @@ static __always_inline void report_entry(__u64 *counts, const struct way *w)
 	flood_count_half_open(w);
 }
 
-/* One way of either table: expire it, or count it as live. */
+/* One way of either table: expire it, or count it as live. A flow record
+ * released from bucket idx that lives there as its alternative bucket
+ * leaves its home's count (tables.h). */
 static __always_inline void sweep_way(__u32 *tag, struct way *w, __u64 *counts,
-				      struct sweep_ctx *x)
+				      struct sweep_ctx *x, bool flow, __u32 idx)
 {
 	__u32 t = *tag;
 
 	if (!tag_is_record(t))
 		return;
 	if (expire_way(w, x) & FX_RELEASE) {
-		way_release(tag, t);
+		struct flow_key key = w->key;   /* before the way can be reused */
+
+		if (way_release(tag, t) && flow)
+			flow_left_alt(&key, idx);
 		return;
 	}
 	/* A timed-out attempt stays as a tombstone, marked so SYNs take it first. */
@@ -109,7 +119,7 @@ static long sweep_hs_bucket(__u64 idx, void *ctx)
 	if (!h || !w)
 		return 1;
 	for (i = 0; i < HS_WAYS; i++)
-		sweep_way(&h->tag[i], &w->way[i], report.hs_entries, ctx);
+		sweep_way(&h->tag[i], &w->way[i], report.hs_entries, ctx, false, key);
 	return 0;
 }
 
@@ -123,7 +133,7 @@ static long sweep_flow_bucket(__u64 idx, void *ctx)
 	if (!h || !w)
 		return 1;
 	for (i = 0; i < FLOW_WAYS; i++)
-		sweep_way(&h->tag[i], &w->way[i], report.flow_entries, ctx);
+		sweep_way(&h->tag[i], &w->way[i], report.flow_entries, ctx, true, key);
 	return 0;
 }
 
@@ -154,29 +164,32 @@ static __always_inline void clear_report(void)
 		w[i] = 0;
 }
 
-/* Walks buckets [0, n) in chunks bpf_loop accepts; a walk cut short (an
- * error, or a bucket that cannot be looked up) is reported. 2^30 buckets,
- * the geometry's limit, take 128 chunks of 2^23. */
-static __always_inline void sweep_table(__u32 n, long (*fn)(__u64, void *), struct sweep_ctx *x)
+/* Walks buckets [first, end) in one bpf_loop (a slice is far below its
+ * limit, abi.h); a walk cut short (an error, a slice too large, or a bucket
+ * that cannot be looked up) is reported. */
+static __always_inline void sweep_range(__u32 first, __u32 end, long (*fn)(__u64, void *),
+					struct sweep_ctx *x)
 {
-	__u32 chunk = loop_max_iter(), base = 0, step, i;
+	__u32 n = end > first ? end - first : 0;
 
-	/* base and step stay in registers: the verifier then sees the walk
-	 * end (one chunk for every geometry under 2^23 buckets). */
-	for (i = 0; i < 128 && base < n; i++, base += step) {
-		step = n - base < chunk ? n - base : chunk;
-		x->base = base;
-		if (loop(step, fn, x) != step) {
-			report.walk_errors++;
-			return;
-		}
-	}
-	if (base < n)
+	x->base = first;
+	if (n > loop_max_iter() || loop(n, fn, x) != n)
 		report.walk_errors++;
 }
 
-static __always_inline void sweep_all(void)
+/* The first bucket of slice i of count over n buckets. */
+static __always_inline __u32 slice_start(__u32 n, __u32 i, __u32 count)
 {
+	return (__u32)((__u64)n * i / count);
+}
+
+/* One run of the sweeper over slice index of count (struct sweep_slice):
+ * the same share of both tables' buckets. Returns -1 for a slice that does
+ * not exist. Slices run in order from 0; the report is complete after the
+ * last one (abi.h). */
+static __always_inline int sweep_slice(__u32 index, __u32 count)
+{
+	__u32 hs = cfg.hs_mask + 1, flows = cfg.flow_mask + 1;
 	struct sweep_ctx x = {
 		.now = clock_ns(),
 		.t = {
@@ -188,12 +201,20 @@ static __always_inline void sweep_all(void)
 		},
 	};
 
+	if (!count || index >= count)
+		return -1;
 	now_coarse = fsm_coarse(x.now);
-	clear_report();
-	sweep_table(cfg.hs_mask + 1, sweep_hs_bucket, &x);
-	sweep_table(cfg.flow_mask + 1, sweep_flow_bucket, &x);
-	spill_for_each(sweep_spill_elem, &x);
-	report.runs++;
+	if (index == 0)
+		clear_report();
+	sweep_range(slice_start(hs, index, count), slice_start(hs, index + 1, count),
+		    sweep_hs_bucket, &x);
+	sweep_range(slice_start(flows, index, count), slice_start(flows, index + 1, count),
+		    sweep_flow_bucket, &x);
+	if (index == count - 1) {
+		spill_for_each(sweep_spill_elem, &x);
+		report.runs++;
+	}
+	return 0;
 }
 
 #endif /* TCPSHAKE_SWEEP_H */

@@ -37,10 +37,17 @@ struct hs_ref {
 	struct hs_ways *w;
 };
 
+/* A flow's home bucket, where it goes and is looked for first; when that is
+ * full, its alternative bucket, then the spill map. spilled counts the
+ * records of the home bucket held in either; lookups only pay for a second
+ * place when it is not zero. flow_lookup() points h and w at the bucket
+ * where it found the record. */
 struct flow_ref {
 	struct flow_head *h;
 	struct flow_ways *w;
-	__u32 *spilled;
+	__u32 *spilled;           /* the home bucket's count */
+	__u32 home, alt;          /* bucket indexes; alt == home: no alternative */
+	bool in_alt;              /* h and w are the alternative bucket's */
 };
 
 static __always_inline struct hs_ref hs_bucket_of(__u64 hash)
@@ -54,6 +61,14 @@ static __always_inline struct hs_ref hs_bucket_of(__u64 hash)
 	return b;
 }
 
+/* The alternative bucket differs from the home one in at least its lowest
+ * bit (a table of one bucket has none), chosen by other bits of the hash,
+ * so two flows sharing a home rarely share an alternative. */
+static __always_inline __u32 flow_alt_index(__u64 hash, __u32 home)
+{
+	return (home ^ ((__u32)(hash >> 40) | 1)) & cfg.flow_mask;
+}
+
 static __always_inline struct flow_ref flow_bucket_of(__u64 hash)
 {
 	__u32 idx = (__u32)(hash >> 8) & cfg.flow_mask;
@@ -61,6 +76,8 @@ static __always_inline struct flow_ref flow_bucket_of(__u64 hash)
 		.h = flow_head_at(idx),
 		.w = flow_ways_at(idx),
 		.spilled = flow_spilled_at(idx),
+		.home = idx,
+		.alt = flow_alt_index(hash, idx),
 	};
 
 	return b;
@@ -84,9 +101,10 @@ static __always_inline void way_publish(__u32 *tag, __u32 value)
 	*(volatile __u32 *)tag = value;
 }
 
-static __always_inline void way_release(__u32 *tag, __u32 value)
+/* True for the one caller that released the way. */
+static __always_inline bool way_release(__u32 *tag, __u32 value)
 {
-	__sync_val_compare_and_swap(tag, value, TAG_FREE);
+	return __sync_val_compare_and_swap(tag, value, TAG_FREE) == value;
 }
 
 /* ---- record versions ---- */
@@ -103,8 +121,10 @@ static __always_inline __u32 version_fresh(__u64 now, __u32 salt)
 /* A writer holds a record for the time of one 88-byte copy; a reader that
  * finds it odd waits this many version reads (a few microseconds, room for
  * a hardware interrupt on the writer's CPU) before the try counts as lost.
- * A writer interrupted on the reader's own CPU (the sweeper, by a packet)
- * never finishes in time: the reader gives up, counted. */
+ * Packets never interrupt a writer on their own CPU: packet programs run in
+ * softirq context, and the sweeper commits with interrupts off
+ * (commit_guard_enter). What remains is a writer's vCPU descheduled by the
+ * hypervisor mid-commit: the reader gives up, counted. */
 #define RECORD_WAIT_READS 1024
 
 /* Copies the record and returns the version it was copied at; odd when a
@@ -167,15 +187,16 @@ static __always_inline int hs_find(struct hs_ref b, __u32 tag, const struct flow
 	return -1;
 }
 
-static __always_inline int flow_find(struct flow_ref b, __u32 tag, const struct flow_key *key)
+static __always_inline int flow_find(const struct flow_head *h, const struct flow_ways *w,
+				     __u32 tag, const struct flow_key *key)
 {
 	int i;
 
 	for (i = 0; i < FLOW_WAYS; i++) {
-		__u32 t = b.h->tag[i];
+		__u32 t = h->tag[i];
 
 		if (tag_is_record(t) && (t & ~TAG_ESTABLISHED) == tag &&
-		    flow_key_equal(&b.w->way[i].key, key))
+		    flow_key_equal(&w->way[i].key, key))
 			return i;
 	}
 	return -1;
@@ -272,6 +293,21 @@ static __always_inline int hs_claim(const struct hs_head *h, __u32 birth, __u32 
 	return victim;
 }
 
+/* Free ways of a bucket, counted without a branch per way (the verifier
+ * would otherwise walk every combination). */
+static __always_inline __u32 flow_free_ways(const struct flow_head *h)
+{
+	__u32 i, used = 0;
+
+	_Static_assert(TAG_FREE == 0, "a free way's tag is zero");
+	for (i = 0; i < FLOW_WAYS; i++) {
+		__u32 t = h->tag[i];
+
+		used += (t | (0u - t)) >> 31;   /* 1 unless t is zero */
+	}
+	return FLOW_WAYS - used;
+}
+
 static __always_inline int flow_claim_free(struct flow_head *h)
 {
 	int i;
@@ -313,44 +349,121 @@ static __always_inline int flow_claim_time_wait(struct flow_ref b, __u32 *evicte
 /* Moves a completed handshake into the flow table. Returns the interface
  * of a record that had to be dropped for lack of space (the new one, or a
  * TIME-WAIT record it replaced), else MAX_IFACES. */
-static __always_inline __u32 flow_insert(struct way *src, __u64 hash, __u64 now)
+CORE_GLOBAL __u32 flow_insert(struct way *src, __u64 hash, __u64 now)
 {
 	struct flow_ref b = flow_bucket_of(hash);
 	__u32 evicted = MAX_IFACES;
+	struct flow_head *h;
+	struct flow_ways *w;
+	__u32 home_free;
 	int i;
 
+	if (!src)   /* global functions verify their pointers themselves */
+		return MAX_IFACES;
 	if (!b.h || !b.w || !b.spilled)
 		return src->key.iface;
+	h = b.h;
+	w = b.w;
 	src->conn.version = version_fresh(now, flow_tag(hash));
-	i = flow_claim_free(b.h);
+	i = -1;
+	/* Past half full, the home bucket gives way to a less loaded
+	 * alternative (two choices keep buckets even); below, the record
+	 * stays home, where the data fast path looks first. */
+	home_free = flow_free_ways(b.h);
+	if (b.alt != b.home && home_free < FLOW_WAYS / 2) {
+		struct flow_head *ah = flow_head_at(b.alt);
+		struct flow_ways *aw = flow_ways_at(b.alt);
+
+		if (ah && aw && flow_free_ways(ah) > home_free) {
+			i = flow_claim_free(ah);
+			if (i >= 0) {
+				h = ah;
+				w = aw;
+			}
+		}
+	}
+	if (i < 0)
+		i = flow_claim_free(h);
+	if (i < 0 && b.alt != b.home && h == b.h) {
+		h = flow_head_at(b.alt);
+		w = flow_ways_at(b.alt);
+		i = h && w ? flow_claim_free(h) : -1;
+	}
+	/* Counted before the record is published: a lookup that can see the
+	 * record then knows to look there. */
+	if (i >= 0 && h != b.h)
+		__sync_fetch_and_add(b.spilled, 1);
 	if (i < 0) {
 		if (spill_insert(&src->key, src) == 0) {
 			__sync_fetch_and_add(b.spilled, 1);
 			return MAX_IFACES;
 		}
+		h = b.h;
+		w = b.w;
 		i = flow_claim_time_wait(b, &evicted);
 	}
-	if (i < 0 || i >= FLOW_WAYS)
+	if (i < 0 || i >= FLOW_WAYS || !h || !w)
 		return src->key.iface;
-	b.w->way[i] = *src;
-	b.h->active[i] = flow_gate_open(now_coarse);
-	way_publish(&b.h->tag[i], fsm_data_fast_path(&src->conn) ?
+	w->way[i] = *src;
+	h->active[i] = flow_gate_open(now_coarse);
+	way_publish(&h->tag[i], fsm_data_fast_path(&src->conn) ?
 		    flow_tag(hash) | TAG_ESTABLISHED : flow_tag(hash));
 	return evicted;
 }
 
-/* The flow-table record of a key: a way of its bucket, or the spill map. */
-static __always_inline struct way *flow_lookup(struct flow_ref b, __u32 tag,
+/* The flow-table record of a key: a way of its home bucket, of its
+ * alternative bucket (b then points there), or the spill map (*way < 0). */
+static __always_inline struct way *flow_lookup(struct flow_ref *b, __u32 tag,
 					       const struct flow_key *key, int *way)
 {
-	int i = flow_find(b, tag, key);
+	struct flow_head *h;
+	struct flow_ways *w;
+	int i = flow_find(b->h, b->w, tag, key);
 
 	*way = i;
 	if (i >= 0 && i < FLOW_WAYS)
-		return &b.w->way[i];
-	if (!b.spilled || !*b.spilled)
+		return &b->w->way[i];
+	if (!b->spilled || !*b->spilled)
 		return 0;
+	if (b->alt != b->home) {
+		h = flow_head_at(b->alt);
+		w = flow_ways_at(b->alt);
+		i = h && w ? flow_find(h, w, tag, key) : -1;
+		if (i >= 0 && i < FLOW_WAYS) {
+			b->h = h;
+			b->w = w;
+			b->in_alt = true;
+			*way = i;
+			return &w->way[i];
+		}
+	}
 	return spill_lookup(key);
+}
+
+/* The data fast path's way for tag: in the home bucket, else in the
+ * alternative one when the home bucket has records elsewhere; *h is set to
+ * the bucket found. */
+static __always_inline int flow_find_established_any(const struct flow_ref *b, __u32 tag,
+						     struct flow_head **h)
+{
+	int i;
+
+	*h = b->h;
+	i = b->h ? flow_find_established(b->h, tag) : -1;
+	if (i >= 0 || !b->spilled || !*b->spilled || b->alt == b->home)
+		return i;
+	*h = flow_head_at(b->alt);
+	return *h ? flow_find_established(*h, tag) : -1;
+}
+
+/* Another bucket's record released from a way of bucket idx: its home
+ * bucket holds one record fewer elsewhere. */
+static __always_inline void flow_left_alt(const struct flow_key *key, __u32 idx)
+{
+	struct flow_ref home = flow_bucket_of(flow_hash(key, cfg.hash_seed));
+
+	if (home.home != idx && home.spilled)
+		__sync_fetch_and_sub(home.spilled, 1);
 }
 
 static __always_inline void flow_release(struct flow_ref b, int way, __u32 tag,
@@ -359,8 +472,9 @@ static __always_inline void flow_release(struct flow_ref b, int way, __u32 tag,
 	if (way >= 0 && way < FLOW_WAYS) {
 		__u32 t = b.h->tag[way];
 
-		if ((t & ~TAG_ESTABLISHED) == tag)
-			way_release(&b.h->tag[way], t);
+		if ((t & ~TAG_ESTABLISHED) == tag && way_release(&b.h->tag[way], t) &&
+		    b.in_alt && b.spilled)
+			__sync_fetch_and_sub(b.spilled, 1);
 		return;
 	}
 	if (spill_delete(key) == 0 && b.spilled)

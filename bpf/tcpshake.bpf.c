@@ -9,6 +9,7 @@
 #include "platform.bpf.h"
 #include "track.h"
 #include "sweep.h"
+#include "tc_frame.h"
 
 #define TC_ACT_UNSPEC_ (-1)   /* tc: continue with the next program / default */
 
@@ -20,15 +21,6 @@ int tcpshake_xdp(struct xdp_md *ctx)
 
 	track(&f, ctx->ingress_ifindex, 0);
 	return XDP_PASS;
-}
-
-/* skb->len counts the paged part too: IP lengths are checked against it. */
-static __always_inline struct hook_frame skb_hook_frame(struct __sk_buff *skb)
-{
-	struct hook_frame f = { .data = (void *)(long)skb->data, .data_end = (void *)(long)skb->data_end,
-			   .len = skb->len, .skb = skb };
-
-	return f;
 }
 
 SEC("tc")
@@ -60,10 +52,9 @@ int tcpshake_tc_out(struct __sk_buff *skb)
 }
 
 SEC("syscall")
-int tcpshake_sweep(void *ctx __attribute__((unused)))
+int tcpshake_sweep(struct sweep_slice *slice)
 {
-	sweep_all();
-	return 0;
+	return sweep_slice(slice->index, slice->count);
 }
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";

@@ -352,7 +352,7 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 	tag = flow_tag(hash);
 	/* A bare SYN never looks at established flows: floods stay away. */
 	if ((p->flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN) {
-		w = flow_lookup(fb, tag, &p->key, &fi);
+		w = flow_lookup(&fb, tag, &p->key, &fi);
 		/* A contested record's tuple belongs to the new handshake first. */
 		if (w && !((w->conn.seen & SEEN_CONTESTED) && !(p->flags & TCPF_SYN) &&
 			   hs_find(b, tag, &p->key) >= 0)) {
@@ -444,13 +444,14 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 		st->synack_packets++;
 	} else if (!(p->flags & (TCPF_FIN | TCPF_RST))) {
 		struct flow_ref fb = flow_bucket_of(hash);
+		struct flow_head *h;
 
 		/* Fast path: data of an established connection only counts its
 		 * payload in the bucket header, one cache line read and written,
 		 * until the record is due for a sample (FLOW_STAMP_SHIFT). */
-		i = fb.h ? flow_find_established(fb.h, tag) : -1;
-		if (i >= 0 && i < FLOW_WAYS && flow_gate_pass(&fb.h->active[i], now_coarse,
-							      p->payload_len))
+		i = flow_find_established_any(&fb, tag, &h);
+		if (i >= 0 && i < FLOW_WAYS && h &&
+		    flow_gate_pass(&h->active[i], now_coarse, p->payload_len))
 			return;
 	}
 	track_slow(p, hash, egress);

@@ -22,6 +22,7 @@ void geometry_from_options(struct table_geometry *g, const struct options *o)
 	g->port_slots = PORT_SLOT_FIRST + PORT_SLOT_HEADROOM * o->max_ports + PORT_SLOT_SPARE;
 	if (g->port_slots > PORT_SLOTS_MAX)
 		g->port_slots = PORT_SLOTS_MAX;
+	g->sweep_slices = sweep_slice_count(g->hs_buckets, g->flow_buckets);
 }
 
 void config_from_options(struct tcpshake_config *cfg, const struct options *o,

@@ -18,6 +18,7 @@ struct table_geometry {
 	__u32 flow_buckets;    /* flow-table buckets, a power of two */
 	__u32 spill_max;       /* flow-table overflow records */
 	__u32 port_slots;      /* per-port statistics slots, "other" slots included */
+	__u32 sweep_slices;    /* sweeper runs per interval (struct sweep_slice) */
 };
 
 /* Port slots: one "other" slot per interface (PORT_SLOT_FIRST of them),

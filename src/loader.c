@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
 #include <string.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/capability.h>
@@ -148,12 +149,26 @@ int loader_load(struct loader *l, const struct options *o, const unsigned int *i
 
 int loader_sweep(struct loader *l)
 {
-	LIBBPF_OPTS(bpf_test_run_opts, run);
-	int err = bpf_prog_test_run_opts(bpf_program__fd(l->skel->progs.tcpshake_sweep), &run);
+	struct sweep_slice slice = { .count = l->geo.sweep_slices };
+	LIBBPF_OPTS(bpf_test_run_opts, run, .ctx_in = &slice, .ctx_size_in = sizeof(slice));
+	int fd = bpf_program__fd(l->skel->progs.tcpshake_sweep), err;
+	struct timespec t0, t1;
+	__u64 took;
 
-	if (err) {
-		log_error("running the sweeper failed: %s", strerror(-err));
-		return -1;
+	l->sweep_longest_ns = 0;
+	for (slice.index = 0; slice.index < slice.count; slice.index++) {
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		err = bpf_prog_test_run_opts(fd, &run);
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		took = (__u64)(t1.tv_sec - t0.tv_sec) * 1000000000ull + (__u64)t1.tv_nsec - (__u64)t0.tv_nsec;
+		if (took > l->sweep_longest_ns)
+			l->sweep_longest_ns = took;
+		if (!err && run.retval)
+			err = -EINVAL;
+		if (err) {
+			log_error("running the sweeper failed: %s", strerror(-err));
+			return -1;
+		}
 	}
 	if (l->skel->bss->report.walk_errors) {
 		l->sweep_errors++;

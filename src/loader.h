@@ -14,6 +14,7 @@ struct loader {
 	struct table_geometry geo;
 	__u64 sweep_errors;       /* sweeper passes whose table walk failed */
 	bool sweep_failing;       /* the last pass failed: report once per streak */
+	__u64 sweep_longest_ns;   /* the last pass's longest program run (wall time) */
 };
 
 /* Privileges and kernel features; prints the reason and returns -1 if missing. */

@@ -52,6 +52,7 @@ int native_open(__u32 hs_buckets, __u32 flow_buckets, __u32 spill_max, __u32 por
 	native.hs_buckets = hs_buckets;
 	native.flow_buckets = flow_buckets;
 	native.port_slots = port_slots;
+	native.sweep_slices = sweep_slice_count(hs_buckets, flow_buckets);
 	native.hs_heads = zalloc(hs_buckets, sizeof(struct hs_head));
 	native.hs_ways = zalloc(hs_buckets, sizeof(struct hs_ways));
 	native.flow_heads = zalloc(flow_buckets, sizeof(struct flow_head));
@@ -89,7 +90,7 @@ void native_reset(void)
 		.hs_buckets = native.hs_buckets, .flow_buckets = native.flow_buckets,
 		.spill = native.spill,
 		.port_slot = native.port_slot, .port_stats = native.port_stats,
-		.port_slots = native.port_slots,
+		.port_slots = native.port_slots, .sweep_slices = native.sweep_slices,
 		.on_event = native.on_event, .event_ctx = native.event_ctx,
 	};
 	__u32 slots = t.spill.mask + 1;

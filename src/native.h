@@ -57,6 +57,7 @@ struct native_tables {
 	void *event_ctx;
 	__u64 now;                              /* the clock, set by the caller */
 	__u32 loop_max;                         /* 0: LOOP_MAX_ITER, as bpf_loop */
+	__u32 sweep_slices;                     /* sweeper runs per pass, as the loader's */
 };
 
 /* The globals of the BPF object, as process globals. */
@@ -169,6 +170,21 @@ static inline struct iface_stats *stats_of(__u32 iface)
 static inline struct half_open_evictions *half_open_evictions_of(__u32 iface)
 {
 	return iface < MAX_IFACES ? &native.half_open_evictions[iface] : NULL;
+}
+
+/* One thread: nothing interrupts a commit (platform.bpf.h). */
+struct commit_guard {
+	int unused;
+};
+
+static inline struct commit_guard *commit_guard_enter(void)
+{
+	return NULL;
+}
+
+static inline void commit_guard_leave(struct commit_guard *g)
+{
+	(void)g;
 }
 
 static inline struct scratch *scratch_of_cpu(void)

@@ -12,9 +12,13 @@ void native_track(const void *data, const void *data_end, __u32 ifindex, __u32 e
 	track(&f, ifindex, egress);
 }
 
+/* The slices the loader would run, back to back. */
 void native_sweep(void)
 {
-	sweep_all();
+	__u32 i, n = native.sweep_slices ? native.sweep_slices : 1;
+
+	for (i = 0; i < n; i++)
+		sweep_slice(i, n);
 }
 
 int native_parse(const void *data, const void *data_end, __u32 not_captured, __u32 ifindex,
@@ -76,8 +80,10 @@ void native_prefetch_ways(const struct native_segment *s)
 		else if (fb.h->tag[i] == TAG_FREE)
 			free_ways++;
 	}
-	if (*fb.spilled)
+	if (*fb.spilled) {
+		__builtin_prefetch(flow_head_at(fb.alt), 1);
 		native_spill_prefetch(native_spill_slot(&s->p.key));
+	}
 	for (i = 0; i < HS_WAYS; i++) {
 		if ((hb.h->tag[i] | TAG_TOMBSTONE) == (tag | TAG_TOMBSTONE)) {
 			prefetch_way(&hb.w->way[i]);

@@ -13,6 +13,7 @@
 #include <bpf/bpf_helpers.h>
 #include "platform.bpf.h"
 #include "track.h"
+#include "tc_frame.h"
 
 #define CLIENT_NET   0x0a400000u   /* 10.64.0.0 */
 #define CLIENT_HOSTS 0x003fffffu   /* a /10 */
@@ -33,7 +34,9 @@ static __always_inline void next_client(struct __sk_buff *skb, __u32 addr_off)
 SEC("tc")
 int evgen_syn(struct __sk_buff *skb)
 {
-	track((void *)(long)skb->data, (void *)(long)skb->data_end, skb->ifindex, 0);
+	struct hook_frame f = skb_hook_frame(skb);
+
+	track(&f, skb->ifindex, 0);
 	next_client(skb, ETH_IP + 12);     /* the source */
 	return TC_ACT_UNSPEC_;
 }
@@ -41,7 +44,9 @@ int evgen_syn(struct __sk_buff *skb)
 SEC("tc")
 int evgen_rst(struct __sk_buff *skb)
 {
-	track((void *)(long)skb->data, (void *)(long)skb->data_end, skb->ifindex, 1);
+	struct hook_frame f = skb_hook_frame(skb);
+
+	track(&f, skb->ifindex, 1);
 	next_client(skb, ETH_IP + 16);     /* the destination */
 	return TC_ACT_UNSPEC_;
 }

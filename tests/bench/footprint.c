@@ -60,7 +60,7 @@ static int prog_runtime(int fd, __u64 *run_time_ns, __u64 *run_cnt)
 static int time_sweeps(struct drive *d, const char *label, __u32 filled)
 {
 	int fd = bpf_program__fd(d->l.skel->progs.tcpshake_sweep);
-	double wall[SWEEPS], kern[SWEEPS], t;
+	double wall[SWEEPS], kern[SWEEPS], run[SWEEPS], t;
 	__u64 ns0 = 0, n0 = 0, ns1 = 0, n1 = 0;
 	int k;
 
@@ -71,19 +71,23 @@ static int time_sweeps(struct drive *d, const char *label, __u32 filled)
 		if (loader_sweep(&d->l))
 			return -1;
 		wall[k] = (now_s() - t) * 1e3;
+		run[k] = (double)d->l.sweep_longest_ns / 1e6;
 		if (prog_runtime(fd, &ns1, &n1))
 			return -1;
 		kern[k] = n1 > n0 ? (double)(ns1 - ns0) / 1e6 : -1;
 	}
 	qsort(wall, SWEEPS, sizeof(wall[0]), cmp_double);
 	qsort(kern, SWEEPS, sizeof(kern[0]), cmp_double);
+	qsort(run, SWEEPS, sizeof(run[0]), cmp_double);
 	printf("{\"phase\":\"sweep\",\"tables\":\"%s\",\"flow_capacity\":%u,\"handshake_capacity\":%u,"
 	       "\"filled\":%u,\"flow_entries\":%llu,\"spill_entries\":%llu,\"wall_ms_median\":%.3f,"
-	       "\"wall_ms_max\":%.3f,\"bpf_ms_median\":%.3f}\n",
+	       "\"wall_ms_max\":%.3f,\"bpf_ms_median\":%.3f,\"slices\":%u,\"longest_run_ms_median\":%.3f,"
+	       "\"longest_run_ms_max\":%.3f}\n",
 	       label, d->l.geo.flow_buckets * FLOW_WAYS, d->l.geo.hs_buckets * HS_WAYS, filled,
 	       (unsigned long long)d->l.skel->bss->report.flow_entries[0],
 	       (unsigned long long)d->l.skel->bss->report.spill_entries,
-	       wall[SWEEPS / 2], wall[SWEEPS - 1], kern[SWEEPS / 2]);
+	       wall[SWEEPS / 2], wall[SWEEPS - 1], kern[SWEEPS / 2], d->l.geo.sweep_slices,
+	       run[SWEEPS / 2], run[SWEEPS - 1]);
 	return 0;
 }
 

@@ -491,16 +491,20 @@ bench_footprint() {
 	"$FOOTPRINT" sweep 1048576 800000 >"$OUT/sweep.1m.jsonl" 2>"$WORK/sweep.1m.log" ||
 		die "footprint sweep --max-flows 1048576 failed: $(cat "$WORK/sweep.1m.log")"
 	sed 's/^/   /' "$OUT/sweep.default.jsonl" "$OUT/sweep.1m.jsonl"
-	local f filled wall wmax kern cap
+	# The stall is the longest single program run (a kernel without
+	# preemption keeps other tasks off that CPU for its length); the
+	# pass is all slices of one interval.
+	local f filled wall wmax kern cap slices run rmax
 	for f in "$OUT/sweep.default.jsonl" "$OUT/sweep.1m.jsonl"; do
-		while IFS=' ' read -r cap filled wall wmax kern; do
-			figure footprint "sweeper run, $cap flow slots, $filled flows: BPF run time, median of 11 (wall $wall ms, max $wmax ms)" "$kern" "ms" \
+		while IFS=' ' read -r cap filled wall wmax kern slices run rmax; do
+			figure footprint "sweeper, $cap flow slots, $filled flows: longest of $slices program runs per pass, median of 11 (max $rmax ms; whole pass: BPF $kern ms, wall $wall ms)" "$run" "ms" \
 				1000 "the 1 s interval" "<= 5 ms" \
-				"$(awk -v k="$kern" 'BEGIN { print (k <= 5 ? "met: no stall" : "STALL: BPF run > 5 ms") }')"
+				"$(awk -v k="$rmax" 'BEGIN { print (k <= 5 ? "met: no stall" : "STALL: one run > 5 ms") }')"
 		done < <("$PY" -c 'import json, sys
 for line in open(sys.argv[1]):
     d = json.loads(line)
-    print(d["flow_capacity"], d["flow_entries"], d["wall_ms_median"], d["wall_ms_max"], d["bpf_ms_median"])' "$f")
+    print(d["flow_capacity"], d["flow_entries"], d["wall_ms_median"], d["wall_ms_max"], d["bpf_ms_median"],
+          d["slices"], d["longest_run_ms_median"], d["longest_run_ms_max"])' "$f")
 	done
 }
 

@@ -52,6 +52,8 @@ static void override_geometry(struct table_geometry *g, const struct harness_con
 	g->hs_buckets = hc->hs_buckets ? hc->hs_buckets : g->hs_buckets;
 	g->flow_buckets = hc->flow_buckets ? hc->flow_buckets : g->flow_buckets;
 	g->spill_max = hc->spill_max ? hc->spill_max : g->spill_max;
+	g->sweep_slices = hc->sweep_slices ? hc->sweep_slices :
+			  sweep_slice_count(g->hs_buckets, g->flow_buckets);
 }
 
 static void override_config(struct tcpshake_config *cfg, const struct harness_config *hc)
@@ -83,6 +85,7 @@ static int load_native(struct harness *h, const struct harness_config *hc, const
 	if (native_open(h->l.geo.hs_buckets, h->l.geo.flow_buckets, h->l.geo.spill_max,
 			h->l.geo.port_slots))
 		return -1;
+	native.sweep_slices = h->l.geo.sweep_slices;
 	if (hc->events) {
 		native.on_event = collect_native_event;
 		native.event_ctx = h;
@@ -104,7 +107,7 @@ int harness_load(struct harness *h, const struct harness_config *hc)
 		return load_native(h, hc, &o);
 	if (loader_open(&h->l, &o, &lo, 1))
 		return -1;
-	if (hc->hs_buckets || hc->flow_buckets || hc->spill_max) {
+	if (hc->hs_buckets || hc->flow_buckets || hc->spill_max || hc->sweep_slices) {
 		struct table_geometry g = h->l.geo;
 
 		override_geometry(&g, hc);

@@ -24,6 +24,7 @@ struct harness_config {
 	__u32 hs_buckets;         /* 0: defaults */
 	__u32 flow_buckets;
 	__u32 spill_max;
+	__u32 sweep_slices;       /* 0: as the geometry gives */
 	__u64 syn_timeout_ns;
 	__u64 time_wait_ns;
 	__u64 close_timeout_ns;

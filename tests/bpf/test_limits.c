@@ -2,8 +2,8 @@
 /*
  * Limits that must hold, not wrap: the per-port slot counter stops at the
  * slot count (every further port is counted under "other"), and the
- * sweeper walks tables of any size in chunks bpf_loop accepts, reporting a
- * walk it could not finish instead of ignoring it. Kernel programs through
+ * sweeper walks tables in slices (one program run each), reporting a walk
+ * it could not finish instead of ignoring it. Kernel programs through
  * BPF_PROG_TEST_RUN and the native core.
  */
 #include <errno.h>
@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -146,41 +147,81 @@ static long count_bucket(__u64 i, void *ctx)
 	return 0;
 }
 
-/* With bpf_loop's limit lowered to 1000 iterations, tables of 4096 buckets
- * are walked in chunks: every attempt is counted by the gauges. One call
- * over the whole table would fail as bpf_loop does (E2BIG). */
-static void test_walk_in_chunks_native(void **unused)
+#define SLICED_SYNS 600
+
+static void send_syns(struct harness *h)
 {
-	struct harness_config hc = { .backend = BACKEND_NATIVE, .hs_buckets = 4096,
-				     .flow_buckets = 4096 };
-	struct harness h;
-	__u32 visited = 0;
 	char src[32];
 	int i;
 
-	(void)unused;
-	assert_int_equal(harness_load(&h, &hc), 0);
-	native.loop_max = 1000;
-	assert_int_equal(loop(4096, count_bucket, &visited), -E2BIG);
-	assert_int_equal(visited, 0);
-	for (i = 0; i < 600; i++) {
+	for (i = 0; i < SLICED_SYNS; i++) {
 		struct craft c = { .family = 4, .dst = "10.0.0.1", .sport = (__u16)(30000 + i),
 				   .dport = 80, .seq = X, .flags = TCPF_SYN };
 
 		snprintf(src, sizeof(src), "10.1.%d.%d", i / 250, 1 + i % 250);
 		c.src = src;
-		assert_int_equal(harness_run_craft(&h, HOOK_TC_IN, &c), -1);
+		assert_int_equal(harness_run_craft(h, HOOK_TC_IN, &c), -1);
 	}
-	assert_int_equal(harness_gauge(&h, CS_SYN_SENT), 600);
-	assert_int_equal(harness_report(&h)->hs_entries[0], 600);
-	assert_int_equal(harness_report(&h)->walk_errors, 0);
-	/* 16 iterations per call: 4096 buckets need 256 calls, more than the
-	 * walk makes (128, enough for 2^30 buckets at the real limit): the
-	 * walk is reported as cut short, not silently partial. */
-	native.loop_max = 16;
+}
+
+/* The sweeper runs as 7 slices whose borders fall inside both tables
+ * (4096 buckets each), kernel and native: every attempt is counted once by
+ * the gauges, and every one times out once. */
+static void test_sweep_in_slices(void **unused)
+{
+	struct harness_config hc = { .hs_buckets = 4096, .flow_buckets = 4096, .sweep_slices = 7,
+				     .syn_timeout_ns = 2000000000ull };
+	struct harness h[2];
+	struct iface_stats st;
+	int b;
+
+	(void)unused;
+	for (b = 0; b < 2; b++) {
+		hc.backend = b ? BACKEND_NATIVE : BACKEND_KERNEL;
+		assert_int_equal(harness_load(&h[b], &hc), 0);
+		send_syns(&h[b]);
+		assert_int_equal(harness_sweep(&h[b]), 0);
+		assert_int_equal(harness_gauge(&h[b], CS_SYN_SENT), SLICED_SYNS);
+		assert_int_equal(harness_report(&h[b])->hs_entries[0], SLICED_SYNS);
+		assert_int_equal(harness_report(&h[b])->walk_errors, 0);
+	}
+	usleep(2100 * 1000);
+	for (b = 0; b < 2; b++) {
+		assert_int_equal(harness_sweep(&h[b]), 0);
+		harness_stats(&h[b], &st);
+		assert_int_equal(st.failures[FAIL_TIMEOUT], SLICED_SYNS);
+		assert_int_equal(harness_gauge(&h[b], CS_SYN_SENT), 0);
+		assert_int_equal(harness_sweep(&h[b]), 0);   /* tombstones end nothing twice */
+		harness_stats(&h[b], &st);
+		assert_int_equal(st.failures[FAIL_TIMEOUT], SLICED_SYNS);
+		harness_close(&h[b]);
+	}
+}
+
+/* A slice larger than bpf_loop's limit (lowered here to 1000, then 16
+ * iterations per call) cannot be walked: one call would fail as bpf_loop
+ * does (E2BIG), and the walk is reported as cut short, not silently
+ * partial. */
+static void test_walk_too_large_native(void **unused)
+{
+	struct harness_config hc = { .backend = BACKEND_NATIVE, .hs_buckets = 4096,
+				     .flow_buckets = 4096, .sweep_slices = 1 };
+	struct harness h;
+	__u32 visited = 0;
+
+	(void)unused;
+	assert_int_equal(harness_load(&h, &hc), 0);
+	send_syns(&h);
+	native.loop_max = 1000;
+	assert_int_equal(loop(4096, count_bucket, &visited), -E2BIG);
+	assert_int_equal(visited, 0);
 	assert_int_equal(harness_sweep(&h), 0);
 	assert_true(harness_report(&h)->walk_errors > 0);
-	assert_true(harness_report(&h)->hs_entries[0] < 600);
+	assert_true(harness_report(&h)->hs_entries[0] < SLICED_SYNS);
+	native.loop_max = 0;
+	assert_int_equal(harness_sweep(&h), 0);
+	assert_int_equal(harness_report(&h)->walk_errors, 0);
+	assert_int_equal(harness_report(&h)->hs_entries[0], SLICED_SYNS);
 	harness_close(&h);
 }
 
@@ -190,7 +231,8 @@ int main(void)
 		cmocka_unit_test(test_port_slots_capped_kernel),
 		cmocka_unit_test(test_port_slots_capped_native),
 		cmocka_unit_test(test_walk_error_surfaces_kernel),
-		cmocka_unit_test(test_walk_in_chunks_native),
+		cmocka_unit_test(test_sweep_in_slices),
+		cmocka_unit_test(test_walk_too_large_native),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -16,8 +16,11 @@
 #include <time.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 #include "harness.h"
 #include "names.h"
+#include "tcpshake/flowhash.h"
 #include "tcpshake/parse.h"
 #include "tcpshake.skel.h"
 
@@ -125,6 +128,142 @@ static void test_full_buckets_spill_without_loss(void **unused)
 	connect_one(&h, "10.9.0.1", 9999, 5, 6);
 	assert_int_equal(harness_spill_used(&h), 0);
 	assert_int_equal(h.l.skel->bss->report.spill_entries, 0);
+	harness_close(&h);
+}
+
+/* The flow buckets' counts of their records held elsewhere, summed. */
+static __u32 spilled_total(struct harness *h)
+{
+	__u32 k, n, sum = 0;
+
+	for (k = 0; k <= h->l.skel->rodata->cfg.flow_mask; k++) {
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_spilled), &k, &n), 0);
+		sum += n;
+	}
+	return sum;
+}
+
+/* Flow records in a way of a bucket other than their home bucket. */
+static __u32 away_from_home(struct harness *h)
+{
+	const struct tcpshake_config *cfg = &h->l.skel->rodata->cfg;
+	struct flow_head head;
+	struct flow_ways ways;
+	__u32 k, n = 0;
+	int i;
+
+	for (k = 0; k <= cfg->flow_mask; k++) {
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_heads), &k, &head), 0);
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_ways), &k, &ways), 0);
+		for (i = 0; i < FLOW_WAYS; i++)
+			if ((head.tag[i] & TAG_LIVE) &&
+			    ((__u32)(flow_hash(&ways.way[i].key, cfg->hash_seed) >> 8) & cfg->flow_mask) != k)
+				n++;
+	}
+	return n;
+}
+
+/* Two flow buckets: a flow whose home bucket is full takes a way of the
+ * other (its alternative), and only when both are full the spill map. Data
+ * and closes find flows in all three places; expiry empties them and gives
+ * both buckets' counts of records held elsewhere back to zero. */
+static void test_full_bucket_uses_alternative(void **unused)
+{
+	struct harness_config hc = { .flow_buckets = 2, .spill_max = 1024, .time_wait_ns = 20000000,
+				     .hash_seed = 42 };
+	struct timespec pause = { 0, 40000000 };
+	struct iface_stats st;
+	struct harness h;
+	int i;
+
+	(void)unused;
+	assert_int_equal(harness_load(&h, &hc), 0);
+	for (i = 0; i < 40; i++)
+		connect_one(&h, "10.9.0.1", (__u16)(10000 + i), 1000u * (__u32)i, 7);
+	assert_int_equal(harness_flow_used(&h), 40);
+	assert_int_equal(harness_spill_used(&h), 24);   /* 16 ways, then the map */
+	assert_int_equal(spilled_total(&h), 24 + away_from_home(&h));
+	assert_true(away_from_home(&h) > 0);
+	for (i = 0; i < 40; i++)
+		close_one(&h, "10.9.0.1", (__u16)(10000 + i), 1000u * (__u32)i, 7);
+	harness_stats(&h, &st);
+	assert_int_equal(st.handshakes, 40);
+	assert_int_equal(st.closes_graceful, 40);
+	assert_int_equal(st.flow_evictions, 0);
+	assert_int_equal(harness_gauge(&h, CS_TIME_WAIT), 40);
+	nanosleep(&pause, NULL);
+	assert_int_equal(harness_sweep(&h), 0);
+	assert_int_equal(harness_flow_used(&h), 0);
+	assert_int_equal(spilled_total(&h), 0);
+	harness_close(&h);
+}
+
+/* How many of the flow table's records direct mapping alone would have
+ * had to spill: per home bucket, the records beyond its ways. */
+static int direct_mapped_overflow(struct harness *h)
+{
+	const struct tcpshake_config *cfg = &h->l.skel->rodata->cfg;
+	int fd = bpf_map__fd(h->l.skel->maps.spill), n = 0;
+	static int homes[8192];
+	struct flow_key key, next, *prev = NULL;
+	struct flow_ways ways;
+	struct flow_head head;
+	__u32 k;
+	int i;
+
+	assert_true(cfg->flow_mask < 8192);
+	memset(homes, 0, sizeof(homes));
+	for (k = 0; k <= cfg->flow_mask; k++) {
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_heads), &k, &head), 0);
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_ways), &k, &ways), 0);
+		for (i = 0; i < FLOW_WAYS; i++)
+			if (head.tag[i] & TAG_LIVE)
+				homes[(flow_hash(&ways.way[i].key, cfg->hash_seed) >> 8) & cfg->flow_mask]++;
+	}
+	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+		homes[(flow_hash(&next, cfg->hash_seed) >> 8) & cfg->flow_mask]++;
+		key = next;
+		prev = &key;
+	}
+	for (k = 0; k <= cfg->flow_mask; k++)
+		n += homes[k] > FLOW_WAYS ? homes[k] - FLOW_WAYS : 0;
+	return n;
+}
+
+/* 6400 connections in 1024 buckets of 8 ways (78 % full, as 200,000 flows in the
+ * default table): with alternative
+ * buckets at most a quarter of what direct mapping alone would spill goes to the
+ * spill map, and every close is exact. */
+static void test_high_load_fits_in_ways(void **unused)
+{
+	struct harness_config hc = { .flow_buckets = 1024, .spill_max = 4096 };
+	struct iface_stats st;
+	struct harness h;
+	char client[32];
+	int i, direct;
+
+	(void)unused;
+	assert_int_equal(harness_load(&h, &hc), 0);
+	for (i = 0; i < 6400; i++) {
+		snprintf(client, sizeof(client), "10.9.%d.%d", i / 200, 1 + i % 200);
+		connect_one(&h, client, (__u16)(20000 + i), 1000u * (__u32)i, 9);
+	}
+	assert_int_equal(harness_flow_used(&h), 6400);
+	direct = direct_mapped_overflow(&h);
+	print_message("  6400 flows in 8192 ways: %d spilled (direct mapping would spill %d), "
+		      "%u in their alternative bucket\n", harness_spill_used(&h), direct,
+		      away_from_home(&h));
+	assert_true(direct > 0);
+	assert_true(harness_spill_used(&h) * 4 <= direct);
+	for (i = 0; i < 6400; i++) {
+		snprintf(client, sizeof(client), "10.9.%d.%d", i / 200, 1 + i % 200);
+		close_one(&h, client, (__u16)(20000 + i), 1000u * (__u32)i, 9);
+	}
+	harness_stats(&h, &st);
+	assert_int_equal(st.handshakes, 6400);
+	assert_int_equal(st.closes_graceful, 6400);
+	assert_int_equal(st.flow_evictions, 0);
+	assert_int_equal(harness_gauge(&h, CS_TIME_WAIT), 6400);
 	harness_close(&h);
 }
 
@@ -272,6 +411,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_syn_flood_never_touches_established),
 		cmocka_unit_test(test_full_buckets_spill_without_loss),
+		cmocka_unit_test(test_full_bucket_uses_alternative),
+		cmocka_unit_test(test_high_load_fits_in_ways),
 		cmocka_unit_test(test_half_open_gauge),
 		cmocka_unit_test(test_half_open_beyond_the_table),
 		cmocka_unit_test(test_event_contents),
