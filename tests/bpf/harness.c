@@ -135,6 +135,73 @@ void harness_close(struct harness *h)
 	memset(h, 0, sizeof(*h));
 }
 
+/* Writes zeros to an array map of n values of size bytes (per-CPU: all
+ * CPUs' copies), in batches of up to 64 Ki keys. */
+static int zero_array(int fd, __u32 n, __u32 size)
+{
+	const __u32 batch = 65536;
+	__u32 chunk = n < batch ? n : batch, *keys = calloc(chunk, sizeof(*keys)), k, i, count;
+	void *zero = calloc(chunk, size);
+	int err = 0;
+
+	for (k = 0; keys && zero && !err && k < n; k += count) {
+		count = n - k < chunk ? n - k : chunk;
+		for (i = 0; i < count; i++)
+			keys[i] = k + i;
+		err = bpf_map_update_batch(fd, keys, zero, &count, NULL);
+	}
+	free(keys);
+	free(zero);
+	return keys && zero ? err : -1;
+}
+
+/* Zeroes every map of a loaded object but the read-only configuration,
+ * the ring buffer (drained instead) and the sweeper's lock. */
+static int zero_maps(struct harness *h)
+{
+	struct bpf_map *m;
+
+	bpf_object__for_each_map(m, h->l.skel->obj) {
+		enum bpf_map_type type = bpf_map__type(m);
+		__u32 n = bpf_map__max_entries(m), size = bpf_map__value_size(m);
+		int fd = bpf_map__fd(m), err = 0;
+
+		if (m == h->l.skel->maps.events || m == h->l.skel->maps.commit_guard ||
+		    (bpf_map__map_flags(m) & BPF_F_RDONLY_PROG))
+			continue;
+		if (type == BPF_MAP_TYPE_HASH) {
+			void *key = malloc(bpf_map__key_size(m));
+
+			while (key && !err && bpf_map_get_next_key(fd, NULL, key) == 0)
+				err = bpf_map_delete_elem(fd, key);
+			free(key);
+			if (!key || err)
+				return -1;
+			continue;
+		}
+		if (type != BPF_MAP_TYPE_ARRAY && type != BPF_MAP_TYPE_PERCPU_ARRAY)
+			return -1;
+		if (type == BPF_MAP_TYPE_PERCPU_ARRAY)
+			size = ((size + 7) & ~7u) * (__u32)libbpf_num_possible_cpus();
+		if (zero_array(fd, n, size))
+			return -1;
+	}
+	return 0;
+}
+
+int harness_reset(struct harness *h)
+{
+	if (h->rb)
+		ring_buffer__consume(h->rb);
+	h->nr_ev = 0;
+	h->ev_lost_locally = 0;
+	if (h->backend == BACKEND_NATIVE)
+		native_reset();
+	else if (zero_maps(h))
+		return -1;
+	return harness_sweep(h);
+}
+
 static int prog_fd(struct harness *h, enum hook hook)
 {
 	switch (hook) {
