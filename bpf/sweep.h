@@ -86,11 +86,12 @@ static __always_inline void report_entry(__u64 *counts, const struct way *w)
 	flood_count_half_open(w);
 }
 
-/* One way of either table: expire it, or count it as live. A flow record
+/* One way of either table: expire it, or count it as live. A record
  * released from bucket idx that lives there as its alternative bucket
- * leaves its home's count (tables.h). */
+ * leaves its home's count (tables.h): a flow's home is found from its key,
+ * an attempt's (away set) from its tag. */
 static __always_inline void sweep_way(__u32 *tag, struct way *w, __u64 *counts,
-				      struct sweep_ctx *x, bool flow, __u32 idx)
+				      struct sweep_ctx *x, const __u8 *away, __u32 idx)
 {
 	__u32 t = *tag;
 
@@ -99,8 +100,12 @@ static __always_inline void sweep_way(__u32 *tag, struct way *w, __u64 *counts,
 	if (expire_way(w, x) & FX_RELEASE) {
 		struct flow_key key = w->key;   /* before the way can be reused */
 
-		if (way_release(tag, t) && flow)
+		if (!way_release(tag, t))
+			return;
+		if (!away)
 			flow_left_alt(&key, idx);
+		else if (*away)
+			hs_left_alt(t, idx);
 		return;
 	}
 	/* A timed-out attempt stays as a tombstone, marked so SYNs take it first. */
@@ -119,7 +124,7 @@ static long sweep_hs_bucket(__u64 idx, void *ctx)
 	if (!h || !w)
 		return 1;
 	for (i = 0; i < HS_WAYS; i++)
-		sweep_way(&h->tag[i], &w->way[i], report.hs_entries, ctx, false, key);
+		sweep_way(&h->tag[i], &w->way[i], report.hs_entries, ctx, &h->away[i], key);
 	return 0;
 }
 
@@ -133,7 +138,7 @@ static long sweep_flow_bucket(__u64 idx, void *ctx)
 	if (!h || !w)
 		return 1;
 	for (i = 0; i < FLOW_WAYS; i++)
-		sweep_way(&h->tag[i], &w->way[i], report.flow_entries, ctx, true, key);
+		sweep_way(&h->tag[i], &w->way[i], report.flow_entries, ctx, NULL, key);
 	return 0;
 }
 
@@ -177,6 +182,17 @@ static __always_inline void sweep_range(__u32 first, __u32 end, long (*fn)(__u64
 		report.walk_errors++;
 }
 
+/* Handshake records (tombstones included) after a pass. */
+static __always_inline __u64 hs_fill(void)
+{
+	__u64 n = 0;
+	__u32 i;
+
+	for (i = 0; i < MAX_IFACES; i++)
+		n += report.hs_entries[i];
+	return n;
+}
+
 /* The first bucket of slice i of count over n buckets. */
 static __always_inline __u32 slice_start(__u32 n, __u32 i, __u32 count)
 {
@@ -213,6 +229,7 @@ static __always_inline int sweep_slice(__u32 index, __u32 count)
 	if (index == count - 1) {
 		spill_for_each(sweep_spill_elem, &x);
 		report.runs++;
+		hs_crowded = hs_fill() * 4 > 3ull * hs * HS_WAYS;
 	}
 	return 0;
 }

@@ -31,11 +31,28 @@
 #include "tcpshake/fsm.h"
 #include "tcpshake/flowhash.h"
 
-/* A bucket: its header and its ways, two lookups with the same index. */
+/* A handshake bucket: its header and its ways, two lookups with the same
+ * index. An attempt goes to its home bucket, or, when that has no free way
+ * and the table is not crowded (the sweeper's judgement: a flood fills
+ * every bucket, and reading a second one would double a flood SYN's cost),
+ * to a free way of its alternative bucket, counted in the home header's
+ * elsewhere. hs_lookup() points h and w at the bucket where it found the
+ * attempt; home_h stays the home header. */
 struct hs_ref {
 	struct hs_head *h;
 	struct hs_ways *w;
+	struct hs_head *home_h;
+	__u32 home, alt;          /* bucket indexes; alt == home: no alternative */
+	bool in_alt;
 };
+
+/* The alternative of bucket idx for an attempt with tag: symmetric (the
+ * alternative of the alternative is home), so a way's header tells whose
+ * attempt an away way holds. */
+static __always_inline __u32 hs_alt_index(__u32 tag, __u32 idx)
+{
+	return (idx ^ ((tag >> 8) | 1)) & cfg.hs_mask;
+}
 
 /* A flow's home bucket, where it goes and is looked for first; when that is
  * full, its alternative bucket, then the spill map. spilled counts the
@@ -56,8 +73,11 @@ static __always_inline struct hs_ref hs_bucket_of(__u64 hash)
 	struct hs_ref b = {
 		.h = hs_head_at(idx),
 		.w = hs_ways_at(idx),
+		.home = idx,
+		.alt = hs_alt_index(flow_tag(hash), idx),
 	};
 
+	b.home_h = b.h;
 	return b;
 }
 
@@ -187,6 +207,47 @@ static __always_inline int hs_find(struct hs_ref b, __u32 tag, const struct flow
 	return -1;
 }
 
+/* The way of an attempt: in its home bucket, else in its alternative when
+ * the home bucket counts attempts there (b then points at it); -1. */
+static __always_inline int hs_lookup(struct hs_ref *b, __u32 tag, const struct flow_key *key)
+{
+	struct hs_ref a;
+	int i = hs_find(*b, tag, key);
+
+	if (i >= 0 || !b->h || !b->h->elsewhere || b->alt == b->home)
+		return i;
+	a.h = hs_head_at(b->alt);
+	a.w = hs_ways_at(b->alt);
+	if (!a.h || !a.w)
+		return -1;
+	i = hs_find(a, tag, key);
+	if (i >= 0) {
+		b->h = a.h;
+		b->w = a.w;
+		b->in_alt = true;
+	}
+	return i;
+}
+
+/* Way i of bucket idx held another bucket's attempt and no longer does:
+ * that bucket counts one attempt elsewhere fewer. t: the way's tag then. */
+static __always_inline void hs_left_alt(__u32 t, __u32 idx)
+{
+	struct hs_head *home = hs_head_at(hs_alt_index(t, idx));
+
+	if (home)
+		__sync_fetch_and_sub(&home->elsewhere, 1);
+}
+
+/* Releases way i of the bucket b points at (an attempt that ended). */
+static __always_inline void hs_release(const struct hs_ref *b, int i, __u32 tag)
+{
+	if (i < 0 || i >= HS_WAYS)
+		return;
+	if (way_release(&b->h->tag[i], tag) && b->in_alt && b->home_h)
+		__sync_fetch_and_sub(&b->home_h->elsewhere, 1);
+}
+
 static __always_inline int flow_find(const struct flow_head *h, const struct flow_ways *w,
 				     __u32 tag, const struct flow_key *key)
 {
@@ -293,8 +354,36 @@ static __always_inline int hs_claim(const struct hs_head *h, __u32 birth, __u32 
 	return victim;
 }
 
-/* Free ways of a bucket, counted without a branch per way (the verifier
- * would otherwise walk every combination). */
+/* Free ways of a handshake bucket, counted without a branch per way (the
+ * verifier would otherwise walk every combination). */
+static __always_inline __u32 hs_free_ways(const struct hs_head *h)
+{
+	__u32 i, used = 0;
+
+	for (i = 0; i < HS_WAYS; i++) {
+		__u32 t = h->tag[i];
+
+		used += (t | (0u - t)) >> 31;   /* 1 unless t is zero (TAG_FREE) */
+	}
+	return HS_WAYS - used;
+}
+
+/* A free way of a handshake bucket, taken with a plain store like
+ * hs_claim's (the same accepted race); -1 if none. */
+static __always_inline int hs_claim_free(struct hs_head *h)
+{
+	int i;
+
+	for (i = 0; i < HS_WAYS; i++) {
+		if (h->tag[i] == TAG_FREE) {
+			h->tag[i] = TAG_BUSY;
+			return i;
+		}
+	}
+	return -1;
+}
+
+/* Free ways of a flow bucket, counted as hs_free_ways() does. */
 static __always_inline __u32 flow_free_ways(const struct flow_head *h)
 {
 	__u32 i, used = 0;
@@ -320,6 +409,16 @@ static __always_inline int flow_claim_free(struct flow_head *h)
 	return -1;
 }
 
+/* Another bucket's record released from a way of bucket idx: its home
+ * bucket holds one record fewer elsewhere. */
+static __always_inline void flow_left_alt(const struct flow_key *key, __u32 idx)
+{
+	struct flow_ref home = flow_bucket_of(flow_hash(key, cfg.hash_seed));
+
+	if (home.home != idx && home.spilled)
+		__sync_fetch_and_sub(home.spilled, 1);
+}
+
 /* Last resort when bucket and spill map are full: the oldest TIME-WAIT way.
  * Its interface is returned in *evicted_iface for the caller to count. */
 static __always_inline int flow_claim_time_wait(struct flow_ref b, __u32 *evicted_iface)
@@ -343,6 +442,7 @@ static __always_inline int flow_claim_time_wait(struct flow_ref b, __u32 *evicte
 	if (__sync_val_compare_and_swap(&b.h->tag[victim], vtag, TAG_BUSY) != vtag)
 		return -1;
 	*evicted_iface = b.w->way[victim].key.iface;
+	flow_left_alt(&b.w->way[victim].key, b.home);   /* a guest of this bucket */
 	return victim;
 }
 
@@ -454,16 +554,6 @@ static __always_inline int flow_find_established_any(const struct flow_ref *b, _
 		return i;
 	*h = flow_head_at(b->alt);
 	return *h ? flow_find_established(*h, tag) : -1;
-}
-
-/* Another bucket's record released from a way of bucket idx: its home
- * bucket holds one record fewer elsewhere. */
-static __always_inline void flow_left_alt(const struct flow_key *key, __u32 idx)
-{
-	struct flow_ref home = flow_bucket_of(flow_hash(key, cfg.hash_seed));
-
-	if (home.home != idx && home.spilled)
-		__sync_fetch_and_sub(home.spilled, 1);
 }
 
 static __always_inline void flow_release(struct flow_ref b, int way, __u32 tag,

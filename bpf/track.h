@@ -191,25 +191,51 @@ static __always_inline __u32 hs_synack_tick(const struct conn *c)
 static __always_inline void new_handshake(struct hs_ref b, const struct packet *p, __u32 tag,
 					  __u64 now, __u32 egress)
 {
-	__u32 evicted = MAX_IFACES;
-	int i = hs_claim(b.h, (__u32)(now >> 10), &evicted);
+	__u32 evicted = MAX_IFACES, old;
+	struct hs_head *h = b.h;
+	struct hs_ways *w = b.w;
+	__u32 home_free = hs_free_ways(h);
+	int i = -1;
 
+	/* With fewer than two free ways at home, the less loaded of home and
+	 * alternative takes the attempt (two choices keep buckets even); with
+	 * more, or in a crowded table, home does without a second read. */
+	if (home_free < 2 && b.alt != b.home && !hs_crowded) {
+		struct hs_head *ah = hs_head_at(b.alt);
+		struct hs_ways *aw = hs_ways_at(b.alt);
+
+		if (ah && aw && hs_free_ways(ah) > home_free)
+			i = hs_claim_free(ah);
+		if (i >= 0) {
+			/* Counted before the attempt is published (tables.h). */
+			__sync_fetch_and_add(&b.h->elsewhere, 1);
+			h = ah;
+			w = aw;
+		}
+	}
+	if (i < 0)
+		i = hs_claim(h, (__u32)(now >> 10), &evicted);
 	if (i < 0 || i >= HS_WAYS)
 		return;
+	old = h->tag[i];
 	if (evicted < MAX_IFACES) {
 		account_eviction(evicted);
 		/* A live way holds an unfinished attempt: half-open once its
 		 * SYN-ACK came (tombstones are taken first, uncounted). */
-		if (b.h->synack_tick[i])
-			account_half_open_eviction(evicted, b.h->synack_tick[i] - 1);
+		if (h->synack_tick[i])
+			account_half_open_eviction(evicted, h->synack_tick[i] - 1);
 	}
-	b.h->tag[i] = TAG_BUSY;
-	b.w->way[i].key = p->key;
-	start_conn(&b.w->way[i].conn, p, now, egress);
-	b.h->birth[i] = (__u32)(now >> 10);
-	b.h->iface[i] = p->key.iface;
-	b.h->synack_tick[i] = (p->flags & TCPF_ACK) ? fsm_coarse(now) + 1 : 0;   /* orphan */
-	way_publish(&b.h->tag[i], tag);
+	/* An overwritten attempt of another bucket leaves its count. */
+	if (h->away[i] && tag_is_record(old))
+		hs_left_alt(old, h == b.h ? b.home : b.alt);
+	h->tag[i] = TAG_BUSY;
+	h->away[i] = h != b.h;
+	w->way[i].key = p->key;
+	start_conn(&w->way[i].conn, p, now, egress);
+	h->birth[i] = (__u32)(now >> 10);
+	h->iface[i] = p->key.iface;
+	h->synack_tick[i] = (p->flags & TCPF_ACK) ? fsm_coarse(now) + 1 : 0;   /* orphan */
+	way_publish(&h->tag[i], tag);
 }
 
 /* One try at marking an open or TIME-WAIT record contested (fsm_contest);
@@ -354,8 +380,10 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 	if ((p->flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN) {
 		w = flow_lookup(&fb, tag, &p->key, &fi);
 		/* A contested record's tuple belongs to the new handshake first. */
+		struct hs_ref probe = b;
+
 		if (w && !((w->conn.seen & SEEN_CONTESTED) && !(p->flags & TCPF_SYN) &&
-			   hs_find(b, tag, &p->key) >= 0)) {
+			   hs_lookup(&probe, tag, &p->key) >= 0)) {
 			fx = record_update(w, p, clock_ns(), egress, u);
 			if (fx & FX_RELEASE)
 				flow_release(fb, fi, tag, &p->key);
@@ -366,7 +394,7 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 				return 0;
 		}
 	}
-	i = hs_find(b, tag, &p->key);
+	i = hs_lookup(&b, tag, &p->key);
 	if (i < 0 || i >= HS_WAYS) {
 		if (start_handshake(b, p, tag, egress) && w)
 			contest(fb, fi, w, tag, &p->key);
@@ -391,7 +419,7 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 	if (fx & FX_HANDSHAKE)
 		establish(fb, fi, w, u, hash, now);
 	if (fx & (FX_HANDSHAKE | FX_RELEASE))
-		way_release(&b.h->tag[i], tag);
+		hs_release(&b, i, tag);
 	return 0;
 }
 
@@ -436,7 +464,7 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 		flood_syn(p, egress);
 		if (!b.h || !b.w)
 			return;
-		if (hs_find(b, tag, &p->key) < 0) {
+		if (hs_lookup(&b, tag, &p->key) < 0) {
 			new_handshake(b, p, tag, now, egress);
 			return;
 		}

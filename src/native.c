@@ -13,6 +13,7 @@ struct native_tables native;
 struct tcpshake_config cfg;
 __u32 now_coarse;
 __u32 next_port_slot;
+__u32 hs_crowded;
 struct sweep_report report;
 __u32 sketch_epoch;
 
@@ -73,6 +74,7 @@ int native_open(__u32 hs_buckets, __u32 flow_buckets, __u32 spill_max, __u32 por
 	}
 	now_coarse = 0;
 	next_port_slot = 0;
+	hs_crowded = 0;
 	sketch_epoch = 0;
 	memset(&report, 0, sizeof(report));
 	return 0;
@@ -109,6 +111,7 @@ void native_reset(void)
 	native = t;
 	now_coarse = 0;
 	next_port_slot = 0;
+	hs_crowded = 0;
 	memset(&report, 0, sizeof(report));
 }
 

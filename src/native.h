@@ -65,6 +65,7 @@ extern struct native_tables native;
 extern struct tcpshake_config cfg;
 extern __u32 now_coarse;
 extern __u32 next_port_slot;
+extern __u32 hs_crowded;
 extern struct sweep_report report;
 extern __u32 sketch_epoch;
 

@@ -6,10 +6,13 @@
 
 #define RERANK_INTERVAL_S 60.0
 
+/* Tracks are zeroed when taken (find_or_add), not here: the array is
+ * 5 MB, and writing it would make all of it resident for nothing. */
 void port_labels_init(struct port_labels *pl, __u32 max_ports)
 {
-	memset(pl, 0, sizeof(*pl));
 	pl->max_ports = max_ports;
+	pl->nr = 0;
+	pl->last_rerank_s = 0;
 }
 
 static __u64 *row_words(struct port_snapshot *r, size_t *n)

@@ -211,7 +211,12 @@ struct hs_head {
 	 * an evicted half-open attempt is known from the header, without a
 	 * load of the way a flood SYN only writes (halfopen.h). */
 	__u32 synack_tick[HS_WAYS];
-	__u8  pad[64 - 13 * HS_WAYS];
+	/* Attempts of this bucket held in its alternative bucket (tables.h). */
+	__u32 elsewhere;
+	/* 1: the way holds an attempt of another bucket, whose alternative
+	 * this is; each byte is written only by the way's owner. */
+	__u8  away[HS_WAYS];
+	__u8  pad[64 - 14 * HS_WAYS - 4];
 };
 _Static_assert(sizeof(struct hs_head) == 64, "a bucket header is one cache line");
 

@@ -326,6 +326,21 @@ int harness_hs_used(struct harness *h)
 	return n;
 }
 
+void harness_hs_elsewhere(struct harness *h, __u64 *counted, __u64 *away)
+{
+	struct hs_head b;
+	__u32 i, w;
+
+	*counted = *away = 0;
+	for (i = 0; i < h->l.geo.hs_buckets; i++) {
+		if (hs_head_read(h, i, &b))
+			return;
+		*counted += b.elsewhere;
+		for (w = 0; w < HS_WAYS; w++)
+			*away += b.tag[w] != TAG_FREE && b.away[w];
+	}
+}
+
 int harness_flow_used(struct harness *h)
 {
 	struct flow_head b;

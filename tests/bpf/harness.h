@@ -65,6 +65,9 @@ void harness_hist(struct harness *h, enum hist_id id, struct hist *out);
 /* Occupied ways of the tables, counted from user space; spilled flows. */
 int harness_hs_used(struct harness *h);
 int harness_flow_used(struct harness *h);
+/* Handshake buckets' counts of attempts in their alternative bucket, and
+ * the ways holding such attempts: equal whenever nothing is in flight. */
+void harness_hs_elsewhere(struct harness *h, __u64 *counted, __u64 *away);
 int harness_spill_used(struct harness *h);
 /* Records of interface slot 0 in a state, counted by a sweeper pass. */
 __s64 harness_gauge(struct harness *h, enum conn_state state);
