@@ -485,6 +485,24 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 	track_slow(p, hash, egress);
 }
 
+/* The core after a hook parsed a frame of interface slot iface into *p
+ * with result r (hook_frame_parse): a malformed frame is counted, a TCP
+ * segment tracked. */
+static __always_inline void track_parsed(enum parse_result r, __u32 iface, struct packet *p,
+					 __u32 egress)
+{
+	struct iface_stats *st = stats_of(iface);
+
+	if (!st)
+		return;
+	if (r != PARSE_TCP) {
+		count_unparsed(st, r);
+		return;
+	}
+	p->key.iface = (__u8)iface;
+	track_segment(p, flow_hash(&p->key, cfg.hash_seed), st, egress);
+}
+
 static __always_inline void track(struct hook_frame *f, __u32 ifindex, __u32 egress)
 {
 	struct iface_stats *st;
