@@ -98,13 +98,15 @@ static __always_inline void sweep_way(__u32 *tag, struct way *w, __u64 *counts,
 	if (!tag_is_record(t))
 		return;
 	if (expire_way(w, x) & FX_RELEASE) {
-		struct flow_key key = w->key;   /* before the way can be reused */
+		/* Read before the release: then the way may be reused at once. */
+		struct flow_key key = w->key;
+		bool guest = away && *away;
 
 		if (!way_release(tag, t))
 			return;
 		if (!away)
 			flow_left_alt(&key, idx);
-		else if (*away)
+		else if (guest)
 			hs_left_alt(t, idx);
 		return;
 	}
