@@ -441,6 +441,7 @@ static void check_key(const struct flow_key *k, const char *table)
 static void check_tables(void)
 {
 	__u64 hs_live[MAX_IFACES] = {0}, flow_live[MAX_IFACES] = {0}, spilled = 0;
+	__u32 hs_guests[MAX_BUCKETS] = {0}, flow_elsewhere[MAX_BUCKETS] = {0};
 	static const struct way *recs[8 * FLOW_WAYS + 8];
 	__u32 b, nkeys = 0, s, st;
 	int w;
@@ -459,8 +460,18 @@ static void check_tables(void)
 			require(fsm_is_handshake(x->conn.state) || x->conn.state == CS_FAILED,
 				"handshake table record in a handshake state", x->key.iface,
 				x->conn.state, b);
-			require((t & ~TAG_TOMBSTONE) == flow_tag(h) && hs_bucket_of(h).h == &native.hs_heads[b],
-				"handshake record under its own tag and bucket", x->key.iface, t, b);
+			{
+				struct hs_ref r = hs_bucket_of(h);
+				__u8 away = native.hs_heads[b].away[w];
+
+				/* At home, or a guest of its alternative bucket. */
+				require((t & ~TAG_TOMBSTONE) == flow_tag(h) &&
+					(away ? r.alt == b && r.alt != r.home : r.home == b),
+					"handshake record under its own tag, at home or marked a guest",
+					x->key.iface, t, b);
+				if (away && r.home < MAX_BUCKETS)
+					hs_guests[r.home]++;
+			}
 			require(native.hs_heads[b].iface[w] == x->key.iface,
 				"handshake header interface", x->key.iface, native.hs_heads[b].iface[w], b);
 			hs_live[x->key.iface]++;
@@ -478,9 +489,16 @@ static void check_tables(void)
 			check_key(&x->key, "flow record key");
 			require(fsm_is_open(x->conn.state) || x->conn.state == CS_TIME_WAIT,
 				"flow table record open or in TIME-WAIT", x->key.iface, x->conn.state, b);
-			require((t & ~TAG_ESTABLISHED) == flow_tag(h) &&
-				flow_bucket_of(h).h == &native.flow_heads[b],
-				"flow record under its own tag and bucket", x->key.iface, t, b);
+			{
+				struct flow_ref r = flow_bucket_of(h);
+
+				require((t & ~TAG_ESTABLISHED) == flow_tag(h) &&
+					(r.home == b || (r.alt == b && r.alt != r.home)),
+					"flow record under its own tag, in its home or alternative bucket",
+					x->key.iface, t, b);
+				if (r.home != b && r.home < MAX_BUCKETS)
+					flow_elsewhere[r.home]++;
+			}
 			require(!!(t & TAG_ESTABLISHED) == !!fsm_data_fast_path(&x->conn),
 				"data fast-path mark matches the record", x->key.iface, t, x->conn.seen);
 			flow_live[x->key.iface]++;
@@ -500,18 +518,25 @@ static void check_tables(void)
 		flow_live[x->key.iface]++;
 		spilled++;
 		recs[nkeys++] = x;
+		{
+			__u32 home = flow_bucket_of(flow_hash(&x->key, cfg.hash_seed)).home;
+
+			if (home < MAX_BUCKETS)
+				flow_elsewhere[home]++;
+		}
 	}
 	require(spilled == native.spill.count, "spill count", 0, spilled, native.spill.count);
 	require(spilled == report.spill_entries, "spill entries reported", 0, spilled,
 		report.spill_entries);
-	{
-		__u64 marks = 0;
-
-		for (b = 0; b < native.flow_buckets; b++)
-			marks += native.flow_spilled[b];
-		require(marks == spilled, "per-bucket spill counts == spilled records", 0, marks,
-			spilled);
-	}
+	/* Each bucket's counts of its records held elsewhere are exact. */
+	for (b = 0; b < native.flow_buckets && b < MAX_BUCKETS; b++)
+		require(native.flow_spilled[b] == flow_elsewhere[b],
+			"flow bucket's count == its records in the alternative or spilled", 0,
+			native.flow_spilled[b], flow_elsewhere[b]);
+	for (b = 0; b < native.hs_buckets && b < MAX_BUCKETS; b++)
+		require(native.hs_heads[b].elsewhere == hs_guests[b],
+			"handshake bucket's count == its attempts in the alternative", 0,
+			native.hs_heads[b].elsewhere, hs_guests[b]);
 	check_one_record_per_flow(recs, nkeys);
 
 	for (s = 0; s < MAX_IFACES; s++) {
