@@ -39,6 +39,12 @@ run() {
 	fi
 }
 
+# fuzz_outcome PREFIX: prints a finished harness's log, returns its status.
+fuzz_outcome() {
+	cat "$1.log"
+	return "$(cat "$1.rc")"
+}
+
 for layer in $layers; do
 	case $layer in
 	unit)
@@ -60,9 +66,23 @@ for layer in $layers; do
 		run "deploy/run.sh" bash tests/deploy/run.sh
 		run "deploy/test_install" bash tests/deploy/test_install.sh ;;
 	fuzz)
+		# Two harnesses at a time (one per CPU here): the layer takes
+		# half the time. Each one's output is printed whole when both
+		# are done, and its status is what run reports.
+		fuzzers=()
 		for t in "$build"/fuzz/fuzz_*; do
-			[ -x "$t" ] && run "fuzz/$(basename "$t")" \
-				env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" scripts/run-fuzz.sh "$build" "$(basename "$t")"
+			[ -x "$t" ] && fuzzers+=("$(basename "$t")")
+		done
+		for ((i = 0; i < ${#fuzzers[@]}; i += 2)); do
+			for f in "${fuzzers[@]:i:2}"; do
+				(env FUZZ_SECONDS="${FUZZ_SECONDS:-20}" scripts/run-fuzz.sh "$build" "$f" \
+					>"$build/fuzz/$f.log" 2>&1
+				 echo $? >"$build/fuzz/$f.rc") &
+			done
+			wait
+			for f in "${fuzzers[@]:i:2}"; do
+				run "fuzz/$f" fuzz_outcome "$build/fuzz/$f"
+			done
 		done ;;
 	*)
 		echo "unknown test layer: $layer" >&2

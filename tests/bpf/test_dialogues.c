@@ -350,19 +350,21 @@ static void run_dialogue(struct harness *h, const struct dialogue *d, enum hook 
 	}
 }
 
-/* Every dialogue through one hook and backend, loading once per distinct
- * configuration. */
-static void run_all(enum hook ingress, enum backend backend)
+/* Every dialogue through the given hooks of one backend, loading once per
+ * distinct configuration (one object holds the XDP and tc programs). */
+static void run_all(const enum hook *hooks, int nr_hooks, enum backend backend)
 {
 	const size_t n = sizeof(dialogues) / sizeof(dialogues[0]);
 	bool done[sizeof(dialogues) / sizeof(dialogues[0])] = { false };
 	size_t i, j;
+	int k;
 
 	for (i = 0; i < n; i++) {
 		struct harness_config hc = { .syn_timeout_ns = dialogues[i].syn_timeout_ns,
 					     .time_wait_ns = dialogues[i].time_wait_ns,
 					     .close_timeout_ns = dialogues[i].close_timeout_ns,
 					     .events = true, .backend = backend };
+		bool fresh = true;
 		struct harness h;
 
 		if (done[i])
@@ -371,39 +373,40 @@ static void run_all(enum hook ingress, enum backend backend)
 		for (j = i; j < n; j++) {
 			if (done[j] || !same_config(&dialogues[i], &dialogues[j]))
 				continue;
-			if (j != i)
-				assert_int_equal(harness_reset(&h), 0);
-			run_dialogue(&h, &dialogues[j], ingress, backend);
+			for (k = 0; k < nr_hooks; k++) {
+				if (!fresh)
+					assert_int_equal(harness_reset(&h), 0);
+				fresh = false;
+				run_dialogue(&h, &dialogues[j], hooks[k], backend);
+			}
 			done[j] = true;
 		}
 		harness_close(&h);
 	}
 }
 
-static void test_dialogues_xdp(void **unused)
+/* Ingress through XDP and through tc (egress is always tc). */
+static void test_dialogues_kernel(void **unused)
 {
-	(void)unused;
-	run_all(HOOK_XDP_IN, BACKEND_KERNEL);
-}
+	static const enum hook hooks[] = { HOOK_XDP_IN, HOOK_TC_IN };
 
-static void test_dialogues_tc(void **unused)
-{
 	(void)unused;
-	run_all(HOOK_TC_IN, BACKEND_KERNEL);
+	run_all(hooks, 2, BACKEND_KERNEL);
 }
 
 /* The same core compiled natively (offline replay's engine): same answers. */
 static void test_dialogues_native(void **unused)
 {
+	static const enum hook hooks[] = { HOOK_TC_IN };
+
 	(void)unused;
-	run_all(HOOK_TC_IN, BACKEND_NATIVE);
+	run_all(hooks, 1, BACKEND_NATIVE);
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_dialogues_xdp),
-		cmocka_unit_test(test_dialogues_tc),
+		cmocka_unit_test(test_dialogues_kernel),
 		cmocka_unit_test(test_dialogues_native),
 	};
 
