@@ -32,11 +32,11 @@
 #include "tcpshake/flowhash.h"
 
 /* A handshake bucket: its header and its ways, two lookups with the same
- * index. An attempt goes to its home bucket, or, when that has no free way
- * and the table is not crowded (the sweeper's judgement: a flood fills
- * every bucket, and reading a second one would double a flood SYN's cost),
- * to a free way of its alternative bucket, counted in the home header's
- * elsewhere. hs_lookup() points h and w at the bucket where it found the
+ * index. An attempt goes to its home bucket, or, when that has fewer than
+ * two free ways and the table is not crowded (the sweeper's judgement: a
+ * flood fills every bucket, and reading a second one would double a flood
+ * SYN's cost), to its alternative bucket if that is less loaded, counted
+ * in the home header's elsewhere. hs_lookup() points h and w at the bucket where it found the
  * attempt; home_h stays the home header. */
 struct hs_ref {
 	struct hs_head *h;
@@ -354,18 +354,24 @@ static __always_inline int hs_claim(const struct hs_head *h, __u32 birth, __u32 
 	return victim;
 }
 
-/* Free ways of a handshake bucket, counted without a branch per way (the
- * verifier would otherwise walk every combination). */
-static __always_inline __u32 hs_free_ways(const struct hs_head *h)
+/* Free ways among n tags, counted without a branch per way (the verifier
+ * would otherwise walk every combination). */
+static __always_inline __u32 free_ways(const __u32 *tag, __u32 n)
 {
 	__u32 i, used = 0;
 
-	for (i = 0; i < HS_WAYS; i++) {
-		__u32 t = h->tag[i];
+	_Static_assert(TAG_FREE == 0, "a free way's tag is zero");
+	for (i = 0; i < n; i++) {
+		__u32 t = tag[i];
 
-		used += (t | (0u - t)) >> 31;   /* 1 unless t is zero (TAG_FREE) */
+		used += (t | (0u - t)) >> 31;   /* 1 unless t is zero */
 	}
-	return HS_WAYS - used;
+	return n - used;
+}
+
+static __always_inline __u32 hs_free_ways(const struct hs_head *h)
+{
+	return free_ways(h->tag, HS_WAYS);
 }
 
 /* A free way of a handshake bucket, taken with a plain store like
@@ -383,18 +389,9 @@ static __always_inline int hs_claim_free(struct hs_head *h)
 	return -1;
 }
 
-/* Free ways of a flow bucket, counted as hs_free_ways() does. */
 static __always_inline __u32 flow_free_ways(const struct flow_head *h)
 {
-	__u32 i, used = 0;
-
-	_Static_assert(TAG_FREE == 0, "a free way's tag is zero");
-	for (i = 0; i < FLOW_WAYS; i++) {
-		__u32 t = h->tag[i];
-
-		used += (t | (0u - t)) >> 31;   /* 1 unless t is zero */
-	}
-	return FLOW_WAYS - used;
+	return free_ways(h->tag, FLOW_WAYS);
 }
 
 static __always_inline int flow_claim_free(struct flow_head *h)
