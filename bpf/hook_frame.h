@@ -36,18 +36,25 @@ static __always_inline struct hook_frame hook_frame_linear(const void *data,
 	return f;
 }
 
-/* Parses the frame; when the headers reach past its linear part (tc: GRO,
- * paged skbs), pulls them in once and parses again. */
+/* How many bytes to pull into the linear part and parse again after a
+ * parse that ended with r, or 0: only headers cut off by the end of the
+ * linear part (tc: GRO, paged skbs) are worth it, and only once. */
+static __always_inline __u32 frame_pull_len(enum parse_result r, __u32 len, __u32 linear)
+{
+	if (r != PARSE_TRUNCATED || len <= linear)
+		return 0;
+	return len < FRAME_PULL_MAX ? len : FRAME_PULL_MAX;
+}
+
+/* Parses the frame, pulling headers in once where frame_pull_len() says. */
 static __always_inline enum parse_result hook_frame_parse(struct hook_frame *f, int raw_ip,
 							  struct packet *p)
 {
 	enum parse_result r = parse_frame(f->data, f->data_end, f->len, raw_ip, p);
-	__u32 linear = (__u32)((const __u8 *)f->data_end - (const __u8 *)f->data);
+	__u32 pull = frame_pull_len(r, f->len,
+				    (__u32)((const __u8 *)f->data_end - (const __u8 *)f->data));
 
-	if (r != PARSE_TRUNCATED || !f->skb || f->len <= linear)
-		return r;
-	if (skb_pull_headers(f->skb, f->len < FRAME_PULL_MAX ? f->len : FRAME_PULL_MAX,
-			     &f->data, &f->data_end))
+	if (!pull || !f->skb || skb_pull_headers(f->skb, pull, &f->data, &f->data_end))
 		return r;
 	return parse_frame(f->data, f->data_end, f->len, raw_ip, p);
 }

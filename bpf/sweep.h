@@ -31,6 +31,15 @@ static __always_inline bool is_stale_duplicate(const struct way *w)
 	return f && f->conn.isn_orig == w->conn.isn_orig;
 }
 
+/* The state machine's timers, a function of its own for the verifier (as
+ * conn_step() in track.h). */
+CORE_GLOBAL __u32 conn_expire(struct conn *c, const struct sweep_ctx *x)
+{
+	if (!c || !x)
+		return 0;
+	return fsm_expire(c, x->now, &x->t);
+}
+
 /* Ends the record if one of its timers ran out, under the same version
  * protocol as packet updates; returns the effects, accounted. The record's
  * own activity stamp is current: the data fast path sends the first packet
@@ -50,7 +59,7 @@ CORE_GLOBAL __u32 expire_way(struct way *w, const struct sweep_ctx *x)
 		if (v & 1)
 			continue;
 		c = orig;
-		fx = fsm_expire(&c, x->now, &x->t);
+		fx = conn_expire(&c, x);
 		if (!fx)
 			return 0;
 		if (fsm_is_handshake(orig.state) && is_stale_duplicate(w)) {

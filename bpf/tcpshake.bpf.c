@@ -9,32 +9,151 @@
 #include "platform.bpf.h"
 #include "track.h"
 #include "sweep.h"
-#include "tc_frame.h"
 
 #define TC_ACT_UNSPEC_ (-1)   /* tc: continue with the next program / default */
 
-/* Parsing is a function the verifier checks on its own: inlined, the many
- * ways a parse can end multiplied the states it carried into the core (the
- * tc programs, which may parse twice, took 640k of its 1M instructions).
- * A global function checks its pointers itself. */
-CORE_GLOBAL int parse_xdp(struct xdp_md *ctx, int raw_ip, struct packet *p)
-{
-	struct hook_frame f;
+/* Parsing (parse.h): the IPv6 extension-header walk is a function the
+ * verifier checks once, called only when there are extension headers, and
+ * the offset and payload it hands back are unknown to the verifier. Inlined,
+ * every way the walk can end was carried into the TCP stage and the core:
+ * the tc programs, which may parse twice, took 570k of the verifier's 1M
+ * instructions and a monitor took 3 s to load. Each hook's parse is a
+ * function as well, so that the ways it can end are not carried into the
+ * core either. Global functions check their pointers themselves. */
 
-	if (!ctx || !p)
-		return PARSE_OTHER;
-	f = hook_frame_linear((void *)(long)ctx->data, (void *)(long)ctx->data_end);
-	return hook_frame_parse(&f, raw_ip, p);
+/* Where a parse stands: the cursor's offset and the IP payload left. */
+struct parse_progress {
+	__u32 off;
+	__u32 ip_payload;
+};
+
+/* A cursor off bytes into a frame whose readable bytes are
+ * [data, data_end) and whole length len. 0 past any header a parse reaches,
+ * which also bounds the offset for the verifier. */
+static __always_inline int cursor_at(struct cursor *c, const void *data, const void *data_end,
+				     __u32 len, __u32 off)
+{
+	if (off > PARSE_OFF_MAX)
+		return 0;
+	c->pos = (const __u8 *)data + off;
+	c->end = data_end;
+	c->off = off;
+	c->frame_len = len;
+	return 1;
 }
 
+static __always_inline int xdp_cursor(struct xdp_md *ctx, __u32 off, struct cursor *c)
+{
+	const void *data = (void *)(long)ctx->data, *data_end = (void *)(long)ctx->data_end;
+
+	return cursor_at(c, data, data_end, (__u32)((const __u8 *)data_end - (const __u8 *)data), off);
+}
+
+/* skb->len counts the paged part too: IP lengths are checked against it. */
+static __always_inline int skb_cursor(struct __sk_buff *skb, __u32 off, struct cursor *c)
+{
+	return cursor_at(c, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, off);
+}
+
+/* Stage 3 from *at, the first header of protocol next: *at moves past the
+ * extension headers; PARSE_TCP, or what the walk found instead. */
+CORE_GLOBAL int xdp_parse_extensions(struct xdp_md *ctx, __u32 next, struct parse_progress *at)
+{
+	struct cursor c;
+	int left;
+
+	if (!ctx || !at || !xdp_cursor(ctx, at->off, &c))
+		return PARSE_TRUNCATED;
+	left = parse_extensions(&c, (__u8)next, at->ip_payload);
+	if (left < 0)
+		return -left;
+	at->off = c.off;
+	at->ip_payload = (__u32)left;
+	return PARSE_TCP;
+}
+
+CORE_GLOBAL int skb_parse_extensions(struct __sk_buff *skb, __u32 next, struct parse_progress *at)
+{
+	struct cursor c;
+	int left;
+
+	if (!skb || !at || !skb_cursor(skb, at->off, &c))
+		return PARSE_TRUNCATED;
+	left = parse_extensions(&c, (__u8)next, at->ip_payload);
+	if (left < 0)
+		return -left;
+	at->off = c.off;
+	at->ip_payload = (__u32)left;
+	return PARSE_TCP;
+}
+
+CORE_GLOBAL int parse_xdp(struct xdp_md *ctx, int raw_ip, struct packet *p)
+{
+	struct parse_progress at;
+	struct cursor c;
+	int proto, ip_payload, r;
+	__u8 next;
+
+	if (!ctx || !p || !xdp_cursor(ctx, 0, &c))
+		return PARSE_OTHER;
+	proto = parse_link(&c, raw_ip);
+	if (proto < 0)
+		return -proto;
+	ip_payload = parse_network(&c, proto, p, &next);
+	if (ip_payload < 0)
+		return -ip_payload;
+	if (next != IPPROTO_TCP_) {
+		at.off = c.off;
+		at.ip_payload = (__u32)ip_payload;
+		r = xdp_parse_extensions(ctx, next, &at);
+		if (r != PARSE_TCP || !xdp_cursor(ctx, at.off, &c))
+			return r;
+		ip_payload = (int)at.ip_payload;
+	}
+	return parse_transport(&c, (__u32)ip_payload, p);
+}
+
+/* The skb's linear part as it is now. */
+static __always_inline int skb_parse_linear(struct __sk_buff *skb, int raw_ip, struct packet *p)
+{
+	struct parse_progress at;
+	struct cursor c;
+	int proto, ip_payload, r;
+	__u8 next;
+
+	if (!skb_cursor(skb, 0, &c))
+		return PARSE_OTHER;
+	proto = parse_link(&c, raw_ip);
+	if (proto < 0)
+		return -proto;
+	ip_payload = parse_network(&c, proto, p, &next);
+	if (ip_payload < 0)
+		return -ip_payload;
+	if (next != IPPROTO_TCP_) {
+		at.off = c.off;
+		at.ip_payload = (__u32)ip_payload;
+		r = skb_parse_extensions(skb, next, &at);
+		if (r != PARSE_TCP || !skb_cursor(skb, at.off, &c))
+			return r;
+		ip_payload = (int)at.ip_payload;
+	}
+	return parse_transport(&c, (__u32)ip_payload, p);
+}
+
+/* Headers past the linear part (GRO, paged skbs) are pulled in once and
+ * parsed again. */
 CORE_GLOBAL int parse_skb(struct __sk_buff *skb, int raw_ip, struct packet *p)
 {
-	struct hook_frame f;
+	enum parse_result r;
+	__u32 pull;
 
 	if (!skb || !p)
 		return PARSE_OTHER;
-	f = skb_hook_frame(skb);
-	return hook_frame_parse(&f, raw_ip, p);
+	r = skb_parse_linear(skb, raw_ip, p);
+	pull = frame_pull_len(r, skb->len, skb->data_end - skb->data);
+	if (!pull || bpf_skb_pull_data(skb, pull))
+		return r;
+	return skb_parse_linear(skb, raw_ip, p);
 }
 
 SEC("xdp")

@@ -80,6 +80,16 @@ struct update {
 };
 _Static_assert(sizeof(struct update) <= sizeof(struct scratch), "an update lives in the scratch");
 
+/* The state machine's step, a function of its own for the verifier: its
+ * many ways through are checked once, not again for every way the commit
+ * after it can go. */
+CORE_GLOBAL __u32 conn_step(struct conn *c, const struct segment *s, __u64 now)
+{
+	if (!c || !s)
+		return 0;
+	return fsm_segment(c, s, now);
+}
+
 /* One try at applying a packet to a record: 1 when done (committed, or
  * nothing to write, or the way holds another flow now), 0 when another CPU
  * committed first and the step must be recomputed. */
@@ -99,7 +109,7 @@ CORE_GLOBAL int update_try(struct way *w, const struct packet *p, __u64 now, __u
 		return 1;
 	u->w.key = p->key;
 	make_segment(&s, p, p->from_a == u->w.conn.orig_is_a, egress);
-	u->fx = fsm_segment(&u->w.conn, &s, now);
+	u->fx = conn_step(&u->w.conn, &s, now);
 	/* Compared with the live record: had it changed since the copy, the
 	 * commit below would fail anyway. */
 	if (!record_changed(&u->w.conn, &w->conn))
@@ -151,18 +161,36 @@ static __always_inline bool retry_lost_races(__u32 iface, __u32 tries)
 	return tries < UPDATE_TRIES;
 }
 
+/* How record_tries() applies a packet. */
+enum record_how {
+	HOW_EGRESS  = 1,          /* the packet leaves the host (else: arrives) */
+	HOW_RESTART = 2,          /* a new attempt over the record (restart_try) */
+};
+
+/* Tries an update until it is done or has lost UPDATE_TRIES races, and
+ * counts the lost races; 0 when it gave up. A function of its own: the
+ * verifier would otherwise carry each number of tries into the rest. */
+CORE_GLOBAL int record_tries(struct way *w, const struct packet *p, __u64 now, __u32 how,
+			     struct update *u)
+{
+	__u32 egress = how & HOW_EGRESS, i;
+
+	if (!w || !p || !u)
+		return 0;
+	for (i = 0; i < UPDATE_TRIES; i++) {
+		if ((how & HOW_RESTART) ? restart_try(w, p, now, egress, u)
+					: update_try(w, p, now, egress, u))
+			break;
+	}
+	return retry_lost_races(p->key.iface, i);
+}
+
 /* Applies a packet to a record, or with restart starts a new attempt over
  * it, and accounts for it; returns the effects. */
 static __always_inline __u32 record_step(struct way *w, const struct packet *p, __u64 now,
 					 __u32 egress, struct update *u, bool restart)
 {
-	__u32 i;
-
-	for (i = 0; i < UPDATE_TRIES; i++) {
-		if (restart ? restart_try(w, p, now, egress, u) : update_try(w, p, now, egress, u))
-			break;
-	}
-	if (!retry_lost_races(p->key.iface, i))
+	if (!record_tries(w, p, now, (egress ? HOW_EGRESS : 0) | (restart ? HOW_RESTART : 0), u))
 		return 0;
 	if (u->fx)
 		account(&u->w.key, &u->w.conn, u->fx, now);
@@ -280,15 +308,36 @@ CORE_GLOBAL int supersede_try(struct way *w, struct way *fresh)
 	return SUPERSEDE_DONE;
 }
 
-static __always_inline void record_contest(struct way *w, const struct flow_key *key)
+/* contest_try() until done; a function of its own for the verifier, as
+ * record_tries(). */
+CORE_GLOBAL int record_contest(struct way *w, const struct flow_key *key)
 {
 	__u32 i;
 
+	if (!w || !key)
+		return 0;
 	for (i = 0; i < UPDATE_TRIES; i++) {
 		if (contest_try(w, key))
 			break;
 	}
-	retry_lost_races(key->iface, i);
+	return retry_lost_races(key->iface, i);
+}
+
+/* supersede_try() until it is done or sure the record is not there. */
+CORE_GLOBAL int supersede(struct way *w, struct way *fresh)
+{
+	int r = SUPERSEDE_NOT_HERE;
+	__u32 i;
+
+	if (!w || !fresh)
+		return r;
+	for (i = 0; i < UPDATE_TRIES; i++) {
+		r = supersede_try(w, fresh);
+		if (r != SUPERSEDE_LOST_RACE)
+			break;
+	}
+	retry_lost_races(fresh->key.iface, i);
+	return r;
 }
 
 /* A flow record's tag mark and fast-path gate after a slow-path update. */
@@ -306,17 +355,10 @@ static __always_inline void establish(struct flow_ref fb, int old_way, struct wa
 				      struct update *u, __u64 hash, __u64 now)
 {
 	bool fast = fsm_data_fast_path(&u->w.conn);
-	int r = SUPERSEDE_NOT_HERE;
-	__u32 evicted, i;
+	__u32 evicted;
 
 	if (old) {
-		for (i = 0; i < UPDATE_TRIES; i++) {
-			r = supersede_try(old, &u->w);
-			if (r != SUPERSEDE_LOST_RACE)
-				break;
-		}
-		retry_lost_races(u->w.key.iface, i);
-		if (r == SUPERSEDE_DONE) {
+		if (supersede(old, &u->w) == SUPERSEDE_DONE) {
 			/* u->w.conn is the old record now: account its end. */
 			account(&u->w.key, &u->w.conn, fsm_supersede(&u->w.conn, now) & ~FX_RELEASE,
 				now);

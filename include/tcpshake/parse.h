@@ -177,12 +177,12 @@ PARSE_INLINE int parse_ipv4(struct cursor *c, __u64 *saddr, __u64 *daddr)
 	return (int)(tot_len - ihl);
 }
 
-/* IPv6 header and extension headers; same return convention as IPv4. */
-PARSE_INLINE int parse_ipv6(struct cursor *c, __u64 *saddr, __u64 *daddr)
+/* IPv6 header; same return convention as IPv4, and *next is the protocol
+ * of the header that follows it. */
+PARSE_INLINE int parse_ipv6(struct cursor *c, __u64 *saddr, __u64 *daddr, __u8 *next)
 {
-	__u32 room = frame_left(c), payload, i;
+	__u32 room = frame_left(c), payload;
 	const __u8 *ip = cursor_take(c, 40);
-	__u8 next;
 
 	if (!ip)
 		return -PARSE_TRUNCATED;
@@ -195,7 +195,18 @@ PARSE_INLINE int parse_ipv6(struct cursor *c, __u64 *saddr, __u64 *daddr)
 	saddr[1] = load_raw64(ip + 16);
 	daddr[0] = load_raw64(ip + 24);
 	daddr[1] = load_raw64(ip + 32);
-	next = ip[6];
+	*next = ip[6];
+	return (int)payload;
+}
+
+/* Stage 3: IPv6 extension headers from the cursor on, the first of protocol next,
+ * in an IP payload of `payload` bytes (what is left of it at the cursor):
+ * leaves the cursor at the TCP header and returns the payload left, or a
+ * negative enum parse_result. Nothing to walk when next is TCP. */
+PARSE_INLINE int parse_extensions(struct cursor *c, __u8 next, __u32 payload)
+{
+	__u32 i;
+
 	for (i = 0; i < IPV6_MAX_EXT; i++) {
 		const __u8 *ext;
 		__u32 len;
@@ -252,42 +263,71 @@ PARSE_INLINE int endpoint_is_lower(const __u64 *a, __u16 pa, const __u64 *b, __u
 	return pa <= pb;
 }
 
-/* Parses a frame: [data, data_end) are the readable bytes, frame_len the
- * whole frame's length (larger when the tail is paged: GSO, multi-buffer);
- * raw_ip when the link has no Ethernet header. */
-PARSE_INLINE enum parse_result parse_frame(const void *data, const void *data_end,
-					    __u32 frame_len, int raw_ip, struct packet *p)
+/* The parse runs in stages, each starting where the last one left the
+ * cursor: the link layer, the network header, IPv6 extension headers,
+ * TCP. parse_frame() runs them one after the other. The BPF programs run
+ * the extension headers in a function of their own, which the verifier
+ * checks once, and only when there are some: inlined, every way the walk
+ * can end was carried into the rest of the program (bpf/tcpshake.bpf.c). */
+
+/* The header a parse may have to reach at most: a link layer with its VLAN
+ * tags, IPv6 with every extension header walked at its largest, TCP with
+ * options. */
+#define PARSE_OFF_MAX   (ETH_HLEN_ + 4 * VLAN_MAX_DEPTH + 40 + IPV6_MAX_EXT * 2048 + 60)
+_Static_assert(PARSE_OFF_MAX < 0xffff, "a header offset must fit the verifier's packet range");
+
+/* Stage 1: Ethernet and VLAN tags, or nothing on a layer-3 link (raw_ip).
+ * The EtherType of the network header at the cursor, or a negative
+ * enum parse_result. */
+PARSE_INLINE int parse_link(struct cursor *c, int raw_ip)
 {
-	struct cursor c = { .pos = data, .end = data_end, .frame_len = frame_len };
-	__u64 saddr[2], daddr[2];
+	return raw_ip ? parse_raw_ip(c) : parse_ethernet(c);
+}
+
+/* Stage 2: the network header of EtherType proto. Leaves the addresses in
+ * p->key as they were sent, the sender's first (parse_transport() orders
+ * them), the family, and in *next the protocol of the header at the
+ * cursor (TCP, or an IPv6 extension header: parse_extensions()); returns
+ * the IP payload length, or a negative enum parse_result. */
+PARSE_INLINE int parse_network(struct cursor *c, int proto, struct packet *p, __u8 *next)
+{
+	__u64 *w = p->key.words;
+
+	if (proto == ETHP_IPV4) {
+		p->key.family = 4;
+		*next = IPPROTO_TCP_;      /* parse_ipv4() only returns TCP */
+		return parse_ipv4(c, w, w + 2);
+	}
+	if (proto == ETHP_IPV6) {
+		p->key.family = 6;
+		return parse_ipv6(c, w, w + 2, next);
+	}
+	return -PARSE_OTHER;
+}
+
+/* Stage 4: the TCP header at the cursor, of an IP payload of ip_payload
+ * bytes; completes *p. */
+PARSE_INLINE enum parse_result parse_transport(struct cursor *c, __u32 ip_payload,
+						struct packet *p)
+{
+	__u64 saddr[2] = { p->key.words[0], p->key.words[1] };
+	__u64 daddr[2] = { p->key.words[2], p->key.words[3] };
 	const __u8 *tcp;
 	__u16 sport, dport;
 	__u32 doff;
-	int proto, ip_payload, from_a;
+	int from_a;
 
-	proto = raw_ip ? parse_raw_ip(&c) : parse_ethernet(&c);
-	if (proto < 0)
-		return (enum parse_result)-proto;
-	if (proto == ETHP_IPV4)
-		ip_payload = parse_ipv4(&c, saddr, daddr);
-	else if (proto == ETHP_IPV6)
-		ip_payload = parse_ipv6(&c, saddr, daddr);
-	else
-		return PARSE_OTHER;
-	if (ip_payload < 0)
-		return (enum parse_result)-ip_payload;
-
-	if ((__u32)ip_payload < 20)
+	if (ip_payload < 20)
 		return PARSE_BAD_LENGTH;
-	tcp = cursor_take(&c, 20);
+	tcp = cursor_take(c, 20);
 	if (!tcp)
 		return PARSE_TRUNCATED;
 	doff = (tcp[12] >> 4) * 4u;
 	if (doff < 20)
 		return PARSE_BAD_HEADER;
-	if ((__u32)ip_payload < doff)
+	if (ip_payload < doff)
 		return PARSE_BAD_LENGTH;
-	if (doff > 20 && !cursor_take(&c, doff - 20))
+	if (doff > 20 && !cursor_take(c, doff - 20))
 		return PARSE_TRUNCATED;
 
 	sport = load_raw16(tcp);
@@ -295,15 +335,10 @@ PARSE_INLINE enum parse_result parse_frame(const void *data, const void *data_en
 	p->seq = load_be32(tcp + 4);
 	p->ack = load_be32(tcp + 8);
 	p->flags = tcp[13];
-	p->payload_len = (__u32)ip_payload - doff;
+	p->payload_len = ip_payload - doff;
 	from_a = endpoint_is_lower(saddr, be16_to_host(sport), daddr, be16_to_host(dport));
 	p->from_a = (__u8)from_a;
-	if (from_a) {
-		p->key.words[0] = saddr[0];
-		p->key.words[1] = saddr[1];
-		p->key.words[2] = daddr[0];
-		p->key.words[3] = daddr[1];
-	} else {
+	if (!from_a) {
 		p->key.words[0] = daddr[0];
 		p->key.words[1] = daddr[1];
 		p->key.words[2] = saddr[0];
@@ -311,10 +346,30 @@ PARSE_INLINE enum parse_result parse_frame(const void *data, const void *data_en
 	}
 	p->key.port_a = from_a ? sport : dport;
 	p->key.port_b = from_a ? dport : sport;
-	p->key.family = proto == ETHP_IPV4 ? 4 : 6;
 	p->key.iface = 0;      /* the caller knows the interface */
 	p->key.pad = 0;
 	return PARSE_TCP;
+}
+
+/* Parses a frame: [data, data_end) are the readable bytes, frame_len the
+ * whole frame's length (larger when the tail is paged: GSO, multi-buffer);
+ * raw_ip when the link has no Ethernet header. */
+PARSE_INLINE enum parse_result parse_frame(const void *data, const void *data_end,
+					    __u32 frame_len, int raw_ip, struct packet *p)
+{
+	struct cursor c = { .pos = data, .end = data_end, .frame_len = frame_len };
+	int proto, ip_payload;
+	__u8 next;
+
+	proto = parse_link(&c, raw_ip);
+	if (proto < 0)
+		return (enum parse_result)-proto;
+	ip_payload = parse_network(&c, proto, p, &next);
+	if (ip_payload >= 0)
+		ip_payload = parse_extensions(&c, next, (__u32)ip_payload);
+	if (ip_payload < 0)
+		return (enum parse_result)-ip_payload;
+	return parse_transport(&c, (__u32)ip_payload, p);
 }
 
 /* An Ethernet frame held whole in [data, data_end). */
