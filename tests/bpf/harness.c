@@ -155,12 +155,38 @@ static int zero_array(int fd, __u32 n, __u32 size)
 	return keys && zero ? err : -1;
 }
 
+/* Zeroes the (interface, port) -> slot index: only the entries of the
+ * claimed slots can be set, and port_owner says which those are (1,024
+ * slots instead of a million entries, most of the reset's time). */
+static int zero_port_slots(struct harness *h)
+{
+	int owners = bpf_map__fd(h->l.skel->maps.port_owner);
+	int slots = bpf_map__fd(h->l.skel->maps.port_slot);
+	__u32 n = bpf_map__max_entries(h->l.skel->maps.port_owner), i, zero = 0;
+
+	for (i = 0; i < n; i++) {
+		struct port_owner o;
+		__u32 idx;
+
+		if (bpf_map_lookup_elem(owners, &i, &o))
+			return -1;
+		if (!o.port)
+			continue;
+		idx = (__u32)o.iface << 16 | o.port;
+		if (bpf_map_update_elem(slots, &idx, &zero, BPF_ANY))
+			return -1;
+	}
+	return 0;
+}
+
 /* Zeroes every map of a loaded object but the read-only configuration,
  * the ring buffer (drained instead) and the sweeper's lock. */
 static int zero_maps(struct harness *h)
 {
 	struct bpf_map *m;
 
+	if (zero_port_slots(h))
+		return -1;
 	bpf_object__for_each_map(m, h->l.skel->obj) {
 		enum bpf_map_type type = bpf_map__type(m);
 		__u32 n = bpf_map__max_entries(m), size = bpf_map__value_size(m);
@@ -169,6 +195,8 @@ static int zero_maps(struct harness *h)
 		if (m == h->l.skel->maps.events || m == h->l.skel->maps.commit_guard ||
 		    (bpf_map__map_flags(m) & BPF_F_RDONLY_PROG))
 			continue;
+		if (m == h->l.skel->maps.port_slot)
+			continue;     /* done above */
 		if (type == BPF_MAP_TYPE_HASH) {
 			void *key = malloc(bpf_map__key_size(m));
 
@@ -187,6 +215,27 @@ static int zero_maps(struct harness *h)
 			return -1;
 	}
 	return 0;
+}
+
+__u32 harness_port_slots_set(struct harness *h)
+{
+	int fd = bpf_map__fd(h->l.skel->maps.port_slot), err = 0;
+	__u32 chunk = 65536, set = 0, batch = 0, count, i;
+	__u32 *keys = calloc(chunk, sizeof(*keys)), *vals = calloc(chunk, sizeof(*vals));
+	bool first = true;
+
+	while (keys && vals && !err) {
+		count = chunk;
+		err = bpf_map_lookup_batch(fd, first ? NULL : &batch, &batch, keys, vals, &count, NULL);
+		if (err && errno != ENOENT)
+			return (__u32)-1;   /* never "none set" for a failed read */
+		first = false;
+		for (i = 0; i < count; i++)
+			set += vals[i] != 0;
+	}
+	free(keys);
+	free(vals);
+	return keys && vals ? set : (__u32)-1;
 }
 
 int harness_reset(struct harness *h)

@@ -50,6 +50,8 @@ void harness_close(struct harness *h);
 /* Back to the state of a fresh load with the same configuration, without
  * the verifier's seconds per load: maps zeroed, events drained, one sweep. */
 int harness_reset(struct harness *h);
+/* Entries of the (interface, port) -> slot index that are set (kernel). */
+__u32 harness_port_slots_set(struct harness *h);
 /* Runs one packet through a program; returns the program's return value. */
 int harness_run(struct harness *h, enum hook hook, const __u8 *pkt, size_t len, __u32 repeat,
 		__u32 *duration_ns);

@@ -356,8 +356,8 @@ static void run_all(const enum hook *hooks, int nr_hooks, enum backend backend)
 {
 	const size_t n = sizeof(dialogues) / sizeof(dialogues[0]);
 	bool done[sizeof(dialogues) / sizeof(dialogues[0])] = { false };
+	int k, resets_checked = 0;
 	size_t i, j;
-	int k;
 
 	for (i = 0; i < n; i++) {
 		struct harness_config hc = { .syn_timeout_ns = dialogues[i].syn_timeout_ns,
@@ -381,8 +381,17 @@ static void run_all(const enum hook *hooks, int nr_hooks, enum backend backend)
 			}
 			done[j] = true;
 		}
+		/* The reset leaves no port claimed (it zeroes the port index by
+		 * the claimed slots only: here is the check that it is all). */
+		if (backend == BACKEND_KERNEL && harness_port_slots_set(&h) > 0) {
+			assert_int_equal(harness_reset(&h), 0);
+			assert_int_equal(harness_port_slots_set(&h), 0);
+			resets_checked++;
+		}
 		harness_close(&h);
 	}
+	if (backend == BACKEND_KERNEL)
+		assert_true(resets_checked > 0);
 }
 
 /* Ingress through XDP and through tc (egress is always tc). */
