@@ -3,7 +3,6 @@
  * addressing with tombstones, capacity-limited like the kernel hash map. */
 #include <errno.h>
 #include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include "native.h"
@@ -19,28 +18,71 @@ __u32 sketch_epoch;
 
 enum { SLOT_FREE = 0, SLOT_USED, SLOT_DELETED };
 
-#define HUGE_PAGE ((uintptr_t)2 << 20)
+#define HUGE_PAGE ((size_t)2 << 20)
+#define LINE      ((size_t)64)
 
-/* Zeroed tables. Large ones are asked for in transparent huge pages: every
- * packet lands in a random bucket, and with 4 KiB pages nearly every one of
- * those lookups also misses the TLB (measured: the largest cost of --read
- * before this). calloc maps large blocks fresh, so pages are zeroed by the
- * kernel when first touched and a small capture touches few of them. */
-static void *zalloc(size_t n, size_t size)
+/* Every table lives in one anonymous mapping, aligned to and asked for in
+ * transparent huge pages as a whole: each packet lands in random buckets
+ * of several tables, and with 4 KiB pages nearly every one of those
+ * lookups also misses the TLB, and the first touch of each page faults
+ * (measured: thousands of faults, and the page walks, were a large part of
+ * --read's time). The kernel zeroes pages when first touched, so a small
+ * capture still pays only for the pages it touches; tables smaller than a
+ * huge page (tests) keep small pages, rather than zeroing 2 MiB per open. */
+static struct {
+	char *base;
+	size_t len;
+} arena;
+
+/* A table's place: a cache line aligned slice of n * size bytes at offset
+ * *at of base, *at moved past it. With base NULL, only *at moves. */
+static void *slice(char *base, size_t *at, size_t n, size_t size)
 {
-	uintptr_t start, end;
-	void *p;
+	size_t off = (*at + LINE - 1) & ~(LINE - 1);
 
-	if (!n)
-		return NULL;
-	p = calloc(n, size);
-	if (!p || n * size < 2 * HUGE_PAGE)
-		return p;
-	start = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-	end = ((uintptr_t)p + n * size) & ~(HUGE_PAGE - 1);
-	if (end > start)
-		madvise((void *)start, end - start, MADV_HUGEPAGE);   /* a hint only */
-	return p;
+	*at = off + n * size;
+	return base ? base + off : NULL;
+}
+
+/* Places every table at base (NULL: nowhere, to learn the size); returns
+ * the bytes they take. */
+static size_t layout(char *base, __u32 hs_buckets, __u32 flow_buckets, __u32 slots,
+		     __u32 port_slots)
+{
+	size_t at = 0;
+
+	native.hs_heads = slice(base, &at, hs_buckets, sizeof(struct hs_head));
+	native.hs_ways = slice(base, &at, hs_buckets, sizeof(struct hs_ways));
+	native.flow_heads = slice(base, &at, flow_buckets, sizeof(struct flow_head));
+	native.flow_ways = slice(base, &at, flow_buckets, sizeof(struct flow_ways));
+	native.flow_spilled = slice(base, &at, flow_buckets, sizeof(__u32));
+	native.port_slot = slice(base, &at, MAX_IFACES * 65536u, sizeof(__u32));
+	native.port_stats = slice(base, &at, port_slots, sizeof(struct service_stats));
+	native.spill.keys = slice(base, &at, slots, sizeof(struct flow_key));
+	native.spill.ways = slice(base, &at, slots, sizeof(struct way));
+	native.spill.used = slice(base, &at, slots, 1);
+	return at;
+}
+
+/* Maps len zeroed bytes at a huge page boundary: an oversized mapping,
+ * its surplus unmapped again. 0 or -ENOMEM. */
+static int arena_map(size_t len)
+{
+	size_t span = (len + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1), head;
+	char *p = mmap(NULL, span + HUGE_PAGE, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED)
+		return -ENOMEM;
+	head = (HUGE_PAGE - (uintptr_t)p % HUGE_PAGE) % HUGE_PAGE;
+	if (head)
+		munmap(p, head);
+	munmap(p + head + span, HUGE_PAGE - head);
+	if (len >= HUGE_PAGE)
+		madvise(p + head, span, MADV_HUGEPAGE);   /* a hint only */
+	arena.base = p + head;
+	arena.len = span;
+	return 0;
 }
 
 int native_open(__u32 hs_buckets, __u32 flow_buckets, __u32 spill_max, __u32 port_slots)
@@ -50,28 +92,18 @@ int native_open(__u32 hs_buckets, __u32 flow_buckets, __u32 spill_max, __u32 por
 	native_close();
 	while (slots < 2 * (__u64)spill_max)
 		slots <<= 1;
+	if (!hs_buckets || !flow_buckets || !port_slots ||
+	    arena_map(layout(NULL, hs_buckets, flow_buckets, slots, port_slots))) {
+		native_close();
+		return -ENOMEM;
+	}
+	layout(arena.base, hs_buckets, flow_buckets, slots, port_slots);
 	native.hs_buckets = hs_buckets;
 	native.flow_buckets = flow_buckets;
 	native.port_slots = port_slots;
 	native.sweep_slices = sweep_slice_count(hs_buckets, flow_buckets);
-	native.hs_heads = zalloc(hs_buckets, sizeof(struct hs_head));
-	native.hs_ways = zalloc(hs_buckets, sizeof(struct hs_ways));
-	native.flow_heads = zalloc(flow_buckets, sizeof(struct flow_head));
-	native.flow_ways = zalloc(flow_buckets, sizeof(struct flow_ways));
-	native.flow_spilled = zalloc(flow_buckets, sizeof(__u32));
-	native.port_slot = zalloc(MAX_IFACES * 65536u, sizeof(__u32));
-	native.port_stats = zalloc(port_slots, sizeof(struct service_stats));
-	native.spill.keys = zalloc(slots, sizeof(struct flow_key));
-	native.spill.ways = zalloc(slots, sizeof(struct way));
-	native.spill.used = zalloc(slots, 1);
 	native.spill.mask = slots - 1;
 	native.spill.max = spill_max;
-	if (!native.hs_heads || !native.hs_ways || !native.flow_heads || !native.flow_ways ||
-	    !native.flow_spilled || !native.port_slot || !native.port_stats || !native.spill.keys ||
-	    !native.spill.ways || !native.spill.used) {
-		native_close();
-		return -ENOMEM;
-	}
 	now_coarse = 0;
 	next_port_slot = 0;
 	hs_crowded = 0;
@@ -117,16 +149,9 @@ void native_reset(void)
 
 void native_close(void)
 {
-	free(native.hs_heads);
-	free(native.hs_ways);
-	free(native.flow_heads);
-	free(native.flow_ways);
-	free(native.flow_spilled);
-	free(native.port_slot);
-	free(native.port_stats);
-	free(native.spill.keys);
-	free(native.spill.ways);
-	free(native.spill.used);
+	if (arena.base)
+		munmap(arena.base, arena.len);
+	memset(&arena, 0, sizeof(arena));
 	memset(&native, 0, sizeof(native));
 }
 
