@@ -52,6 +52,31 @@ static void prefetch_way(const struct way *w)
 	__builtin_prefetch((const char *)w + 64, 1);
 }
 
+/* A handshake that may complete: its record is copied into the flow table
+ * (flow_insert) right before an atomic that waits for that store, so the
+ * way it will take is loaded now. That is the first free way at home while
+ * home is at most half full; past that, the alternative bucket may take it
+ * (its header is loaded for that choice). Into a full bucket, the TIME-WAIT
+ * victim scan reads every way's state and end time (second line). */
+static void prefetch_insert(struct flow_ref fb, int free_ways)
+{
+	int i;
+
+	if (free_ways >= FLOW_WAYS / 2) {
+		for (i = 0; i < FLOW_WAYS; i++) {
+			if (fb.h->tag[i] == TAG_FREE) {
+				prefetch_way(&fb.w->way[i]);
+				return;
+			}
+		}
+	}
+	if (fb.alt != fb.home)
+		__builtin_prefetch(flow_head_at(fb.alt), 1);
+	if (!free_ways)
+		for (i = 0; i < FLOW_WAYS; i++)
+			__builtin_prefetch((const char *)&fb.w->way[i] + 64, 0);
+}
+
 /* The headers are in cache by now: the ways whose tags match are the ones
  * the core will compare keys with and update. A data segment of an
  * established flow needs the header alone; a bare SYN writes a free way. */
@@ -90,9 +115,6 @@ void native_prefetch_ways(const struct native_segment *s)
 			completes = true;
 		}
 	}
-	/* A handshake that may complete into a full bucket: the TIME-WAIT
-	 * victim scan reads every way's state and end time (second line). */
-	if (completes && !free_ways && (flags & TCPF_ACK))
-		for (i = 0; i < FLOW_WAYS; i++)
-			__builtin_prefetch((const char *)&fb.w->way[i] + 64, 0);
+	if (completes && (flags & TCPF_ACK))
+		prefetch_insert(fb, free_ways);
 }
