@@ -17,7 +17,7 @@
 static __always_inline void stat_add(__u64 *p, __u64 v, bool atomic)
 {
 	if (atomic)
-		__sync_fetch_and_add(p, v);
+		sync_add64(p, v);
 	else
 		*p += v;
 }
@@ -64,13 +64,13 @@ static __always_inline void port_slot_claim(__u32 iface, __u16 port)
 	 * plus the CPUs racing past this check, far from wrapping. */
 	if (*(volatile __u32 *)&next_port_slot + PORT_SLOT_FIRST >= cfg.port_slots)
 		return;
-	n = __sync_fetch_and_add(&next_port_slot, 1) + PORT_SLOT_FIRST;
+	n = sync_add(&next_port_slot, 1) + PORT_SLOT_FIRST;
 	if (n >= cfg.port_slots || n >= PORT_SLOTS_MAX)
 		return;
 	owner = port_owner_at(n);
 	if (!owner)
 		return;
-	if (__sync_val_compare_and_swap(slot, 0, n) != 0)
+	if (sync_cas(slot, 0, n) != 0)
 		return;          /* another CPU was faster; slot n stays unused */
 	owner->iface = iface;
 	owner->port = port;

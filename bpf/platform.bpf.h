@@ -159,6 +159,29 @@ static __always_inline void commit_guard_leave(struct commit_guard *g)
 		bpf_spin_unlock(&g->lock);
 }
 
+/* Words that CPUs update concurrently (tags, versions, counts): atomic
+ * instructions. The core never uses __sync builtins directly, so that the
+ * one-thread native platform can make these plain reads and writes. */
+static __always_inline __u32 sync_cas(__u32 *p, __u32 old, __u32 new)
+{
+	return __sync_val_compare_and_swap(p, old, new);
+}
+
+static __always_inline __u32 sync_add(__u32 *p, __u32 v)
+{
+	return __sync_fetch_and_add(p, v);
+}
+
+static __always_inline void sync_sub(__u32 *p, __u32 v)
+{
+	__sync_fetch_and_sub(p, v);
+}
+
+static __always_inline void sync_add64(__u64 *p, __u64 v)
+{
+	__sync_fetch_and_add(p, v);
+}
+
 /* The coarse clock (fsm_coarse()), advanced by the sweeper: the data fast
  * path stamps activity with it instead of calling a clock helper. */
 __u32 now_coarse;

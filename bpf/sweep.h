@@ -121,7 +121,7 @@ static __always_inline void sweep_way(__u32 *tag, struct way *w, __u64 *counts,
 	}
 	/* A timed-out attempt stays as a tombstone, marked so SYNs take it first. */
 	if (w->conn.state == CS_FAILED && !tag_is_tombstone(t))
-		__sync_val_compare_and_swap(tag, t, t | TAG_TOMBSTONE);
+		sync_cas(tag, t, t | TAG_TOMBSTONE);
 	report_entry(counts, w);
 }
 
@@ -163,7 +163,7 @@ static long sweep_spill_elem(void *map __attribute__((unused)), const struct flo
 		struct flow_ref b = flow_bucket_of(hash);
 
 		if (spill_delete(key) == 0 && b.spilled)
-			__sync_fetch_and_sub(b.spilled, 1);
+			sync_sub(b.spilled, 1);
 		return 0;
 	}
 	report_entry(report.flow_entries, w);

@@ -124,7 +124,7 @@ static __always_inline void way_publish(__u32 *tag, __u32 value)
 /* True for the one caller that released the way. */
 static __always_inline bool way_release(__u32 *tag, __u32 value)
 {
-	return __sync_val_compare_and_swap(tag, value, TAG_FREE) == value;
+	return sync_cas(tag, value, TAG_FREE) == value;
 }
 
 /* ---- record versions ---- */
@@ -169,7 +169,7 @@ CORE_GLOBAL __u32 record_read(const struct way *w, struct conn *c)
  * false when another CPU came first. */
 static __always_inline bool record_commit(struct way *w, __u32 v, struct conn *c)
 {
-	if (__sync_val_compare_and_swap(&w->conn.version, v, v + 1) != v)
+	if (sync_cas(&w->conn.version, v, v + 1) != v)
 		return false;
 	c->version = v + 1;
 	w->conn = *c;
@@ -236,7 +236,7 @@ static __always_inline void hs_left_alt(__u32 t, __u32 idx)
 	struct hs_head *home = hs_head_at(hs_alt_index(t, idx));
 
 	if (home)
-		__sync_fetch_and_sub(&home->elsewhere, 1);
+		sync_sub(&home->elsewhere, 1);
 }
 
 /* Releases way i of the bucket b points at (an attempt that ended). */
@@ -245,7 +245,7 @@ static __always_inline void hs_release(const struct hs_ref *b, int i, __u32 tag)
 	if (i < 0 || i >= HS_WAYS)
 		return;
 	if (way_release(&b->h->tag[i], tag) && b->in_alt && b->home_h)
-		__sync_fetch_and_sub(&b->home_h->elsewhere, 1);
+		sync_sub(&b->home_h->elsewhere, 1);
 }
 
 static __always_inline int flow_find(const struct flow_head *h, const struct flow_ways *w,
@@ -289,7 +289,7 @@ static __always_inline void flow_mark(struct flow_head *h, int way, __u32 tag, b
 		return;
 	t = h->tag[way];
 	if ((t & ~TAG_ESTABLISHED) == tag && t != want)
-		__sync_val_compare_and_swap(&h->tag[way], t, want);
+		sync_cas(&h->tag[way], t, want);
 }
 
 /* The fast-path gate of a flow way (abi.h, FLOW_STAMP_SHIFT): opened by a
@@ -400,7 +400,7 @@ static __always_inline int flow_claim_free(struct flow_head *h)
 
 	for (i = 0; i < FLOW_WAYS; i++) {
 		if (h->tag[i] == TAG_FREE &&
-		    __sync_val_compare_and_swap(&h->tag[i], TAG_FREE, TAG_BUSY) == TAG_FREE)
+		    sync_cas(&h->tag[i], TAG_FREE, TAG_BUSY) == TAG_FREE)
 			return i;
 	}
 	return -1;
@@ -413,7 +413,7 @@ static __always_inline void flow_left_alt(const struct flow_key *key, __u32 idx)
 	struct flow_ref home = flow_bucket_of(flow_hash(key, cfg.hash_seed));
 
 	if (home.home != idx && home.spilled)
-		__sync_fetch_and_sub(home.spilled, 1);
+		sync_sub(home.spilled, 1);
 }
 
 /* Last resort when bucket and spill map are full: the oldest TIME-WAIT way.
@@ -436,7 +436,7 @@ static __always_inline int flow_claim_time_wait(struct flow_ref b, __u32 *evicte
 	}
 	if (victim < 0 || victim >= FLOW_WAYS)
 		return -1;
-	if (__sync_val_compare_and_swap(&b.h->tag[victim], vtag, TAG_BUSY) != vtag)
+	if (sync_cas(&b.h->tag[victim], vtag, TAG_BUSY) != vtag)
 		return -1;
 	*evicted_iface = b.w->way[victim].key.iface;
 	flow_left_alt(&b.w->way[victim].key, b.home);   /* a guest of this bucket */
@@ -489,10 +489,10 @@ CORE_GLOBAL __u32 flow_insert(struct way *src, __u64 hash, __u64 now)
 	/* Counted before the record is published: a lookup that can see the
 	 * record then knows to look there. */
 	if (i >= 0 && h != b.h)
-		__sync_fetch_and_add(b.spilled, 1);
+		sync_add(b.spilled, 1);
 	if (i < 0) {
 		if (spill_insert(&src->key, src) == 0) {
-			__sync_fetch_and_add(b.spilled, 1);
+			sync_add(b.spilled, 1);
 			return MAX_IFACES;
 		}
 		h = b.h;
@@ -561,11 +561,11 @@ static __always_inline void flow_release(struct flow_ref b, int way, __u32 tag,
 
 		if ((t & ~TAG_ESTABLISHED) == tag && way_release(&b.h->tag[way], t) &&
 		    b.in_alt && b.spilled)
-			__sync_fetch_and_sub(b.spilled, 1);
+			sync_sub(b.spilled, 1);
 		return;
 	}
 	if (spill_delete(key) == 0 && b.spilled)
-		__sync_fetch_and_sub(b.spilled, 1);
+		sync_sub(b.spilled, 1);
 }
 
 #endif /* TCPSHAKE_TABLES_H */

@@ -236,7 +236,7 @@ static __always_inline void new_handshake(struct hs_ref b, const struct packet *
 			i = hs_claim_free(ah);
 		if (i >= 0) {
 			/* Counted before the attempt is published (tables.h). */
-			__sync_fetch_and_add(&b.h->elsewhere, 1);
+			sync_add(&b.h->elsewhere, 1);
 			h = ah;
 			w = aw;
 		}
@@ -452,7 +452,7 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 		b.h->synack_tick[i] = (p->flags & TCPF_ACK) ? fsm_coarse(now) + 1 : 0;
 		/* A live attempt again: no tombstone mark. */
 		if (tag_is_tombstone(t) && (t & ~TAG_TOMBSTONE) == tag)
-			__sync_val_compare_and_swap(&b.h->tag[i], t, tag);
+			sync_cas(&b.h->tag[i], t, tag);
 	}
 	if (fx & FX_SYNACK_FIRST)
 		b.h->synack_tick[i] = hs_synack_tick(&u->w.conn);

@@ -188,6 +188,37 @@ static inline void commit_guard_leave(struct commit_guard *g)
 	(void)g;
 }
 
+/* What CPUs update concurrently in the kernel (platform.bpf.h, sync_cas
+ * and the rest) has one writer here: plain reads and writes, same results.
+ * A locked instruction would also wait for every store before it, such as
+ * a record just copied into a way whose line is still being fetched. */
+static inline __u32 sync_cas(__u32 *p, __u32 old, __u32 new)
+{
+	__u32 v = *p;
+
+	if (v == old)
+		*p = new;
+	return v;
+}
+
+static inline __u32 sync_add(__u32 *p, __u32 v)
+{
+	__u32 old = *p;
+
+	*p = old + v;
+	return old;
+}
+
+static inline void sync_sub(__u32 *p, __u32 v)
+{
+	*p -= v;
+}
+
+static inline void sync_add64(__u64 *p, __u64 v)
+{
+	*p += v;
+}
+
 static inline struct scratch *scratch_of_cpu(void)
 {
 	return &native.scratch;
