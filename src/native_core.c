@@ -40,10 +40,19 @@ void native_track_segment(const struct native_segment *s, __u32 egress)
 		track_segment(&s->p, s->hash, st, egress);
 }
 
+/* A bare SYN reads the handshake bucket alone; other segments may read
+ * both headers, and the flow bucket's spilled count with its header
+ * (whether to look elsewhere): a separate array, so a line of its own. */
 void native_prefetch_heads(const struct native_segment *s)
 {
-	__builtin_prefetch(flow_bucket_of(s->hash).h, 1);
+	struct flow_ref fb;
+
 	__builtin_prefetch(hs_bucket_of(s->hash).h, 1);
+	if ((s->p.flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
+		return;
+	fb = flow_bucket_of(s->hash);
+	__builtin_prefetch(fb.h, 1);
+	__builtin_prefetch(fb.spilled, 1);
 }
 
 static void prefetch_way(const struct way *w)
