@@ -36,8 +36,10 @@
  * two free ways and the table is not crowded (the sweeper's judgement: a
  * flood fills every bucket, and reading a second one would double a flood
  * SYN's cost), to its alternative bucket if that is less loaded, counted
- * in the home header's elsewhere. hs_lookup() points h and w at the bucket where it found the
- * attempt; home_h stays the home header. */
+ * in the home header's elsewhere; when both are full, an attempt at home
+ * in either may move to its own alternative to make room (hs_move.h).
+ * hs_lookup() points h and w at the bucket where it found the attempt;
+ * home_h stays the home header. */
 struct hs_ref {
 	struct hs_head *h;
 	struct hs_ways *w;
