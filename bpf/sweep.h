@@ -119,6 +119,16 @@ static __always_inline void sweep_way(__u32 *tag, struct way *w, __u64 *counts,
 			hs_left_alt(t, idx);
 		return;
 	}
+	/* A way an attempt moved out of (hs_move.h): the attempt counts where
+	 * it went. Its mover takes the way for a new attempt at once, so one
+	 * still published is left over from two SYNs racing for it (tables.h)
+	 * and is freed, as the mover would have, leaving its home's count if
+	 * it was a guest. */
+	if (w->conn.state == CS_NONE) {
+		if (away && way_release(tag, t) && *away)
+			hs_left_alt(t, idx);
+		return;
+	}
 	/* A timed-out attempt stays as a tombstone, marked so SYNs take it first. */
 	if (w->conn.state == CS_FAILED && !tag_is_tombstone(t))
 		sync_cas(tag, t, t | TAG_TOMBSTONE);

@@ -36,8 +36,10 @@
  * two free ways and the table is not crowded (the sweeper's judgement: a
  * flood fills every bucket, and reading a second one would double a flood
  * SYN's cost), to its alternative bucket if that is less loaded, counted
- * in the home header's elsewhere. hs_lookup() points h and w at the bucket where it found the
- * attempt; home_h stays the home header. */
+ * in the home header's elsewhere; when both are full, an attempt at home
+ * in either may move to its own alternative to make room (hs_move.h).
+ * hs_lookup() points h and w at the bucket where it found the attempt;
+ * home_h stays the home header. */
 struct hs_ref {
 	struct hs_head *h;
 	struct hs_ways *w;
@@ -147,6 +149,10 @@ static __always_inline __u32 version_fresh(__u64 now, __u32 salt)
  * hypervisor mid-commit: the reader gives up, counted. */
 #define RECORD_WAIT_READS 1024
 
+/* How often an update is recomputed when other CPUs keep committing to the
+ * same record first; each retry is counted, giving up is counted too. */
+#define UPDATE_TRIES 4
+
 /* Copies the record and returns the version it was copied at; odd when a
  * CPU is still writing it after the wait (the copy is then not to be used). */
 CORE_GLOBAL __u32 record_read(const struct way *w, struct conn *c)
@@ -191,6 +197,12 @@ static __always_inline bool record_changed(const struct conn *a, const struct co
 	return false;
 }
 
+/* The header's note of a handshake record's first valid SYN-ACK. */
+static __always_inline __u32 hs_synack_tick(const struct conn *c)
+{
+	return c->t_synack ? fsm_coarse(c->t_synack) + 1 : 0;
+}
+
 /* ---- lookups ---- */
 
 static __always_inline int hs_find(struct hs_ref b, __u32 tag, const struct flow_key *key)
@@ -214,7 +226,13 @@ static __always_inline int hs_lookup(struct hs_ref *b, __u32 tag, const struct f
 	struct hs_ref a;
 	int i = hs_find(*b, tag, key);
 
-	if (i >= 0 || !b->h || !b->h->elsewhere || b->alt == b->home)
+	if (i >= 0)
+		return i;
+	/* The home ways before the count: an attempt moving out is counted,
+	 * published in the alternative, then sealed at home (hs_move.h);
+	 * read in the other order, a lookup could miss it. */
+	__asm__ __volatile__("" ::: "memory");
+	if (!b->h || !b->h->elsewhere || b->alt == b->home)
 		return i;
 	a.h = hs_head_at(b->alt);
 	a.w = hs_ways_at(b->alt);

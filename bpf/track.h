@@ -14,11 +14,8 @@
 
 #include "hook_frame.h"
 #include "tables.h"
+#include "hs_move.h"
 #include "account.h"
-
-/* How often an update is recomputed when other CPUs keep committing to the
- * same record first; each retry is counted, giving up is counted too. */
-#define UPDATE_TRIES 4
 
 /* A global function: its result is one unknown value to the verifier, so
  * watching several interfaces does not multiply the paths it explores
@@ -72,10 +69,11 @@ static __always_inline void start_conn(struct conn *c, const struct packet *p, _
 
 /* What one update of a record did: its effects and the record as
  * committed, which is what gets accounted (the way itself may already have
- * moved on under another CPU). */
+ * moved on under another CPU); gone: the way no longer held the record
+ * (released and reused, or moved: hs_move.h). */
 struct update {
 	__u32 fx;
-	__u32 pad;
+	__u32 gone;
 	struct way w;     /* key and committed record */
 };
 _Static_assert(sizeof(struct update) <= sizeof(struct scratch), "an update lives in the scratch");
@@ -91,8 +89,8 @@ CORE_GLOBAL __u32 conn_step(struct conn *c, const struct segment *s, __u64 now)
 }
 
 /* One try at applying a packet to a record: 1 when done (committed, or
- * nothing to write, or the way holds another flow now), 0 when another CPU
- * committed first and the step must be recomputed. */
+ * nothing to write, or the way holds another flow now: u->gone), 0 when
+ * another CPU committed first and the step must be recomputed. */
 CORE_GLOBAL int update_try(struct way *w, const struct packet *p, __u64 now, __u32 egress,
 			   struct update *u)
 {
@@ -102,11 +100,14 @@ CORE_GLOBAL int update_try(struct way *w, const struct packet *p, __u64 now, __u
 	if (!w || !p || !u)
 		return 1;
 	u->fx = 0;
+	u->gone = 0;
 	v = record_read(w, &u->w.conn);
 	if (v & 1)
 		return 0;
-	if (!flow_key_equal(&w->key, &p->key))
+	if (!flow_key_equal(&w->key, &p->key)) {
+		u->gone = 1;
 		return 1;
+	}
 	u->w.key = p->key;
 	make_segment(&s, p, p->from_a == u->w.conn.orig_is_a, egress);
 	u->fx = conn_step(&u->w.conn, &s, now);
@@ -132,11 +133,15 @@ CORE_GLOBAL int restart_try(struct way *w, const struct packet *p, __u64 now, __
 	if (!w || !p || !u)
 		return 1;
 	u->fx = 0;
+	u->gone = 0;
 	v = record_read(w, &u->w.conn);
 	if (v & 1)
 		return 0;
-	if (!flow_key_equal(&w->key, &p->key) ||
-	    (!fsm_is_handshake(u->w.conn.state) && u->w.conn.state != CS_FAILED))
+	if (!flow_key_equal(&w->key, &p->key)) {
+		u->gone = 1;
+		return 1;
+	}
+	if (!fsm_is_handshake(u->w.conn.state) && u->w.conn.state != CS_FAILED)
 		return 1;
 	u->w.key = p->key;
 	start_conn(&fresh, p, now, egress);
@@ -203,16 +208,68 @@ static __always_inline __u32 record_update(struct way *w, const struct packet *p
 	return record_step(w, p, now, egress, u, false);
 }
 
-static __always_inline void record_restart(struct way *w, const struct packet *p, __u64 now,
-					   __u32 egress, struct update *u)
+/* The places an update of an attempt looks for it: where it was found,
+ * then where a move took it meanwhile (hs_move.h). Moved twice within one
+ * update: given up, counted as an update conflict. */
+#define HS_PLACES 2
+
+/* Where the attempt of p is now, as hs_move_out() returns a way; -1 if
+ * nowhere. A global function: the lookup is verified once, and it calls
+ * nothing, so the stack of the call chain below track_slow() does not
+ * grow. */
+CORE_GLOBAL int hs_find_again(const struct packet *p, __u64 hash)
 {
-	record_step(w, p, now, egress, u, true);
+	struct hs_ref b = hs_bucket_of(hash);
+	int i;
+
+	if (!p || !b.h || !b.w)
+		return -1;
+	i = hs_lookup(&b, flow_tag(hash), &p->key);
+	if (i < 0 || i >= HS_WAYS)
+		return -1;
+	return b.in_alt ? HS_WAYS + i : i;
 }
 
-/* The header's note of a handshake record's first valid SYN-ACK. */
-static __always_inline __u32 hs_synack_tick(const struct conn *c)
+/* record_step on the attempt of way *i of the bucket b points at. When the
+ * way no longer held it (u->gone: it moved, or it ended and the way was
+ * reused), the attempt is looked up again and the step done there,
+ * counted as a retry; b and *i then point at its new way, and *i < 0 when
+ * it is gone. */
+static __always_inline __u32 hs_step(struct hs_ref *b, int *i, const struct packet *p,
+				     __u64 hash, __u64 now, __u32 egress, struct update *u,
+				     bool restart)
 {
-	return c->t_synack ? fsm_coarse(c->t_synack) + 1 : 0;
+	struct iface_stats *st;
+	__u32 fx, n;
+	int r;
+
+	for (n = 0; n < HS_PLACES; n++) {
+		if (*i < 0 || *i >= HS_WAYS)
+			return 0;
+		if (n)
+			retry_lost_races(p->key.iface, 1);
+		fx = record_step(&b->w->way[*i], p, now, egress, u, restart);
+		if (!u->gone)
+			return fx;
+		*i = -1;
+		r = hs_find_again(p, hash);
+		if (r < 0)
+			return 0;
+		*b = hs_bucket_of(hash);
+		if (r >= HS_WAYS) {
+			b->h = hs_head_at(b->alt);
+			b->w = hs_ways_at(b->alt);
+			b->in_alt = true;
+		}
+		if (!b->h || !b->w)
+			return 0;
+		*i = r & (HS_WAYS - 1);
+	}
+	st = stats_of(p->key.iface);
+	if (st)
+		st->update_conflicts++;
+	*i = -1;
+	return 0;
 }
 
 /* Claim a way of the handshake bucket and start a record in it. */
@@ -243,6 +300,25 @@ static __always_inline void new_handshake(struct hs_ref b, const struct packet *
 	}
 	if (i < 0)
 		i = hs_claim(h, (__u32)(now >> 10), &evicted);
+	/* Both buckets full and a live attempt about to go: an attempt at
+	 * home in either moves to its alternative instead (hs_move.h). Never
+	 * in a crowded table, where a flood SYN must cost one bucket read. */
+	if (evicted < MAX_IFACES && b.alt != b.home && !hs_crowded) {
+		int m = hs_move_out(b.home, b.alt, now);
+
+		if (m >= HS_WAYS) {
+			h = hs_head_at(b.alt);
+			w = hs_ways_at(b.alt);
+			if (!h || !w)
+				return;
+			/* Counted before the attempt is published (tables.h). */
+			__sync_fetch_and_add(&b.h->elsewhere, 1);
+		}
+		if (m >= 0) {
+			i = m & (HS_WAYS - 1);
+			evicted = MAX_IFACES;
+		}
+	}
 	if (i < 0 || i >= HS_WAYS)
 		return;
 	old = h->tag[i];
@@ -443,11 +519,16 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 		return 0;
 	}
 	now = clock_ns();
-	fx = record_update(&b.w->way[i], p, now, egress, u);
+	fx = hs_step(&b, &i, p, hash, now, egress, u, false);
+	if (i < 0 || i >= HS_WAYS)
+		return 0;
 	if (fx & FX_NEW_ATTEMPT) {
-		__u32 t = b.h->tag[i];
+		__u32 t;
 
-		record_restart(&b.w->way[i], p, now, egress, u);
+		hs_step(&b, &i, p, hash, now, egress, u, true);
+		if (i < 0 || i >= HS_WAYS)
+			return 0;
+		t = b.h->tag[i];
 		b.h->birth[i] = (__u32)(now >> 10);
 		b.h->synack_tick[i] = (p->flags & TCPF_ACK) ? fsm_coarse(now) + 1 : 0;
 		/* A live attempt again: no tombstone mark. */

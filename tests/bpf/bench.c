@@ -247,6 +247,19 @@ static int syn_flood(double bare, __u32 hs_ways)
 	printf("  %-44s %7.1f ns  %+7.1f ns  %5.3fx   target <= +10: %s\n",
 	       "  with SYN sketches vs without", flood, flood - nosketch, flood / nosketch,
 	       flood - nosketch <= 10 ? "met" : "MISSED");
+	/* The rows above run before any sweeper pass, like the first interval
+	 * of a flood: SYNs still look at their alternative bucket (and, full,
+	 * try to move an attempt). The sweeper then finds the table more than
+	 * 3/4 full and sets hs_crowded, what a flood costs from then on. */
+	b->bss->hs_crowded = 1;
+	for (flood = 1e18, t = 0; t < TRIALS; t++) {
+		double d = run_once(bpf_program__fd(b->progs.bench_track_next_src), p, n, LOOP_REPS);
+
+		if (d >= 0 && d < flood)
+			flood = d;
+	}
+	snprintf(name, sizeof(name), "  the same, table crowded (after a sweep)");
+	row(name, flood, base, 60);
 	bench_bpf__destroy(b);
 	return 0;
 }

@@ -351,6 +351,17 @@ static int hs_head_read(struct harness *h, __u32 i, struct hs_head *b)
 	return bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.hs_heads), &i, b);
 }
 
+int harness_hs_bucket(struct harness *h, __u32 i, struct hs_head *head, struct hs_ways *ways)
+{
+	if (hs_head_read(h, i, head))
+		return -1;
+	if (h->backend == BACKEND_NATIVE) {
+		*ways = native.hs_ways[i];
+		return 0;
+	}
+	return bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.hs_ways), &i, ways);
+}
+
 static int flow_head_read(struct harness *h, __u32 i, struct flow_head *b)
 {
 	if (h->backend == BACKEND_NATIVE) {

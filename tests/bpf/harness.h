@@ -70,6 +70,8 @@ int harness_flow_used(struct harness *h);
 /* Handshake buckets' counts of attempts in their alternative bucket, and
  * the ways holding such attempts: equal whenever nothing is in flight. */
 void harness_hs_elsewhere(struct harness *h, __u64 *counted, __u64 *away);
+/* Header and ways of handshake bucket i; 0 or -1. */
+int harness_hs_bucket(struct harness *h, __u32 i, struct hs_head *head, struct hs_ways *ways);
 int harness_spill_used(struct harness *h);
 /* Records of interface slot 0 in a state, counted by a sweeper pass. */
 __s64 harness_gauge(struct harness *h, enum conn_state state);

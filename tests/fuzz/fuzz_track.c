@@ -419,16 +419,16 @@ static int way_key_cmp(const void *a, const void *b)
 }
 
 /* A connection has one flow record at most (a new handshake on its tuple
- * supersedes the old record: track.h establish()). */
-static void check_one_record_per_flow(const struct way **recs, __u32 n)
+ * supersedes the old record: track.h establish()), and one attempt at most
+ * (a move, bpf/hs_move.h, leaves no copy behind). */
+static void check_one_record_per_flow(const struct way **recs, __u32 n, const char *what)
 {
 	__u32 i;
 
 	qsort(recs, n, sizeof(recs[0]), way_key_cmp);
-	for (i = 1; i < n; i++) {
-		require(!flow_key_equal(&recs[i - 1]->key, &recs[i]->key),
-			"one flow record per connection", recs[i]->key.iface, i, n);
-	}
+	for (i = 1; i < n; i++)
+		require(!flow_key_equal(&recs[i - 1]->key, &recs[i]->key), what,
+			recs[i]->key.iface, i, n);
 }
 
 static void check_key(const struct flow_key *k, const char *table)
@@ -442,8 +442,8 @@ static void check_tables(void)
 {
 	__u64 hs_live[MAX_IFACES] = {0}, flow_live[MAX_IFACES] = {0}, spilled = 0;
 	__u32 hs_guests[MAX_BUCKETS] = {0}, flow_elsewhere[MAX_BUCKETS] = {0};
-	static const struct way *recs[8 * FLOW_WAYS + 8];
-	__u32 b, nkeys = 0, s, st;
+	static const struct way *recs[8 * FLOW_WAYS + 8], *attempts[MAX_BUCKETS * HS_WAYS];
+	__u32 b, nkeys = 0, nattempts = 0, s, st;
 	int w;
 
 	for (b = 0; b < native.hs_buckets; b++) {
@@ -474,7 +474,16 @@ static void check_tables(void)
 			}
 			require(native.hs_heads[b].iface[w] == x->key.iface,
 				"handshake header interface", x->key.iface, native.hs_heads[b].iface[w], b);
+			/* The header's SYN-ACK note follows the record, also
+			 * for an attempt that moved (bpf/hs_move.h). */
+			require(native.hs_heads[b].synack_tick[w] ==
+				(x->conn.t_synack ? fsm_coarse(x->conn.t_synack) + 1 : 0) ||
+				x->conn.state == CS_FAILED || !(x->conn.seen & SEEN_SYNACK),
+				"handshake header SYN-ACK tick", x->key.iface,
+				native.hs_heads[b].synack_tick[w], b);
 			hs_live[x->key.iface]++;
+			if (b < MAX_BUCKETS)
+				attempts[nattempts++] = x;
 		}
 	}
 	for (b = 0; b < native.flow_buckets; b++) {
@@ -537,7 +546,8 @@ static void check_tables(void)
 		require(native.hs_heads[b].elsewhere == hs_guests[b],
 			"handshake bucket's count == its attempts in the alternative", 0,
 			native.hs_heads[b].elsewhere, hs_guests[b]);
-	check_one_record_per_flow(recs, nkeys);
+	check_one_record_per_flow(recs, nkeys, "one flow record per connection");
+	check_one_record_per_flow(attempts, nattempts, "one handshake record per connection");
 
 	for (s = 0; s < MAX_IFACES; s++) {
 		__u64 by_state = sum(report.states[s], CS_MAX);

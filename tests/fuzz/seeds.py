@@ -115,6 +115,13 @@ TRACK = {
     # flow record: /work/brief/fuzz-findings/track-duplicate-flow-record.md).
     'simopen_on_open_tuple': world(hs=4, flows=1, spill=3) + handshake() + c(FIN | ACK, 1, 1) +
     c(SYN) + s(SYN) + c(SYN | ACK, 0, 1) + s(SYN | ACK, 0, 1, payload=4) + SWEEP,
+    # 16 attempts in 4 handshake buckets of 4 ways: a SYN finds both its
+    # buckets full and an attempt moves to its other bucket (bpf/hs_move.h);
+    # every handshake then completes where its attempt went.
+    'cuckoo_move': world(hs=4, flows=4, seed=0) +
+    b''.join(c(SYN, flow=f, encap=e) for e in (0, 1) for f in range(8)) + SWEEP +
+    b''.join(s(SYN | ACK, 0, 1, flow=f, encap=e) + c(ACK, 1, 1, flow=f, encap=e)
+             for e in (0, 1) for f in range(8)) + SWEEP,
     'no_events': world(events=False) + handshake() + close_client_first() + SWEEP,
     'malformed': world() + damaged(0, SYN, 0, 0, 0x15, 0x03, 0) +
     damaged(0, SYN, 0, 0, 0x20, 0x30, 0) + damaged(0, SYN, 0, 0, 0x00, 0, 30) +

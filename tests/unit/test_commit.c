@@ -223,6 +223,156 @@ static void test_sweeper_racing_the_third_ack(void **state)
 	assert_int_equal(w.conn.state, CS_ESTABLISHED);
 }
 
+/* The client's attempt, started through the slow path as a SYN starts it;
+ * b is left at its home bucket, the way it took returned. */
+static int attempt(struct hs_ref *b, __u64 *hash, __u64 now)
+{
+	struct packet syn = packet_of(true, TCPF_SYN, X, 0, 0);
+	int i;
+
+	*hash = flow_hash(&syn.key, cfg.hash_seed);
+	*b = hs_bucket_of(*hash);
+	native.now = now;
+	track_slow(&syn, *hash, DIR_INGRESS);
+	i = hs_lookup(b, flow_tag(*hash), &syn.key);
+	assert_true(i >= 0 && !b->in_alt);
+	return i;
+}
+
+/* A move (bpf/hs_move.h) takes the attempt while another CPU holds a copy
+ * from before it and computes the SYN-ACK from it: that commit fails, the
+ * recomputation finds the source sealed (gone) and follows the attempt to
+ * its alternative bucket, where the SYN-ACK and then the third ACK apply
+ * exactly once. */
+static void test_move_keeps_a_racing_update(void **state)
+{
+	struct packet synack = packet_of(false, TCPF_SYN | TCPF_ACK, Y, X + 1, 0);
+	struct packet ack = packet_of(true, TCPF_ACK, X + 1, Y + 1, 0);
+	struct segment s = { .seq = Y, .ack = X + 1, .flags = TCPF_SYN | TCPF_ACK };
+	struct hs_ref b, f;
+	struct update u, cpu_a;
+	struct way *src;
+	__u64 hash;
+	__u32 v, tag;
+	int i, j;
+
+	(void)state;
+	i = attempt(&b, &hash, T0);
+	tag = flow_tag(hash);
+	src = &b.w->way[i];
+	v = record_read(src, &cpu_a.w.conn);
+	assert_true(fsm_segment(&cpu_a.w.conn, &s, T0 + 1000) & FX_SYNACK_FIRST);
+
+	assert_true(hs_move(b.home, i, tag, b.alt, T0 + 500));
+	/* The source is left claimed for the new attempt, sealed. */
+	assert_int_equal(b.h->tag[i], TAG_BUSY);
+	assert_int_equal(src->key.family, 0);
+	assert_int_equal(src->conn.state, CS_NONE);
+	assert_int_equal(src->conn.version, v + 2);
+	/* Counted and marked in its alternative, found there. */
+	f = hs_bucket_of(hash);
+	j = hs_lookup(&f, tag, &synack.key);
+	assert_true(j >= 0 && f.in_alt);
+	assert_int_equal(b.h->elsewhere, 1);
+	assert_int_equal(f.h->away[j], 1);
+	assert_int_equal(f.w->way[j].conn.state, CS_SYN_SENT);
+	assert_int_equal(f.h->synack_tick[j], 0);
+
+	/* CPU A's copy predates the move: its commit must not land. */
+	assert_false(record_commit(src, v, &cpu_a.w.conn));
+	assert_int_equal(update_try(src, &synack, T0 + 1000, DIR_EGRESS, &u), 1);
+	assert_int_equal(u.gone, 1);
+	assert_int_equal(u.fx, 0);
+
+	/* What track_slow does with it: the attempt is followed. */
+	f = b;
+	assert_true(hs_step(&f, &i, &synack, hash, T0 + 1000, DIR_EGRESS, &u, false) &
+		    FX_SYNACK_FIRST);
+	assert_int_equal(i, j);
+	assert_true(f.in_alt);
+	assert_int_equal(f.w->way[j].conn.state, CS_SYN_RCVD);
+	assert_int_equal(native.stats[0].update_retries, 1);
+	assert_int_equal(native.stats[0].update_conflicts, 0);
+
+	/* The source way goes to whoever claimed it; the third ACK finds the
+	 * attempt in its alternative and completes it once. */
+	b.h->tag[i] = TAG_FREE;
+	native.now = T0 + 2000;
+	track_slow(&ack, hash, DIR_INGRESS);
+	assert_int_equal(native.stats[0].handshakes, 1);
+	assert_int_equal(f.h->tag[j], TAG_FREE);
+	assert_int_equal(b.h->elsewhere, 0);
+	native_sweep();
+	assert_int_equal(report.states[0][CS_ESTABLISHED], 1);
+	assert_int_equal(report.hs_entries[0], 0);
+}
+
+/* A move never takes an attempt someone else is writing, nor a completed
+ * one about to be released: it gives up, and nothing changes but a
+ * version bump. */
+static void test_move_gives_up(void **state)
+{
+	struct hs_ref b, alt;
+	struct way before;
+	__u64 hash;
+	__u32 tag, v;
+	int i;
+
+	(void)state;
+	i = attempt(&b, &hash, T0);
+	tag = flow_tag(hash);
+	alt = hs_bucket_of(hash);
+	alt.h = hs_head_at(b.alt);
+	before = b.w->way[i];
+	v = before.conn.version;
+
+	b.w->way[i].conn.version = v + 1;   /* a writer inside its commit */
+	assert_false(hs_move(b.home, i, tag, b.alt, T0 + 500));
+	b.w->way[i].conn.version = v;
+	b.w->way[i].conn.state = CS_ESTABLISHED;   /* completed, not released yet */
+	assert_false(hs_move(b.home, i, tag, b.alt, T0 + 500));
+	b.w->way[i].conn.state = CS_SYN_SENT;
+	b.h->tag[i] = tag | TAG_TOMBSTONE;   /* replaced since the choice */
+	assert_false(hs_move(b.home, i, tag, b.alt, T0 + 500));
+	b.h->tag[i] = tag;
+	assert_int_equal(b.w->way[i].conn.version, v + 2);   /* the one that held it */
+	b.w->way[i].conn.version = v;
+	assert_memory_equal(&b.w->way[i], &before, sizeof(before));
+	assert_int_equal(hs_free_ways(alt.h), HS_WAYS);
+	assert_int_equal(b.h->elsewhere, 0);
+}
+
+/* The sweeper meets a way sealed by a move whose tag did not go to a new
+ * attempt: it neither expires nor counts it, but frees it; the attempt
+ * counts once, in its new way, and its home still counts it there. */
+static void test_sweeper_skips_a_moved_attempt(void **state)
+{
+	struct sweep_ctx x = { .now = T0 + cfg.syn_timeout_ns + 1,
+			       .t = { .syn_ns = cfg.syn_timeout_ns, .time_wait_ns = cfg.time_wait_ns,
+				      .close_ns = cfg.close_timeout_ns, .idle_ns = 3600000000000ull,
+				      .tombstone_ns = FSM_TOMBSTONE_NS } };
+	struct hs_ref b;
+	__u64 hash;
+	__u32 tag;
+	int i;
+
+	(void)state;
+	i = attempt(&b, &hash, T0);
+	tag = flow_tag(hash);
+	assert_true(hs_move(b.home, i, tag, b.alt, T0 + 500));
+	b.h->tag[i] = tag;   /* as between the seal and the tag's swap */
+	assert_int_equal(expire_way(&b.w->way[i], &x), 0);
+	native.now = T0 + 1000;
+	native_sweep();
+	assert_int_equal(report.hs_entries[0], 1);
+	assert_int_equal(report.states[0][CS_SYN_SENT], 1);
+	assert_int_equal(report.states[0][CS_NONE], 0);
+	assert_int_equal(b.h->tag[i], TAG_FREE);
+	assert_int_equal(b.h->elsewhere, 1);
+	assert_int_equal(native.stats[0].failures[0] + native.stats[0].failures[1] +
+			 native.stats[0].failures[2] + native.stats[0].failures[3], 0);
+}
+
 /* One dialogue through native_track(): handshake, data, close. */
 static void dialogue(__u64 t)
 {
@@ -297,6 +447,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_reused_way_is_left_alone, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sweeper_racing_the_third_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_reset_starts_over, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_move_keeps_a_racing_update, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_move_gives_up, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_sweeper_skips_a_moved_attempt, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
