@@ -66,6 +66,13 @@
 
 #include "tables.h"
 
+/* Failed cuckoo steps after which the table counts as crowded (hs_crowded)
+ * until the sweeper's next pass says what it is: a flood fills every
+ * bucket well within one sweep interval, and each of its SYNs would scan
+ * eight buckets in vain until then. Fewer failures are local clusters,
+ * which the step's absence would turn into evictions. */
+#define HS_MOVE_MISSES_MAX 64
+
 /* A free way taken with a compare-and-swap: a move is rare, so it can
  * afford the atomic the SYN fast path avoids; -1 if none. */
 static __always_inline int hs_claim_free_atomic(struct hs_head *h)
@@ -74,7 +81,7 @@ static __always_inline int hs_claim_free_atomic(struct hs_head *h)
 
 	for (i = 0; i < HS_WAYS; i++) {
 		if (h->tag[i] == TAG_FREE &&
-		    __sync_val_compare_and_swap(&h->tag[i], TAG_FREE, TAG_BUSY) == TAG_FREE)
+		    sync_cas(&h->tag[i], TAG_FREE, TAG_BUSY) == TAG_FREE)
 			return i;
 	}
 	return -1;
@@ -107,7 +114,7 @@ static __always_inline bool hs_move(__u32 home, int i, __u32 t, __u32 alt, __u64
 			continue;
 		if (!fsm_is_handshake(d->conn.state))
 			break;
-		if (__sync_val_compare_and_swap(&s->conn.version, v, v + 1) == v)
+		if (sync_cas(&s->conn.version, v, v + 1) == v)
 			break;
 		v = 1;
 	}
@@ -128,7 +135,7 @@ static __always_inline bool hs_move(__u32 home, int i, __u32 t, __u32 alt, __u64
 	dh->synack_tick[j] = hs_synack_tick(&d->conn);
 	dh->away[j] = 1;
 	/* Counted before the attempt is published (tables.h). */
-	__sync_fetch_and_add(&sh->elsewhere, 1);
+	sync_add(&sh->elsewhere, 1);
 	way_publish(&dh->tag[j], t);
 	s->key.family = 0;
 	s->conn.state = CS_NONE;
@@ -136,7 +143,7 @@ static __always_inline bool hs_move(__u32 home, int i, __u32 t, __u32 alt, __u64
 	*(volatile __u32 *)&s->conn.version = v + 2;
 	/* Taken meanwhile: by the sweeper, or by another CPU's SYN (the
 	 * accepted race), whose way it is now. */
-	return __sync_val_compare_and_swap(&sh->tag[i], t, TAG_BUSY) == t;
+	return sync_cas(&sh->tag[i], t, TAG_BUSY) == t;
 }
 
 /* Both buckets of a new attempt are full (home, alt): moves one of their

@@ -192,6 +192,8 @@ struct sweep_report report;
 /* The handshake table is more than 3/4 full (the sweeper's last pass): new
  * attempts no longer look for room in their alternative bucket. */
 __u32 hs_crowded;
+/* Cuckoo steps that found no room since the sweeper's last pass (hs_move.h). */
+__u32 hs_move_misses;
 /* Records in the spill map: the sweeper skips walking it while empty (a
  * walk visits every hash bucket, about 18 ns each, 2.3 ms at 131072). */
 __u64 spill_records;

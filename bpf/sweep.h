@@ -251,6 +251,7 @@ static __always_inline int sweep_slice(__u32 index, __u32 count)
 		spill_for_each(sweep_spill_elem, &x);
 		report.runs++;
 		hs_crowded = hs_fill() * 4 > 3ull * hs * HS_WAYS;
+		hs_move_misses = 0;
 	}
 	return 0;
 }

@@ -312,11 +312,13 @@ static __always_inline void new_handshake(struct hs_ref b, const struct packet *
 			if (!h || !w)
 				return;
 			/* Counted before the attempt is published (tables.h). */
-			__sync_fetch_and_add(&b.h->elsewhere, 1);
+			sync_add(&b.h->elsewhere, 1);
 		}
 		if (m >= 0) {
 			i = m & (HS_WAYS - 1);
 			evicted = MAX_IFACES;
+		} else if (++hs_move_misses >= HS_MOVE_MISSES_MAX) {
+			hs_crowded = 1;     /* plain stores: a hint, racing is harmless */
 		}
 	}
 	if (i < 0 || i >= HS_WAYS)

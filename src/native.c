@@ -13,6 +13,7 @@ struct tcpshake_config cfg;
 __u32 now_coarse;
 __u32 next_port_slot;
 __u32 hs_crowded;
+__u32 hs_move_misses;
 struct sweep_report report;
 __u32 sketch_epoch;
 
@@ -107,6 +108,7 @@ int native_open(__u32 hs_buckets, __u32 flow_buckets, __u32 spill_max, __u32 por
 	now_coarse = 0;
 	next_port_slot = 0;
 	hs_crowded = 0;
+	hs_move_misses = 0;
 	sketch_epoch = 0;
 	memset(&report, 0, sizeof(report));
 	return 0;
@@ -144,6 +146,7 @@ void native_reset(void)
 	now_coarse = 0;
 	next_port_slot = 0;
 	hs_crowded = 0;
+	hs_move_misses = 0;
 	memset(&report, 0, sizeof(report));
 }
 

@@ -66,6 +66,7 @@ extern struct tcpshake_config cfg;
 extern __u32 now_coarse;
 extern __u32 next_port_slot;
 extern __u32 hs_crowded;
+extern __u32 hs_move_misses;
 extern struct sweep_report report;
 extern __u32 sketch_epoch;
 

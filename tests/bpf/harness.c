@@ -433,6 +433,11 @@ int harness_spill_used(struct harness *h)
 	return n;
 }
 
+bool harness_hs_crowded(struct harness *h)
+{
+	return h->backend == BACKEND_NATIVE ? hs_crowded : h->l.skel->bss->hs_crowded;
+}
+
 const struct sweep_report *harness_report(struct harness *h)
 {
 	return h->backend == BACKEND_NATIVE ? &report : &h->l.skel->bss->report;

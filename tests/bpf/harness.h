@@ -78,6 +78,8 @@ __s64 harness_gauge(struct harness *h, enum conn_state state);
 /* Half-open attempts of interface slot 0 evicted from the handshake table
  * whose SYN-ACK is younger than the SYN timeout at now_ns (halfopen.h). */
 __u64 harness_half_open_evicted(struct harness *h, __u64 now_ns);
+/* New attempts skip their alternative bucket and the cuckoo step. */
+bool harness_hs_crowded(struct harness *h);
 /* The sweeper's report of the backend (gauges, occupancy). */
 const struct sweep_report *harness_report(struct harness *h);
 /* Pulls pending ring-buffer events into h->ev. */

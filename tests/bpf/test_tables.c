@@ -336,6 +336,44 @@ static void test_twenty_thousand_attempts(void **unused)
 		twenty_thousand(BACKEND_NATIVE, seed * 0x9e3779b97f4a7c15ull);
 }
 
+/* A flood fills the handshake table within one sweep interval: once 64
+ * cuckoo steps found no room, new attempts stop looking beyond their home
+ * bucket until the sweeper's next pass, which decides from the table's
+ * fill (hs_move.h). Filling three quarters of it is no flood. */
+static void flood_marks_crowded(enum backend backend)
+{
+	struct harness_config hc = { .hs_buckets = 64, .hash_seed = 42, .backend = backend };
+	const int ways = 64 * HS_WAYS, flood = 1000;
+	struct iface_stats st;
+	struct harness h;
+	char src[32];
+	int i;
+
+	assert_int_equal(harness_load(&h, &hc), 0);
+	for (i = 0; i < flood; i++) {
+		if (i == ways * 3 / 4)
+			assert_false(harness_hs_crowded(&h));
+		snprintf(src, sizeof(src), "10.%d.%d.%d", 100 + i / 65536, (i / 256) % 256, i % 256);
+		pkt(&h, HOOK_XDP_IN, src, 4000, "10.1.0.1", 80, TCPF_SYN, 1000u + (__u32)i, 0);
+	}
+	assert_true(harness_hs_crowded(&h));
+	harness_stats(&h, &st);
+	assert_int_equal(harness_hs_used(&h), ways);
+	assert_int_equal(st.flow_evictions, flood - ways);
+	/* The sweeper's pass decides from the fill: full (of attempts, then of
+	 * tombstones, which new SYNs take first anyway). */
+	assert_int_equal(harness_sweep(&h), 0);
+	assert_true(harness_hs_crowded(&h));
+	harness_close(&h);
+}
+
+static void test_flood_marks_crowded(void **unused)
+{
+	(void)unused;
+	flood_marks_crowded(BACKEND_KERNEL);
+	flood_marks_crowded(BACKEND_NATIVE);
+}
+
 /* The handshake bucket holding the attempt of key, -1 if none. */
 static int hs_bucket_holding(struct harness *h, const struct flow_key *key)
 {
@@ -591,6 +629,7 @@ int main(void)
 		cmocka_unit_test(test_high_load_fits_in_ways),
 		cmocka_unit_test(test_twenty_thousand_attempts),
 		cmocka_unit_test(test_moved_attempt_completes),
+		cmocka_unit_test(test_flood_marks_crowded),
 		cmocka_unit_test(test_half_open_gauge),
 		cmocka_unit_test(test_half_open_beyond_the_table),
 		cmocka_unit_test(test_event_contents),
