@@ -73,20 +73,6 @@
  * which the step's absence would turn into evictions. */
 #define HS_MOVE_MISSES_MAX 64
 
-/* A free way taken with a compare-and-swap: a move is rare, so it can
- * afford the atomic the SYN fast path avoids; -1 if none. */
-static __always_inline int hs_claim_free_atomic(struct hs_head *h)
-{
-	int i;
-
-	for (i = 0; i < HS_WAYS; i++) {
-		if (h->tag[i] == TAG_FREE &&
-		    sync_cas(&h->tag[i], TAG_FREE, TAG_BUSY) == TAG_FREE)
-			return i;
-	}
-	return -1;
-}
-
 /* Moves the attempt of way i of its home bucket home (tag t) to a free
  * way of its alternative bucket alt and leaves way i BUSY for the caller;
  * false when it did not (nothing changed then, but maybe the version). */
@@ -100,7 +86,8 @@ static __always_inline bool hs_move(__u32 home, int i, __u32 t, __u32 alt, __u64
 
 	if (!sh || !sw || !dh || !dw || i < 0 || i >= HS_WAYS)
 		return false;
-	j = hs_claim_free_atomic(dh);
+	/* A move is rare: it can afford the atomic the SYN fast path avoids. */
+	j = claim_free_way(dh->tag, HS_WAYS);
 	if (j < 0 || j >= HS_WAYS)
 		return false;
 	s = &sw->way[i];

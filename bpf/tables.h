@@ -412,16 +412,22 @@ static __always_inline __u32 flow_free_ways(const struct flow_head *h)
 	return free_ways(h->tag, FLOW_WAYS);
 }
 
-static __always_inline int flow_claim_free(struct flow_head *h)
+/* A free way among n tags, taken with a compare-and-swap (FREE -> BUSY);
+ * -1 if none. */
+static __always_inline int claim_free_way(__u32 *tag, __u32 n)
 {
-	int i;
+	__u32 i;
 
-	for (i = 0; i < FLOW_WAYS; i++) {
-		if (h->tag[i] == TAG_FREE &&
-		    sync_cas(&h->tag[i], TAG_FREE, TAG_BUSY) == TAG_FREE)
-			return i;
+	for (i = 0; i < n; i++) {
+		if (tag[i] == TAG_FREE && sync_cas(&tag[i], TAG_FREE, TAG_BUSY) == TAG_FREE)
+			return (int)i;
 	}
 	return -1;
+}
+
+static __always_inline int flow_claim_free(struct flow_head *h)
+{
+	return claim_free_way(h->tag, FLOW_WAYS);
 }
 
 /* Another bucket's record released from a way of bucket idx: its home
