@@ -55,62 +55,73 @@ static __always_inline int skb_cursor(struct __sk_buff *skb, __u32 off, struct c
 	return cursor_at(c, (void *)(long)skb->data, (void *)(long)skb->data_end, skb->len, off);
 }
 
-/* Stage 3 from *at, the first header of protocol next: *at moves past the
- * extension headers; PARSE_TCP, or what the walk found instead. */
+/* Stages 1 and 2 (link, network header): PARSE_TCP with *at where the
+ * network header ended and *next the protocol there, else the result. */
+static __always_inline int parse_headers(struct cursor *c, int raw_ip, struct packet *p,
+					 struct parse_progress *at, __u8 *next)
+{
+	int proto = parse_link(c, raw_ip), ip_payload;
+
+	if (proto < 0)
+		return -proto;
+	ip_payload = parse_network(c, proto, p, next);
+	if (ip_payload < 0)
+		return -ip_payload;
+	at->off = c->off;
+	at->ip_payload = (__u32)ip_payload;
+	return PARSE_TCP;
+}
+
+/* Stage 3 on a cursor at *at, the first header of protocol next: *at moves
+ * past the extension headers; PARSE_TCP, or what the walk found instead. */
+static __always_inline int walk_extensions(struct cursor *c, __u32 next,
+					   struct parse_progress *at)
+{
+	int left = parse_extensions(c, (__u8)next, at->ip_payload);
+
+	if (left < 0)
+		return -left;
+	at->off = c->off;
+	at->ip_payload = (__u32)left;
+	return PARSE_TCP;
+}
+
 CORE_GLOBAL int xdp_parse_extensions(struct xdp_md *ctx, __u32 next, struct parse_progress *at)
 {
 	struct cursor c;
-	int left;
 
 	if (!ctx || !at || !xdp_cursor(ctx, at->off, &c))
 		return PARSE_TRUNCATED;
-	left = parse_extensions(&c, (__u8)next, at->ip_payload);
-	if (left < 0)
-		return -left;
-	at->off = c.off;
-	at->ip_payload = (__u32)left;
-	return PARSE_TCP;
+	return walk_extensions(&c, next, at);
 }
 
 CORE_GLOBAL int skb_parse_extensions(struct __sk_buff *skb, __u32 next, struct parse_progress *at)
 {
 	struct cursor c;
-	int left;
 
 	if (!skb || !at || !skb_cursor(skb, at->off, &c))
 		return PARSE_TRUNCATED;
-	left = parse_extensions(&c, (__u8)next, at->ip_payload);
-	if (left < 0)
-		return -left;
-	at->off = c.off;
-	at->ip_payload = (__u32)left;
-	return PARSE_TCP;
+	return walk_extensions(&c, next, at);
 }
 
 CORE_GLOBAL int parse_xdp(struct xdp_md *ctx, int raw_ip, struct packet *p)
 {
 	struct parse_progress at;
 	struct cursor c;
-	int proto, ip_payload, r;
 	__u8 next;
+	int r;
 
 	if (!ctx || !p || !xdp_cursor(ctx, 0, &c))
 		return PARSE_OTHER;
-	proto = parse_link(&c, raw_ip);
-	if (proto < 0)
-		return -proto;
-	ip_payload = parse_network(&c, proto, p, &next);
-	if (ip_payload < 0)
-		return -ip_payload;
+	r = parse_headers(&c, raw_ip, p, &at, &next);
+	if (r != PARSE_TCP)
+		return r;
 	if (next != IPPROTO_TCP_) {
-		at.off = c.off;
-		at.ip_payload = (__u32)ip_payload;
 		r = xdp_parse_extensions(ctx, next, &at);
 		if (r != PARSE_TCP || !xdp_cursor(ctx, at.off, &c))
 			return r;
-		ip_payload = (int)at.ip_payload;
 	}
-	return parse_transport(&c, (__u32)ip_payload, p);
+	return parse_transport(&c, at.ip_payload, p);
 }
 
 /* The skb's linear part as it is now. */
@@ -118,26 +129,20 @@ static __always_inline int skb_parse_linear(struct __sk_buff *skb, int raw_ip, s
 {
 	struct parse_progress at;
 	struct cursor c;
-	int proto, ip_payload, r;
 	__u8 next;
+	int r;
 
 	if (!skb_cursor(skb, 0, &c))
 		return PARSE_OTHER;
-	proto = parse_link(&c, raw_ip);
-	if (proto < 0)
-		return -proto;
-	ip_payload = parse_network(&c, proto, p, &next);
-	if (ip_payload < 0)
-		return -ip_payload;
+	r = parse_headers(&c, raw_ip, p, &at, &next);
+	if (r != PARSE_TCP)
+		return r;
 	if (next != IPPROTO_TCP_) {
-		at.off = c.off;
-		at.ip_payload = (__u32)ip_payload;
 		r = skb_parse_extensions(skb, next, &at);
 		if (r != PARSE_TCP || !skb_cursor(skb, at.off, &c))
 			return r;
-		ip_payload = (int)at.ip_payload;
 	}
-	return parse_transport(&c, (__u32)ip_payload, p);
+	return parse_transport(&c, at.ip_payload, p);
 }
 
 /* Headers past the linear part (GRO, paged skbs) are pulled in once and
