@@ -267,6 +267,25 @@ static void test_high_load_fits_in_ways(void **unused)
 	harness_close(&h);
 }
 
+/* After n handshakes: every one counted, nothing evicted or lost to a
+ * race, the handshake table empty, every one established and no attempt
+ * counted or marked as held elsewhere. */
+static void assert_all_established(struct harness *h, __u64 n)
+{
+	struct iface_stats st;
+	__u64 counted, away;
+
+	harness_stats(h, &st);
+	assert_int_equal(st.handshakes, n);
+	assert_int_equal(st.flow_evictions, 0);
+	assert_int_equal(st.update_conflicts, 0);
+	assert_int_equal(harness_hs_used(h), 0);
+	assert_int_equal(harness_gauge(h, CS_ESTABLISHED), n);
+	harness_hs_elsewhere(h, &counted, &away);
+	assert_int_equal(counted, 0);
+	assert_int_equal(away, 0);
+}
+
 /* 20,000 attempts in flight at once in the default handshake table (32768
  * ways, 61 % full), through XDP and natively, under several hash seeds:
  * attempts whose home bucket is nearly full wait in their alternative
@@ -311,15 +330,7 @@ static void twenty_thousand(enum backend backend, __u64 seed)
 		pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, client, 4000, TCPF_SYN | TCPF_ACK, 500, 101);
 		pkt(&h, HOOK_XDP_IN, client, 4000, "10.1.0.1", 80, TCPF_ACK, 101, 501);
 	}
-	harness_stats(&h, &st);
-	assert_int_equal(st.handshakes, n);
-	assert_int_equal(st.flow_evictions, 0);
-	assert_int_equal(st.update_conflicts, 0);
-	assert_int_equal(harness_hs_used(&h), 0);
-	assert_int_equal(harness_gauge(&h, CS_ESTABLISHED), n);
-	harness_hs_elsewhere(&h, &counted, &away);
-	assert_int_equal(counted, 0);
-	assert_int_equal(away, 0);
+	assert_all_established(&h, n);
 	harness_close(&h);
 }
 
@@ -467,16 +478,8 @@ static void test_moved_attempt_completes(void **unused)
 			pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, client[k], 4000, TCPF_SYN | TCPF_ACK, 500, 101);
 			pkt(&h, HOOK_XDP_IN, client[k], 4000, "10.1.0.1", 80, TCPF_ACK, 101, 501);
 		}
-		harness_stats(&h, &st);
-		assert_int_equal(st.handshakes, n);
-		assert_int_equal(st.flow_evictions, 0);
-		assert_int_equal(st.update_conflicts, 0);
-		assert_int_equal(harness_hs_used(&h), 0);
-		assert_int_equal(harness_gauge(&h, CS_ESTABLISHED), n);
+		assert_all_established(&h, (__u64)n);
 		assert_int_equal(harness_gauge(&h, CS_SYN_RCVD), 0);
-		harness_hs_elsewhere(&h, &counted, &away);
-		assert_int_equal(counted, 0);
-		assert_int_equal(away, 0);
 		harness_close(&h);
 	}
 }

@@ -198,15 +198,23 @@ static void test_reused_way_is_left_alone(void **state)
 	assert_memory_equal(&w, &y, sizeof(w));
 }
 
-/* The sweeper decides an attempt timed out while a CPU commits its third
- * ACK: the sweeper's commit fails and, recomputed, finds an established
- * connection: a handshake, and no failure. */
-static void test_sweeper_racing_the_third_ack(void **state)
+/* A sweeper pass just after an attempt started at T0 timed out. */
+static struct sweep_ctx sweep_after_syn_timeout(void)
 {
 	struct sweep_ctx x = { .now = T0 + cfg.syn_timeout_ns + 1,
 			       .t = { .syn_ns = cfg.syn_timeout_ns, .time_wait_ns = cfg.time_wait_ns,
 				      .close_ns = cfg.close_timeout_ns, .idle_ns = 3600000000000ull,
 				      .tombstone_ns = FSM_TOMBSTONE_NS } };
+
+	return x;
+}
+
+/* The sweeper decides an attempt timed out while a CPU commits its third
+ * ACK: the sweeper's commit fails and, recomputed, finds an established
+ * connection: a handshake, and no failure. */
+static void test_sweeper_racing_the_third_ack(void **state)
+{
+	struct sweep_ctx x = sweep_after_syn_timeout();
 	struct conn sweeper;
 	struct way w;
 	__u32 v;
@@ -347,10 +355,7 @@ static void test_move_gives_up(void **state)
  * counts once, in its new way, and its home still counts it there. */
 static void test_sweeper_skips_a_moved_attempt(void **state)
 {
-	struct sweep_ctx x = { .now = T0 + cfg.syn_timeout_ns + 1,
-			       .t = { .syn_ns = cfg.syn_timeout_ns, .time_wait_ns = cfg.time_wait_ns,
-				      .close_ns = cfg.close_timeout_ns, .idle_ns = 3600000000000ull,
-				      .tombstone_ns = FSM_TOMBSTONE_NS } };
+	struct sweep_ctx x = sweep_after_syn_timeout();
 	struct hs_ref b;
 	__u64 hash;
 	__u32 tag;
