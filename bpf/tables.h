@@ -173,12 +173,19 @@ CORE_GLOBAL __u32 record_read(const struct way *w, struct conn *c)
 
 /* Makes c the record of w if nobody committed since version v was read;
  * false when another CPU came first. */
+#define CONN_VERSION_AT  __builtin_offsetof(struct conn, version)
+#define CONN_VERSION_END (CONN_VERSION_AT + sizeof(__u32))
+
 static __always_inline bool record_commit(struct way *w, __u32 v, struct conn *c)
 {
 	if (sync_cas(&w->conn.version, v, v + 1) != v)
 		return false;
-	c->version = v + 1;
-	w->conn = *c;
+	/* Every field but the version, which stays odd meanwhile. c's version
+	 * is set after the copy: stored right before it, natively the copy's
+	 * wide load of it would wait for that store to reach the cache. */
+	__builtin_memcpy(&w->conn, c, CONN_VERSION_AT);
+	__builtin_memcpy((__u8 *)&w->conn + CONN_VERSION_END, (const __u8 *)c + CONN_VERSION_END,
+			 sizeof(struct conn) - CONN_VERSION_END);
 	__asm__ __volatile__("" ::: "memory");   /* the fields before the version */
 	*(volatile __u32 *)&w->conn.version = v + 2;
 	c->version = v + 2;

@@ -565,7 +565,7 @@ static __always_inline int track_parse(struct hook_frame *f, __u32 ifindex, stru
 		count_unparsed(*st, r);
 		return 0;
 	}
-	p->key.iface = (__u8)iface;
+	key_set_iface(&p->key, (__u8)iface);
 	*hash = flow_hash(&p->key, cfg.hash_seed);
 	return 1;
 }
@@ -624,7 +624,7 @@ static __always_inline void track_parsed(enum parse_result r, __u32 iface, struc
 		count_unparsed(st, r);
 		return;
 	}
-	p->key.iface = (__u8)iface;
+	key_set_iface(&p->key, (__u8)iface);
 	track_segment(p, flow_hash(&p->key, cfg.hash_seed), st, egress);
 }
 

@@ -252,14 +252,51 @@ PARSE_INLINE int parse_extensions(struct cursor *c, __u8 next, __u32 payload)
 	}
 }
 
+/* The key's last word (ports, family, interface) is computed in a register
+ * and stored whole: the hash reads it as one word right after, and
+ * natively one wide load of several narrower fresh stores is not forwarded
+ * from them but waits until they reach the cache, on every packet. */
+#define KEY_TAIL_IFACE_SHIFT 40
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__ &&
+	       __builtin_offsetof(struct flow_key, port_a) == 4 * sizeof(__u64) &&
+	       __builtin_offsetof(struct flow_key, port_b) == 4 * sizeof(__u64) + 2 &&
+	       __builtin_offsetof(struct flow_key, family) == 4 * sizeof(__u64) + 4 &&
+	       __builtin_offsetof(struct flow_key, iface) == 4 * sizeof(__u64) + 5,
+	       "key_tail() builds the flow key's fifth word, little-endian");
+
+PARSE_INLINE __u64 key_tail(__u16 port_a, __u16 port_b, __u8 family)
+{
+	return port_a | (__u32)port_b << 16 | (__u64)family << 32;
+}
+
+/* Sets the interface of a parsed key (parse_transport() leaves it 0). */
+PARSE_INLINE void key_set_iface(struct flow_key *k, __u8 iface)
+{
+	k->words[4] = (k->words[4] & ~(0xffull << KEY_TAIL_IFACE_SHIFT)) |
+		      (__u64)iface << KEY_TAIL_IFACE_SHIFT;
+}
+
+/* A word of an address the network stage has just stored, read at the
+ * width it was stored: natively, a compiler would merge two such loads into
+ * one 16-byte load, which store forwarding cannot serve (a stall of a dozen
+ * cycles on every packet). */
+PARSE_INLINE __u64 stored_word(const __u64 *w)
+{
+	return *(const volatile __u64 *)w;
+}
+
 /* Lower (address, port) endpoint first, so both directions share one key.
  * Any total order works; raw words are compared as they are loaded. */
 PARSE_INLINE int endpoint_is_lower(const __u64 *a, __u16 pa, const __u64 *b, __u16 pb)
 {
-	if (a[0] != b[0])
-		return a[0] < b[0];
-	if (a[1] != b[1])
-		return a[1] < b[1];
+	__u64 a0 = stored_word(a), b0 = stored_word(b), a1, b1;
+
+	if (a0 != b0)
+		return a0 < b0;
+	a1 = stored_word(a + 1);
+	b1 = stored_word(b + 1);
+	if (a1 != b1)
+		return a1 < b1;
 	return pa <= pb;
 }
 
@@ -310,8 +347,7 @@ PARSE_INLINE int parse_network(struct cursor *c, int proto, struct packet *p, __
 PARSE_INLINE enum parse_result parse_transport(struct cursor *c, __u32 ip_payload,
 						struct packet *p)
 {
-	__u64 saddr[2] = { p->key.words[0], p->key.words[1] };
-	__u64 daddr[2] = { p->key.words[2], p->key.words[3] };
+	__u64 *w = p->key.words;
 	const __u8 *tcp;
 	__u16 sport, dport;
 	__u32 doff;
@@ -336,18 +372,21 @@ PARSE_INLINE enum parse_result parse_transport(struct cursor *c, __u32 ip_payloa
 	p->ack = load_be32(tcp + 8);
 	p->flags = tcp[13];
 	p->payload_len = ip_payload - doff;
-	from_a = endpoint_is_lower(saddr, be16_to_host(sport), daddr, be16_to_host(dport));
+	from_a = endpoint_is_lower(w, be16_to_host(sport), w + 2, be16_to_host(dport));
 	p->from_a = (__u8)from_a;
-	if (!from_a) {
-		p->key.words[0] = daddr[0];
-		p->key.words[1] = daddr[1];
-		p->key.words[2] = saddr[0];
-		p->key.words[3] = saddr[1];
+	{
+		/* Selects, not a branch: the order is a coin toss per packet. */
+		__u64 s0 = stored_word(w), s1 = stored_word(w + 1);
+		__u64 d0 = stored_word(w + 2), d1 = stored_word(w + 3);
+
+		w[0] = from_a ? s0 : d0;
+		w[1] = from_a ? s1 : d1;
+		w[2] = from_a ? d0 : s0;
+		w[3] = from_a ? d1 : s1;
 	}
-	p->key.port_a = from_a ? sport : dport;
-	p->key.port_b = from_a ? dport : sport;
-	p->key.iface = 0;      /* the caller knows the interface */
-	p->key.pad = 0;
+	/* The caller knows the interface: key_set_iface(). */
+	p->key.words[4] = key_tail(from_a ? sport : dport, from_a ? dport : sport,
+				   p->key.family);
 	return PARSE_TCP;
 }
 

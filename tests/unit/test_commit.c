@@ -24,7 +24,7 @@
 static struct packet packet_of(bool from_client, __u8 flags, __u32 seq, __u32 ack, __u16 payload)
 {
 	struct craft c = { .family = 4, .flags = flags, .seq = seq, .ack = ack, .payload = payload };
-	struct packet p;
+	struct packet p = { 0 };
 	__u8 buf[256];
 	size_t len;
 

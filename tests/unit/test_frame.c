@@ -42,7 +42,7 @@ static void same_parse(int linktype, const __u8 *hdr, size_t hlen, const struct 
 {
 	static __u8 eth[2048], pkt[4096];
 	static struct frame_scratch scratch;
-	struct packet want, got;
+	struct packet want = { 0 }, got = { 0 };
 	struct frame f;
 	size_t n = ether(eth, c);
 
@@ -120,7 +120,7 @@ static void test_vlan_in_sll2(void **state)
 	static struct frame_scratch s;
 	const __u8 h[20] = { 0x81, 0x00, 0, 0, 0, 0, 0, 3, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0 };
 	struct craft c = v4;
-	struct packet p;
+	struct packet p = { 0 };
 	struct frame f;
 	size_t n;
 
@@ -157,7 +157,7 @@ static void test_not_ip(void **state)
 {
 	static __u8 pkt[64];
 	static struct frame_scratch s;
-	struct packet p;
+	struct packet p = { 0 };
 	struct frame f;
 
 	(void)state;

@@ -64,7 +64,7 @@ static void test_table(void **state)
 	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		const struct parse_case *tc = &cases[i];
 		__u8 buf[512];
-		struct packet p;
+		struct packet p = { 0 };
 		size_t len = craft_packet(buf, sizeof(buf), &tc->pkt);
 		enum parse_result r;
 
@@ -81,7 +81,7 @@ static void test_fields_and_canonical_key(void **state)
 {
 	struct craft out = V4(.flags = TCPF_SYN | TCPF_ACK, .seq = 0xdeadbeef, .ack = 0x12345678);
 	struct craft back = V4(.src = "10.0.0.1", .dst = "10.0.0.2", .sport = 80, .dport = 40000);
-	struct packet a, b;
+	struct packet a = { 0 }, b = { 0 };
 	__u8 buf[256];
 	__u8 mapped[16] = { [10] = 0xff, [11] = 0xff, 10, 0, 0, 1 };
 
@@ -106,7 +106,7 @@ static void test_fields_and_canonical_key(void **state)
 static void test_ipv6_addresses(void **state)
 {
 	struct craft c = V6(.v6_ext = 2);
-	struct packet p;
+	struct packet p = { 0 };
 	__u8 buf[256], want[16];
 
 	(void)state;
@@ -120,7 +120,7 @@ static void test_ipv6_addresses(void **state)
 static void test_same_address_ports_decide(void **state)
 {
 	struct craft c = V4(.src = "10.0.0.1", .dst = "10.0.0.1", .sport = 5000, .dport = 80);
-	struct packet p;
+	struct packet p = { 0 };
 	__u8 buf[256];
 
 	(void)state;
