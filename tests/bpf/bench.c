@@ -366,12 +366,14 @@ static int lifecycle(const struct bench_geometry *g, __u32 flows, int batches, c
 	return 0;
 }
 
-/* bench [loop]: every class, or only the loop classes (quick A/B runs of
- * the data-packet and flood-SYN costs). */
+/* bench [loop|lifecycle]: every class, or only the loop classes (quick A/B
+ * runs of the data-packet and flood-SYN costs), or only the lifecycle
+ * classes (A/B runs and profiles of the slow path). */
 int main(int argc, char **argv)
 {
 	static const __u32 hs_sizes[] = { 8192, 32768, 131072 };
 	bool loop_only = argc > 1 && !strcmp(argv[1], "loop");
+	bool lifecycle_only = argc > 1 && !strcmp(argv[1], "lifecycle");
 	double bare;
 	size_t i;
 
@@ -388,6 +390,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "bench: cannot load the bench programs: %s\n", strerror(errno));
 		return 1;
 	}
+	if (lifecycle_only)
+		goto lifecycles;
 	printf("\nLoop classes: %u repetitions, best of %d\n", LOOP_REPS, TRIALS);
 	row("bare XDP_PASS", bare, bare, 0);
 	if (data_packet(bare))
@@ -399,6 +403,7 @@ int main(int argc, char **argv)
 		return 0;
 	if (syn_sketch_steps())
 		return 1;
+lifecycles:
 	{
 		/* Warm: tables small enough to stay in cache and TLB, so this is the
 		 * code's own cost. Cold: default sizes, every packet a different
