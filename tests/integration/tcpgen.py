@@ -216,26 +216,33 @@ def new_socket(a, sport=None):
     fam = family_of(a.addr)
     s = socket.socket(fam, socket.SOCK_STREAM)
     s.settimeout(a.timeout)
-    if sport is not None:
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        s.bind((a.bind_addr or ("::" if fam == socket.AF_INET6 else "0.0.0.0"), sport))
-    elif a.bind_addr:
-        s.bind((a.bind_addr, 0))
+    try:
+        if sport is not None:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            s.bind((a.bind_addr or ("::" if fam == socket.AF_INET6 else "0.0.0.0"), sport))
+        elif a.bind_addr:
+            s.bind((a.bind_addr, 0))
+    except BaseException:
+        s.close()
+        raise
     return s
 
 
 def connect_with_retry(a, sport):
     """Connect from a fixed port: the previous connection on this 4-tuple may
-    still be in LAST-ACK for a moment (EADDRNOTAVAIL); retry, bounded."""
+    still be in LAST-ACK for a moment (connect: EADDRNOTAVAIL; bind, now and
+    then on 6.x kernels: EADDRINUSE); retry, bounded."""
     deadline = time.monotonic() + a.timeout
     while True:
-        s = new_socket(a, sport)
+        s = None
         try:
+            s = new_socket(a, sport)
             s.connect((a.addr, a.port))
             return s
         except OSError as e:
-            s.close()
-            if e.errno != 99 or time.monotonic() > deadline:   # EADDRNOTAVAIL
+            if s is not None:      # else bind failed, and new_socket closed it
+                s.close()
+            if e.errno not in (98, 99) or time.monotonic() > deadline:   # EADDRINUSE, EADDRNOTAVAIL
                 raise
             time.sleep(0.02)
 
