@@ -60,7 +60,7 @@ static int want(struct pcapfile *r, size_t n)
 	if (rc == INBUF_NOMEM)
 		return PCAPFILE_NOMEM;
 	if (rc == INBUF_IO) {
-		snprintf(r->err, sizeof(r->err), "%s", inbuf_error(&r->b));
+		snprintf(r->err, sizeof(r->err), "%s", strerror(errno));
 		return PCAPFILE_IO;
 	}
 	return rc;

@@ -59,7 +59,7 @@ static int want(struct pcapng *r, size_t n)
 	if (rc == INBUF_NOMEM)
 		return PCAPNG_NOMEM;
 	if (rc == INBUF_IO) {
-		snprintf(r->err, sizeof(r->err), "%s", inbuf_error(&r->b));
+		snprintf(r->err, sizeof(r->err), "%s", strerror(errno));
 		return PCAPNG_IO;
 	}
 	return rc;

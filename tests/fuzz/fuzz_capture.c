@@ -7,16 +7,12 @@
  * pass now and then. Whatever the bytes, the reader must end in a packet,
  * the end, "truncated" or one error sentence, and never read outside what
  * it was given (AddressSanitizer), and every packet it returns must lie
- * within the input or the reader's own buffer. The same bytes are also
- * read as a file, which the reader maps instead of reading it (src/inbuf.c),
- * and both readers must return the same packets, results and messages.
+ * within the input or the reader's own buffer.
  */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
-#include <sys/mman.h>
 #include "capture.h"
 #include "frame.h"
 #include "geometry.h"
@@ -51,56 +47,6 @@ static void open_core(void)
 	config_from_options(&cfg, &o, &g, 0x5eed, ifindex, 2);
 }
 
-/* The input as a file of its own (a memfd: a regular file, so mapped). */
-static FILE *as_file(const uint8_t *data, size_t size)
-{
-	int fd = memfd_create("fuzz_capture", 0);
-	FILE *f;
-
-	if (fd < 0)
-		fail("no memfd");
-	if (write(fd, data, size) != (ssize_t)size || lseek(fd, 0, SEEK_SET))
-		fail("cannot write the memfd");
-	f = fdopen(fd, "r");
-	if (!f)
-		fail("cannot open the memfd");
-	return f;
-}
-
-/* The mapped reader against the reading one, packet by packet. */
-static void same_when_mapped(const uint8_t *data, size_t size)
-{
-	struct capture_packet pr, pm;
-	enum capture_result rr, rm;
-	struct capture r, m;
-	FILE *in = fmemopen((void *)data, size, "r");
-	int n = 0, or, om;
-
-	if (!in)
-		return;
-	or = capture_open_stream(&r, in, "fuzz");
-	om = capture_open_stream(&m, as_file(data, size), "fuzz");
-	if (or != om || strcmp(r.err, m.err))
-		fail("mapped and read files open differently");
-	if (!or && size > 64 && !(m.pcapng ? m.ng.b.map : m.pf.b.map))
-		fail("a regular file was not mapped");
-	while (!or && n++ < MAX_PACKETS) {
-		rr = capture_next(&r, &pr);
-		rm = capture_next(&m, &pm);
-		if (rr != rm || strcmp(r.err, m.err))
-			fail("mapped and read files end differently");
-		if (rr != CAPTURE_PACKET)
-			break;
-		if (pr.ts_ns != pm.ts_ns || pr.has_ts != pm.has_ts || pr.caplen != pm.caplen ||
-		    pr.len != pm.len || pr.linktype != pm.linktype || pr.iface != pm.iface ||
-		    pr.dir != pm.dir || strcmp(pr.iface_name, pm.iface_name) ||
-		    (pr.caplen && memcmp(pr.data, pm.data, pr.caplen)))
-			fail("a packet differs between the mapped and the read file");
-	}
-	capture_close(&r);
-	capture_close(&m);
-}
-
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct capture_packet p;
@@ -112,7 +58,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (!size)
 		return 0;
-	same_when_mapped(data, size);
 	in = fmemopen((void *)data, size, "r");
 	if (!in)
 		return 0;

@@ -12,9 +12,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 #include <arpa/inet.h>
 #include <cmocka.h>
 #include "capture.h"
@@ -539,114 +537,6 @@ static void test_pcap_variants(void **state)
 	capture_close(&c);
 }
 
-/* ---- a capture file on disk, which the reader maps ---- */
-
-#define MAPPED_RECORDS 200000u   /* 16-byte headers + 74-byte frames: 18 MB */
-
-/* Writes a pcap file of MAPPED_RECORDS copies of one frame, record i
- * stamped i microseconds; returns the frame's length. */
-static size_t write_pcap_file(const char *path)
-{
-	static __u8 eth[2048];
-	const __u32 hdr[6] = { 0xa1b2c3d4, 0x00040002, 0, 0, 65535, LINKTYPE_ETHERNET };
-	size_t n = ether(eth, &v4);
-	FILE *f = fopen(path, "w");
-	__u32 i;
-
-	assert_non_null(f);
-	assert_int_equal(fwrite(hdr, sizeof(hdr), 1, f), 1);
-	for (i = 0; i < MAPPED_RECORDS; i++) {
-		__u32 rec[4] = { 0, i, (__u32)n, (__u32)n };
-
-		assert_int_equal(fwrite(rec, sizeof(rec), 1, f), 1);
-		assert_int_equal(fwrite(eth, n, 1, f), 1);
-	}
-	assert_int_equal(fclose(f), 0);
-	return n;
-}
-
-static long rss_file_kb(void)
-{
-	FILE *f = fopen("/proc/self/status", "r");
-	char line[256];
-	long kb = -1;
-
-	assert_non_null(f);
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "RssFile: %ld kB", &kb) == 1)
-			break;
-	fclose(f);
-	return kb;
-}
-
-/* A regular file is mapped, read whole in order, and the pages behind the
- * reader leave the mapping: the process does not grow with the file. */
-static void test_pcap_file_mapped(void **state)
-{
-	char path[] = "/tmp/tcpshake-test-mapped.XXXXXX";
-	struct capture_packet p;
-	struct capture c;
-	long before, grew = 0;
-	size_t n;
-	__u32 i;
-	int fd = mkstemp(path);
-
-	(void)state;
-	assert_true(fd >= 0);
-	close(fd);
-	n = write_pcap_file(path);
-	before = rss_file_kb();
-	assert_int_equal(capture_open(&c, path), 0);
-	assert_non_null(c.pf.b.map);
-	for (i = 0; i < MAPPED_RECORDS; i++) {
-		assert_int_equal(capture_next(&c, &p), CAPTURE_PACKET);
-		assert_int_equal(p.ts_ns, (__u64)i * 1000);
-		assert_int_equal(p.caplen, n);
-		assert_int_equal(p.data[12], 0x08);
-		if (rss_file_kb() - before > grew && !(i % 4096))
-			grew = rss_file_kb() - before;
-	}
-	assert_int_equal(capture_next(&c, &p), CAPTURE_END);
-	capture_close(&c);
-	unlink(path);
-	/* 18 MB read, at most a few MiB of it mapped at a time. */
-	assert_true(grew < 6 * 1024);
-}
-
-/* Another process truncates the file while it is read (a tcpdump ring
- * reusing its oldest file): every record before the cut is read, then one
- * line says why the rest cannot be, and nothing crashes. */
-static void test_pcap_file_shrinks(void **state)
-{
-	char path[] = "/tmp/tcpshake-test-shrink.XXXXXX";
-	const size_t cut = (size_t)3 << 20;          /* a page boundary */
-	struct capture_packet p;
-	struct capture c;
-	size_t n, whole;
-	__u32 i;
-	int fd = mkstemp(path);
-
-	(void)state;
-	assert_true(fd >= 0);
-	n = write_pcap_file(path);
-	whole = (cut - 24) / (16 + n);                /* records wholly before the cut */
-	assert_int_equal(capture_open(&c, path), 0);
-	assert_non_null(c.pf.b.map);
-	for (i = 0; i < 1000; i++)
-		assert_int_equal(capture_next(&c, &p), CAPTURE_PACKET);
-	assert_int_equal(ftruncate(fd, (off_t)cut), 0);
-	for (; i < whole; i++) {
-		assert_int_equal(capture_next(&c, &p), CAPTURE_PACKET);
-		assert_int_equal(p.ts_ns, (__u64)i * 1000);
-	}
-	assert_int_equal(capture_next(&c, &p), CAPTURE_ERROR);
-	assert_non_null(strstr(c.err, "shrank"));
-	assert_int_equal(capture_next(&c, &p), CAPTURE_ERROR);
-	capture_close(&c);
-	close(fd);
-	unlink(path);
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -663,8 +553,6 @@ int main(void)
 		cmocka_unit_test(test_pcapng_bad),
 		cmocka_unit_test(test_pcap),
 		cmocka_unit_test(test_pcap_variants),
-		cmocka_unit_test(test_pcap_file_mapped),
-		cmocka_unit_test(test_pcap_file_shrinks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
