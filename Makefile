@@ -87,7 +87,7 @@ FUZZ_LIB    := $(FUZZ_DIR)/libtcpshake.a
 all: tcpshake-mon
 
 help:
-	@echo "make              build ./tcpshake-mon"
+	@echo "make              build ./tcpshake-mon (link-time optimised; LTO_FLAGS= turns that off)"
 	@echo "make run          (as root or with sudo) install what it needs, build, run on IFACE=$(IFACE)"
 	@echo "make check        (as root or with sudo) install the test tools too, build, run every test"
 	@echo "                  (SANITIZE=1: under ASan and UBSan, in build-asan/)"
