@@ -4,11 +4,16 @@
 # frames, 4096 connections in flight), side by side in one run, as ratios.
 #
 # Usage: tests/bench/replay.sh BUILD_DIR
-#   REPLAY_PACKETS (default 3000000), REPLAY_RUNS: tcpshake-mon runs, the
-#   fastest counts (default 3; tshark, at ~100 k packets/s, runs once).
-# Prints packets/s (wall clock and CPU time) and max RSS of both, and the
-# ratios; the target is >= 5 M packets/s on one core for tcpshake-mon. On a
-# machine shared with other work, the CPU-time figure is the one to read.
+#   REPLAY_PACKETS (default 3000000), REPLAY_RUNS: rounds of tcpshake-mon
+#   and the libpcap read floor, interleaved, the fastest of each counts
+#   (default 3; tshark, at ~100 k packets/s, runs once).
+# Prints packets/s (wall clock and CPU time) and max RSS, and the ratios.
+# The target is >= 5 M packets/s on one core for tcpshake-mon, set where
+# libpcap alone read about 7 M/s: this VM's speed moves by a third within
+# an hour, so the ratio to the floor measured in the same rounds (`tcpdump
+# -r FILE -w /dev/null`: libpcap's reader, each packet written to nowhere)
+# says more than the absolute figure; 5/7 = 0.71 of the floor is the target
+# in those terms. On a machine shared with other work, read the CPU times.
 set -euo pipefail
 build=${1:-build}
 packets=${REPLAY_PACKETS:-3000000}
@@ -18,7 +23,9 @@ gencap=$build/tests/bench/gencap
 for t in "$bin" "$gencap"; do
 	[[ -x $t ]] || { echo "replay bench: $t is missing: run make bench" >&2; exit 2; }
 done
-command -v tshark >/dev/null || { echo "replay bench: tshark is missing" >&2; exit 2; }
+for t in tshark tcpdump; do
+	command -v $t >/dev/null || { echo "replay bench: $t is missing" >&2; exit 2; }
+done
 work=$(mktemp -d /tmp/tcpshake-bench-replay.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -42,12 +49,21 @@ measure() {
 
 # The page cache holds the file for both: read it once first.
 cat "$work/short.pcap" >/dev/null
-t_wall= t_cpu= t_rss=
+# less A B: whether A < B.
+less() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+
+t_wall= t_cpu= t_rss= f_wall= f_cpu= ratios=
 for ((run = 0; run < ${REPLAY_RUNS:-3}; run++)); do
 	measure tcpshake "$bin" --read "$work/short.pcap" -q --prom-textfile "$work/replay.prom"
-	if [[ -z $t_cpu ]] || awk -v a="$CPU" -v b="$t_cpu" 'BEGIN { exit !(a < b) }'; then
+	if [[ -z $t_cpu ]] || less "$CPU" "$t_cpu"; then
 		t_wall=$WALL t_cpu=$CPU t_rss=$RSS_KB
 	fi
+	round_cpu=$CPU
+	measure floor tcpdump -r "$work/short.pcap" -w /dev/null
+	if [[ -z $f_cpu ]] || less "$CPU" "$f_cpu"; then
+		f_wall=$WALL f_cpu=$CPU
+	fi
+	ratios="$ratios $(awk -v f="$CPU" -v t="$round_cpu" 'BEGIN { print f / t }')"
 done
 grep -q '^tcpshake_handshakes_total' "$work/replay.prom" ||
 	{ echo "replay bench: tcpshake-mon wrote no handshakes" >&2; exit 1; }
@@ -55,11 +71,20 @@ measure tshark tshark -r "$work/short.pcap" -q -z conv,tcp
 s_wall=$WALL s_cpu=$CPU s_rss=$RSS_KB
 
 awk -v n="$packets" -v size="$size" -v tw="$t_wall" -v tc="$t_cpu" -v tr="$t_rss" \
-    -v sw="$s_wall" -v sc="$s_cpu" -v sr="$s_rss" 'BEGIN {
+    -v sw="$s_wall" -v sc="$s_cpu" -v sr="$s_rss" -v fw="$f_wall" -v fc="$f_cpu" \
+    -v ratios="$ratios" 'BEGIN {
 	printf "replay: %d packets of short connections (%.0f MB pcap)\n", n, size / 1e6
 	printf "  %-34s %12s %12s %10s\n", "", "pkt/s wall", "pkt/s cpu", "max RSS"
 	printf "  %-34s %12.0f %12.0f %7.0f MB\n", "tcpshake-mon --read", n / tw, n / tc, tr / 1024
+	printf "  %-34s %12.0f %12.0f\n", "libpcap read floor (tcpdump -r -w)", n / fw, n / fc
 	printf "  %-34s %12.0f %12.0f %7.0f MB\n", "tshark -r -q -z conv,tcp", n / sw, n / sc, sr / 1024
+	k = split(ratios, r, " ")
+	for (i = 1; i <= k; i++)          # insertion sort: k is small
+		for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
+	med = k % 2 ? r[(k + 1) / 2] : (r[k / 2] + r[k / 2 + 1]) / 2
+	printf "  ratio tcpshake-mon / libpcap read floor (cpu): %.2fx of its speed, best against best;\n", fc / tc
+	printf "    per round %.2fx median (%.2f..%.2f, %d rounds); target >= 0.71x (5 M where the floor is 7 M)\n",
+		med, r[1], r[k], k
 	printf "  ratio tcpshake-mon / tshark: %.1fx faster (wall), %.1fx (cpu), %.2fx the RSS\n",
 		sw / tw, sc / tc, tr / sr
 	printf "  target >= 5 M packets/s on one core: %s (%.2f M/s cpu)\n",
