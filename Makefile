@@ -283,7 +283,7 @@ uninstall:
 IT_TOOLS := $(patsubst tests/integration/tools/%.c,$(BUILD)/tests/%,$(wildcard tests/integration/tools/*.c))
 IT_TOOL_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror
 
-check test-integration: $(IT_TOOLS)
+check test-integration: $(IT_TOOLS) $(GENCAP)
 
 $(BUILD)/tests/%: tests/integration/tools/%.c | $(BUILD)
 	@mkdir -p $(@D)

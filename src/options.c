@@ -13,7 +13,7 @@
 enum {
 	OPT_INGRESS = 256, OPT_SYN_TIMEOUT, OPT_TIME_WAIT, OPT_CLOSE_TIMEOUT, OPT_IDLE_TIMEOUT,
 	OPT_MAX_PORTS, OPT_MAX_FLOWS, OPT_HS_SLOTS, OPT_RINGBUF, OPT_EVENTS, OPT_JSON,
-	OPT_TEXTFILE, OPT_LISTEN, OPT_READ, OPT_LOCAL_NET, OPT_EXPIRE_AT_END,
+	OPT_TEXTFILE, OPT_LISTEN, OPT_READ, OPT_LOCAL_NET, OPT_EXPIRE_AT_END, OPT_SEED,
 	OPT_FLOOD_MIN_RATE, OPT_FLOOD_HOLD, OPT_ALERT_EXEC, OPT_ALERT_TIMEOUT, OPT_SYSLOG,
 };
 
@@ -36,6 +36,7 @@ static const struct option long_options[] = {
 	{ "read",            required_argument, 0, OPT_READ },
 	{ "local-net",       required_argument, 0, OPT_LOCAL_NET },
 	{ "expire-at-end",   no_argument,       0, OPT_EXPIRE_AT_END },
+	{ "seed",            required_argument, 0, OPT_SEED },
 	{ "flood-min-rate",  required_argument, 0, OPT_FLOOD_MIN_RATE },
 	{ "flood-hold",      required_argument, 0, OPT_FLOOD_HOLD },
 	{ "alert-exec",      required_argument, 0, OPT_ALERT_EXEC },
@@ -113,6 +114,9 @@ void options_usage(FILE *out)
 "                               sent, for inbound/outbound\n"
 "      --expire-at-end          end attempts still pending when the capture ends\n"
 "                               as timeouts (default: report them as pending)\n"
+"      --seed N                 hash seed of the tables, 1 to 2^64-1: the same\n"
+"                               capture and N give the same answers (default:\n"
+"                               random, as live)\n"
 "\n"
 "  -v, --verbose                more messages; twice for libbpf debug output\n"
 "  -h, --help                   show this help\n"
@@ -161,6 +165,21 @@ static int parse_u32(const char *opt, const char *s, __u32 min, __u32 max, __u32
 		return bad_value(opt, s, expected);
 	}
 	*out = (__u32)v;
+	return 0;
+}
+
+/* --seed: a whole number from 1 to 2^64-1, decimal or 0x hexadecimal (0
+ * would mean "pick one at random" to the configuration). */
+static int parse_seed(const char *s, __u64 *out)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || *s == '-' || !v)
+		return bad_value("--seed", s, "a whole number from 1 to 18446744073709551615");
+	*out = v;
 	return 0;
 }
 
@@ -224,6 +243,7 @@ static int parse_one(struct options *o, int c, const char *arg)
 		o->local_nets.n++;
 		return 0;
 	case OPT_EXPIRE_AT_END: o->expire_at_end = true; return 0;
+	case OPT_SEED:          return parse_seed(arg, &o->seed);
 	case OPT_FLOOD_MIN_RATE: return parse_number("--flood-min-rate", arg, 1, 1e9,
 						 "a rate per second of at least 1", &o->flood_min_rate);
 	case OPT_FLOOD_HOLD:    return parse_seconds("--flood-hold", arg, 0, &o->flood_hold_s);
@@ -345,8 +365,8 @@ int options_parse(struct options *o, int argc, char **argv)
 				  "reported on standard error and in --events)");
 			return 2;
 		}
-	} else if (o->local_nets.n || o->expire_at_end) {
-		log_error("--local-net and --expire-at-end only apply to --read FILE");
+	} else if (o->local_nets.n || o->expire_at_end || o->seed) {
+		log_error("--local-net, --expire-at-end and --seed only apply to --read FILE");
 		return 2;
 	}
 	if (o->events_path && !strcmp(o->events_path, "-") && !o->json && !o->quiet)

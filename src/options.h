@@ -30,6 +30,7 @@ struct options {
 	const char *read_path;       /* --read: a capture file instead of interfaces */
 	struct localnets local_nets; /* --local-net: this side of the capture */
 	bool expire_at_end;          /* --read: pending attempts end as timeouts */
+	__u64 seed;                  /* --read: the tables' hash seed, 0: random */
 	double flood_min_rate;       /* uncompleted attempts/s a flood needs at least */
 	double flood_hold_s;         /* a flood ends after this long without its signature */
 	const char *alert_exec;      /* "PROGRAM [ARGS]" run per flood start/end, or NULL */

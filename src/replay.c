@@ -612,7 +612,7 @@ static int setup(struct replay *r, const struct options *o)
 		log_error("not enough memory for the tables: try smaller --max-flows or --handshake-slots");
 		return -1;
 	}
-	config_from_options(&cfg, o, &r->geo, 0, NULL, 0);
+	config_from_options(&cfg, o, &r->geo, o->seed, NULL, 0);
 	if (floodwatch_init(&r->flood, options_flood_params(&fp, o), cfg.hash_seed, MAX_IFACES)) {
 		log_error("out of memory for the SYN-flood sketches");
 		return -1;
