@@ -287,14 +287,10 @@ PARSE_INLINE __u64 stored_word(const __u64 *w)
 
 /* Lower (address, port) endpoint first, so both directions share one key.
  * Any total order works; raw words are compared as they are loaded. */
-PARSE_INLINE int endpoint_is_lower(const __u64 *a, __u16 pa, const __u64 *b, __u16 pb)
+PARSE_INLINE int endpoint_is_lower(__u64 a0, __u64 a1, __u16 pa, __u64 b0, __u64 b1, __u16 pb)
 {
-	__u64 a0 = stored_word(a), b0 = stored_word(b), a1, b1;
-
 	if (a0 != b0)
 		return a0 < b0;
-	a1 = stored_word(a + 1);
-	b1 = stored_word(b + 1);
 	if (a1 != b1)
 		return a1 < b1;
 	return pa <= pb;
@@ -347,7 +343,7 @@ PARSE_INLINE int parse_network(struct cursor *c, int proto, struct packet *p, __
 PARSE_INLINE enum parse_result parse_transport(struct cursor *c, __u32 ip_payload,
 						struct packet *p)
 {
-	__u64 *w = p->key.words;
+	__u64 *w = p->key.words, s0, s1, d0, d1;
 	const __u8 *tcp;
 	__u16 sport, dport;
 	__u32 doff;
@@ -372,18 +368,17 @@ PARSE_INLINE enum parse_result parse_transport(struct cursor *c, __u32 ip_payloa
 	p->ack = load_be32(tcp + 8);
 	p->flags = tcp[13];
 	p->payload_len = ip_payload - doff;
-	from_a = endpoint_is_lower(w, be16_to_host(sport), w + 2, be16_to_host(dport));
+	s0 = stored_word(w);
+	s1 = stored_word(w + 1);
+	d0 = stored_word(w + 2);
+	d1 = stored_word(w + 3);
+	from_a = endpoint_is_lower(s0, s1, be16_to_host(sport), d0, d1, be16_to_host(dport));
 	p->from_a = (__u8)from_a;
-	{
-		/* Selects, not a branch: the order is a coin toss per packet. */
-		__u64 s0 = stored_word(w), s1 = stored_word(w + 1);
-		__u64 d0 = stored_word(w + 2), d1 = stored_word(w + 3);
-
-		w[0] = from_a ? s0 : d0;
-		w[1] = from_a ? s1 : d1;
-		w[2] = from_a ? d0 : s0;
-		w[3] = from_a ? d1 : s1;
-	}
+	/* Selects, not a branch: the order is a coin toss per packet. */
+	w[0] = from_a ? s0 : d0;
+	w[1] = from_a ? s1 : d1;
+	w[2] = from_a ? d0 : s0;
+	w[3] = from_a ? d1 : s1;
 	/* The caller knows the interface: key_set_iface(). */
 	p->key.words[4] = key_tail(from_a ? sport : dport, from_a ? dport : sport,
 				   p->key.family);
