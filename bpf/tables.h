@@ -171,11 +171,11 @@ CORE_GLOBAL __u32 record_read(const struct way *w, struct conn *c)
 	return v;
 }
 
-/* Makes c the record of w if nobody committed since version v was read;
- * false when another CPU came first. */
 #define CONN_VERSION_AT  __builtin_offsetof(struct conn, version)
 #define CONN_VERSION_END (CONN_VERSION_AT + sizeof(__u32))
 
+/* Makes c the record of w if nobody committed since version v was read;
+ * false when another CPU came first. */
 static __always_inline bool record_commit(struct way *w, __u32 v, struct conn *c)
 {
 	if (sync_cas(&w->conn.version, v, v + 1) != v)

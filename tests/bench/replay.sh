@@ -49,18 +49,18 @@ measure() {
 
 # The page cache holds the file for both: read it once first.
 cat "$work/short.pcap" >/dev/null
-# less A B: whether A < B.
-less() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
+# is_less A B: whether A < B.
+is_less() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
 t_wall= t_cpu= t_rss= f_wall= f_cpu= ratios=
 for ((run = 0; run < ${REPLAY_RUNS:-3}; run++)); do
 	measure tcpshake "$bin" --read "$work/short.pcap" -q --prom-textfile "$work/replay.prom"
-	if [[ -z $t_cpu ]] || less "$CPU" "$t_cpu"; then
+	if [[ -z $t_cpu ]] || is_less "$CPU" "$t_cpu"; then
 		t_wall=$WALL t_cpu=$CPU t_rss=$RSS_KB
 	fi
 	round_cpu=$CPU
 	measure floor tcpdump -r "$work/short.pcap" -w /dev/null
-	if [[ -z $f_cpu ]] || less "$CPU" "$f_cpu"; then
+	if [[ -z $f_cpu ]] || is_less "$CPU" "$f_cpu"; then
 		f_wall=$WALL f_cpu=$CPU
 	fi
 	ratios="$ratios $(awk -v f="$CPU" -v t="$round_cpu" 'BEGIN { print f / t }')"
