@@ -44,6 +44,20 @@ LTO_FLAGS ?= -flto=auto -ffat-lto-objects
 ifeq ($(SANITIZE),1)
 LTO_FLAGS :=
 endif
+# And with profile-guided optimisation: an instrumented build of the monitor
+# reads a generated capture of short connections (tests/bench/gencap.c) with
+# --events, and the objects are built again with that profile. Branches and
+# inlining follow the packet loop: 13 % fewer instructions per packet, 0.8x
+# the CPU time of --read (docs/performance.md). Code the training does not
+# run (the live monitor, other link types) keeps its ordinary optimisation.
+# make PGO=0 turns it off; it is off under SANITIZE=1.
+PGO       ?= 1
+ifeq ($(SANITIZE),1)
+PGO       := 0
+endif
+PGO_DIR   := $(BUILD)/pgo
+PGO_DATA  := $(abspath $(PGO_DIR)/data)
+PGO_TRAIN_PACKETS ?= 3000000
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Wextra -Werror -MMD -MP \
              -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux/$(ARCH) -Ibpf
 
@@ -87,7 +101,8 @@ FUZZ_LIB    := $(FUZZ_DIR)/libtcpshake.a
 all: tcpshake-mon
 
 help:
-	@echo "make              build ./tcpshake-mon (link-time optimised; LTO_FLAGS= turns that off)"
+	@echo "make              build ./tcpshake-mon (link-time and profile-guided optimisation;"
+	@echo "                  LTO_FLAGS= and PGO=0 turn them off)"
 	@echo "make run          (as root or with sudo) install what it needs, build, run on IFACE=$(IFACE)"
 	@echo "make check        (as root or with sudo) install the test tools too, build, run every test"
 	@echo "                  (SANITIZE=1: under ASan and UBSan, in build-asan/)"
@@ -166,9 +181,40 @@ $(SKEL): $(BPF_OBJ)
 
 $(SKEL_OBJS): $(SKEL)
 
-$(BUILD)/src/%.o: src/%.c | $(BUILD)
+ifeq ($(PGO),1)
+# The instrumented build, in $(PGO_DIR)/. GCC names a file's profile, and
+# tells its static functions apart, by the object's auxiliary name: the
+# instrumented objects take the optimised ones' (-dumpdir $(BUILD)/src/).
+PGO_PROFILE  := $(PGO_DIR)/profile.stamp
+PGO_USE      := -fprofile-use=$(PGO_DATA) -fprofile-partial-training
+PGO_GEN_OBJS := $(patsubst $(BUILD)/%,$(PGO_DIR)/%,$(BUILD)/src/main.o $(APP_OBJS))
+
+$(patsubst $(BUILD)/%,$(PGO_DIR)/%,$(SKEL_OBJS)): $(SKEL)
+
+$(PGO_DIR)/src/%.o: src/%.c | $(BUILD)
 	@mkdir -p $(@D)
-	$(CC) $(ALL_CFLAGS) $(LTO_FLAGS) -c $< -o $@
+	$(CC) $(ALL_CFLAGS) -fprofile-generate=$(PGO_DATA) \
+		-dumpdir $(BUILD)/src/ -MF $(@:.o=.d) -c $< -o $@
+
+$(PGO_DIR)/tcpshake-mon: $(PGO_GEN_OBJS)
+	$(CC) $(ALL_LDFLAGS) -fprofile-generate $^ -o $@ $(LDLIBS)
+
+# The training run reads the capture from a pipe (245 MB at 3 M packets),
+# with a fixed hash seed, so the profile is the same each time. 3 M packets
+# are 375,000 connections: enough that the flow table fills with TIME-WAIT
+# records and its eviction path is trained as well.
+$(PGO_PROFILE): $(PGO_DIR)/tcpshake-mon $(GENCAP)
+	rm -rf $(PGO_DATA) $(PGO_DIR)/train.*
+	bash -o pipefail -c '$(GENCAP) /dev/stdout $(PGO_TRAIN_PACKETS) | \
+		$(PGO_DIR)/tcpshake-mon --read - -q --seed 1 \
+		--prom-textfile $(PGO_DIR)/train.prom --events $(PGO_DIR)/train.events'
+	rm -f $(PGO_DIR)/train.*
+	touch $@
+endif
+
+$(BUILD)/src/%.o: src/%.c $(PGO_PROFILE) | $(BUILD)
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(LTO_FLAGS) $(PGO_USE) -c $< -o $@
 
 $(BUILD)/tcpshake-mon: $(BUILD)/src/main.o $(APP_OBJS)
 	$(CC) $(ALL_LDFLAGS) $(LTO_FLAGS) $^ -o $@ $(LDLIBS)

@@ -367,17 +367,17 @@ static void reopen_output(struct events *e)
 
 static void free_batch(void *p)
 {
-	free(*(char **)p);
+	free(*(char *volatile *)p);
 }
 
 static void *writer_main(void *arg)
 {
 	struct events *e = arg;
-	char *batch = NULL;
+	char *volatile batch = NULL;   /* read by the cancellation handler */
 	size_t len;
 	bool reopen, stop;
 
-	pthread_cleanup_push(free_batch, &batch);
+	pthread_cleanup_push(free_batch, (void *)&batch);
 	for (;;) {
 		pthread_mutex_lock(&e->lock);
 		while (!e->qlen && !e->stopping && !e->reopen)
