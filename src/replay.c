@@ -141,7 +141,7 @@ static void flood_tick(struct replay *r, __u64 now, flood_alert_fn cb)
  * intervals, only at the first and the last boundary: in between no packet
  * arrived, so only timers could fire, and they fire at the last one; the
  * counters stood still. */
-static void pass_time(struct replay *r, __u64 ts)
+static __attribute__((noinline)) void pass_time(struct replay *r, __u64 ts)
 {
 	while (r->next_sweep <= ts || r->next_observe <= ts) {
 		if (r->next_observe < r->next_sweep) {
@@ -162,22 +162,31 @@ static void pass_time(struct replay *r, __u64 ts)
 	}
 }
 
+static __attribute__((noinline)) void start_clock(struct replay *r, __u64 ts)
+{
+	r->started = true;
+	r->first_ts = r->clock = ts;
+	r->next_sweep = ts + r->interval_ns;
+	r->next_observe = ts + OBSERVE_NS;
+	sweep_at(ts);                  /* as the loader sweeps once at load */
+	flood_tick(r, ts, on_flood);   /* as the monitor ticks once at start */
+}
+
 /* Moves the clock to a packet's timestamp (pass_time). Time never goes
- * back: an earlier timestamp is counted and taken as the current time. */
-static void advance_clock(struct replay *r, __u64 ts)
+ * back: an earlier timestamp is counted and taken as the current time.
+ * Called for every packet, and a timer is due once in 100,000 of them at
+ * 1 us apart: the timers are functions of their own, so that this one
+ * inlines into the loop (25 instructions per packet less). */
+static inline void advance_clock(struct replay *r, __u64 ts)
 {
 	if (!r->started) {
-		r->started = true;
-		r->first_ts = r->clock = ts;
-		r->next_sweep = ts + r->interval_ns;
-		r->next_observe = ts + OBSERVE_NS;
-		sweep_at(ts);           /* as the loader sweeps once at load */
-		flood_tick(r, ts, on_flood);   /* as the monitor ticks once at start */
+		start_clock(r, ts);
 		return;
 	}
 	if (ts < r->clock)
 		ts = r->clock;       /* counted when read */
-	pass_time(r, ts);
+	if (ts >= r->next_sweep || ts >= r->next_observe)
+		pass_time(r, ts);
 	r->clock = ts;
 	native_set_clock(ts);
 }

@@ -48,6 +48,32 @@ static void test_histogram_bounds(void **unused)
 	assert_int_equal(hist_slot(~0ull), HIST_SLOTS - 1);
 }
 
+/* hist_msb64() is shifts (BPF has no count-leading-zeros): the compiler's
+ * builtin is the reference, on every bit and around it. */
+static void test_histogram_msb(void **unused)
+{
+	__u64 x = 88172645463325252ull, v;
+	int b, d, i;
+
+	(void)unused;
+	assert_int_equal(hist_msb64(0), 0);
+	for (b = 0; b < 64; b++) {
+		for (d = -1; d <= 1; d++) {
+			v = (1ull << b) + (__u64)(__s64)d;
+			if (v)
+				assert_int_equal(hist_msb64(v), 63 - __builtin_clzll(v));
+		}
+	}
+	for (i = 0; i < 100000; i++) {
+		x ^= x << 13;
+		x ^= x >> 7;
+		x ^= x << 17;
+		v = x >> (x & 63);
+		if (v)
+			assert_int_equal(hist_msb64(v), 63 - __builtin_clzll(v));
+	}
+}
+
 static void test_quantile_accuracy(void **unused)
 {
 	static struct hist h;
@@ -389,6 +415,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_histogram_bounds),
+		cmocka_unit_test(test_histogram_msb),
 		cmocka_unit_test(test_quantile_accuracy),
 		cmocka_unit_test(test_prom_text),
 		cmocka_unit_test(test_iface_label),
