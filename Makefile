@@ -78,6 +78,7 @@ BENCH_BIN := $(BUILD)/tests/bpf/bench
 HOOKS_BIN := $(BUILD)/tests/hooks
 # Real-traffic, event-path and footprint benchmarks (tests/bench/run.sh).
 BENCH_TOOLS := $(BUILD)/tests/bench/connrate $(BUILD)/tests/bench/evbench \
+               $(BUILD)/tests/bench/classcount \
                $(BUILD)/tests/bench/footprint $(BUILD)/bench_xdp_pass.bpf.o
 BENCH_ROUNDS  ?= 7
 BENCH_SECONDS ?= 5
@@ -95,7 +96,7 @@ FUZZ_OBJS   := $(APP_SRCS:src/%.c=$(FUZZ_DIR)/src/%.o) $(FUZZ_DIR)/common/craft.
 FUZZ_LIB    := $(FUZZ_DIR)/libtcpshake.a
 
 .DELETE_ON_ERROR:
-.PHONY: all deps deps-test run check test-bins test-unit test-bpf test-integration test-deploy \
+.PHONY: all deps deps-test deps-bench run check test-bins test-unit test-bpf test-integration test-deploy \
         test-fuzz fuzz soak bench bench-replay vmlinux install uninstall clean help tcpshake-mon
 
 all: tcpshake-mon
@@ -120,6 +121,9 @@ deps:
 
 deps-test:
 	@scripts/install-deps.sh run test
+
+deps-bench:
+	@scripts/install-deps.sh run test bench
 
 run: deps all
 	./tcpshake-mon $(RUN_OPTS) $(IFACE)
@@ -147,8 +151,7 @@ test-fuzz: $(FUZZ_BINS)
 fuzz: $(FUZZ_BINS)
 	@FUZZ_SECONDS=$(FUZZ_SECONDS) scripts/run-fuzz.sh $(BUILD)
 
-bench: deps-test $(BENCH_BIN) bench-replay $(BENCH_TOOLS)
-	@scripts/install-deps.sh bench
+bench: deps-bench $(BENCH_BIN) bench-replay $(BENCH_TOOLS)
 	tests/bench/run.sh --rounds $(BENCH_ROUNDS) --seconds $(BENCH_SECONDS) $(BUILD)
 
 GENCAP := $(BUILD)/tests/bench/gencap
@@ -297,6 +300,13 @@ $(BUILD)/evgen.skel.h: $(BUILD)/evgen.bpf.o
 $(BUILD)/tests/bench/%.o: tests/bench/%.c $(SKEL) $(BUILD)/evgen.skel.h | $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/common -Itests/bench -c $< -o $@
+
+# (valgrind's header, from make bench's packages)
+$(BUILD)/tests/bench/classcount: tests/bench/classcount.c $(HARNESS) $(APP_OBJS) $(COMMON_OBJS) \
+		| deps-bench
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) -Itests/common -Itests/bpf $< $(HARNESS) $(APP_OBJS) $(COMMON_OBJS) \
+		-o $@ $(ALL_LDFLAGS) $(LDLIBS)
 
 $(BUILD)/tests/bench/evbench: $(BUILD)/tests/bench/evbench.o $(APP_OBJS) $(COMMON_OBJS)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LDLIBS)

@@ -19,9 +19,9 @@ TEST_PACKAGES="libcmocka-dev libclang-rt-14-dev ethtool tshark tcpdump hping3 ne
 python3 python3-scapy python3-yaml mandoc groff man-db prometheus
 prometheus-node-exporter systemd curl util-linux procps"
 
-# make bench: iperf3 (throughput) and libbpf-tools (tcpstates, the tool the
-# monitor is compared with).
-BENCH_PACKAGES="iperf3 libbpf-tools"
+# make bench: iperf3 (throughput), libbpf-tools (tcpstates, the tool the
+# monitor is compared with) and valgrind (instructions per packet class).
+BENCH_PACKAGES="iperf3 libbpf-tools valgrind"
 
 [ $# -eq 0 ] && set -- run
 wanted=""

@@ -508,6 +508,33 @@ for line in open(sys.argv[1]):
 	done
 }
 
+# The deterministic half of the per-step breakdown: the shared core's
+# instructions per packet for each lifecycle class, counted by callgrind on
+# the native build (tests/bench/classcount.c), where the kernel classes above
+# have times only.
+bench_instructions() {
+	local dir=$OUT/classcount f name total n
+	rm -rf "$dir" && mkdir -p "$dir"
+	valgrind --tool=callgrind --collect-atstart=no --callgrind-out-file="$dir/class.%p" \
+		"$BUILD/tests/bench/classcount" >"$dir/valgrind.log" 2>&1 ||
+		die "the instruction count failed: $(tail -n 3 "$dir/valgrind.log")"
+	n=$(sed -n 's/^connections per class: //p' "$dir/valgrind.log")
+	echo
+	echo "== Instructions per packet of the shared core, native build, callgrind"
+	echo "   (the same classes as the lifecycle above, $n connections, events on)"
+	# One dump per class, numbered in the order they ran: class.PID.N.
+	for f in $(ls "$dir"/class.*.* | sort -t. -k3 -n); do
+		name=$(sed -n 's/^desc: Trigger: Client Request: //p' "$f")
+		total=$(sed -n 's/^summary: //p' "$f")
+		printf '%s\t%s\n' "$name" "$total"
+	done | awk -F'\t' -v n="$n" '
+		{ names[NR] = $1; per[NR] = $2 / n }
+		$1 == "a frame that is not TCP" { base = $2 / n }
+		END { for (i = 1; i <= NR; i++)
+			printf "  %-44s %6.0f instructions  %+6.0f over a frame that is not TCP\n",
+				names[i], per[i], per[i] - base }' | tee "$OUT/instructions.txt"
+}
+
 # ---- main -----------------------------------------------------------------------
 
 echo "tcpshake-mon bench: $(uname -r), $(nproc) CPUs, $(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)"
@@ -516,6 +543,7 @@ if [[ -z $ONLY || $ONLY == classes ]]; then
 	echo
 	echo "== Per-packet classes (BPF_PROG_TEST_RUN)"
 	"$BUILD/tests/bpf/bench" | tee "$OUT/prog_test_run.txt" || die "the BPF_PROG_TEST_RUN bench failed"
+	bench_instructions
 fi
 bench_net_up
 [[ -z $ONLY || $ONLY == traffic ]] && bench_traffic
@@ -524,8 +552,9 @@ bench_net_up
 if [[ -z $ONLY ]]; then
 	echo
 	echo "[per-packet classes, BPF_PROG_TEST_RUN (from above): ns, ns over the same-run bare XDP_PASS, ratio]"
-	grep -E ' ns +[+-][0-9.]+ ns|^Kernel memory|^Loop classes|^Connection lifecycle|^[0-9]+ flows, events|\(check:' \
+	grep -E ' ns +[+-][0-9.]+ ns|^Kernel memory|^Loop classes|^Connection lifecycle|^[0-9]+ flows, events|\(check:|^Machine costs|^  (call and return|clock read)|ns test run|bpf_stats timed|BPF_PROG_TEST_RUN.s loop' \
 		"$OUT/prog_test_run.txt" || true
+	cat "$OUT/instructions.txt"
 fi
 "$PY" "$STATS" table "$OUT/figures.tsv"
 echo

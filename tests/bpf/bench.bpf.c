@@ -12,6 +12,7 @@
 #include <bpf/bpf_helpers.h>
 #include "platform.bpf.h"
 #include "track.h"
+#include "bench.h"
 
 /* The client address steps through a full-period LCG; the port by 7. */
 static __always_inline void next_client_at(void *data, void *end, __u32 addr_off, __u32 port_off)
@@ -132,6 +133,58 @@ int bench_track_next_dst(struct xdp_md *ctx)
 
 	track(&f, ctx->ingress_ifindex, 1);
 	next_client(ctx, DST_OFFSETS);
+	return XDP_PASS;
+}
+
+/* What two steps every class takes cost on this machine: a call of a
+ * global function (the core's are global so the verifier checks them once;
+ * each call returns through the kernel's return thunk where a CPU needs
+ * one), and a clock read. PROBE_STEPS of each, chained, so none can be
+ * dropped or overlapped; the same arithmetic inlined is their baseline. */
+
+__noinline int probe_step(struct xdp_md *ctx, int a)
+{
+	if (!ctx)
+		return 0;
+	return a * 3 + 1;
+}
+
+static __always_inline int probe_step_inline(int a)
+{
+	return a * 3 + 1;
+}
+
+SEC("xdp")
+int bench_probe_inline(struct xdp_md *ctx)
+{
+	int a = (int)ctx->ingress_ifindex, i;
+
+	for (i = 0; i < PROBE_STEPS; i++)
+		a = probe_step_inline(a);
+	asm volatile("" : : "r"(a));
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int bench_probe_calls(struct xdp_md *ctx)
+{
+	int a = (int)ctx->ingress_ifindex, i;
+
+	for (i = 0; i < PROBE_STEPS; i++)
+		a = probe_step(ctx, a);
+	asm volatile("" : : "r"(a));
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int bench_probe_clock(struct xdp_md *ctx)
+{
+	__u64 sum = ctx->ingress_ifindex;
+	int i;
+
+	for (i = 0; i < PROBE_STEPS; i++)
+		sum += clock_ns() & (sum | 1);
+	asm volatile("" : : "r"(sum));
 	return XDP_PASS;
 }
 

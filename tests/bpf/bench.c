@@ -22,6 +22,8 @@
 #include "options.h"
 #include "reader.h"
 #include "tcpshake/parse.h"
+#include "bench.h"
+#include "lifecycle.h"
 #include "bench.skel.h"
 #include "tcpshake.skel.h"
 
@@ -29,8 +31,8 @@
 #define TRIALS      5
 #define FLOWS       20000u
 #define FILL_FLOWS  200000u
-#define X           1000u       /* client ISN of every benchmark connection */
-#define Y           5000u       /* server ISN */
+#define X           LIFECYCLE_X
+#define Y           LIFECYCLE_Y
 
 struct bench_geometry {
 	__u32 hs_ways;
@@ -46,6 +48,33 @@ static double run_once(int fd, const __u8 *pkt, size_t len, __u32 reps)
 	if (bpf_prog_test_run_opts(fd, &run))
 		return -1;
 	return run.duration;
+}
+
+/* The kernel's own account of a program's runs (bpf_stats: a clock read
+ * around each run, outside BPF_PROG_TEST_RUN's loop): total ns and runs. */
+static void prog_stats(int fd, __u64 *ns, __u64 *runs)
+{
+	struct bpf_prog_info info = {};
+	__u32 len = sizeof(info);
+
+	*ns = *runs = 0;
+	if (!bpf_obj_get_info_by_fd(fd, &info, &len)) {
+		*ns = info.run_time_ns;
+		*runs = info.run_cnt;
+	}
+}
+
+/* run_once, and the same runs' mean as bpf_stats saw them (-1 without). */
+static double run_stats(int fd, const __u8 *pkt, size_t len, __u32 reps, double *stats_ns)
+{
+	__u64 ns0, n0, ns1, n1;
+	double d;
+
+	prog_stats(fd, &ns0, &n0);
+	d = run_once(fd, pkt, len, reps);
+	prog_stats(fd, &ns1, &n1);
+	*stats_ns = n1 > n0 ? (double)(ns1 - ns0) / (double)(n1 - n0) : -1;
+	return d;
 }
 
 static double best_of(int fd, const __u8 *pkt, size_t len, __u32 reps)
@@ -293,45 +322,69 @@ static int syn_sketch_steps(void)
 	return 0;
 }
 
-struct step_class {
-	const char *name;
-	bool from_server;
-	__u8 flags;
-	__u32 seq, ack;
-	__u16 payload;
-	double target;
-};
-
-/* Each packet of a connection's life, for `flows` connections at a time,
- * in `batches` batches of fresh connections; the best batch counts (the
- * first ones also warm up code, branch predictors and page tables). */
-static int lifecycle(const struct bench_geometry *g, __u32 flows, int batches, const char *regime)
+/* Per call of a global function and per clock read, on this machine: the
+ * probes chain PROBE_STEPS of each after the same arithmetic inlined. */
+static int machine_costs(void)
 {
-	static const struct step_class steps[] = {
-		{ "SYN (handshake table not full)", false, TCPF_SYN, X, 0, 0, 60 },
-		{ "SYN-ACK", true, TCPF_SYN | TCPF_ACK, Y, X + 1, 0, 100 },
-		{ "third ACK (completes, moves to flow table)", false, TCPF_ACK, X + 1, Y + 1, 0, 100 },
-		{ "data", false, TCPF_ACK | TCPF_PSH, X + 1, Y + 1, 100, 20 },
-		{ "first FIN", false, TCPF_FIN | TCPF_ACK, X + 101, Y + 1, 0, 100 },
-		{ "second FIN (acks the first)", true, TCPF_FIN | TCPF_ACK, Y + 1, X + 102, 0, 100 },
-		{ "last ACK (enters TIME-WAIT)", false, TCPF_ACK, X + 102, Y + 2, 0, 100 },
-		{ "SYN of an attempt to be refused", false, TCPF_SYN, X, 0, 0, 0 },
-		{ "RST refusing a SYN", true, TCPF_RST | TCPF_ACK, 0, X + 1, 0, 100 },
-	};
-	enum { NSTEPS = sizeof(steps) / sizeof(steps[0]) };
-	struct bench_bpf *b = bench_load(g);
-	double best[NSTEPS], base;
-	struct iface_stats st;
+	struct bench_geometry g = { 1024, 8192, false };
+	struct bench_bpf *b = bench_load(&g);
+	double inlined, calls, clock;
 	__u8 p[256];
-	size_t n, k;
-	int batch;
+	size_t n;
 
 	if (!b)
 		return -1;
+	n = packet(p, sizeof(p), "10.1.0.1", 40000, false, TCPF_ACK, X + 1, Y + 1, 0);
+	inlined = best_of(bpf_program__fd(b->progs.bench_probe_inline), p, n, LOOP_REPS / 10);
+	calls = best_of(bpf_program__fd(b->progs.bench_probe_calls), p, n, LOOP_REPS / 10);
+	clock = best_of(bpf_program__fd(b->progs.bench_probe_clock), p, n, LOOP_REPS / 10);
+	printf("\nMachine costs, each the mean of %d chained steps (every class below pays\n"
+	       "them: the core's global functions and one clock read per packet)\n", PROBE_STEPS);
+	printf("  %-44s %7.1f ns\n", "call and return of a global BPF function",
+	       (calls - inlined) / PROBE_STEPS);
+	printf("  %-44s %7.1f ns\n", "clock read (bpf_ktime_get_ns)", (clock - inlined) / PROBE_STEPS);
+	bench_bpf__destroy(b);
+	return 0;
+}
+
+/* Each packet of a connection's life (lifecycle.h), for `flows` connections
+ * at a time, in `batches` batches of fresh connections; the best batch
+ * counts (the first ones also warm up code, branch predictors and page
+ * tables). */
+static int lifecycle(const struct bench_geometry *g, __u32 flows, int batches, const char *regime,
+		     bool cross_check)
+{
+	const struct step_class *steps = lifecycle_steps;
+	enum { NSTEPS = LIFECYCLE_STEPS };
+	struct bench_bpf *b = bench_load(g);
+	double best[NSTEPS], best_stats[NSTEPS], base, base_stats = 1e18;
+	struct iface_stats st;
+	int batch, stats_fd = -1;
+	__u8 p[256];
+	size_t n, k;
+
+	if (!b)
+		return -1;
+	if (cross_check) {
+		stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
+		if (stats_fd < 0) {
+			fprintf(stderr, "bench: cannot enable bpf_stats: %s\n", strerror(errno));
+			bench_bpf__destroy(b);
+			return -1;
+		}
+	}
 	for (k = 0; k < NSTEPS; k++)
-		best[k] = 1e18;
+		best[k] = best_stats[k] = 1e18;
 	n = packet(p, sizeof(p), "10.64.0.1", 1024, false, TCPF_ACK, X + 1, Y + 1, 0);
-	base = best_of(bpf_program__fd(b->progs.bench_bare_next), p, n, flows);
+	base = 1e18;
+	for (k = 0; k < TRIALS; k++) {
+		double st_ns, ns = run_stats(bpf_program__fd(b->progs.bench_bare_next), p, n, flows, &st_ns);
+
+		if (ns >= 0 && ns < base)
+			base = ns;
+		if (st_ns >= 0 && st_ns < base_stats)
+			base_stats = st_ns;
+	}
 	for (batch = 0; batch < batches; batch++) {
 		char client[32], refused[32];
 
@@ -341,13 +394,15 @@ static int lifecycle(const struct bench_geometry *g, __u32 flows, int batches, c
 			const struct step_class *s = &steps[k];
 			int fd = bpf_program__fd(s->from_server ? b->progs.bench_track_next_dst :
 						 b->progs.bench_track_next_src);
-			double ns;
+			double ns, st_ns;
 
-			n = packet(p, sizeof(p), k >= 7 ? refused : client, 1024, s->from_server,
+			n = packet(p, sizeof(p), s->refused ? refused : client, 1024, s->from_server,
 				   s->flags, s->seq, s->ack, s->payload);
-			ns = run_once(fd, p, n, flows);
+			ns = run_stats(fd, p, n, flows, &st_ns);
 			if (ns >= 0 && ns < best[k])
 				best[k] = ns;
+			if (st_ns >= 0 && st_ns < best_stats[k])
+				best_stats[k] = st_ns;
 		}
 	}
 	printf("\nConnection lifecycle, %s: %d batches of %u connections, %u handshake slots,\n"
@@ -356,6 +411,18 @@ static int lifecycle(const struct bench_geometry *g, __u32 flows, int batches, c
 	for (k = 0; k < NSTEPS; k++)
 		if (steps[k].target > 0)
 			row(steps[k].name, best[k], base, steps[k].target);
+	if (cross_check) {
+		/* Each run also reads the clock twice for bpf_stats: both columns
+		 * carry that in the baseline and the class alike. */
+		printf("  The same runs as the kernel's bpf_stats timed each program run (outside\n"
+		       "  BPF_PROG_TEST_RUN's loop), against its bare + rewrite (%.1f ns):\n",
+		       base_stats);
+		for (k = 0; k < NSTEPS; k++)
+			if (steps[k].target > 0)
+				printf("  %-44s %+7.1f ns test run  %+7.1f ns bpf_stats\n", steps[k].name,
+				       best[k] - base, best_stats[k] - base_stats);
+		close(stats_fd);
+	}
 	bench_stats(b, &st);
 	printf("  (check: %llu handshakes, %llu graceful closes, %llu refused, %llu evictions, "
 	       "%llu events lost; %u expected each)\n",
@@ -410,7 +477,9 @@ lifecycles:
 		 * connection, so every packet pays cache and TLB misses. */
 		struct bench_geometry warm = { 8192, 16384, true }, cold = { 32768, 262144, true };
 
-		if (lifecycle(&warm, 256, 8, "warm") || lifecycle(&cold, FLOWS, 3, "cold"))
+		if (machine_costs() || lifecycle(&warm, 256, 8, "warm", false) ||
+		    lifecycle(&cold, FLOWS, 3, "cold", false) ||
+		    lifecycle(&warm, 256, 8, "warm, cross-checked by bpf_stats", true))
 			return 1;
 	}
 	return 0;
