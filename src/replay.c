@@ -650,30 +650,37 @@ static void teardown(struct replay *r)
 
 int replay_main(const struct options *o)
 {
-	static struct replay r;    /* port labels are large */
+	/* Zeroed pages from the allocator, touched only where used: the port
+	 * labels alone are megabytes, mostly never written. */
+	struct replay *r = calloc(1, sizeof(*r));
 	enum capture_result rc;
 	int status = 0;
 
-	memset(&r, 0, sizeof(r));
-	if (setup(&r, o)) {
-		teardown(&r);
+	if (!r) {
+		log_error("out of memory for the replay state");
 		return 1;
 	}
-	rc = read_all(&r);
+	if (setup(r, o)) {
+		teardown(r);
+		free(r);
+		return 1;
+	}
+	rc = read_all(r);
 	if (rc == CAPTURE_TRUNCATED) {
-		log_warn("%s ends inside a record (%s): reporting the %llu packets before it", r.label,
-			 r.cap.err, (unsigned long long)r.packets);
+		log_warn("%s ends inside a record (%s): reporting the %llu packets before it", r->label,
+			 r->cap.err, (unsigned long long)r->packets);
 	} else if (rc == CAPTURE_ERROR) {
-		log_error("%s cannot be read past packet %llu (%s): reporting what came before", r.label,
-			  (unsigned long long)r.packets, r.cap.err);
+		log_error("%s cannot be read past packet %llu (%s): reporting what came before", r->label,
+			  (unsigned long long)r->packets, r->cap.err);
 		status = 1;
 	}
-	finish_clock(&r);
-	report_input(&r, mono_now() - r.t_start);
-	if (!r.snap.nr_ifaces)
-		slot_named(&r, r.default_name);
-	if (close_events(&r) || final_snapshot(&r) || write_outputs(&r) || r.flood_failed)
+	finish_clock(r);
+	report_input(r, mono_now() - r->t_start);
+	if (!r->snap.nr_ifaces)
+		slot_named(r, r->default_name);
+	if (close_events(r) || final_snapshot(r) || write_outputs(r) || r->flood_failed)
 		status = 1;
-	teardown(&r);
+	teardown(r);
+	free(r);
 	return status;
 }
