@@ -47,7 +47,7 @@ endif
 # And with profile-guided optimisation: an instrumented build of the monitor
 # reads a generated capture of short connections (tests/bench/gencap.c) with
 # --events, and the objects are built again with that profile. Branches and
-# inlining follow the packet loop: 13 % fewer instructions per packet, 0.8x
+# inlining follow the packet loop: 15 % fewer instructions per packet, 0.8x
 # the CPU time of --read (docs/performance.md). Code the training does not
 # run (the live monitor, other link types) keeps its ordinary optimisation.
 # make PGO=0 turns it off; it is off under SANITIZE=1.
