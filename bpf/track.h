@@ -88,6 +88,19 @@ CORE_GLOBAL __u32 conn_step(struct conn *c, const struct segment *s, __u64 now)
 	return fsm_segment(c, s, now);
 }
 
+/* Whether the way w still holds the flow of key, as read after a copy of
+ * its record c: the key matches and the record is not sealed. A move seals
+ * the record it leaves (state NONE, hs_move.h) and the way is taken again
+ * at once; the key is outside the version protocol, and a read of it can
+ * tear while the next attempt's key is written (words of the old key and
+ * of the new one): with the same ports, the torn key equals the old one.
+ * The copy, taken at an even version, shows the seal. */
+static __always_inline bool record_holds(const struct way *w, const struct conn *c,
+					 const struct flow_key *key)
+{
+	return flow_key_equal(&w->key, key) && c->state != CS_NONE;
+}
+
 /* One try at applying a packet to a record: 1 when done (committed, or
  * nothing to write, or the way holds another flow now: u->gone), 0 when
  * another CPU committed first and the step must be recomputed. */
@@ -104,7 +117,7 @@ CORE_GLOBAL int update_try(struct way *w, const struct packet *p, __u64 now, __u
 	v = record_read(w, &u->w.conn);
 	if (v & 1)
 		return 0;
-	if (!flow_key_equal(&w->key, &p->key)) {
+	if (!record_holds(w, &u->w.conn, &p->key)) {
 		u->gone = 1;
 		return 1;
 	}
@@ -137,7 +150,7 @@ CORE_GLOBAL int restart_try(struct way *w, const struct packet *p, __u64 now, __
 	v = record_read(w, &u->w.conn);
 	if (v & 1)
 		return 0;
-	if (!flow_key_equal(&w->key, &p->key)) {
+	if (!record_holds(w, &u->w.conn, &p->key)) {
 		u->gone = 1;
 		return 1;
 	}
@@ -337,6 +350,9 @@ static __always_inline void new_handshake(struct hs_ref b, const struct packet *
 	h->tag[i] = TAG_BUSY;
 	h->away[i] = h != b.h;
 	w->way[i].key = p->key;
+	/* The key before the record: an update that copied this record reads
+	 * the key after its copy (record_holds), and then sees all of it. */
+	__asm__ __volatile__("" ::: "memory");
 	start_conn(&w->way[i].conn, p, now, egress);
 	h->birth[i] = (__u32)(now >> 10);
 	h->iface[i] = p->key.iface;
