@@ -31,8 +31,7 @@
  * later, the new attempt's key; record_holds() in track.h, which also
  * covers a key read torn between the two): update_try() reports the
  * record gone, and track_slow() looks the attempt up again (hs_follow), in
- * the destination,
- * published before the seal.
+ * the destination, published before the seal.
  *
  * Attempts only move away from home, the order lookups read the buckets
  * in (hs_lookup: home, then the alternative if elsewhere is not zero), so
@@ -58,10 +57,11 @@
  * path takes ways with plain stores (tables.h, hs_claim): a second CPU's
  * SYN overwriting the source or the destination in the same instant is the
  * accepted race of two SYNs in one way, with the same cost (an attempt
- * lost, or counted evicted while it lives on moved). The header notes an update writes after its commit (birth,
- * SYN-ACK tick in track_slow) may land on the source way after it moved:
- * they are hints (eviction order, half-open accounting), and the moved
- * copy's SYN-ACK tick is recomputed from its record.
+ * lost, or counted evicted while it lives on moved). The header notes an
+ * update writes after its commit (birth, SYN-ACK tick in track_slow) may
+ * land on the source way after it moved: they are hints (eviction order,
+ * half-open accounting), and the moved copy's SYN-ACK tick is recomputed
+ * from its record.
  */
 #ifndef TCPSHAKE_HS_MOVE_H
 #define TCPSHAKE_HS_MOVE_H
@@ -74,15 +74,6 @@
  * eight buckets in vain until then. Fewer failures are local clusters,
  * which the step's absence would turn into evictions. */
 #define HS_MOVE_MISSES_MAX 64
-
-/* Per CPU, as the packet programs count. */
-static __always_inline void count_move_given_up(__u32 iface)
-{
-	struct iface_stats *st = stats_of(iface);
-
-	if (st)
-		st->update_conflicts++;
-}
 
 /* Moves the attempt of way i of its home bucket home (tag t) to a free
  * way of its alternative bucket alt and leaves way i BUSY for the caller;
@@ -120,7 +111,7 @@ static __always_inline bool hs_move(__u32 home, int i, __u32 t, __u32 alt, __u64
 		way_release(&dh->tag[j], TAG_BUSY);
 		/* Lost to updates, or to a stalled writer: an update given up. */
 		if (v & 1)
-			count_move_given_up(sh->iface[i]);
+			count_update_given_up(sh->iface[i]);
 		return false;
 	}
 	/* The source is ours; it must still hold the attempt chosen, at home. */

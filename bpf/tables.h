@@ -153,6 +153,15 @@ static __always_inline __u32 version_fresh(__u64 now, __u32 salt)
  * same record first; each retry is counted, giving up is counted too. */
 #define UPDATE_TRIES 4
 
+/* An update given up (update_conflicts), per CPU as packet programs count. */
+static __always_inline void count_update_given_up(__u32 iface)
+{
+	struct iface_stats *st = stats_of(iface);
+
+	if (st)
+		st->update_conflicts++;
+}
+
 /* Copies the record and returns the version it was copied at; odd when a
  * CPU is still writing it after the wait (the copy is then not to be used). */
 CORE_GLOBAL __u32 record_read(const struct way *w, struct conn *c)

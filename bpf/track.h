@@ -252,7 +252,6 @@ static __always_inline __u32 hs_step(struct hs_ref *b, int *i, const struct pack
 				     __u64 hash, __u64 now, __u32 egress, struct update *u,
 				     bool restart)
 {
-	struct iface_stats *st;
 	__u32 fx, n;
 	int r;
 
@@ -278,9 +277,7 @@ static __always_inline __u32 hs_step(struct hs_ref *b, int *i, const struct pack
 			return 0;
 		*i = r & (HS_WAYS - 1);
 	}
-	st = stats_of(p->key.iface);
-	if (st)
-		st->update_conflicts++;
+	count_update_given_up(p->key.iface);
 	*i = -1;
 	return 0;
 }
