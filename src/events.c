@@ -5,6 +5,7 @@
 #include <json-c/json.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,7 +31,6 @@ double clock_mono_to_wall(void)
  * compares the two), without an object tree and a dozen allocations per
  * event, so the writer keeps up with over a million events per second.
  */
-#define EVENT_LINE_MAX 1024   /* the longest line is about 700 bytes */
 
 struct line {
 	char *p, *end;
@@ -287,6 +287,10 @@ char *event_to_json(const struct event *ev, const char *iface, double mono_to_wa
  * that does not keep up loses events (counted), never stalls the loop. */
 #define EVENTS_QUEUE_BYTES (4u << 20)
 
+/* Interrupts the writer thread's write() when events_drain abandons the
+ * output; ignored by default, so it is harmless anywhere else. */
+#define WAKE_SIGNAL SIGURG
+
 static __u64 count_lines(const char *p, size_t len)
 {
 	const char *end = p + len;
@@ -327,19 +331,37 @@ static void write_failed(struct events *e, int err, const char *rest, size_t len
 	e->failing = true;
 }
 
+/* Lines not (wholly) written when events_drain gives up on the output. */
+static void count_abandoned(struct events *e)
+{
+	__atomic_add_fetch(&e->dropped, count_lines(e->unwritten, e->unwritten_len), __ATOMIC_RELAXED);
+	e->unwritten_len = 0;
+}
+
+/* Progress is kept in e->unwritten, for the lines left when events_drain
+ * abandons the output: it interrupts a write() that blocks (WAKE_SIGNAL),
+ * which returns what it wrote. */
 static void write_batch(struct events *e, const char *p, size_t len)
 {
-	while (len) {
-		ssize_t n = write(e->fd, p, len);
+	e->unwritten = p;
+	e->unwritten_len = len;
+	while (e->unwritten_len) {
+		ssize_t n;
 
+		if (__atomic_load_n(&e->abandon, __ATOMIC_ACQUIRE)) {
+			count_abandoned(e);
+			return;
+		}
+		n = write(e->fd, e->unwritten, e->unwritten_len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			write_failed(e, n < 0 ? errno : EIO, p, len);
+			write_failed(e, n < 0 ? errno : EIO, e->unwritten, e->unwritten_len);
+			e->unwritten_len = 0;
 			return;
 		}
-		p += n;
-		len -= (size_t)n;
+		e->unwritten += n;
+		e->unwritten_len -= (size_t)n;
 	}
 	if (e->failing)
 		log_info("writing events to %s works again", e->path ? e->path : "stdout");
@@ -365,24 +387,30 @@ static void reopen_output(struct events *e)
 	log_info("reopened the event file %s", e->path);
 }
 
-static void free_batch(void *p)
+/* The last resort, a writer that signals do not move: cancelled. (With
+ * glibc 2.36 a write() cancelled after a partial write loses its count, so
+ * the count is exact only as far as e->unwritten is.) */
+static void writer_cancelled(void *arg)
 {
-	free(*(char *volatile *)p);
+	struct events *e = arg;
+
+	count_abandoned(e);
+	free(e->batch);
+	e->batch = NULL;
 }
 
 static void *writer_main(void *arg)
 {
 	struct events *e = arg;
-	char *volatile batch = NULL;   /* read by the cancellation handler */
 	size_t len;
 	bool reopen, stop;
 
-	pthread_cleanup_push(free_batch, (void *)&batch);
+	pthread_cleanup_push(writer_cancelled, e);
 	for (;;) {
 		pthread_mutex_lock(&e->lock);
 		while (!e->qlen && !e->stopping && !e->reopen)
 			pthread_cond_wait(&e->wake, &e->lock);
-		batch = e->queue;
+		e->batch = e->queue;
 		len = e->qlen;
 		e->queue = NULL;
 		e->qlen = e->qcap = 0;
@@ -393,10 +421,12 @@ static void *writer_main(void *arg)
 
 		if (reopen)
 			reopen_output(e);
-		if (len && !__atomic_load_n(&e->closed, __ATOMIC_ACQUIRE))
-			write_batch(e, batch, len);
-		free(batch);
-		batch = NULL;
+		if (len && __atomic_load_n(&e->closed, __ATOMIC_ACQUIRE))
+			__atomic_add_fetch(&e->write_errors, count_lines(e->batch, len), __ATOMIC_RELAXED);
+		else if (len)
+			write_batch(e, e->batch, len);
+		free(e->batch);
+		e->batch = NULL;
 		if (stop && !len)
 			break;
 	}
@@ -405,10 +435,7 @@ static void *writer_main(void *arg)
 }
 
 /* Hands one line to the writer thread. A full queue returns -EAGAIN and
- * takes nothing: a ring-buffer event then stays in the ring (libbpf leaves
- * a record whose callback fails), which buffers far more than the queue;
- * only when the ring is full too does the kernel drop, counted in
- * events_lost_total. Never blocks on the output. */
+ * takes nothing. Never blocks on the output. */
 static int enqueue(struct events *e, const char *line, size_t n)
 {
 	int rc = 0;
@@ -515,6 +542,15 @@ void events_write_line(struct events *e, const char *line)
 		__atomic_add_fetch(&e->dropped, 1, __ATOMIC_RELAXED);
 }
 
+static void count_dropped(struct events *e)
+{
+	__atomic_add_fetch(&e->dropped, 1, __ATOMIC_RELAXED);
+}
+
+/* The queue is full: the event waits in e->held, and the callback's
+ * error stops libbpf reading the ring (which it has already advanced
+ * past this record). The ring then buffers far more than the queue; only
+ * when it is full too does the kernel drop, counted in events_lost_total. */
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct events *e = ctx;
@@ -522,17 +558,54 @@ static int handle_event(void *ctx, void *data, size_t size)
 	const char *iface;
 	char line[EVENT_LINE_MAX];
 	size_t n;
+	int rc;
 
 	if (size < sizeof(*ev))
 		return 0;
+	if (e->discard) {
+		count_dropped(e);
+		return 0;
+	}
 	iface = ev->key.iface < e->names->nr_ifaces ? e->names->iface[ev->key.iface].name : "?";
 	/* Formatted on the stack, copied once into the queue: no allocation. */
 	n = event_format(line, sizeof(line), ev, iface, e->mono_to_wall);
-	return n ? enqueue(e, line, n) : -ENOMEM;
+	rc = n ? enqueue(e, line, n) : -ENOMEM;
+	if (rc == -EAGAIN) {
+		memcpy(e->held, line, n);
+		e->held_len = n;
+		return rc;
+	}
+	if (rc)
+		count_dropped(e);
+	return 0;
+}
+
+/* True once no event is held back: the held one went into the queue. */
+static bool queue_held(struct events *e)
+{
+	int rc;
+
+	if (!e->held_len)
+		return true;
+	rc = enqueue(e, e->held, e->held_len);
+	if (rc == -EAGAIN)
+		return false;
+	if (rc)
+		count_dropped(e);
+	e->held_len = 0;
+	return true;
+}
+
+static void on_wake_signal(int sig)
+{
+	(void)sig;
 }
 
 int events_open(struct events *e, int ringbuf_fd, const char *path, const struct snapshot *names)
 {
+	/* No SA_RESTART: the signal interrupts the writer's write(). */
+	struct sigaction wake = { .sa_handler = on_wake_signal };
+
 	memset(e, 0, sizeof(*e));
 	e->names = names;
 	e->mono_to_wall = clock_mono_to_wall();
@@ -556,7 +629,7 @@ int events_open(struct events *e, int ringbuf_fd, const char *path, const struct
 		events_close(e);
 		return -1;
 	}
-	if (pthread_create(&e->writer, NULL, writer_main, e)) {
+	if (sigaction(WAKE_SIGNAL, &wake, NULL) || pthread_create(&e->writer, NULL, writer_main, e)) {
 		log_error("cannot start the event writer thread: out of resources");
 		events_close(e);
 		return -1;
@@ -579,7 +652,7 @@ static bool output_gone(struct events *e)
 
 int events_poll(struct events *e, int timeout_ms)
 {
-	int n = ring_buffer__poll(e->rb, timeout_ms);
+	int n = queue_held(e) ? ring_buffer__poll(e->rb, timeout_ms) : -EAGAIN;
 
 	if (n == -EAGAIN) {
 		/* The writer is behind: the rest waits in the ring. Give it the
@@ -595,7 +668,8 @@ int events_poll(struct events *e, int timeout_ms)
 	}
 	/* The kernel side wakes us only once much is pending: take whatever
 	 * is there at every timeout, so events are never older than that. */
-	ring_buffer__consume(e->rb);
+	if (n >= 0)
+		ring_buffer__consume(e->rb);
 	return events_closed(e) || output_gone(e) ? -EPIPE : 0;
 }
 
@@ -618,25 +692,65 @@ void events_counts(struct events *e, __u64 *write_errors, __u64 *dropped)
 	*dropped = __atomic_load_n(&e->dropped, __ATOMIC_RELAXED);
 }
 
-/* Drains the ring buffer and the queue; a reader that takes no more gets
- * EVENTS_DRAIN_S (for each) before the writer is cancelled, so exit never
- * hangs. */
+/* A reader that takes no more gets EVENTS_DRAIN_S to take the ring's
+ * events, and as long again for the queue's, before they are counted as
+ * dropped: exit never hangs. */
 #define EVENTS_DRAIN_S 2
 
-void events_close(struct events *e)
+static double drain_clock(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + t.tv_nsec / 1e9;
+}
+
+/* The output took nothing for EVENTS_DRAIN_S: the writer counts what is
+ * left as dropped instead of writing it. A write() blocked on a pipe or
+ * socket is interrupted by WAKE_SIGNAL (its handler does nothing), again
+ * until the thread has ended, in case the signal came just before it. */
+static void abandon_writer(struct events *e)
+{
+	struct timespec deadline;
+	__u64 before = __atomic_load_n(&e->dropped, __ATOMIC_RELAXED);
+	int tries;
+
+	__atomic_store_n(&e->abandon, true, __ATOMIC_RELEASE);
+	for (tries = 0; tries < 100; tries++) {
+		pthread_kill(e->writer, WAKE_SIGNAL);
+		clock_gettime(CLOCK_REALTIME, &deadline);
+		deadline.tv_nsec += 10000000L;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
+		if (!pthread_timedjoin_np(e->writer, NULL, &deadline))
+			break;
+	}
+	if (tries == 100) {
+		pthread_cancel(e->writer);
+		pthread_join(e->writer, NULL);
+	}
+	log_error("the event output takes no more data: %llu events not written "
+		  "(counted in tcpshake_events_dropped_total)",
+		  (unsigned long long)(__atomic_load_n(&e->dropped, __ATOMIC_RELAXED) - before));
+}
+
+void events_drain(struct events *e)
 {
 	if (e->rb) {
 		struct timespec tick = { 0, 10000000L };
-		int waited_ms = 0;
+		double give_up = drain_clock() + EVENTS_DRAIN_S;
 
-		/* What waits in the ring goes to the queue as the writer makes
-		 * room, within the same drain time. */
-		while (ring_buffer__consume(e->rb) == -EAGAIN && e->writer_on &&
-		       !events_closed(e) && waited_ms < EVENTS_DRAIN_S * 1000) {
+		/* What waits in the ring goes to the queue as the writer makes room. */
+		while (!(queue_held(e) && ring_buffer__consume(e->rb) >= 0) && e->writer_on &&
+		       !events_closed(e) && drain_clock() < give_up)
 			nanosleep(&tick, NULL);
-			waited_ms += 10;
-		}
-		ring_buffer__free(e->rb);
+		e->discard = true;
+		if (e->held_len)
+			count_dropped(e);
+		e->held_len = 0;
+		ring_buffer__consume(e->rb);   /* counts the rest */
 	}
 	if (e->writer_on) {
 		struct timespec deadline;
@@ -647,15 +761,17 @@ void events_close(struct events *e)
 		pthread_mutex_unlock(&e->lock);
 		clock_gettime(CLOCK_REALTIME, &deadline);
 		deadline.tv_sec += EVENTS_DRAIN_S;
-		if (pthread_timedjoin_np(e->writer, NULL, &deadline)) {
-			pthread_mutex_lock(&e->lock);
-			log_error("the event output takes no more data: %llu queued events not written",
-				  (unsigned long long)count_lines(e->queue, e->qlen));
-			pthread_mutex_unlock(&e->lock);
-			pthread_cancel(e->writer);
-			pthread_join(e->writer, NULL);
-		}
+		if (pthread_timedjoin_np(e->writer, NULL, &deadline))
+			abandon_writer(e);
+		e->writer_on = false;
 	}
+}
+
+void events_close(struct events *e)
+{
+	events_drain(e);
+	if (e->rb)
+		ring_buffer__free(e->rb);
 	if (e->fd >= 0)
 		close(e->fd);
 	free(e->queue);

@@ -13,6 +13,9 @@
 
 struct ring_buffer;
 
+/* The longest event line is about 700 bytes. */
+#define EVENT_LINE_MAX 1024
+
 struct events {
 	struct ring_buffer *rb;
 	const struct snapshot *names;   /* interface names by slot */
@@ -29,7 +32,19 @@ struct events {
 	bool failing;                   /* writer thread only: in a failure streak */
 	bool closed;                    /* atomic: the reader went away (EPIPE) */
 	__u64 write_errors;             /* atomic: lines lost to failed writes */
-	__u64 dropped;                  /* atomic: lines dropped, queue full */
+	__u64 dropped;                  /* atomic: lines never written (see events_drain) */
+	/* libbpf consumes a ring record even when its callback fails: the
+	 * one event the full queue could not take waits here, and the ring is
+	 * not read again until it has gone into the queue. */
+	char held[EVENT_LINE_MAX];
+	size_t held_len;
+	bool discard;                   /* events_drain gave up: count, do not queue */
+	bool abandon;                   /* atomic: the writer counts, does not write */
+	/* The writer thread's batch and what of it is not yet written, for
+	 * its cancellation handler to count. */
+	char *batch;
+	const char *unwritten;
+	size_t unwritten_len;
 };
 
 int events_open(struct events *e, int ringbuf_fd, const char *path, const struct snapshot *names);
@@ -40,6 +55,12 @@ int events_poll(struct events *e, int timeout_ms);
 void events_reopen(struct events *e);
 bool events_closed(struct events *e);
 void events_counts(struct events *e, __u64 *write_errors, __u64 *dropped);
+/* At exit, once nothing produces events any more: every event in the ring
+ * and the queue is written, or, when the output takes nothing for
+ * EVENTS_DRAIN_S, counted in dropped; the writer thread has ended. Then
+ * events_counts() is final. */
+void events_drain(struct events *e);
+/* Drains (if not done) and frees everything. */
 void events_close(struct events *e);
 /* Formats one event as a JSON line (no newline) into a malloc'ed string. */
 char *event_to_json(const struct event *ev, const char *iface, double mono_to_wall);

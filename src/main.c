@@ -150,6 +150,12 @@ static void tick(struct monitor *m, bool last)
 	char *body = NULL;
 	size_t len = 0;
 
+	/* Last, the programs are detached and the sweep is done: nothing makes
+	 * events any more. Those still waiting are written, or counted, before
+	 * the final numbers. */
+	if (last && m->events_on)
+		events_drain(&m->events);
+
 	read = reader_read(&m->reader, &m->snap, &m->labels);
 	m->healthy = read == 0 && swept == 0;
 	if (read == 0 && reader_read_sketches(&m->reader, floodwatch_readings(&m->flood),
@@ -286,10 +292,10 @@ static void shutdown_monitor(struct monitor *m, bool ran)
 {
 	int i;
 
-	if (ran)
-		tick(m, true);         /* final numbers, with tcpshake_up 0, also after errors */
 	for (i = m->nr_attached - 1; i >= 0; i--)
 		detach_iface(&m->att[i]);
+	if (ran)
+		tick(m, true);         /* final numbers, with tcpshake_up 0, also after errors */
 	if (m->events_on)
 		events_close(&m->events);
 	if (m->http_on)

@@ -253,7 +253,7 @@ static void render_gauges(FILE *f, const struct snapshot *s)
 	for (i = 0; i < s->nr_ifaces; i++)
 		sample(f, "events_write_errors_total", s->iface[i].name, "", s->events_write_errors);
 	family(f, "events_dropped_total", "counter",
-	       "Flood alert lines dropped because the --events output was slower than they came (connection events wait in the ring buffer).");
+	       "Events never written: a flood alert found the --events queue full, or the output took nothing more for seconds at exit.");
 	for (i = 0; i < s->nr_ifaces; i++)
 		sample(f, "events_dropped_total", s->iface[i].name, "", s->events_dropped);
 	family(f, "sweep_errors_total", "counter",

@@ -310,8 +310,8 @@ bench_events() {
 # bench_slow_readers: the real monitor under connrate load, its events to a
 # FIFO. fast: a reader that keeps up, nothing may be lost. stalled-output:
 # the FIFO's reader stops reading; the monitor's writer thread queues up to
-# its bound, then events_dropped_total counts the rest (the loop and the ring
-# buffer never wait for the output). stalled-monitor: the monitor itself is
+# its bound, then the events wait in the ring and events_lost_total counts
+# what overflows it (the loop never waits for the output). stalled-monitor: the monitor itself is
 # stopped (SIGSTOP) while connections go on, with a 256 KiB ring (about
 # 1,800 events): the kernel counts events_lost_total. In every case each
 # connection makes two events (handshake, close), each a line or counted:
@@ -382,9 +382,9 @@ bench_slow_readers() {
 				"$((lost + dropped + werr))" "events" "$((2 * conns))" "events made (2 x connections)" "0" \
 				"$( ((lost + dropped + werr == 0 && exact)) && echo "met: none lost" || echo "MISSED: events lost")" ;;
 		stalled-output)
-			figure events "FIFO reader stalled: events_dropped_total ($lines lines, $lost ring-lost)" \
-				"$dropped" "events" "$((2 * conns))" "events made (2 x connections)" "> 0, exact" \
-				"$( ((dropped > 0 && exact)) && echo "met: counted exactly" || echo "MISSED: not counted exactly")" ;;
+			figure events "FIFO reader stalled: events_lost_total ($lines lines, $dropped dropped)" \
+				"$lost" "events" "$((2 * conns))" "events made (2 x connections)" "> 0, exact" \
+				"$( ((lost > 0 && exact)) && echo "met: counted exactly" || echo "MISSED: not counted exactly")" ;;
 		stalled-monitor)
 			figure events "monitor stopped, 256 KiB ring: events_lost_total ($lines lines)" \
 				"$lost" "events" "$((2 * conns))" "events made (2 x connections)" "> 0, exact" \

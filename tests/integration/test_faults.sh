@@ -17,7 +17,10 @@
 #    to /dev/full: one error line per failure streak, monitoring goes on,
 #    recovers, write errors counted.
 #  - epipe: `tcpshake-mon --events - IFACE | head -1` ends within seconds.
-#  - slow_reader: an events FIFO nobody reads: the textfile and /healthz go on.
+#  - slow_reader: an events FIFO nobody reads: the textfile and /healthz go on;
+#    at exit what the pipe does not hold is counted in events_dropped_total.
+#  - stalled_output: the FIFO's reader stops, then reads again: lines +
+#    events_lost_total = 2 x connections, nothing silently lost.
 #  - ringbuf: the monitor stopped (SIGSTOP) through a burst: events lost are
 #    counted, lines + lost = connections, counters exact against nstat.
 #  - http: a thousand connections and slowloris clients from one address:
@@ -353,12 +356,57 @@ sc_slow_reader() {
 	wait_exports 3
 	check_eq "[slow_reader] the textfile loop goes on: handshakes_total = TcpPassiveOpens" \
 		"$opens" "$(metric tcpshake_handshakes_total)"
-	local rc=0
+	local rc=0 took
 	stop_pid "$MON_PID" INT 10 || rc=$?
 	untrack "$MON_PID"
 	MON_PID=
-	exec 7<&-
 	check_eq "[slow_reader] SIGINT with a stuck reader: exit status (within 10 s)" 0 "$rc"
+	# What the monitor wrote is still in the pipe (we hold it open, so cat
+	# ends by its timeout); what it could not write is counted.
+	took=$( { timeout 2 cat "$fifo" || true; } | wc -l)
+	exec 7<&-
+	check_ge "[slow_reader] events_dropped_total: queued at exit, never taken" 1 "$(metric tcpshake_events_dropped_total)"
+	check_eq "[slow_reader] lines in the pipe + dropped + lost + write errors = 2 x 600 connections" 1200 \
+		"$((took + $(metric tcpshake_events_dropped_total) + $(metric tcpshake_events_lost_total) + \
+			$(metric tcpshake_events_write_errors_total)))"
+}
+
+# ---- the output stalls, then is read again -------------------------------------------
+
+# The FIFO's reader stops while 5,000 connections make 10,000 events: the
+# pipe and the 4 MiB queue fill, the events wait in a 64 KiB ring, which
+# overflows. Then a reader comes: every event is a line or counted.
+sc_stalled_output() {
+	net_up
+	local fifo=$WORK/stalled.fifo n=5000 reader lost
+	rm -f "$fifo"
+	mkfifo "$fifo"
+	exec 7<>"$fifo"
+	MON_TAG=stalled
+	ip netns exec "$NS_S" "$TCPSHAKE" -q -i 0.5 --prom-textfile "$WORK/stalled.prom" --events "$fifo" \
+		--events-buffer 64 "$IF_S" >"$WORK/stalled.mon.log" 2>&1 &
+	MON_PID=$!
+	track "$MON_PID"
+	wait_for 10 textfile test -s "$WORK/stalled.prom" || die "[stalled_output] no textfile: $(cat "$WORK/stalled.mon.log")"
+	nstat_snap "$NS_S" stalled.s
+	conns stalled "$n"
+	cat "$fifo" >"$WORK/stalled.lines" &
+	reader=$!
+	track "$reader"
+	exec 7<&-
+	wait_exports 3
+	mon_stop
+	wait_for 10 "the reader's end of file" sh -c "! kill -0 $reader" || true
+	stop_pid "$reader" TERM 5 || true
+	untrack "$reader"
+	lost=$(metric tcpshake_events_lost_total)
+	check_ge "[stalled_output] events_lost_total: the ring overflowed while the output stalled" 1 "$lost"
+	check_eq "[stalled_output] events_dropped_total: the reader took the rest at exit" 0 \
+		"$(metric tcpshake_events_dropped_total)"
+	check_eq "[stalled_output] lines + events_lost_total = 2 x connections" "$((2 * n))" \
+		"$(($(wc -l <"$WORK/stalled.lines") + lost))"
+	check_eq "[stalled_output] handshakes_total = TcpPassiveOpens (exact)" "$(nstat_s TcpPassiveOpens)" \
+		"$(metric tcpshake_handshakes_total)"
 }
 
 # ---- the ring buffer overflows ---------------------------------------------------
@@ -448,6 +496,7 @@ run_sc rotate sc_rotate
 run_sc outputs sc_outputs
 run_sc epipe sc_epipe
 run_sc slow_reader sc_slow_reader
+run_sc stalled_output sc_stalled_output
 run_sc ringbuf sc_ringbuf
 run_sc http sc_http
 net_down
