@@ -28,6 +28,8 @@ struct events {
 	pthread_cond_t wake;
 	char *queue;                    /* complete lines, at most EVENTS_QUEUE_BYTES */
 	size_t qlen, qcap;
+	char *spare;                    /* the writer's last buffer, for the next queue */
+	size_t spare_cap;
 	bool reopen, stopping;
 	bool failing;                   /* writer thread only: in a failure streak */
 	bool closed;                    /* atomic: the reader went away (EPIPE) */

@@ -185,6 +185,7 @@ static void reader_close(struct bench *b, struct counts *c)
 {
 	__u64 write_errors, dropped;
 
+	events_drain(&b->ev);
 	events_counts(&b->ev, &write_errors, &dropped);
 	c->queue_lost += write_errors + dropped;
 	events_close(&b->ev);
