@@ -201,6 +201,34 @@ static __always_inline bool record_commit(struct way *w, __u32 v, struct conn *c
 	return true;
 }
 
+/* Writes a new record into a way that held another one: first the version
+ * is made odd by compare-and-swap, as a commit does, so a CPU still
+ * updating the previous record (it found the way before it was released)
+ * fails its commit and reads again, then sees the new key; then key and
+ * fields, the version last. A plain copy could interleave with such a
+ * commit, and the way would hold the old flow's fields under the new key. */
+static __always_inline void record_replace(struct way *w, const struct way *src)
+{
+	__u32 v = *(volatile const __u32 *)&w->conn.version;
+	int i;
+
+	/* A commit in progress is one 88-byte copy; a writer stalled longer
+	 * (its vCPU descheduled) loses its record to this one. */
+	for (i = 0; i < RECORD_WAIT_READS; i++) {
+		if (!(v & 1) && sync_cas(&w->conn.version, v, v + 1) == v)
+			break;
+		v = *(volatile const __u32 *)&w->conn.version;
+	}
+	__asm__ __volatile__("" ::: "memory");   /* odd before the fields */
+	w->key = src->key;
+	__builtin_memcpy(&w->conn, &src->conn, CONN_VERSION_AT);
+	__builtin_memcpy((__u8 *)&w->conn + CONN_VERSION_END,
+			 (const __u8 *)&src->conn + CONN_VERSION_END,
+			 sizeof(struct conn) - CONN_VERSION_END);
+	__asm__ __volatile__("" ::: "memory");   /* the fields before the version */
+	*(volatile __u32 *)&w->conn.version = src->conn.version;
+}
+
 /* Did a step change anything that must be written back? */
 static __always_inline bool record_changed(const struct conn *a, const struct conn *b)
 {
@@ -541,7 +569,7 @@ CORE_GLOBAL __u32 flow_insert(struct way *src, __u64 hash, __u64 now)
 	}
 	if (i < 0 || i >= FLOW_WAYS || !h || !w)
 		return src->key.iface;
-	w->way[i] = *src;
+	record_replace(&w->way[i], src);
 	h->active[i] = flow_gate_open(now_coarse);
 	way_publish(&h->tag[i], fsm_data_fast_path(&src->conn) ?
 		    flow_tag(hash) | TAG_ESTABLISHED : flow_tag(hash));
