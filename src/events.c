@@ -296,9 +296,11 @@ char *event_to_json(const struct event *ev, const char *iface, double mono_to_wa
 	return n ? strndup(buf, n) : NULL;
 }
 
-/* Lines waiting for the writer thread, at most this many bytes: a reader
- * that does not keep up loses events (counted), never stalls the loop. */
-#define EVENTS_QUEUE_BYTES (4u << 20)
+/* Lines waiting for the writer thread, at most this many bytes (about
+ * 1,100 lines): the writer writes one queue while the loop fills the next,
+ * and the ring buffer, in kernel memory already, is the buffer beyond. Two
+ * queues' worth of heap at the most: the process stays within 16 MiB. */
+#define EVENTS_QUEUE_BYTES (512u << 10)
 
 /* Interrupts the writer thread's write() when events_drain abandons the
  * output; ignored by default, so it is harmless anywhere else. */
@@ -426,6 +428,7 @@ static void *writer_main(void *arg)
 		e->batch = e->queue;
 		len = e->qlen;
 		cap = e->qcap;
+		pthread_cond_signal(&e->room);
 		e->queue = NULL;
 		e->qlen = e->qcap = 0;
 		reopen = e->reopen;
@@ -634,6 +637,7 @@ int events_open(struct events *e, int ringbuf_fd, const char *path, const struct
 {
 	/* No SA_RESTART: the signal interrupts the writer's write(). */
 	struct sigaction wake = { .sa_handler = on_wake_signal };
+	pthread_condattr_t mono;
 
 	memset(e, 0, sizeof(*e));
 	e->names = names;
@@ -641,6 +645,10 @@ int events_open(struct events *e, int ringbuf_fd, const char *path, const struct
 	e->fd = -1;
 	pthread_mutex_init(&e->lock, NULL);
 	pthread_cond_init(&e->wake, NULL);
+	pthread_condattr_init(&mono);
+	pthread_condattr_setclock(&mono, CLOCK_MONOTONIC);
+	pthread_cond_init(&e->room, &mono);
+	pthread_condattr_destroy(&mono);
 	if (!strcmp(path, "-")) {
 		e->fd = dup(STDOUT_FILENO);
 	} else {
@@ -679,16 +687,33 @@ static bool output_gone(struct events *e)
 	return true;
 }
 
+/* The queue is full: waits until the writer takes it, at most ms. */
+static void wait_for_room(struct events *e, int ms)
+{
+	struct timespec until;
+
+	clock_gettime(CLOCK_MONOTONIC, &until);
+	until.tv_nsec += (long)ms * 1000000L;
+	if (until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&e->lock);
+	while (e->qlen + EVENT_LINE_MAX + 1 > EVENTS_QUEUE_BYTES &&
+	       !pthread_cond_timedwait(&e->room, &e->lock, &until))
+		;
+	pthread_mutex_unlock(&e->lock);
+}
+
 int events_poll(struct events *e, int timeout_ms)
 {
 	int n = queue_held(e) ? ring_buffer__poll(e->rb, timeout_ms) : -EAGAIN;
 
 	if (n == -EAGAIN) {
-		/* The writer is behind: the rest waits in the ring. Give it the
-		 * time instead of spinning on a ring that stays readable. */
-		struct timespec ts = { 0, (long)(timeout_ms < 10 ? timeout_ms : 10) * 1000000L };
-
-		nanosleep(&ts, NULL);
+		/* The writer is behind: the rest waits in the ring until it has
+		 * taken the queue, instead of spinning on a ring that stays
+		 * readable; a stalled output costs the loop 10 ms at a time. */
+		wait_for_room(e, timeout_ms < 10 ? timeout_ms : 10);
 		return events_closed(e) || output_gone(e) ? -EPIPE : 0;
 	}
 	if (n < 0 && n != -EINTR) {
@@ -768,13 +793,12 @@ static void abandon_writer(struct events *e)
 void events_drain(struct events *e)
 {
 	if (e->rb) {
-		struct timespec tick = { 0, 10000000L };
 		double give_up = drain_clock() + EVENTS_DRAIN_S;
 
 		/* What waits in the ring goes to the queue as the writer makes room. */
 		while (!(queue_held(e) && ring_buffer__consume(e->rb) >= 0) && e->writer_on &&
 		       !events_closed(e) && drain_clock() < give_up)
-			nanosleep(&tick, NULL);
+			wait_for_room(e, 10);
 		e->discard = true;
 		if (e->held_len)
 			count_dropped(e);
@@ -806,6 +830,7 @@ void events_close(struct events *e)
 	free(e->queue);
 	free(e->spare);
 	pthread_cond_destroy(&e->wake);
+	pthread_cond_destroy(&e->room);
 	pthread_mutex_destroy(&e->lock);
 	memset(e, 0, sizeof(*e));
 	e->fd = -1;

@@ -25,7 +25,8 @@ struct events {
 	pthread_t writer;
 	bool writer_on;
 	pthread_mutex_t lock;           /* guards the queue and the flags below */
-	pthread_cond_t wake;
+	pthread_cond_t wake;            /* the writer: lines, a reopen, or stop */
+	pthread_cond_t room;            /* the loop: the writer took the queue */
 	char *queue;                    /* complete lines, at most EVENTS_QUEUE_BYTES */
 	size_t qlen, qcap;
 	char *spare;                    /* the writer's last buffer, for the next queue */
