@@ -183,30 +183,31 @@ CORE_GLOBAL __u32 record_read(const struct way *w, struct conn *c)
 #define CONN_VERSION_AT  __builtin_offsetof(struct conn, version)
 #define CONN_VERSION_END (CONN_VERSION_AT + sizeof(__u32))
 
+/* A writer's copy of every field of c into w but the version, which stays
+ * odd meanwhile, then the version: the fields before it. */
+static __always_inline void record_write(struct way *w, const struct conn *c, __u32 version)
+{
+	__builtin_memcpy(&w->conn, c, CONN_VERSION_AT);
+	__builtin_memcpy((__u8 *)&w->conn + CONN_VERSION_END, (const __u8 *)c + CONN_VERSION_END,
+			 sizeof(struct conn) - CONN_VERSION_END);
+	__asm__ __volatile__("" ::: "memory");   /* the fields before the version */
+	*(volatile __u32 *)&w->conn.version = version;
+}
+
 /* Makes c the record of w if nobody committed since version v was read;
  * false when another CPU came first. */
 static __always_inline bool record_commit(struct way *w, __u32 v, struct conn *c)
 {
 	if (sync_cas(&w->conn.version, v, v + 1) != v)
 		return false;
-	/* Every field but the version, which stays odd meanwhile. c's version
-	 * is set after the copy: stored right before it, natively the copy's
-	 * wide load of it would wait for that store to reach the cache. */
-	__builtin_memcpy(&w->conn, c, CONN_VERSION_AT);
-	__builtin_memcpy((__u8 *)&w->conn + CONN_VERSION_END, (const __u8 *)c + CONN_VERSION_END,
-			 sizeof(struct conn) - CONN_VERSION_END);
-	__asm__ __volatile__("" ::: "memory");   /* the fields before the version */
-	*(volatile __u32 *)&w->conn.version = v + 2;
+	/* c's version is set after the copy: stored right before it, natively
+	 * the copy's wide load of it would wait for that store to reach the
+	 * cache. */
+	record_write(w, c, v + 2);
 	c->version = v + 2;
 	return true;
 }
 
-/* Writes a new record into a way that held another one: first the version
- * is made odd by compare-and-swap, as a commit does, so a CPU still
- * updating the previous record (it found the way before it was released)
- * fails its commit and reads again, then sees the new key; then key and
- * fields, the version last. A plain copy could interleave with such a
- * commit, and the way would hold the old flow's fields under the new key. */
 /* How many version reads a new record waits for a commit in progress on
  * its way (one 88-byte copy, tens of nanoseconds). Fewer than a reader's
  * RECORD_WAIT_READS: each verified read costs about 43 instructions per
@@ -232,6 +233,12 @@ CORE_GLOBAL int record_seize(struct way *w)
 	return 0;
 }
 
+/* Writes a new record into a way that held another one: first the version
+ * is made odd by compare-and-swap, as a commit does, so a CPU still
+ * updating the previous record (it found the way before it was released)
+ * fails its commit and reads again, then sees the new key; then key and
+ * fields, the version last. A plain copy could interleave with such a
+ * commit, and the way would hold the old flow's fields under the new key. */
 static __always_inline void record_replace(struct way *w, const struct way *src)
 {
 	/* A writer stalled mid-commit (its vCPU descheduled) may still write
@@ -240,12 +247,7 @@ static __always_inline void record_replace(struct way *w, const struct way *src)
 		count_update_given_up(src->key.iface);
 	__asm__ __volatile__("" ::: "memory");   /* odd before the fields */
 	w->key = src->key;
-	__builtin_memcpy(&w->conn, &src->conn, CONN_VERSION_AT);
-	__builtin_memcpy((__u8 *)&w->conn + CONN_VERSION_END,
-			 (const __u8 *)&src->conn + CONN_VERSION_END,
-			 sizeof(struct conn) - CONN_VERSION_END);
-	__asm__ __volatile__("" ::: "memory");   /* the fields before the version */
-	*(volatile __u32 *)&w->conn.version = src->conn.version;
+	record_write(w, &src->conn, src->conn.version);
 }
 
 /* Did a step change anything that must be written back? */

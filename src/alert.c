@@ -189,14 +189,6 @@ static char **alert_env(const struct flood_alert *fa)
 
 /* ---- the runner thread ---- */
 
-static double mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static pid_t spawn(struct alerter *a, char **env, int stdin_fd)
 {
 	posix_spawn_file_actions_t fa;
@@ -229,7 +221,7 @@ static pid_t spawn(struct alerter *a, char **env, int stdin_fd)
 
 static void run_job(struct alerter *a, struct alert_job *j)
 {
-	double deadline = mono_s() + a->timeout_s;
+	double deadline = clock_mono_now() + a->timeout_s;
 	struct timespec nap = { 0, 20 * 1000000L };
 	int fds[2], status = 0;
 	bool killed = false;
@@ -265,7 +257,7 @@ static void run_job(struct alerter *a, struct alert_job *j)
 		pthread_mutex_lock(&a->lock);
 		stopping = a->stopping;
 		pthread_mutex_unlock(&a->lock);
-		if (!killed && (stopping || mono_s() >= deadline)) {
+		if (!killed && (stopping || clock_mono_now() >= deadline)) {
 			kill(-pid, SIGKILL);
 			kill(pid, SIGKILL);
 			killed = true;

@@ -16,6 +16,29 @@
 #include "log.h"
 #include "names.h"
 
+double clock_mono_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* clk's time ms milliseconds from now, for the timed waits below. */
+static struct timespec clock_after_ms(clockid_t clk, long ms)
+{
+	struct timespec t;
+
+	clock_gettime(clk, &t);
+	t.tv_sec += ms / 1000;
+	t.tv_nsec += (ms % 1000) * 1000000L;
+	if (t.tv_nsec >= 1000000000L) {
+		t.tv_sec++;
+		t.tv_nsec -= 1000000000L;
+	}
+	return t;
+}
+
 double clock_mono_to_wall(void)
 {
 	struct timespec m, w;
@@ -567,17 +590,17 @@ char *flood_alert_to_json(const struct flood_alert *a)
 	return line;
 }
 
+static void count_dropped(struct events *e)
+{
+	__atomic_add_fetch(&e->dropped, 1, __ATOMIC_RELAXED);
+}
+
 /* Lines from elsewhere (flood alerts) go through the same writer thread. */
 void events_write_line(struct events *e, const char *line)
 {
 	/* An alert line has no ring to wait in: a full queue drops it, counted. */
 	if (enqueue(e, line, strlen(line)))
-		__atomic_add_fetch(&e->dropped, 1, __ATOMIC_RELAXED);
-}
-
-static void count_dropped(struct events *e)
-{
-	__atomic_add_fetch(&e->dropped, 1, __ATOMIC_RELAXED);
+		count_dropped(e);
 }
 
 /* The queue is full: the event waits in e->held, and the callback's
@@ -691,14 +714,8 @@ static bool output_gone(struct events *e)
 /* The queue is full: waits until the writer takes it, at most ms. */
 static void wait_for_room(struct events *e, int ms)
 {
-	struct timespec until;
+	struct timespec until = clock_after_ms(CLOCK_MONOTONIC, ms);
 
-	clock_gettime(CLOCK_MONOTONIC, &until);
-	until.tv_nsec += (long)ms * 1000000L;
-	if (until.tv_nsec >= 1000000000L) {
-		until.tv_sec++;
-		until.tv_nsec -= 1000000000L;
-	}
 	pthread_mutex_lock(&e->lock);
 	while (e->qlen + EVENT_LINE_MAX + 1 > EVENTS_QUEUE_BYTES &&
 	       !pthread_cond_timedwait(&e->room, &e->lock, &until))
@@ -752,14 +769,6 @@ void events_counts(struct events *e, __u64 *write_errors, __u64 *dropped)
  * dropped: exit never hangs. */
 #define EVENTS_DRAIN_S 2
 
-static double drain_clock(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (double)t.tv_sec + t.tv_nsec / 1e9;
-}
-
 /* The output took nothing for EVENTS_DRAIN_S: the writer counts what is
  * left as dropped instead of writing it. A write() blocked on a pipe or
  * socket is interrupted by WAKE_SIGNAL (its handler does nothing), again
@@ -773,12 +782,7 @@ static void abandon_writer(struct events *e)
 	__atomic_store_n(&e->abandon, true, __ATOMIC_RELEASE);
 	for (tries = 0; tries < 100; tries++) {
 		pthread_kill(e->writer, WAKE_SIGNAL);
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_nsec += 10000000L;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
+		deadline = clock_after_ms(CLOCK_REALTIME, 10);
 		if (!pthread_timedjoin_np(e->writer, NULL, &deadline))
 			break;
 	}
@@ -794,11 +798,11 @@ static void abandon_writer(struct events *e)
 void events_drain(struct events *e)
 {
 	if (e->rb) {
-		double give_up = drain_clock() + EVENTS_DRAIN_S;
+		double give_up = clock_mono_now() + EVENTS_DRAIN_S;
 
 		/* What waits in the ring goes to the queue as the writer makes room. */
 		while (!(queue_held(e) && ring_buffer__consume(e->rb) >= 0) && e->writer_on &&
-		       !events_closed(e) && drain_clock() < give_up)
+		       !events_closed(e) && clock_mono_now() < give_up)
 			wait_for_room(e, 10);
 		e->discard = true;
 		if (e->held_len)
@@ -813,8 +817,7 @@ void events_drain(struct events *e)
 		e->stopping = true;
 		pthread_cond_signal(&e->wake);
 		pthread_mutex_unlock(&e->lock);
-		clock_gettime(CLOCK_REALTIME, &deadline);
-		deadline.tv_sec += EVENTS_DRAIN_S;
+		deadline = clock_after_ms(CLOCK_REALTIME, EVENTS_DRAIN_S * 1000L);
 		if (pthread_timedjoin_np(e->writer, NULL, &deadline))
 			abandon_writer(e);
 		e->writer_on = false;

@@ -74,5 +74,7 @@ char *flood_alert_to_json(const struct flood_alert *a);
 void events_write_line(struct events *e, const char *line);
 /* Refresh the monotonic -> wall-clock offset. */
 double clock_mono_to_wall(void);
+/* CLOCK_MONOTONIC in seconds. */
+double clock_mono_now(void);
 
 #endif

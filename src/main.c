@@ -67,14 +67,6 @@ struct monitor {
 	double next_iface_check;
 };
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 static int resolve_ifaces(struct monitor *m)
 {
 	int i;
@@ -167,7 +159,7 @@ static void tick(struct monitor *m, bool last)
 		events_counts(&m->events, &m->snap.events_write_errors, &m->snap.events_dropped);
 	}
 	if (!m->opt.quiet)
-		term_show(&m->term, &m->snap, mono_now() + clock_mono_to_wall());
+		term_show(&m->term, &m->snap, clock_mono_now() + clock_mono_to_wall());
 	if (!m->opt.prom_textfile && !m->http_on)
 		return;
 	if (prom_render(&m->snap, &body, &len)) {
@@ -222,7 +214,7 @@ static int watch_ifaces(struct monitor *m)
 static void observe(struct monitor *m)
 {
 	struct iface_stats st[MAX_IFACES];
-	double now = mono_now();
+	double now = clock_mono_now();
 	int i;
 
 	if (now - m->last_observe < FLOODWATCH_OBSERVE_S)
@@ -237,7 +229,7 @@ static void observe(struct monitor *m)
 static int wait_until(struct monitor *m, double deadline)
 {
 	while (!stop_requested) {
-		double now = mono_now(), left = deadline - now;
+		double now = clock_mono_now(), left = deadline - now;
 		int ms = left > 0.1 ? 100 : (int)(left * 1000);
 
 		if (reopen_requested) {
@@ -269,7 +261,7 @@ static int wait_until(struct monitor *m, double deadline)
 
 static int run(struct monitor *m)
 {
-	double start = mono_now(), next = start + m->opt.interval_s;
+	double start = clock_mono_now(), next = start + m->opt.interval_s;
 	double end = m->opt.duration_s > 0 ? start + m->opt.duration_s : INFINITY;
 
 	tick(m, false);
@@ -278,12 +270,12 @@ static int run(struct monitor *m)
 
 		if (wait_until(m, deadline))
 			return 1;
-		if (stop_requested || mono_now() >= end)
+		if (stop_requested || clock_mono_now() >= end)
 			break;
 		tick(m, false);
 		next += m->opt.interval_s;
-		if (next < mono_now())
-			next = mono_now() + m->opt.interval_s;
+		if (next < clock_mono_now())
+			next = clock_mono_now() + m->opt.interval_s;
 	}
 	return 0;
 }

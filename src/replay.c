@@ -87,14 +87,6 @@ struct replay {
 	unsigned int head, count;
 };
 
-static double mono_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
 /* ---- the capture clock ---- */
 
 static void sweep_at(__u64 now)
@@ -399,7 +391,7 @@ static void show_progress(struct replay *r, double now)
 
 static void progress_tick(struct replay *r)
 {
-	double now = mono_now();
+	double now = clock_mono_now();
 
 	if (now >= r->t_next_progress)
 		show_progress(r, now);
@@ -633,7 +625,7 @@ static int setup(struct replay *r, const struct options *o)
 	if (open_events(r))
 		return -1;
 	r->progress = !o->quiet && r->cap.size && isatty(STDERR_FILENO);
-	r->t_start = mono_now();
+	r->t_start = clock_mono_now();
 	return 0;
 }
 
@@ -675,7 +667,7 @@ int replay_main(const struct options *o)
 		status = 1;
 	}
 	finish_clock(r);
-	report_input(r, mono_now() - r->t_start);
+	report_input(r, clock_mono_now() - r->t_start);
 	if (!r->snap.nr_ifaces)
 		slot_named(r, r->default_name);
 	if (close_events(r) || final_snapshot(r) || write_outputs(r) || r->flood_failed)
