@@ -19,7 +19,6 @@ REQUIRED_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
 ALL_CFLAGS = $(REQUIRED_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS)
 LDLIBS    += -lbpf -lelf -lz -lmicrohttpd -ljson-c -lm -lpthread
-VMLINUX_H := vmlinux/$(ARCH)/vmlinux.h
 
 # make SANITIZE=1: user space and every test binary under AddressSanitizer
 # (LeakSanitizer included) and UBSan, any report fatal. The BPF object is
@@ -58,8 +57,11 @@ endif
 PGO_DIR   := $(BUILD)/pgo
 PGO_DATA  := $(abspath $(PGO_DIR)/data)
 PGO_TRAIN_PACKETS ?= 3000000
+# The UAPI headers (bpf/kernel.bpf.h) include <asm/types.h>, which lives in
+# the host's multiarch directory.
+MULTIARCH_INC := /usr/include/$(shell $(CC) -print-multiarch 2>/dev/null || echo $$(uname -m)-linux-gnu)
 BPF_CFLAGS := -g -O2 -target bpf -mcpu=v3 -Wall -Wextra -Werror -MMD -MP \
-             -D__TARGET_ARCH_$(ARCH) -Iinclude -Ivmlinux/$(ARCH) -Ibpf
+             -D__TARGET_ARCH_$(ARCH) -Iinclude -Ibpf -idirafter $(MULTIARCH_INC)
 
 APP_SRCS  := $(filter-out src/main.c,$(wildcard src/*.c))
 APP_OBJS  := $(APP_SRCS:src/%.c=$(BUILD)/src/%.o)
@@ -97,7 +99,7 @@ FUZZ_LIB    := $(FUZZ_DIR)/libtcpshake.a
 
 .DELETE_ON_ERROR:
 .PHONY: all deps deps-test deps-bench run check test-bins test-unit test-bpf test-integration test-deploy \
-        test-fuzz fuzz soak bench bench-replay vmlinux install uninstall clean help tcpshake-mon
+        test-fuzz fuzz soak bench bench-replay install uninstall clean help tcpshake-mon
 
 all: tcpshake-mon
 
@@ -113,7 +115,6 @@ help:
 	@echo "                  against tshark (make bench-replay alone), then real traffic side by"
 	@echo "                  side with no tool and tcpstates, the event path and the footprint"
 	@echo "                  (BENCH_ROUNDS=$(BENCH_ROUNDS) BENCH_SECONDS=$(BENCH_SECONDS); docs/performance.md)"
-	@echo "make vmlinux      regenerate $(VMLINUX_H) from the running kernel"
 	@echo "make install      PREFIX=$(PREFIX) DESTDIR=$(DESTDIR)"
 
 deps:
@@ -163,18 +164,9 @@ $(GENCAP): tests/bench/gencap.c | $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $< -o $@
 
-vmlinux:
-	rm -f $(VMLINUX_H)
-	@$(MAKE) --no-print-directory $(VMLINUX_H)
-
-# A new architecture gets its kernel types from the running kernel.
-$(VMLINUX_H):
-	@mkdir -p $(@D)
-	$(BPFTOOL) btf dump file /sys/kernel/btf/vmlinux format c > $@
-
 # ---- BPF object and skeleton ----
 
-$(BPF_OBJ): bpf/tcpshake.bpf.c $(VMLINUX_H) | $(BUILD)
+$(BPF_OBJ): bpf/tcpshake.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(SKEL): $(BPF_OBJ)
@@ -248,7 +240,7 @@ $(BUILD)/tests/bpf/%.o: tests/bpf/%.c $(SKEL) | $(BUILD)
 $(BUILD)/tests/bpf/test_%: $(BUILD)/tests/bpf/test_%.o $(HARNESS) $(APP_OBJS) $(COMMON_OBJS)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LDLIBS) -lcmocka
 
-$(BUILD)/bench.bpf.o: tests/bpf/bench.bpf.c $(VMLINUX_H) | $(BUILD)
+$(BUILD)/bench.bpf.o: tests/bpf/bench.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/bench.skel.h: $(BUILD)/bench.bpf.o
@@ -288,10 +280,10 @@ $(BUILD)/tests/bench/connrate: tests/bench/connrate.c | $(BUILD)
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) $(ALL_LDFLAGS) $< -o $@
 
-$(BUILD)/evgen.bpf.o: tests/bench/evgen.bpf.c $(VMLINUX_H) | $(BUILD)
+$(BUILD)/evgen.bpf.o: tests/bench/evgen.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
-$(BUILD)/bench_xdp_pass.bpf.o: tests/bench/xdp_pass.bpf.c $(VMLINUX_H) | $(BUILD)
+$(BUILD)/bench_xdp_pass.bpf.o: tests/bench/xdp_pass.bpf.c | $(BUILD)
 	$(CLANG) $(BPF_CFLAGS) -c $< -o $@
 
 $(BUILD)/evgen.skel.h: $(BUILD)/evgen.bpf.o

@@ -4,8 +4,7 @@
  * observer never changes traffic: XDP always passes, tc always hands the
  * packet to the next program or the default action.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
+#include "kernel.bpf.h"
 #include "platform.bpf.h"
 #include "track.h"
 #include "sweep.h"

@@ -38,12 +38,8 @@ int loader_check_environment(void)
 		return -1;
 	}
 	/* One minimum kernel, Linux 5.17: the sweeper walks the tables with
-	 * bpf_loop (5.17) from a syscall program (5.14), and needs the kernel BTF. */
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		log_error("this kernel has no BTF (/sys/kernel/btf/vmlinux): tcpshake-mon needs "
-			  "Linux 5.17 or newer built with CONFIG_DEBUG_INFO_BTF=y");
-		return -1;
-	}
+	 * bpf_loop (5.17) from a syscall program (5.14). The kernel's BTF is
+	 * not needed (bpf/kernel.bpf.h). */
 	if (libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_XDP, NULL) != 1 ||
 	    libbpf_probe_bpf_prog_type(BPF_PROG_TYPE_SYSCALL, NULL) != 1 ||
 	    libbpf_probe_bpf_helper(BPF_PROG_TYPE_SYSCALL, BPF_FUNC_loop, NULL) != 1) {

@@ -3,8 +3,8 @@
  * The one definition of every structure shared by the BPF programs and user
  * space. Only fixed-width __u* types, explicit padding, no pointers.
  *
- * The includer provides the __u* types: vmlinux.h on the BPF side,
- * <linux/types.h> in user space.
+ * The includer provides the __u* types: <linux/types.h> on both sides
+ * (bpf/kernel.bpf.h for the BPF programs).
  */
 #ifndef TCPSHAKE_ABI_H
 #define TCPSHAKE_ABI_H

@@ -9,8 +9,7 @@
  * tc, not XDP: an XDP test run with repetitions updates the XDP dispatcher
  * twice per call, and each update waits for an RCU grace period.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
+#include "kernel.bpf.h"
 #include "platform.bpf.h"
 #include "track.h"
 #include "tc_frame.h"

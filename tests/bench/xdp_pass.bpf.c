@@ -7,8 +7,7 @@
  * as well as with no program, so the monitor's own cost can be told apart
  * from the cost of the hook.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
+#include "kernel.bpf.h"
 
 SEC("xdp")
 int xdp_pass(struct xdp_md *ctx __attribute__((unused)))

@@ -8,8 +8,7 @@
  * random sources, or the Nth packet of N prepared connections.
  * bench_bare_next does the same rewrite around nothing: the baseline.
  */
-#include "vmlinux.h"
-#include <bpf/bpf_helpers.h>
+#include "kernel.bpf.h"
 #include "platform.bpf.h"
 #include "track.h"
 #include "bench.h"

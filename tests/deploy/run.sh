@@ -161,10 +161,9 @@ for probe in ("livenessProbe", "readinessProbe"):
     port = ports.get(get.get("port"), get.get("port"))
     need(get.get("path") == "/healthz" and port == 9431, f"{probe} is not GET /healthz on 9431")
 vols = {v["name"]: v for v in pod.get("volumes", [])}
-btf = [m for m in c.get("volumeMounts", []) if m.get("mountPath") == "/sys/kernel/btf"]
-need(len(btf) == 1 and btf[0].get("readOnly") is True
-     and vols.get(btf[0]["name"], {}).get("hostPath", {}).get("path") == "/sys/kernel/btf",
-     "/sys/kernel/btf is not mounted read-only from the host")
+# The kernel's BTF is not needed (no CO-RE): the only host path is the locks'.
+host = sorted(v["hostPath"]["path"] for v in vols.values() if "hostPath" in v)
+need(host == ["/run/tcpshake-mon"], f"host paths mounted: {host}, expected only /run/tcpshake-mon")
 need(c.get("image") == "tcpshake-mon:0.1.0", "image is not the tcpshake-mon:0.1.0 placeholder")
 if errors:
     print("\n".join(errors))

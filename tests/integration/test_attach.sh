@@ -107,6 +107,31 @@ wait_mon
 [[ -z "$(attached va)" ]] && ok "SIGKILL: the kernel dropped our links, nothing left" ||
 	bad "SIGKILL: left attached: $(attached va)"
 
+# ---- no kernel BTF needed ----
+# The programs use only the UAPI context structs (bpf/kernel.bpf.h): no CO-RE,
+# so libbpf never reads the kernel's BTF. Hidden behind an empty tmpfs in a
+# private mount namespace, as on a kernel built without it, the monitor must
+# still load and attach, and exit 0.
+cat >"$WORK/nobtf" <<EOF
+#!/bin/bash
+exec unshare -m bash -c 'mount -t tmpfs nobtf /sys/kernel/btf && [[ ! -e /sys/kernel/btf/vmlinux ]] && exec "\$0" "\$@"' "$(realpath "$BIN")" "\$@"
+EOF
+chmod +x "$WORK/nobtf"
+saved_bin=$BIN
+BIN=$WORK/nobtf
+if start_mon --ingress xdp va; then
+	[[ "$(attached va)" == "tcx_egress:tcpshake_tc_out xdp:tcpshake_xdp " ]] &&
+		ok "without /sys/kernel/btf/vmlinux: XDP ingress and tc egress attached" ||
+		bad "without kernel BTF: attached programs are '$(attached va)'"
+	kill -INT "$MON"
+	wait_mon
+	[[ $MON_RC == 0 ]] && ok "without kernel BTF: exit status 0" ||
+		bad "without kernel BTF: exit status $MON_RC: $(cat "$WORK/mon.err")"
+else
+	bad "the monitor did not start without kernel BTF: $(cat "$WORK/mon.err")"
+fi
+BIN=$saved_bin
+
 # ---- one monitor per interface ----
 start_mon va || bad "monitor did not start: $(cat "$WORK/mon.err")"
 rc=0
