@@ -320,11 +320,11 @@ char *event_to_json(const struct event *ev, const char *iface, double mono_to_wa
 }
 
 /* Lines waiting for the writer thread, at most this many bytes (about
- * 1,100 lines): the writer writes one queue while the loop fills the next,
+ * 550 lines): the writer writes one queue while the loop fills the next,
  * and the ring buffer, in kernel memory already, is the buffer beyond. Two
- * queues' worth of heap at the most, 1 MiB (4 MiB each took the loader's
+ * queues' worth of heap at the most, 512 KiB (4 MiB each took the loader's
  * RSS past 16 MiB under load). */
-#define EVENTS_QUEUE_BYTES (512u << 10)
+#define EVENTS_QUEUE_BYTES (256u << 10)
 
 /* Interrupts the writer thread's write() when events_drain abandons the
  * output; ignored by default, so it is harmless anywhere else. */
