@@ -62,13 +62,22 @@ struct {
 	__type(value, __u32);
 } flow_spilled SEC(".maps");
 
-/* Overflow of full flow-table buckets, so bucket collisions lose nothing. */
-struct {
+/* Overflow of full flow-table buckets, so bucket collisions lose nothing:
+ * SPILL_PARTS hash maps (abi.h), which the loader creates after load
+ * (loader_create_spill_parts) with spill_part_capacity() entries each. */
+struct spill_part {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, 1);
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 	__type(key, struct flow_key);
 	__type(value, struct way);
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, SPILL_PARTS);
+	__type(key, __u32);
+	__array(values, struct spill_part);
 } spill SEC(".maps");
 
 struct {
@@ -194,8 +203,9 @@ struct sweep_report report;
 __u32 hs_crowded;
 /* Cuckoo steps that found no room since the sweeper's last pass (hs_move.h). */
 __u32 hs_move_misses;
-/* Records in the spill map: the sweeper skips walking it while empty (a
- * walk visits every hash bucket, about 18 ns each, 2.3 ms at 131072). */
+/* Records in the spill map's parts together: the sweeper skips walking them
+ * while empty (a walk visits every hash bucket, about 18 ns each), and
+ * spill_insert() holds them to cfg.spill_max. */
 __u64 spill_records;
 
 /* SYN-flood sketches, one per interface slot and CPU (tcpshake/sketch.h). */
@@ -236,24 +246,39 @@ static __always_inline __u32 *flow_spilled_at(__u32 idx)
 	return bpf_map_lookup_elem(&flow_spilled, &idx);
 }
 
-static __always_inline struct way *spill_lookup(const struct flow_key *key)
+static __always_inline void *spill_part_map(__u32 part)
 {
-	return bpf_map_lookup_elem(&spill, key);
+	part &= SPILL_PARTS - 1;
+	return bpf_map_lookup_elem(&spill, &part);
 }
 
-/* Adds a record that is not there yet; 0 on success. */
-static __always_inline int spill_insert(const struct flow_key *key, const struct way *w)
+static __always_inline struct way *spill_lookup(__u32 part, const struct flow_key *key)
 {
-	int r = (int)bpf_map_update_elem(&spill, key, w, BPF_NOEXIST);
+	void *m = spill_part_map(part);
 
+	return m ? bpf_map_lookup_elem(m, key) : NULL;
+}
+
+/* Adds a record that is not there yet; 0 on success. The parts together
+ * hold at most cfg.spill_max: CPUs inserting at once may pass it by one
+ * record each (accepted, design.md). */
+static __always_inline int spill_insert(__u32 part, const struct flow_key *key, const struct way *w)
+{
+	void *m = spill_part_map(part);
+	int r;
+
+	if (!m || spill_records >= cfg.spill_max)
+		return -1;
+	r = (int)bpf_map_update_elem(m, key, w, BPF_NOEXIST);
 	if (!r)
 		__sync_fetch_and_add(&spill_records, 1);
 	return r;
 }
 
-static __always_inline int spill_delete(const struct flow_key *key)
+static __always_inline int spill_delete(__u32 part, const struct flow_key *key)
 {
-	int r = (int)bpf_map_delete_elem(&spill, key);
+	void *m = spill_part_map(part);
+	int r = m ? (int)bpf_map_delete_elem(m, key) : -1;
 
 	if (!r)
 		__sync_fetch_and_sub(&spill_records, 1);
@@ -262,10 +287,14 @@ static __always_inline int spill_delete(const struct flow_key *key)
 
 typedef long (*spill_visit_fn)(void *map, const struct flow_key *key, struct way *w, void *ctx);
 
-static __always_inline void spill_for_each(spill_visit_fn fn, void *ctx)
+/* Visits every record of one part; the visitor may delete the record it is
+ * given. */
+static __always_inline void spill_for_each_in_part(__u32 part, spill_visit_fn fn, void *ctx)
 {
-	if (spill_records)
-		bpf_for_each_map_elem(&spill, fn, ctx, 0);
+	void *m = spill_records ? spill_part_map(part) : NULL;
+
+	if (m)
+		bpf_for_each_map_elem(m, fn, ctx, 0);
 }
 
 static __always_inline struct iface_stats *stats_of(__u32 iface)

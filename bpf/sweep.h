@@ -172,12 +172,22 @@ static long sweep_spill_elem(void *map __attribute__((unused)), const struct flo
 		__u64 hash = flow_hash(key, cfg.hash_seed);
 		struct flow_ref b = flow_bucket_of(hash);
 
-		if (spill_delete(key) == 0 && b.spilled)
+		if (spill_delete(b.spill_part, key) == 0 && b.spilled)
 			sync_sub(b.spilled, 1);
 		return 0;
 	}
 	report_entry(report.flow_entries, w);
 	report.spill_entries++;
+	return 0;
+}
+
+/* One spill part of the current slice (bpf_loop callback; base is the
+ * slice's first part). */
+static long sweep_spill_part(__u64 i, void *ctx)
+{
+	struct sweep_ctx *x = ctx;
+
+	spill_for_each_in_part(x->base + (__u32)i, sweep_spill_elem, x);
 	return 0;
 }
 
@@ -247,8 +257,9 @@ static __always_inline int sweep_slice(__u32 index, __u32 count)
 		    sweep_hs_bucket, &x);
 	sweep_range(slice_start(flows, index, count), slice_start(flows, index + 1, count),
 		    sweep_flow_bucket, &x);
+	sweep_range(slice_start(SPILL_PARTS, index, count), slice_start(SPILL_PARTS, index + 1, count),
+		    sweep_spill_part, &x);
 	if (index == count - 1) {
-		spill_for_each(sweep_spill_elem, &x);
 		report.runs++;
 		hs_crowded = hs_fill() * 4 > 3ull * hs * HS_WAYS;
 		hs_move_misses = 0;

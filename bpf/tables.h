@@ -66,6 +66,7 @@ struct flow_ref {
 	struct flow_ways *w;
 	__u32 *spilled;           /* the home bucket's count */
 	__u32 home, alt;          /* bucket indexes; alt == home: no alternative */
+	__u32 spill_part;         /* where the spill map would hold it (abi.h) */
 	bool in_alt;              /* h and w are the alternative bucket's */
 };
 
@@ -100,6 +101,7 @@ static __always_inline struct flow_ref flow_bucket_of(__u64 hash)
 		.spilled = flow_spilled_at(idx),
 		.home = idx,
 		.alt = flow_alt_index(hash, idx),
+		.spill_part = (__u32)hash & (SPILL_PARTS - 1),
 	};
 
 	return b;
@@ -580,7 +582,7 @@ CORE_GLOBAL __u32 flow_insert(struct way *src, __u64 hash, __u64 now)
 	if (i >= 0 && h != b.h)
 		sync_add(b.spilled, 1);
 	if (i < 0) {
-		if (spill_insert(&src->key, src) == 0) {
+		if (spill_insert(b.spill_part, &src->key, src) == 0) {
 			sync_add(b.spilled, 1);
 			return MAX_IFACES;
 		}
@@ -623,7 +625,7 @@ static __always_inline struct way *flow_lookup(struct flow_ref *b, __u32 tag,
 			return &w->way[i];
 		}
 	}
-	return spill_lookup(key);
+	return spill_lookup(b->spill_part, key);
 }
 
 /* The data fast path's way for tag: in the home bucket, else in the
@@ -653,7 +655,7 @@ static __always_inline void flow_release(struct flow_ref b, int way, __u32 tag,
 			sync_sub(b.spilled, 1);
 		return;
 	}
-	if (spill_delete(key) == 0 && b.spilled)
+	if (spill_delete(b.spill_part, key) == 0 && b.spilled)
 		sync_sub(b.spilled, 1);
 }
 

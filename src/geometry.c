@@ -43,6 +43,7 @@ void config_from_options(struct tcpshake_config *cfg, const struct options *o,
 	cfg->hs_mask = g->hs_buckets - 1;
 	cfg->flow_mask = g->flow_buckets - 1;
 	cfg->port_slots = g->port_slots;
+	cfg->spill_max = g->spill_max;
 	cfg->nr_ifaces = (__u32)n;
 	for (i = 0; i < n && i < MAX_IFACES; i++)
 		cfg->ifindex[i] = ifindex[i];

@@ -59,12 +59,12 @@ void loader_set_geometry(struct loader *l, const struct table_geometry *g)
 	cfg->hs_mask = g->hs_buckets - 1;
 	cfg->flow_mask = g->flow_buckets - 1;
 	cfg->port_slots = g->port_slots;
+	cfg->spill_max = g->spill_max;
 	bpf_map__set_max_entries(l->skel->maps.hs_heads, g->hs_buckets);
 	bpf_map__set_max_entries(l->skel->maps.hs_ways, g->hs_buckets);
 	bpf_map__set_max_entries(l->skel->maps.flow_heads, g->flow_buckets);
 	bpf_map__set_max_entries(l->skel->maps.flow_ways, g->flow_buckets);
 	bpf_map__set_max_entries(l->skel->maps.flow_spilled, g->flow_buckets);
-	bpf_map__set_max_entries(l->skel->maps.spill, g->spill_max);
 	bpf_map__set_max_entries(l->skel->maps.port_stats, g->port_slots);
 }
 
@@ -135,7 +135,42 @@ int loader_finish(struct loader *l)
 		loader_close(l);
 		return -1;
 	}
+	err = loader_create_spill_parts(l->skel->maps.spill, l->geo.spill_max);
+	if (err) {
+		log_error("cannot create the spill maps (%s): try a smaller --max-flows", strerror(-err));
+		loader_close(l);
+		return -1;
+	}
 	return loader_sweep(l);
+}
+
+int loader_create_spill_parts(struct bpf_map *spill, __u32 spill_max)
+{
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+	int outer = bpf_map__fd(spill), fd, err;
+	__u32 i;
+
+	for (i = 0; i < SPILL_PARTS; i++) {
+		fd = bpf_map_create(BPF_MAP_TYPE_HASH, "spill_part", sizeof(struct flow_key),
+				    sizeof(struct way), spill_part_capacity(spill_max), &opts);
+		if (fd < 0)
+			return fd;
+		/* The outer map holds the part from here on. */
+		err = bpf_map_update_elem(outer, &i, &fd, BPF_ANY) ? -errno : 0;
+		close(fd);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int loader_spill_part_fd(const struct bpf_map *spill, __u32 part)
+{
+	__u32 id;
+
+	if (bpf_map_lookup_elem(bpf_map__fd(spill), &part, &id))
+		return -errno;
+	return bpf_map_get_fd_by_id(id);
 }
 
 int loader_load(struct loader *l, const struct options *o, const unsigned int *ifindex, int n)

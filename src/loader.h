@@ -7,6 +7,7 @@
 #include "options.h"
 
 struct tcpshake_bpf;
+struct bpf_map;
 
 struct loader {
 	struct tcpshake_bpf *skel;
@@ -31,5 +32,10 @@ void loader_set_geometry(struct loader *l, const struct table_geometry *g);
 /* Runs the sweeper program once: timeouts, TIME-WAIT expiry, occupancy. */
 int loader_sweep(struct loader *l);
 void loader_close(struct loader *l);
+/* Creates the spill map's SPILL_PARTS hash maps (abi.h) in an object's
+ * loaded outer map: libbpf creates only the outer one. 0 or -errno. */
+int loader_create_spill_parts(struct bpf_map *spill, __u32 spill_max);
+/* A new descriptor of part's hash map (close it), or -errno. */
+int loader_spill_part_fd(const struct bpf_map *spill, __u32 part);
 
 #endif

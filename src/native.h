@@ -136,30 +136,36 @@ static inline __u32 *flow_spilled_at(__u32 idx)
 	return idx < native.flow_buckets ? &native.flow_spilled[idx] : NULL;
 }
 
-static inline struct way *spill_lookup(const struct flow_key *key)
+/* One open-addressing table stands for the kernel's SPILL_PARTS maps: a
+ * record's part does not choose where it lives, and part p of the walk is
+ * the p-th range of slots (records never move: deletion leaves a marker). */
+static inline struct way *spill_lookup(__u32 part __attribute__((unused)), const struct flow_key *key)
 {
 	return native_spill_lookup(key);
 }
 
-static inline int spill_insert(const struct flow_key *key, const struct way *w)
+static inline int spill_insert(__u32 part __attribute__((unused)), const struct flow_key *key,
+			       const struct way *w)
 {
 	return native_spill_insert(key, w);
 }
 
-static inline int spill_delete(const struct flow_key *key)
+static inline int spill_delete(__u32 part __attribute__((unused)), const struct flow_key *key)
 {
 	return native_spill_delete(key);
 }
 
 typedef long (*spill_visit_fn)(void *map, const struct flow_key *key, struct way *w, void *ctx);
 
-/* Visits every record; a visitor may delete the record it is given. */
-static inline void spill_for_each(spill_visit_fn fn, void *ctx)
+/* Visits every record of one part's slots; a visitor may delete the record
+ * it is given. */
+static inline void spill_for_each_in_part(__u32 part, spill_visit_fn fn, void *ctx)
 {
 	struct native_spill *s = &native.spill;
-	__u32 i;
+	__u64 slots = (__u64)s->mask + 1;
+	__u32 i = (__u32)(slots * part / SPILL_PARTS), end = (__u32)(slots * (part + 1) / SPILL_PARTS);
 
-	for (i = 0; s->used && i <= s->mask; i++)
+	for (; s->used && part < SPILL_PARTS && i < end; i++)
 		if (s->used[i] == 1 && fn(NULL, &s->keys[i], &s->ways[i], ctx))
 			break;
 }

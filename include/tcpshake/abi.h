@@ -78,7 +78,7 @@ struct tcpshake_config {
 	__u32 wakeup_bytes;       /* pending event bytes that wake the reader */
 	__u32 raw_ip_mask;        /* bit i: interface slot i carries bare IP packets, no
 	                           * link-layer header (tun, WireGuard, ipip, sit, gre, ppp) */
-	__u32 pad;
+	__u32 spill_max;          /* records the spill maps hold together */
 };
 _Static_assert(MAX_IFACES <= 32, "raw_ip_mask has one bit per interface slot");
 
@@ -359,10 +359,28 @@ struct event {
  * so a run must stay short whatever the table size. A slice covers about
  * SWEEP_SLICE_WAYS ways (3.6 ns per way, 36 ns per live record while the
  * tables are cache-warm, about 200 ns when they are not, as at 1 M flow
- * slots: 0.06 ms empty, 0.6-2.5 ms full). Slice 0 clears the report, the
- * last one walks the spill map and completes it; the reader reads it after
- * the last. */
+ * slots: 0.06 ms empty, 0.6-2.5 ms full). Each slice also walks its share
+ * of the spill map's parts (SPILL_PARTS). Slice 0 clears the report, the
+ * last one completes it; the reader reads it after the last. */
 #define SWEEP_SLICE_WAYS 16384u
+
+/* The spill map is SPILL_PARTS hash maps (a map of maps), a record's part
+ * chosen by its flow hash's low bits, so the sweeper walks a few parts per
+ * run like the tables' slices: one kernel hash map is walked whole, every
+ * bucket of it, which took 2-4 ms with 112 records at --max-flows 1048576
+ * and 41 ms full. Each part holds up to twice its share of spill_max, the
+ * parts together spill_max. */
+#define SPILL_PARTS 64u
+_Static_assert((SPILL_PARTS & (SPILL_PARTS - 1)) == 0, "a spill part is a mask of the flow hash");
+
+/* Records a spill part may hold: twice its share, so that the parts' sum,
+ * not one unlucky part, is what fills first. */
+static inline __u32 spill_part_capacity(__u32 spill_max)
+{
+	__u32 n = spill_max / SPILL_PARTS * 2;
+
+	return n > 16 ? n : 16;
+}
 
 struct sweep_slice {
 	__u32 index;              /* 0 .. count - 1, run in order */

@@ -109,6 +109,7 @@ static int bench_load(struct bench *b, const struct options *o)
 	unsigned int lo = 1;
 	struct loader l;
 	struct bpf_map *m;
+	__u32 spill_max;
 	int err;
 
 	if (loader_open(&l, o, &lo, 1))
@@ -127,8 +128,11 @@ static int bench_load(struct bench *b, const struct options *o)
 		if (real && !bpf_map__is_internal(m))
 			bpf_map__set_max_entries(m, bpf_map__max_entries(real));
 	}
+	spill_max = l.geo.spill_max;
 	loader_close(&l);
 	err = evgen_bpf__load(b->skel);
+	if (!err)
+		err = loader_create_spill_parts(b->skel->maps.spill, spill_max);
 	if (err) {
 		fprintf(stderr, "evbench: loading the generator programs failed: %s\n", strerror(-err));
 		return -1;

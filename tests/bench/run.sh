@@ -485,25 +485,31 @@ bench_footprint() {
 		"$mine" "us" "$theirs" "tcpstates at $MT_RATE conn/s: user $MT_USER % + BPF $MT_BPF %" "ratio < 1" \
 		"$(awk -v m="$mine" -v t="$theirs" 'BEGIN { print (m < t ? "met: cheaper" : "MISSED: costlier") }')"
 
-	# The sweeper: empty, and with flows established through the real programs.
-	"$FOOTPRINT" sweep 0 200000 >"$OUT/sweep.default.jsonl" 2>"$WORK/sweep.default.log" ||
-		die "footprint sweep failed: $(cat "$WORK/sweep.default.log")"
-	"$FOOTPRINT" sweep 1048576 800000 >"$OUT/sweep.1m.jsonl" 2>"$WORK/sweep.1m.log" ||
-		die "footprint sweep --max-flows 1048576 failed: $(cat "$WORK/sweep.1m.log")"
-	sed 's/^/   /' "$OUT/sweep.default.jsonl" "$OUT/sweep.1m.jsonl"
+	# The sweeper: empty, with flows established through the real programs,
+	# and offered more flows than the tables hold (the spill map full too).
+	local sweeps=("0 200000 default" "1048576 800000 1m" "0 1048576 default-full"
+		"1048576 1500000 1m-full") s args
+	for s in "${sweeps[@]}"; do
+		read -r -a args <<<"$s"
+		"$FOOTPRINT" sweep "${args[0]}" "${args[1]}" >"$OUT/sweep.${args[2]}.jsonl" \
+			2>"$WORK/sweep.${args[2]}.log" ||
+			die "footprint sweep $s failed: $(cat "$WORK/sweep.${args[2]}.log")"
+		sed 's/^/   /' "$OUT/sweep.${args[2]}.jsonl"
+	done
 	# The stall is the longest single program run (a kernel without
 	# preemption keeps other tasks off that CPU for its length); the
 	# pass is all slices of one interval.
-	local f filled wall wmax kern cap slices run rmax
-	for f in "$OUT/sweep.default.jsonl" "$OUT/sweep.1m.jsonl"; do
-		while IFS=' ' read -r cap filled wall wmax kern slices run rmax; do
-			figure footprint "sweeper, $cap flow slots, $filled flows: longest of $slices program runs per pass, median of 11 (max $rmax ms; whole pass: BPF $kern ms, wall $wall ms)" "$run" "ms" \
+	local f filled spilled wall wmax kern cap slices run rmax
+	for s in "${sweeps[@]}"; do
+		f=$OUT/sweep.${s##* }.jsonl
+		while IFS=' ' read -r cap filled spilled wall wmax kern slices run rmax; do
+			figure footprint "sweeper, $cap flow slots, $filled flows ($spilled spilled): longest of $slices program runs per pass, median of 11 (max $rmax ms; whole pass: BPF $kern ms, wall $wall ms)" "$run" "ms" \
 				1000 "the 1 s interval" "<= 5 ms" \
 				"$(awk -v k="$rmax" 'BEGIN { print (k <= 5 ? "met: no stall" : "STALL: one run > 5 ms") }')"
 		done < <("$PY" -c 'import json, sys
 for line in open(sys.argv[1]):
     d = json.loads(line)
-    print(d["flow_capacity"], d["flow_entries"], d["wall_ms_median"], d["wall_ms_max"], d["bpf_ms_median"],
+    print(d["flow_capacity"], d["flow_entries"], d["spill_entries"], d["wall_ms_median"], d["wall_ms_max"], d["bpf_ms_median"],
           d["slices"], d["longest_run_ms_median"], d["longest_run_ms_max"])' "$f")
 	done
 }

@@ -145,15 +145,15 @@ static struct bench_bpf *bench_load(const struct bench_geometry *g)
 	cfg->idle_timeout_s = 3600;
 	cfg->events_enabled = g->events;
 	cfg->wakeup_bytes = 1u << 30;
+	cfg->spill_max = 32768;
 	bpf_map__set_max_entries(b->maps.hs_heads, g->hs_ways / HS_WAYS);
 	bpf_map__set_max_entries(b->maps.hs_ways, g->hs_ways / HS_WAYS);
 	bpf_map__set_max_entries(b->maps.flow_heads, g->flows / FLOW_WAYS);
 	bpf_map__set_max_entries(b->maps.flow_ways, g->flows / FLOW_WAYS);
 	bpf_map__set_max_entries(b->maps.flow_spilled, g->flows / FLOW_WAYS);
-	bpf_map__set_max_entries(b->maps.spill, 32768);
 	bpf_map__set_max_entries(b->maps.port_stats, 160);
 	bpf_map__set_max_entries(b->maps.events, 1u << 24);
-	if (bench_bpf__load(b)) {
+	if (bench_bpf__load(b) || loader_create_spill_parts(b->maps.spill, 32768)) {
 		bench_bpf__destroy(b);
 		return NULL;
 	}
@@ -166,9 +166,28 @@ static void bench_stats(struct bench_bpf *b, struct iface_stats *st)
 		   (unsigned int)libbpf_num_possible_cpus(), NULL);
 }
 
-/* Kernel memory of the production maps at their default sizes (fdinfo). */
+/* Kernel memory of one map (its fdinfo). */
+static unsigned long long map_memlock(int fd)
+{
+	unsigned long long v, total = 0;
+	char path[64], line[128];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "memlock: %llu", &v) == 1)
+			total += v;
+	if (f)
+		fclose(f);
+	return total;
+}
+
+/* Kernel memory of the production maps at their default sizes, the spill
+ * map's parts included. */
 static void footprint(void)
 {
+	__u32 part;
 	unsigned long long total = 0;
 	unsigned int lo = 1;
 	struct bpf_map *m;
@@ -178,20 +197,13 @@ static void footprint(void)
 	options_defaults(&o);
 	if (loader_load(&l, &o, &lo, 1))
 		return;
-	bpf_object__for_each_map(m, l.skel->obj) {
-		char path[64], line[128];
-		FILE *f;
+	bpf_object__for_each_map(m, l.skel->obj)
+		total += map_memlock(bpf_map__fd(m));
+	for (part = 0; part < SPILL_PARTS; part++) {
+		int fd = loader_spill_part_fd(l.skel->maps.spill, part);
 
-		snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", bpf_map__fd(m));
-		f = fopen(path, "r");
-		while (f && fgets(line, sizeof(line), f)) {
-			unsigned long long v;
-
-			if (sscanf(line, "memlock: %llu", &v) == 1)
-				total += v;
-		}
-		if (f)
-			fclose(f);
+		total += map_memlock(fd);
+		close(fd);
 	}
 	printf("Kernel memory of all maps at the default sizes (%u handshake slots, %u flows, "
 	       "events off): %.1f MiB\n", o.handshake_slots, o.max_flows, total / 1048576.0);

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "harness.h"
@@ -179,31 +180,49 @@ static int zero_port_slots(struct harness *h)
 	return 0;
 }
 
+static int empty_hash(int fd, __u32 key_size)
+{
+	void *key = malloc(key_size);
+	int err = 0;
+
+	while (key && !err && bpf_map_get_next_key(fd, NULL, key) == 0)
+		err = bpf_map_delete_elem(fd, key);
+	free(key);
+	return !key || err ? -1 : 0;
+}
+
 /* Zeroes every map of a loaded object but the read-only configuration,
- * the ring buffer (drained instead) and the sweeper's lock. */
+ * the ring buffer (drained instead) and the sweeper's lock; empties the
+ * spill map's parts. */
 static int zero_maps(struct harness *h)
 {
 	struct bpf_map *m;
+	__u32 part;
 
 	if (zero_port_slots(h))
 		return -1;
+	for (part = 0; part < SPILL_PARTS; part++) {
+		int fd = loader_spill_part_fd(h->l.skel->maps.spill, part), err;
+
+		if (fd < 0)
+			return -1;
+		err = empty_hash(fd, sizeof(struct flow_key));
+		close(fd);
+		if (err)
+			return -1;
+	}
 	bpf_object__for_each_map(m, h->l.skel->obj) {
 		enum bpf_map_type type = bpf_map__type(m);
 		__u32 n = bpf_map__max_entries(m), size = bpf_map__value_size(m);
-		int fd = bpf_map__fd(m), err = 0;
+		int fd = bpf_map__fd(m);
 
 		if (m == h->l.skel->maps.events || m == h->l.skel->maps.commit_guard ||
 		    (bpf_map__map_flags(m) & BPF_F_RDONLY_PROG))
 			continue;
-		if (m == h->l.skel->maps.port_slot)
+		if (m == h->l.skel->maps.port_slot || m == h->l.skel->maps.spill)
 			continue;     /* done above */
 		if (type == BPF_MAP_TYPE_HASH) {
-			void *key = malloc(bpf_map__key_size(m));
-
-			while (key && !err && bpf_map_get_next_key(fd, NULL, key) == 0)
-				err = bpf_map_delete_elem(fd, key);
-			free(key);
-			if (!key || err)
+			if (empty_hash(fd, bpf_map__key_size(m)))
 				return -1;
 			continue;
 		}
@@ -416,21 +435,40 @@ int harness_flow_used(struct harness *h)
 	return n + harness_spill_used(h);
 }
 
-int harness_spill_used(struct harness *h)
+int harness_spill_walk(struct harness *h, void (*visit)(const struct flow_key *key, void *ctx),
+		       void *ctx)
 {
 	struct flow_key key, next;
 	int fd, n = 0;
-	void *prev = NULL;
+	__u32 part, i;
 
-	if (h->backend == BACKEND_NATIVE)
-		return (int)native.spill.count;
-	fd = bpf_map__fd(h->l.skel->maps.spill);
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		key = next;
-		prev = &key;
-		n++;
+	if (h->backend == BACKEND_NATIVE) {
+		for (i = 0; i <= native.spill.mask; i++)
+			if (native.spill.used[i] == 1 && ++n && visit)
+				visit(&native.spill.keys[i], ctx);
+		return n;
+	}
+	for (part = 0; part < SPILL_PARTS; part++) {
+		void *prev = NULL;
+
+		fd = loader_spill_part_fd(h->l.skel->maps.spill, part);
+		if (fd < 0)
+			return -1;
+		while (bpf_map_get_next_key(fd, prev, &next) == 0) {
+			key = next;
+			prev = &key;
+			n++;
+			if (visit)
+				visit(&key, ctx);
+		}
+		close(fd);
 	}
 	return n;
+}
+
+int harness_spill_used(struct harness *h)
+{
+	return harness_spill_walk(h, NULL, NULL);
 }
 
 bool harness_hs_crowded(struct harness *h)

@@ -72,6 +72,9 @@ int harness_flow_used(struct harness *h);
 void harness_hs_elsewhere(struct harness *h, __u64 *counted, __u64 *away);
 /* Header and ways of handshake bucket i; 0 or -1. */
 int harness_hs_bucket(struct harness *h, __u32 i, struct hs_head *head, struct hs_ways *ways);
+/* Visits (visit may be NULL) every spill record; their count, or -1. */
+int harness_spill_walk(struct harness *h, void (*visit)(const struct flow_key *key, void *ctx),
+		       void *ctx);
 int harness_spill_used(struct harness *h);
 /* Records of interface slot 0 in a state, counted by a sweeper pass. */
 __s64 harness_gauge(struct harness *h, enum conn_state state);

@@ -131,6 +131,50 @@ static void test_full_buckets_spill_without_loss(void **unused)
 	harness_close(&h);
 }
 
+/* The spill map is walked a few parts per sweeper run (SPILL_PARTS, abi.h):
+ * with 7 slices (several parts each) and with 100 (more slices than parts),
+ * kernel and native, one pass counts every spilled record once, and the
+ * pass after 2MSL ends every one of them. */
+static void test_spill_swept_in_slices(void **unused)
+{
+	static const __u32 slices[] = { 7, 100 };
+	struct timespec pause = { 0, 40000000 };
+	struct iface_stats st;
+	struct harness h;
+	int b, s, i;
+
+	(void)unused;
+	for (b = 0; b < 2; b++) {
+		for (s = 0; s < 2; s++) {
+			struct harness_config hc = {
+				.backend = b ? BACKEND_NATIVE : BACKEND_KERNEL, .flow_buckets = 1,
+				.spill_max = 1024, .sweep_slices = slices[s], .time_wait_ns = 20000000,
+			};
+
+			assert_int_equal(harness_load(&h, &hc), 0);
+			for (i = 0; i < 200; i++)
+				connect_one(&h, "10.9.1.1", (__u16)(20000 + i), 1000u * (__u32)i, 7);
+			assert_int_equal(harness_spill_used(&h), 192);
+			assert_int_equal(harness_sweep(&h), 0);
+			assert_int_equal(harness_report(&h)->spill_entries, 192);
+			assert_int_equal(harness_report(&h)->walk_errors, 0);
+			assert_int_equal(harness_gauge(&h, CS_ESTABLISHED), 200);
+			for (i = 0; i < 200; i++)
+				close_one(&h, "10.9.1.1", (__u16)(20000 + i), 1000u * (__u32)i, 7);
+			nanosleep(&pause, NULL);
+			assert_int_equal(harness_sweep(&h), 0);
+			harness_stats(&h, &st);
+			assert_int_equal(st.closes_graceful, 200);
+			assert_int_equal(st.flow_evictions, 0);
+			assert_int_equal(harness_spill_used(&h), 0);
+			assert_int_equal(harness_flow_used(&h), 0);
+			assert_int_equal(harness_report(&h)->spill_entries, 0);
+			assert_int_equal(harness_gauge(&h, CS_TIME_WAIT), 0);
+			harness_close(&h);
+		}
+	}
+}
+
 /* The flow buckets' counts of their records held elsewhere, summed. */
 static __u32 spilled_total(struct harness *h)
 {
@@ -198,14 +242,21 @@ static void test_full_bucket_uses_alternative(void **unused)
 	harness_close(&h);
 }
 
+static int homes[8192];
+
+static void count_home(const struct flow_key *key, void *ctx)
+{
+	const struct tcpshake_config *cfg = ctx;
+
+	homes[(flow_hash(key, cfg->hash_seed) >> 8) & cfg->flow_mask]++;
+}
+
 /* How many of the flow table's records direct mapping alone would have
  * had to spill: per home bucket, the records beyond its ways. */
 static int direct_mapped_overflow(struct harness *h)
 {
 	const struct tcpshake_config *cfg = &h->l.skel->rodata->cfg;
-	int fd = bpf_map__fd(h->l.skel->maps.spill), n = 0;
-	static int homes[8192];
-	struct flow_key key, next, *prev = NULL;
+	int n = 0;
 	struct flow_ways ways;
 	struct flow_head head;
 	__u32 k;
@@ -220,11 +271,7 @@ static int direct_mapped_overflow(struct harness *h)
 			if (head.tag[i] & TAG_LIVE)
 				homes[(flow_hash(&ways.way[i].key, cfg->hash_seed) >> 8) & cfg->flow_mask]++;
 	}
-	while (bpf_map_get_next_key(fd, prev, &next) == 0) {
-		homes[(flow_hash(&next, cfg->hash_seed) >> 8) & cfg->flow_mask]++;
-		key = next;
-		prev = &key;
-	}
+	assert_true(harness_spill_walk(h, count_home, (void *)cfg) >= 0);
 	for (k = 0; k <= cfg->flow_mask; k++)
 		n += homes[k] > FLOW_WAYS ? homes[k] - FLOW_WAYS : 0;
 	return n;
@@ -628,6 +675,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_syn_flood_never_touches_established),
 		cmocka_unit_test(test_full_buckets_spill_without_loss),
+		cmocka_unit_test(test_spill_swept_in_slices),
 		cmocka_unit_test(test_full_bucket_uses_alternative),
 		cmocka_unit_test(test_high_load_fits_in_ways),
 		cmocka_unit_test(test_twenty_thousand_attempts),
