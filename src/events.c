@@ -247,8 +247,8 @@ static void put_seconds(struct line *l, __u64 from, __u64 to)
 
 /* Formats the event into buf (no newline); returns its length, 0 if it does
  * not fit. */
-static size_t event_format(char *buf, size_t len, const struct event *ev, const char *iface,
-			   double mono_to_wall)
+size_t event_format(char *buf, size_t len, const struct event *ev, const char *iface,
+		    double mono_to_wall)
 {
 	const struct conn *c = &ev->conn;
 	const struct flow_key *k = &ev->key;

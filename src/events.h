@@ -65,7 +65,11 @@ void events_counts(struct events *e, __u64 *write_errors, __u64 *dropped);
 void events_drain(struct events *e);
 /* Drains (if not done) and frees everything. */
 void events_close(struct events *e);
-/* Formats one event as a JSON line (no newline) into a malloc'ed string. */
+/* Formats one event as a JSON line (no newline, no NUL) into buf; its
+ * length, or 0 when it does not fit (EVENT_LINE_MAX always does). */
+size_t event_format(char *buf, size_t len, const struct event *ev, const char *iface,
+		    double mono_to_wall);
+/* The same into a malloc'ed string. */
 char *event_to_json(const struct event *ev, const char *iface, double mono_to_wall);
 /* A SYN-flood start or end as a JSON object ({"type":"syn_flood",...}),
  * for the event stream and --alert-exec; malloc'ed, no newline. */

@@ -298,12 +298,13 @@ static void on_event(const struct event *e, void *ctx)
 {
 	struct replay *r = ctx;
 	const char *iface = e->key.iface < r->snap.nr_ifaces ? r->snap.iface[e->key.iface].name : "?";
+	char line[EVENT_LINE_MAX + 1];
 	/* The clock is capture time, already wall-clock nanoseconds. */
-	char *line = event_to_json(e, iface, 0);
+	size_t n = event_format(line, EVENT_LINE_MAX, e, iface, 0);
 
-	if (!line || fputs(line, r->events) < 0 || fputc('\n', r->events) < 0)
+	line[n] = '\n';
+	if (!n || fwrite(line, 1, n + 1, r->events) != n + 1)
 		r->events_failed = true;
-	free(line);
 }
 
 static int open_events(struct replay *r)
