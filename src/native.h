@@ -165,7 +165,9 @@ static inline void spill_for_each_in_part(__u32 part, spill_visit_fn fn, void *c
 	__u64 slots = (__u64)s->mask + 1;
 	__u32 i = (__u32)(slots * part / SPILL_PARTS), end = (__u32)(slots * (part + 1) / SPILL_PARTS);
 
-	for (; s->used && part < SPILL_PARTS && i < end; i++)
+	if (!s->used || part >= SPILL_PARTS)
+		return;
+	for (; i < end; i++)
 		if (s->used[i] == 1 && fn(NULL, &s->keys[i], &s->ways[i], ctx))
 			break;
 }

@@ -443,9 +443,13 @@ int harness_spill_walk(struct harness *h, void (*visit)(const struct flow_key *k
 	__u32 part, i;
 
 	if (h->backend == BACKEND_NATIVE) {
-		for (i = 0; i <= native.spill.mask; i++)
-			if (native.spill.used[i] == 1 && ++n && visit)
+		for (i = 0; i <= native.spill.mask; i++) {
+			if (native.spill.used[i] != 1)
+				continue;
+			n++;
+			if (visit)
 				visit(&native.spill.keys[i], ctx);
+		}
 		return n;
 	}
 	for (part = 0; part < SPILL_PARTS; part++) {

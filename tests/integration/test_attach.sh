@@ -85,19 +85,29 @@ in_ns ip link add vdown type veth peer name vdown2
 
 [[ -x $HOOKS ]] || { echo "FAIL $HOOKS missing: run make check"; exit 1; }
 
+# xdp_run_until SIGNAL LABEL: the monitor with XDP ingress on va attaches
+# XDP ingress and tc egress, and exits 0 on SIGNAL. Returns 1 if it did not
+# start.
+xdp_run_until() {
+	local sig=$1 label=$2
+	if ! start_mon --ingress xdp va; then
+		bad "$label: the monitor did not start: $(cat "$WORK/mon.err")"
+		return 1
+	fi
+	[[ "$(attached va)" == "tcx_egress:tcpshake_tc_out xdp:tcpshake_xdp " ]] &&
+		ok "$label: XDP ingress and tc egress attached" ||
+		bad "$label: attached programs are '$(attached va)'"
+	kill -"$sig" "$MON"
+	wait_mon
+	[[ $MON_RC == 0 ]] && ok "$label: exit status 0" ||
+		bad "$label: exit status $MON_RC: $(cat "$WORK/mon.err")"
+}
+
 # ---- clean exits ----
 for sig in INT TERM; do
-	if start_mon --ingress xdp va; then
-		[[ "$(attached va)" == "tcx_egress:tcpshake_tc_out xdp:tcpshake_xdp " ]] &&
-			ok "SIG$sig run: XDP ingress and tc egress attached" ||
-			bad "SIG$sig run: attached programs are '$(attached va)'"
-		kill -"$sig" "$MON"
-		wait_mon
-		[[ $MON_RC == 0 ]] && ok "SIG$sig: exit status 0" || bad "SIG$sig: exit status $MON_RC"
+	if xdp_run_until "$sig" "SIG$sig"; then
 		[[ -z "$(attached va)" ]] && ok "SIG$sig: nothing left attached" ||
 			bad "SIG$sig: left attached: $(attached va)"
-	else
-		bad "monitor did not start: $(cat "$WORK/mon.err")"
 	fi
 done
 
@@ -117,20 +127,7 @@ cat >"$WORK/nobtf" <<EOF
 exec unshare -m bash -c 'mount -t tmpfs nobtf /sys/kernel/btf && [[ ! -e /sys/kernel/btf/vmlinux ]] && exec "\$0" "\$@"' "$(realpath "$BIN")" "\$@"
 EOF
 chmod +x "$WORK/nobtf"
-saved_bin=$BIN
-BIN=$WORK/nobtf
-if start_mon --ingress xdp va; then
-	[[ "$(attached va)" == "tcx_egress:tcpshake_tc_out xdp:tcpshake_xdp " ]] &&
-		ok "without /sys/kernel/btf/vmlinux: XDP ingress and tc egress attached" ||
-		bad "without kernel BTF: attached programs are '$(attached va)'"
-	kill -INT "$MON"
-	wait_mon
-	[[ $MON_RC == 0 ]] && ok "without kernel BTF: exit status 0" ||
-		bad "without kernel BTF: exit status $MON_RC: $(cat "$WORK/mon.err")"
-else
-	bad "the monitor did not start without kernel BTF: $(cat "$WORK/mon.err")"
-fi
-BIN=$saved_bin
+BIN=$WORK/nobtf xdp_run_until INT "without /sys/kernel/btf/vmlinux" || true
 
 # ---- one monitor per interface ----
 start_mon va || bad "monitor did not start: $(cat "$WORK/mon.err")"
