@@ -174,7 +174,10 @@ def analyze(pkts):
                         and p["ack"] in ((c.isn_o + 1) & 0xFFFFFFFF,
                                          (c.isn_o + 1 + c.syn_len) & 0xFFFFFFFF)):
                     c.refused = True
-            elif c.rst is None:
+            elif c.rst is None and len(c.fin_acked) < 2:
+                # After both FINs were acknowledged the connection has
+                # ended: a RST then answers a stray segment (a duplicate
+                # last ACK reaching a closed socket) and resets nothing.
                 c.rst = side
             continue
         if (not c.established and side == "orig" and c.synack_valid and f & F_ACK
