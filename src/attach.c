@@ -325,16 +325,39 @@ static int attach_tc(const struct tcpshake_bpf *skel, struct attachment *a, int 
 	return 0;
 }
 
+static bool is_raw_ip(const char *name)
+{
+	unsigned short arphrd;
+
+	return iface_link_kind(name, &arphrd) == LINK_RAW_IP;
+}
+
+/* --ingress auto tries native XDP on physical Ethernet NICs only. Layer-3
+ * links: what a driver's native XDP hands over there is its own business;
+ * tc (and generic XDP) start at the IP header. */
+static bool auto_tries_native_xdp(const char *name, enum ingress_mode mode, bool raw_ip)
+{
+	return mode == INGRESS_AUTO && !raw_ip && !iface_is_virtual(name);
+}
+
+unsigned int attach_ingress_programs(const char *name, enum ingress_mode mode)
+{
+	if (iface_is_loopback(name))
+		return 0;
+	if (mode == INGRESS_XDP)
+		return INGRESS_PROG_XDP;
+	if (auto_tries_native_xdp(name, mode, is_raw_ip(name)))
+		return INGRESS_PROG_XDP | INGRESS_PROG_TC;      /* tc if native XDP fails */
+	return INGRESS_PROG_TC;
+}
+
 static int attach_ingress(struct tcpshake_bpf *skel, struct attachment *a, enum ingress_mode mode)
 {
 	int tc_fd = bpf_program__fd(skel->progs.tcpshake_tc_in);
-	unsigned short arphrd;
-	bool raw_ip = iface_link_kind(a->name, &arphrd) == LINK_RAW_IP;
+	bool raw_ip = is_raw_ip(a->name);
 	int err;
 
-	/* Layer-3 links: what a driver's native XDP hands over there is its
-	 * own business; tc (and generic XDP) start at the IP header. */
-	if (mode == INGRESS_AUTO && !raw_ip && !iface_is_virtual(a->name)) {
+	if (auto_tries_native_xdp(a->name, mode, raw_ip)) {
 		if (clear_xdp_leftover(skel, a, true) == 0 && attach_xdp(skel, a, XDP_FLAGS_DRV_MODE) == 0)
 			return 0;
 		log_info("%s: native XDP unavailable, using tc ingress", a->name);

@@ -32,6 +32,11 @@ struct attachment {
 	char lock_name[IF_NAMESIZE + 32];
 };
 
+/* The ingress programs attach_iface() may use on interface name in mode, a
+ * mask of these: the loader verifies only those (each costs about a third
+ * of the start-up). Loopback uses none (egress sees every packet once). */
+enum { INGRESS_PROG_XDP = 1, INGRESS_PROG_TC = 2 };
+unsigned int attach_ingress_programs(const char *name, enum ingress_mode mode);
 int attach_iface(struct tcpshake_bpf *skel, struct attachment *a, const char *name,
 		 unsigned int ifindex, enum ingress_mode mode);
 void detach_iface(struct attachment *a);

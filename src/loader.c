@@ -111,6 +111,12 @@ int loader_open(struct loader *l, const struct options *o, const unsigned int *i
 	return 0;
 }
 
+void loader_skip_ingress(struct loader *l, bool xdp, bool tc)
+{
+	bpf_program__set_autoload(l->skel->progs.tcpshake_xdp, !xdp);
+	bpf_program__set_autoload(l->skel->progs.tcpshake_tc_in, !tc);
+}
+
 /* Loads the programs, then runs the sweeper once, so the first reading
  * already has the table occupancy and the coarse clock set. */
 int loader_finish(struct loader *l)

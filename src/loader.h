@@ -29,6 +29,9 @@ int loader_open(struct loader *l, const struct options *o, const unsigned int *i
 int loader_finish(struct loader *l);
 /* Another geometry than the options gave, between open and finish. */
 void loader_set_geometry(struct loader *l, const struct table_geometry *g);
+/* Leaves an ingress program (XDP, tc) unloaded, between open and finish:
+ * the verifier's work is most of the start-up. */
+void loader_skip_ingress(struct loader *l, bool xdp, bool tc);
 /* Runs the sweeper program once: timeouts, TIME-WAIT expiry, occupancy. */
 int loader_sweep(struct loader *l);
 void loader_close(struct loader *l);

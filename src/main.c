@@ -90,6 +90,21 @@ static int resolve_ifaces(struct monitor *m)
 	return 0;
 }
 
+/* Loads the BPF object with only the ingress programs the interfaces'
+ * hooks may use (attach_ingress_programs). */
+static int load_programs(struct monitor *m)
+{
+	unsigned int need = 0;
+	int i;
+
+	if (loader_open(&m->loader, &m->opt, m->ifindex, m->opt.nr_ifaces))
+		return -1;
+	for (i = 0; i < m->opt.nr_ifaces; i++)
+		need |= attach_ingress_programs(m->opt.ifaces[i], m->opt.ingress);
+	loader_skip_ingress(&m->loader, !(need & INGRESS_PROG_XDP), !(need & INGRESS_PROG_TC));
+	return loader_finish(&m->loader);
+}
+
 /* Alerts go to syslog when asked, or by themselves under systemd. */
 static bool want_syslog(const struct options *o)
 {
@@ -318,8 +333,7 @@ int main(int argc, char **argv)
 		return 2;
 	if (resolve_ifaces(&m) || loader_check_environment())
 		return 1;
-	if (loader_load(&m.loader, &m.opt, m.ifindex, m.opt.nr_ifaces) ||
-	    reader_init(&m.reader, &m.loader)) {
+	if (load_programs(&m) || reader_init(&m.reader, &m.loader)) {
 		loader_close(&m.loader);
 		return 1;
 	}

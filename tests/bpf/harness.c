@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -115,6 +116,7 @@ int harness_load(struct harness *h, const struct harness_config *hc)
 		loader_set_geometry(&h->l, &g);
 	}
 	override_config((struct tcpshake_config *)&h->l.skel->rodata->cfg, hc);
+	loader_skip_ingress(&h->l, hc->ingress == INGRESS_TC_ONLY, hc->ingress == INGRESS_XDP_ONLY);
 	if (loader_finish(&h->l))
 		return -1;
 	if (hc->events) {
@@ -270,13 +272,25 @@ int harness_reset(struct harness *h)
 	return harness_sweep(h);
 }
 
+enum ingress_load harness_ingress_for(enum hook hook)
+{
+	return hook == HOOK_XDP_IN ? INGRESS_XDP_ONLY :
+	       hook == HOOK_TC_IN ? INGRESS_TC_ONLY : INGRESS_BOTH;
+}
+
 static int prog_fd(struct harness *h, enum hook hook)
 {
+	const struct bpf_program *p;
+
 	switch (hook) {
-	case HOOK_XDP_IN: return bpf_program__fd(h->l.skel->progs.tcpshake_xdp);
-	case HOOK_TC_IN:  return bpf_program__fd(h->l.skel->progs.tcpshake_tc_in);
-	default:          return bpf_program__fd(h->l.skel->progs.tcpshake_tc_out);
+	case HOOK_XDP_IN: p = h->l.skel->progs.tcpshake_xdp; break;
+	case HOOK_TC_IN:  p = h->l.skel->progs.tcpshake_tc_in; break;
+	default:          p = h->l.skel->progs.tcpshake_tc_out; break;
 	}
+	if (bpf_program__fd(p) < 0)
+		fprintf(stderr, "harness: %s was not loaded: see harness_config.ingress\n",
+			bpf_program__name(p));
+	return bpf_program__fd(p);
 }
 
 static __u64 monotonic_ns(void)

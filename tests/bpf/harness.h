@@ -20,6 +20,11 @@ enum hook { HOOK_XDP_IN = 0, HOOK_TC_IN, HOOK_TC_OUT };
  * CLOCK_MONOTONIC like bpf_ktime_get_ns. */
 enum backend { BACKEND_KERNEL = 0, BACKEND_NATIVE };
 
+/* The ingress programs a kernel load verifies (tc egress always): the
+ * verifier takes most of a load's time, so a test that runs one ingress
+ * hook loads only that one. Running a hook not loaded fails. */
+enum ingress_load { INGRESS_BOTH = 0, INGRESS_XDP_ONLY, INGRESS_TC_ONLY };
+
 struct harness_config {
 	__u32 hs_buckets;         /* 0: defaults */
 	__u32 flow_buckets;
@@ -34,7 +39,11 @@ struct harness_config {
 	__u32 max_ports;          /* 0: default --max-ports */
 	__u32 claimed_hs_buckets; /* programs believe in this many buckets (0: the real count) */
 	enum backend backend;
+	enum ingress_load ingress;
 };
+
+/* The ingress load a test running hook needs. */
+enum ingress_load harness_ingress_for(enum hook hook);
 
 struct harness {
 	enum backend backend;

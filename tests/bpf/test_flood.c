@@ -82,7 +82,8 @@ static void synack(struct harness *h, __u32 i, __u16 dport, __u32 isn)
 
 static void sketches(enum backend backend, enum hook ingress)
 {
-	struct harness_config hc = { .backend = backend, .hs_buckets = 4096 };
+	struct harness_config hc = { .backend = backend, .hs_buckets = 4096,
+				     .ingress = harness_ingress_for(ingress) };
 	struct sketch_hit top[5];
 	struct harness h;
 	char name[64];
@@ -147,7 +148,7 @@ static void port_stats_of_slot(struct harness *h, __u32 slot, struct service_sta
  * retransmitted; the sweeper counts the port's half-open records. */
 static void port_signals(enum backend backend)
 {
-	struct harness_config hc = { .backend = backend };
+	struct harness_config hc = { .backend = backend, .ingress = INGRESS_XDP_ONLY };
 	struct service_stats ss;
 	struct harness h;
 	__u32 i, slot;

@@ -67,7 +67,8 @@ static void handshake(struct harness *h, __u16 port)
 
 static void port_slots_capped(enum backend backend)
 {
-	struct harness_config hc = { .backend = backend, .max_ports = 1 };
+	struct harness_config hc = { .backend = backend, .max_ports = 1,
+				     .ingress = INGRESS_TC_ONLY };
 	struct service_stats ss;
 	struct iface_stats st;
 	struct harness h;
@@ -123,7 +124,8 @@ static void test_port_slots_capped_native(void **unused)
  * count is what the exporters show as tcpshake_sweep_errors_total. */
 static void test_walk_error_surfaces_kernel(void **unused)
 {
-	struct harness_config hc = { .hs_buckets = 1024, .claimed_hs_buckets = 2048 };
+	struct harness_config hc = { .hs_buckets = 1024, .claimed_hs_buckets = 2048,
+				     .ingress = INGRESS_TC_ONLY };
 	struct harness h;
 
 	(void)unused;
@@ -170,7 +172,7 @@ static void send_syns(struct harness *h)
 static void test_sweep_in_slices(void **unused)
 {
 	struct harness_config hc = { .hs_buckets = 4096, .flow_buckets = 4096, .sweep_slices = 7,
-				     .syn_timeout_ns = 2000000000ull };
+				     .syn_timeout_ns = 2000000000ull, .ingress = INGRESS_TC_ONLY };
 	struct harness h[2];
 	struct iface_stats st;
 	int b;

@@ -446,7 +446,8 @@ static const char *hook_label(enum hook hook, enum backend b)
  * the number of cases the kernel refused to run. */
 static int run_corpus(enum hook hook, enum backend backend, bool raw)
 {
-	struct harness_config hc = { .backend = backend, .raw_ip = raw };
+	struct harness_config hc = { .backend = backend, .raw_ip = raw,
+				     .ingress = harness_ingress_for(hook) };
 	struct iface_stats before, after;
 	struct harness h;
 	int i, refused = 0, ran = 0;
@@ -546,7 +547,7 @@ static void test_corpus_native(void **unused)
  * the ingress hook: tc egress skips it (and counts the skip). */
 static void test_forwarded_hairpin_counted_once(void **unused)
 {
-	struct harness_config hc = { 0 };
+	struct harness_config hc = { .ingress = INGRESS_TC_ONLY };
 	struct iface_stats st;
 	struct harness h;
 	__u8 b[256];

@@ -125,7 +125,8 @@ static void *race(void *arg)
  * proves nothing about lost updates and is repeated. */
 static bool race_round(int round, __u64 *retries)
 {
-	struct harness_config hc = { .hs_buckets = 65536, .flow_buckets = 65536 };
+	struct harness_config hc = { .hs_buckets = 65536, .flow_buckets = 65536,
+				     .ingress = INGRESS_XDP_ONLY };
 	pthread_barrier_t barrier;
 	volatile int meet = 0;
 	struct harness h;
@@ -526,7 +527,8 @@ static bool move_round(struct harness *h, const struct move_plan *m, int round, 
 
 static void test_moves_racing_updates(void **unused)
 {
-	struct harness_config hc = { .hs_buckets = MOVE_BUCKETS, .hash_seed = MOVE_SEED };
+	struct harness_config hc = { .hs_buckets = MOVE_BUCKETS, .hash_seed = MOVE_SEED,
+				     .ingress = INGRESS_XDP_ONLY };
 	struct move_plan m;
 	struct harness h;
 	__u64 retries = 0;

@@ -58,7 +58,8 @@ static void close_one(struct harness *h, const char *client, __u16 port, __u32 x
 
 static void test_syn_flood_never_touches_established(void **unused)
 {
-	struct harness_config hc = { .hs_buckets = 64 };     /* 256 ways */
+	struct harness_config hc = { .hs_buckets = 64,     /* 256 ways */
+				     .ingress = INGRESS_XDP_ONLY };
 	const int flood = 20000;
 	struct iface_stats st;
 	struct harness h;
@@ -98,7 +99,8 @@ static void test_syn_flood_never_touches_established(void **unused)
 static void test_full_buckets_spill_without_loss(void **unused)
 {
 	/* One flow bucket of 8 ways: 40 connections collide for sure. */
-	struct harness_config hc = { .flow_buckets = 1, .spill_max = 1024, .time_wait_ns = 20000000 };
+	struct harness_config hc = { .flow_buckets = 1, .spill_max = 1024, .time_wait_ns = 20000000,
+				     .ingress = INGRESS_XDP_ONLY };
 	struct timespec pause = { 0, 40000000 };
 	struct iface_stats st;
 	struct harness h;
@@ -149,6 +151,7 @@ static void test_spill_swept_in_slices(void **unused)
 			struct harness_config hc = {
 				.backend = b ? BACKEND_NATIVE : BACKEND_KERNEL, .flow_buckets = 1,
 				.spill_max = 1024, .sweep_slices = slices[s], .time_wait_ns = 20000000,
+				.ingress = INGRESS_XDP_ONLY,
 			};
 
 			assert_int_equal(harness_load(&h, &hc), 0);
@@ -214,7 +217,7 @@ static __u32 away_from_home(struct harness *h)
 static void test_full_bucket_uses_alternative(void **unused)
 {
 	struct harness_config hc = { .flow_buckets = 2, .spill_max = 1024, .time_wait_ns = 20000000,
-				     .hash_seed = 42 };
+				     .hash_seed = 42, .ingress = INGRESS_XDP_ONLY };
 	struct timespec pause = { 0, 40000000 };
 	struct iface_stats st;
 	struct harness h;
@@ -283,7 +286,8 @@ static int direct_mapped_overflow(struct harness *h)
  * spill map, and every close is exact. */
 static void test_high_load_fits_in_ways(void **unused)
 {
-	struct harness_config hc = { .flow_buckets = 1024, .spill_max = 4096 };
+	struct harness_config hc = { .flow_buckets = 1024, .spill_max = 4096,
+				     .ingress = INGRESS_XDP_ONLY };
 	struct iface_stats st;
 	struct harness h;
 	char client[32];
@@ -344,7 +348,8 @@ static void twenty_thousand(enum backend backend, __u64 seed)
 {
 	struct harness_config hc = { .hs_buckets = 32768 / HS_WAYS,   /* the default */
 				     .flow_buckets = 4096,       /* room for 20,000 flows */
-				     .hash_seed = seed, .backend = backend };
+				     .hash_seed = seed, .backend = backend,
+				     .ingress = INGRESS_XDP_ONLY };
 	const int n = 20000;
 	struct iface_stats st;
 	struct harness h;
@@ -400,7 +405,8 @@ static void test_twenty_thousand_attempts(void **unused)
  * fill (hs_move.h). Filling three quarters of it is no flood. */
 static void flood_marks_crowded(enum backend backend)
 {
-	struct harness_config hc = { .hs_buckets = 64, .hash_seed = 42, .backend = backend };
+	struct harness_config hc = { .hs_buckets = 64, .hash_seed = 42, .backend = backend,
+				     .ingress = INGRESS_XDP_ONLY };
 	const int ways = 64 * HS_WAYS, flood = 1000;
 	struct iface_stats st;
 	struct harness h;
@@ -485,7 +491,8 @@ static void test_moved_attempt_completes(void **unused)
 	}
 	for (b = 0; b < 2; b++) {
 		struct harness_config hc = { .hs_buckets = 4, .hash_seed = 42,
-					     .backend = b ? BACKEND_NATIVE : BACKEND_KERNEL };
+					     .backend = b ? BACKEND_NATIVE : BACKEND_KERNEL,
+					     .ingress = INGRESS_XDP_ONLY };
 
 		assert_int_equal(harness_load(&h, &hc), 0);
 		moved = -1;
@@ -533,7 +540,7 @@ static void test_moved_attempt_completes(void **unused)
 
 static void test_half_open_gauge(void **unused)
 {
-	struct harness_config hc = { 0 };
+	struct harness_config hc = { .ingress = INGRESS_XDP_ONLY };
 	struct iface_stats st;
 	struct harness h;
 	int i;
@@ -561,7 +568,8 @@ static void test_half_open_gauge(void **unused)
  * timeout, tracked or evicted. */
 static void test_half_open_beyond_the_table(void **unused)
 {
-	struct harness_config hc = { .hs_buckets = 64 };   /* 256 ways */
+	struct harness_config hc = { .hs_buckets = 64,   /* 256 ways */
+				     .ingress = INGRESS_XDP_ONLY };
 	struct iface_stats st;
 	struct harness h;
 	__s64 tracked;
@@ -590,7 +598,7 @@ static void test_half_open_beyond_the_table(void **unused)
 
 static void test_event_contents(void **unused)
 {
-	struct harness_config hc = { .events = true };
+	struct harness_config hc = { .events = true, .ingress = INGRESS_XDP_ONLY };
 	const struct event *e;
 	struct harness h;
 	__u8 want[16] = { [10] = 0xff, [11] = 0xff, 10, 9, 0, 1 };
