@@ -77,8 +77,10 @@
 
 /* Moves the attempt of way i of its home bucket home (tag t) to a free
  * way of its alternative bucket alt and leaves way i BUSY for the caller;
- * false when it did not (nothing changed then, but maybe the version). */
-static __always_inline bool hs_move(__u32 home, int i, __u32 t, __u32 alt, __u64 now)
+ * 0 when it did not (nothing changed then, but maybe the version). A
+ * global function: verified once, not once for each way hs_move_out()
+ * may pick. */
+CORE_GLOBAL int hs_move(__u32 home, int i, __u32 t, __u32 alt, __u64 now)
 {
 	struct hs_head *sh = hs_head_at(home), *dh = hs_head_at(alt);
 	struct hs_ways *sw = hs_ways_at(home), *dw = hs_ways_at(alt);
@@ -87,11 +89,11 @@ static __always_inline bool hs_move(__u32 home, int i, __u32 t, __u32 alt, __u64
 	int j;
 
 	if (!sh || !sw || !dh || !dw || i < 0 || i >= HS_WAYS)
-		return false;
+		return 0;
 	/* A move is rare: it can afford the atomic the SYN fast path avoids. */
 	j = claim_free_way(dh->tag, HS_WAYS);
 	if (j < 0 || j >= HS_WAYS)
-		return false;
+		return 0;
 	s = &sw->way[i];
 	d = &dw->way[j];
 	/* The record is copied into the destination as an update copies it
@@ -112,13 +114,13 @@ static __always_inline bool hs_move(__u32 home, int i, __u32 t, __u32 alt, __u64
 		/* Lost to updates, or to a stalled writer: an update given up. */
 		if (v & 1)
 			count_update_given_up(sh->iface[i]);
-		return false;
+		return 0;
 	}
 	/* The source is ours; it must still hold the attempt chosen, at home. */
 	if (sh->tag[i] != t || sh->away[i]) {
 		*(volatile __u32 *)&s->conn.version = v + 2;
 		way_release(&dh->tag[j], TAG_BUSY);
-		return false;
+		return 0;
 	}
 	d->key = s->key;
 	d->conn.version = version_fresh(now, t);
