@@ -150,24 +150,44 @@ int loader_finish(struct loader *l)
 	return loader_sweep(l);
 }
 
+static int put_parts_singly(int outer, const int *fds)
+{
+	__u32 i;
+
+	for (i = 0; i < SPILL_PARTS; i++)
+		if (bpf_map_update_elem(outer, &i, &fds[i], BPF_ANY))
+			return -errno;
+	return 0;
+}
+
+/* All parts go into the outer map in one batch: the kernel waits for an
+ * RCU grace period after each update of a map of maps from user space
+ * (maybe_wait_bpf_programs), 12 ms here, and 64 single updates took most
+ * of the start-up. A kernel without batches for it gets single updates. */
 int loader_create_spill_parts(struct bpf_map *spill, __u32 spill_max)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
-	int outer = bpf_map__fd(spill), fd, err;
-	__u32 i;
+	int outer = bpf_map__fd(spill), fds[SPILL_PARTS], err = 0;
+	__u32 keys[SPILL_PARTS], i, n;
 
-	for (i = 0; i < SPILL_PARTS; i++) {
-		fd = bpf_map_create(BPF_MAP_TYPE_HASH, "spill_part", sizeof(struct flow_key),
-				    sizeof(struct way), spill_part_capacity(spill_max), &opts);
-		if (fd < 0)
-			return fd;
-		/* The outer map holds the part from here on. */
-		err = bpf_map_update_elem(outer, &i, &fd, BPF_ANY) ? -errno : 0;
-		close(fd);
-		if (err)
-			return err;
+	for (n = 0; n < SPILL_PARTS && !err; n++) {
+		keys[n] = n;
+		fds[n] = bpf_map_create(BPF_MAP_TYPE_HASH, "spill_part", sizeof(struct flow_key),
+					sizeof(struct way), spill_part_capacity(spill_max), &opts);
+		if (fds[n] < 0)
+			err = fds[n];
 	}
-	return 0;
+	if (!err) {
+		__u32 count = SPILL_PARTS;
+
+		if (bpf_map_update_batch(outer, keys, fds, &count, NULL))
+			err = put_parts_singly(outer, fds);
+	}
+	/* The outer map holds the parts from here on. */
+	for (i = 0; i < n; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return err;
 }
 
 int loader_spill_part_fd(const struct bpf_map *spill, __u32 part)
