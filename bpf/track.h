@@ -474,18 +474,15 @@ static __always_inline void establish(struct flow_ref fb, int old_way, struct wa
 }
 
 /* A SYN or SYN-ACK without a handshake record starts one; a SYN-ACK only
- * when this host sent it. */
-static __always_inline bool start_handshake(struct hs_ref b, const struct packet *p, __u32 tag,
-					    __u32 egress)
+ * when this host sent it (one from the network is counted unsolicited). */
+static __always_inline bool starts_handshake(const struct packet *p, __u32 egress)
 {
 	struct iface_stats *st;
 
 	if ((p->flags & (TCPF_SYN | TCPF_RST)) != TCPF_SYN)
 		return false;
-	if (!(p->flags & TCPF_ACK) || egress == DIR_EGRESS) {
-		new_handshake(b, p, tag, clock_ns(), egress);
+	if (!(p->flags & TCPF_ACK) || egress == DIR_EGRESS)
 		return true;
-	}
 	st = stats_of(p->key.iface);
 	if (st)
 		st->synacks_unsolicited++;
@@ -501,7 +498,11 @@ static __always_inline void contest(struct flow_ref fb, int fi, struct way *w, _
 		flow_mark(fb.h, fi, tag, false);
 }
 
-/* Everything that is not a fast path. */
+/* What track_slow() leaves to its caller. */
+enum slow_result { SLOW_DONE = 0, SLOW_NEW_ATTEMPT };
+
+/* Everything that is not a fast path, but starting an attempt: returns
+ * SLOW_NEW_ATTEMPT when the packet starts one (track_slow_path). */
 CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 {
 	struct flow_ref fb = flow_bucket_of(hash);
@@ -513,7 +514,7 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 	int i, fi = -1;
 
 	if (!p || !fb.h || !fb.w || !b.h || !b.w || !u)
-		return 0;
+		return SLOW_DONE;
 	/* Start both header loads now, so their cache misses overlap. */
 	__asm__ __volatile__("" : : "r"(*(volatile __u32 *)&fb.h->tag[0]),
 			     "r"(*(volatile __u32 *)&b.h->tag[0]));
@@ -533,25 +534,27 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 				flow_settle(fb.h, fi, tag, &u->w.conn);
 			/* Only a SYN-ACK that may open a new connection goes on. */
 			if (!(fx & FX_CONTEST))
-				return 0;
+				return SLOW_DONE;
 		}
 	}
 	i = hs_lookup(&b, tag, &p->key);
 	if (i < 0 || i >= HS_WAYS) {
-		if (start_handshake(b, p, tag, egress) && w)
+		if (!starts_handshake(p, egress))
+			return SLOW_DONE;
+		if (w)
 			contest(fb, fi, w, tag, &p->key);
-		return 0;
+		return SLOW_NEW_ATTEMPT;
 	}
 	now = clock_ns();
 	fx = hs_step(&b, &i, p, hash, now, egress, u, false);
 	if (i < 0 || i >= HS_WAYS)
-		return 0;
+		return SLOW_DONE;
 	if (fx & FX_NEW_ATTEMPT) {
 		__u32 t;
 
 		hs_step(&b, &i, p, hash, now, egress, u, true);
 		if (i < 0 || i >= HS_WAYS)
-			return 0;
+			return SLOW_DONE;
 		t = b.h->tag[i];
 		b.h->birth[i] = (__u32)(now >> 10);
 		b.h->synack_tick[i] = (p->flags & TCPF_ACK) ? fsm_coarse(now) + 1 : 0;
@@ -567,7 +570,29 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 		establish(fb, fi, w, u, hash, now);
 	if (fx & (FX_HANDSHAKE | FX_RELEASE))
 		hs_release(&b, i, tag);
+	return SLOW_DONE;
+}
+
+/* new_handshake() where the slow path starts an attempt (an orphan
+ * SYN-ACK, a SYN that raced another CPU's): a global function, so the
+ * verifier checks it once, not on each of track_slow()'s paths, and
+ * called by the program, not by track_slow(), so the chain of calls
+ * below it stays within the stack's 512 bytes. The SYN fast path inlines
+ * new_handshake(). */
+CORE_GLOBAL int new_handshake_slow(const struct packet *p, __u64 hash, __u32 egress)
+{
+	struct hs_ref b = hs_bucket_of(hash);
+
+	if (!p || !b.h || !b.w)
+		return 0;
+	new_handshake(b, p, flow_tag(hash), clock_ns(), egress);
 	return 0;
+}
+
+static __always_inline void track_slow_path(const struct packet *p, __u64 hash, __u32 egress)
+{
+	if (track_slow(p, hash, egress) == SLOW_NEW_ATTEMPT)
+		new_handshake_slow(p, hash, egress);
 }
 
 /* The first half of track(): parses a frame of interface ifindex. Returns 1
@@ -629,7 +654,7 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 		    flow_gate_pass(&h->active[i], now_coarse, p->payload_len))
 			return;
 	}
-	track_slow(p, hash, egress);
+	track_slow_path(p, hash, egress);
 }
 
 /* The core after a hook parsed a frame of interface slot iface into *p
