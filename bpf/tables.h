@@ -439,17 +439,20 @@ static __always_inline int hs_claim(const struct hs_head *h, __u32 birth, __u32 
 	return victim;
 }
 
-/* Free ways among n tags, counted without a branch per way (the verifier
- * would otherwise walk every combination). */
+/* Free ways among n tags, counted without a branch per way: the verifier
+ * would walk every combination, 2^n paths. The empty asm hides that the
+ * second operand is -t: clang turns (t | -t) >> 31 into t != 0 and that
+ * into a branch. */
 static __always_inline __u32 free_ways(const __u32 *tag, __u32 n)
 {
 	__u32 i, used = 0;
 
 	_Static_assert(TAG_FREE == 0, "a free way's tag is zero");
 	for (i = 0; i < n; i++) {
-		__u32 t = tag[i];
+		__u32 t = tag[i], neg = 0u - t;
 
-		used += (t | (0u - t)) >> 31;   /* 1 unless t is zero */
+		__asm__ __volatile__("" : "+r"(neg));
+		used += (t | neg) >> 31;   /* 1 unless t is zero */
 	}
 	return n - used;
 }
