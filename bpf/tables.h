@@ -164,19 +164,38 @@ static __always_inline void count_update_given_up(__u32 iface)
 		st->update_conflicts++;
 }
 
+/* A reader's wait for an even version (loop() callback). */
+struct version_wait {
+	const __u32 *version;
+	__u32 v;
+};
+
+static long version_wait_read(__u64 i, void *ctx)
+{
+	struct version_wait *vw = ctx;
+
+	(void)i;
+	vw->v = *(volatile const __u32 *)vw->version;
+	return !(vw->v & 1);
+}
+
 /* Copies the record and returns the version it was copied at; odd when a
- * CPU is still writing it after the wait (the copy is then not to be used). */
+ * CPU is still writing it after the wait (the copy is then not to be used).
+ * The wait is a loop() callback: the verifier checks its read once, not
+ * RECORD_WAIT_READS times (6k instructions per program). */
 CORE_GLOBAL __u32 record_read(const struct way *w, struct conn *c)
 {
 	__u32 v;
-	int i;
 
 	if (!w || !c)   /* global functions verify their pointers themselves */
 		return 1;
 	v = *(volatile const __u32 *)&w->conn.version;
+	if (v & 1) {
+		struct version_wait vw = { .version = &w->conn.version, .v = v };
 
-	for (i = 0; i < RECORD_WAIT_READS && (v & 1); i++)
-		v = *(volatile const __u32 *)&w->conn.version;
+		loop(RECORD_WAIT_READS, version_wait_read, &vw);
+		v = vw.v;
+	}
 	__asm__ __volatile__("" ::: "memory");   /* the version before the fields */
 	*c = w->conn;
 	return v;
