@@ -498,7 +498,9 @@ bench_footprint() {
 	done
 	# The stall is the longest single program run (a kernel without
 	# preemption keeps other tasks off that CPU for its length); the
-	# pass is all slices of one interval.
+	# pass is all slices of one interval. Each run measures its empty
+	# tables first; a -full run's are the same geometry as the run before
+	# it, so only the first is a figure.
 	local f filled spilled wall wmax kern cap slices run rmax
 	for s in "${sweeps[@]}"; do
 		f=$OUT/sweep.${s##* }.jsonl
@@ -509,6 +511,8 @@ bench_footprint() {
 		done < <("$PY" -c 'import json, sys
 for line in open(sys.argv[1]):
     d = json.loads(line)
+    if d["flow_entries"] == 0 and sys.argv[1].endswith("-full.jsonl"):
+        continue
     print(d["flow_capacity"], d["flow_entries"], d["spill_entries"], d["wall_ms_median"], d["wall_ms_max"], d["bpf_ms_median"],
           d["slices"], d["longest_run_ms_median"], d["longest_run_ms_max"])' "$f")
 	done
