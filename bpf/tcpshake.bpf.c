@@ -103,7 +103,7 @@ CORE_GLOBAL int skb_parse_extensions(struct __sk_buff *skb, __u32 next, struct p
 	return walk_extensions(&c, next, at);
 }
 
-CORE_GLOBAL int parse_xdp(struct xdp_md *ctx, int raw_ip, struct packet *p)
+static __always_inline int parse_xdp(struct xdp_md *ctx, int raw_ip, struct packet *p)
 {
 	struct parse_progress at;
 	struct cursor c;
@@ -146,7 +146,7 @@ static __always_inline int skb_parse_linear(struct __sk_buff *skb, int raw_ip, s
 
 /* Headers past the linear part (GRO, paged skbs) are pulled in once and
  * parsed again. */
-CORE_GLOBAL int parse_skb(struct __sk_buff *skb, int raw_ip, struct packet *p)
+static __always_inline int parse_skb(struct __sk_buff *skb, int raw_ip, struct packet *p)
 {
 	enum parse_result r;
 	__u32 pull;
