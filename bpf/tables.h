@@ -231,29 +231,35 @@ static __always_inline bool record_commit(struct way *w, __u32 v, struct conn *c
 	return true;
 }
 
-/* How many version reads a new record waits for a commit in progress on
- * its way (one 88-byte copy, tens of nanoseconds). Fewer than a reader's
- * RECORD_WAIT_READS: each verified read costs about 43 instructions per
- * program (1024 took 150k verified instructions instead of 106k). */
-#define SEIZE_WAIT_READS 64
+/* A writer's wait to seize a way (loop() callback): one more try. */
+struct seize_wait {
+	__u32 *version;
+	int done;
+};
+
+static long seize_try(__u64 i, void *ctx)
+{
+	struct seize_wait *sw = ctx;
+	__u32 v = *(volatile const __u32 *)sw->version;
+
+	(void)i;
+	sw->done = !(v & 1) && sync_cas(sw->version, v, v + 1) == v;
+	return sw->done;
+}
 
 /* Makes the way's version odd for a writer; 0 when a commit on it did not
- * end within SEIZE_WAIT_READS (its writer stalled). A global function: its
- * loop is verified once, not on each of flow_insert()'s paths to it. */
-CORE_GLOBAL int record_seize(struct way *w)
+ * end within RECORD_WAIT_READS more tries (its writer stalled). The first
+ * try inline, the wait a loop() callback: verified once, not on each of
+ * flow_insert()'s paths, and no call when the way is free. */
+static __always_inline int record_seize(struct way *w)
 {
-	__u32 v;
-	int i;
+	struct seize_wait sw = { .version = &w->conn.version };
+	__u32 v = *(volatile const __u32 *)&w->conn.version;
 
-	if (!w)   /* global functions verify their pointers themselves */
-		return 0;
-	v = *(volatile const __u32 *)&w->conn.version;
-	for (i = 0; i < SEIZE_WAIT_READS; i++) {
-		if (!(v & 1) && sync_cas(&w->conn.version, v, v + 1) == v)
-			return 1;
-		v = *(volatile const __u32 *)&w->conn.version;
-	}
-	return 0;
+	if (!(v & 1) && sync_cas(&w->conn.version, v, v + 1) == v)
+		return 1;
+	loop(RECORD_WAIT_READS, seize_try, &sw);
+	return sw.done;
 }
 
 /* Writes a new record into a way that held another one: first the version
