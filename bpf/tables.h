@@ -28,6 +28,7 @@
 #ifndef TCPSHAKE_PLATFORM
 #error "include a platform first: platform.bpf.h (kernel) or native.h (user space)"
 #endif
+#include "tcpshake/bytes.h"
 #include "tcpshake/fsm.h"
 #include "tcpshake/flowhash.h"
 
@@ -189,8 +190,6 @@ static __always_inline __u32 record_read(const struct way *w, struct conn *c)
 {
 	__u32 v;
 
-	if (!w || !c)   /* global functions verify their pointers themselves */
-		return 1;
 	v = *(volatile const __u32 *)&w->conn.version;
 	if (v & 1) {
 		struct version_wait vw = { .version = &w->conn.version, .v = v };
@@ -467,20 +466,14 @@ static __always_inline int hs_claim(const struct hs_head *h, __u32 birth, __u32 
 }
 
 /* Free ways among n tags, counted without a branch per way: the verifier
- * would walk every combination, 2^n paths. The empty asm hides that the
- * second operand is -t: clang turns (t | -t) >> 31 into t != 0 and that
- * into a branch. */
+ * would walk every combination, 2^n paths. */
 static __always_inline __u32 free_ways(const __u32 *tag, __u32 n)
 {
 	__u32 i, used = 0;
 
 	_Static_assert(TAG_FREE == 0, "a free way's tag is zero");
-	for (i = 0; i < n; i++) {
-		__u32 t = tag[i], neg = 0u - t;
-
-		__asm__ __volatile__("" : "+r"(neg));
-		used += (t | neg) >> 31;   /* 1 unless t is zero */
-	}
+	for (i = 0; i < n; i++)
+		used += (__u32)nonzero_bit(tag[i]);
 	return n - used;
 }
 

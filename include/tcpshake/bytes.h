@@ -14,4 +14,16 @@ static inline __u32 be32_to_host(__u32 v) { return __builtin_bswap32(v); }
 static inline int seq_before(__u32 a, __u32 b) { return (__s32)(a - b) < 0; }
 static inline int seq_after_eq(__u32 a, __u32 b) { return (__s32)(a - b) >= 0; }
 
+/* 1 if x is not zero, else 0, without a branch: (x | -x) has its top bit
+ * set unless x is 0. The empty asm hides that the second operand is -x:
+ * clang would turn the expression into x != 0 and that into a branch, one
+ * more path for the BPF verifier each time. */
+static inline __u64 nonzero_bit(__u64 x)
+{
+	__u64 neg = 0 - x;
+
+	__asm__ __volatile__("" : "+r"(neg));
+	return (x | neg) >> 63;
+}
+
 #endif /* TCPSHAKE_BYTES_H */

@@ -15,17 +15,14 @@
 #ifndef TCPSHAKE_HISTOGRAM_H
 #define TCPSHAKE_HISTOGRAM_H
 
+#include "tcpshake/bytes.h"
+
 #define HIST_FIRST_EXP 13    /* 2^13 ns = 8.192 us */
 
-/* step if v >> step is not zero, else 0, without a branch: (x | -x) has
- * its top bit set unless x is 0. The empty asm hides that the second
- * operand is -x, which clang would turn into x != 0 and a branch. */
+/* step if v >> step is not zero, else 0, without a branch. */
 static inline __u64 hist_msb_step(__u64 v, __u32 step)
 {
-	__u64 high = v >> step, neg = 0 - high;
-
-	__asm__ __volatile__("" : "+r"(neg));
-	return ((high | neg) >> 63) * step;
+	return nonzero_bit(v >> step) * step;
 }
 
 /* Index of the most significant set bit; v must be non-zero. Shifts, for
