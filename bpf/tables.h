@@ -530,24 +530,34 @@ static __always_inline void flow_left_alt(const struct flow_key *key, __u32 idx)
 		sync_sub(home.spilled, 1);
 }
 
+/* The oldest TIME-WAIT way of a bucket (its tag in *vtag), or -1. */
+static __always_inline int flow_oldest_time_wait(const struct flow_head *h, const struct flow_ways *w,
+						 __u32 *vtag)
+{
+	__u64 oldest = ~0ull;
+	int i, victim = -1;
+
+	*vtag = 0;
+	for (i = 0; i < FLOW_WAYS; i++) {
+		__u32 t = h->tag[i];
+
+		if (tag_is_record(t) && w->way[i].conn.state == CS_TIME_WAIT &&
+		    w->way[i].conn.t_end < oldest) {
+			oldest = w->way[i].conn.t_end;
+			victim = i;
+			*vtag = t;
+		}
+	}
+	return victim;
+}
+
 /* Last resort when bucket and spill map are full: the oldest TIME-WAIT way.
  * Its interface is returned in *evicted_iface for the caller to count. */
 static __always_inline int flow_claim_time_wait(struct flow_ref b, __u32 *evicted_iface)
 {
-	__u64 oldest = ~0ull;
-	int i, victim = -1;
-	__u32 vtag = 0;
+	__u32 vtag;
+	int victim = flow_oldest_time_wait(b.h, b.w, &vtag);
 
-	for (i = 0; i < FLOW_WAYS; i++) {
-		__u32 t = b.h->tag[i];
-
-		if (tag_is_record(t) && b.w->way[i].conn.state == CS_TIME_WAIT &&
-		    b.w->way[i].conn.t_end < oldest) {
-			oldest = b.w->way[i].conn.t_end;
-			victim = i;
-			vtag = t;
-		}
-	}
 	if (victim < 0 || victim >= FLOW_WAYS)
 		return -1;
 	if (sync_cas(&b.h->tag[victim], vtag, TAG_BUSY) != vtag)

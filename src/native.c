@@ -173,8 +173,10 @@ void native_spill_prefetch(__u32 slot)
 	struct native_spill *s = &native.spill;
 
 	if (slot <= s->mask && s->used) {
-		__builtin_prefetch(&s->used[slot]);
-		__builtin_prefetch(&s->keys[slot]);
+		prefetch_read(&s->used[slot]);
+		prefetch_read(&s->keys[slot]);
+		prefetch_write(&s->ways[slot]);
+		prefetch_write((const char *)&s->ways[slot] + 64);
 	}
 }
 

@@ -94,10 +94,35 @@ int native_parse(const void *data, const void *data_end, __u32 not_captured, __u
 		 struct native_segment *s);
 /* The rest of native_track() for a parsed segment. */
 void native_track_segment(const struct native_segment *s, __u32 egress);
-/* Hints: the bucket headers a segment will read; then, once those are in
- * cache, the ways it will compare and update. */
+/* Hints to load the cache line at p, to read it or to write it. GCC models
+ * __builtin_prefetch as touching no memory, so a function whose only
+ * effects are prefetches is pure to it, and a call whose result is unused
+ * is deleted: GCC 12 dropped prefetch_insert() whole, and the way a
+ * completing handshake takes was never loaded ahead. An empty volatile asm
+ * is an effect the compiler must keep. */
+static inline void prefetch_read(const void *p)
+{
+	__builtin_prefetch(p, 0);
+	__asm__ __volatile__("" : : "r"(p));
+}
+
+static inline void prefetch_write(const void *p)
+{
+	__builtin_prefetch(p, 1);
+	__asm__ __volatile__("" : : "r"(p));
+}
+
+/* Hints, in three steps some segments apart: the bucket headers a segment
+ * will read; once those are in cache, the ways it will compare and update,
+ * and what it reads to find the rest; once that is in cache, the rest
+ * (native_prefetch_ways() says which): */
+enum {
+	PREFETCH_LATER_ALT = 1,      /* its record in the alternative bucket */
+	PREFETCH_LATER_INSERT = 2,   /* the way its record moves to, not at home */
+};
 void native_prefetch_heads(const struct native_segment *s);
-void native_prefetch_ways(const struct native_segment *s);
+unsigned int native_prefetch_ways(const struct native_segment *s);
+void native_prefetch_later(const struct native_segment *s, unsigned int what);
 
 /* The core's clock from now on (offline: the current packet's capture time). */
 void native_set_clock(__u64 now_ns);

@@ -47,54 +47,101 @@ void native_prefetch_heads(const struct native_segment *s)
 {
 	struct flow_ref fb;
 
-	__builtin_prefetch(hs_bucket_of(s->hash).h, 1);
+	prefetch_write(hs_bucket_of(s->hash).h);
 	if ((s->p.flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN)
 		return;
 	fb = flow_bucket_of(s->hash);
-	__builtin_prefetch(fb.h, 1);
-	__builtin_prefetch(fb.spilled, 1);
+	prefetch_write(fb.h);
+	prefetch_write(fb.spilled);
 }
 
 static void prefetch_way(const struct way *w)
 {
-	__builtin_prefetch(w, 1);
-	__builtin_prefetch((const char *)w + 64, 1);
+	prefetch_write(w);
+	prefetch_write((const char *)w + 64);
 }
 
 /* A handshake that may complete: its record is copied into the flow table
  * (flow_insert) right before an atomic that waits for that store, so the
- * way it will take is loaded now. That is the first free way at home while
- * home is at most half full; past that, the alternative bucket may take it
- * (its header is loaded for that choice). Into a full bucket, the TIME-WAIT
- * victim scan reads every way's state and end time (second line). */
-static void prefetch_insert(struct flow_ref fb, int free_ways)
+ * way it will take is loaded ahead: the first free way at home, which it
+ * takes unless home is past half full and the alternative bucket has more
+ * room, or home is full and the oldest TIME-WAIT record gives way. Those
+ * choices read lines that are loaded now (the alternative's header, every
+ * way's state and end time), so the way they lead to is loaded later
+ * (PREFETCH_LATER_INSERT). A way loaded in vain costs bandwidth, never a
+ * decision. */
+static unsigned int prefetch_insert(struct flow_ref fb, int free_ways)
 {
 	int i;
 
-	if (free_ways >= FLOW_WAYS / 2) {
+	for (i = 0; free_ways && i < FLOW_WAYS; i++) {
+		if (fb.h->tag[i] == TAG_FREE) {
+			prefetch_way(&fb.w->way[i]);
+			break;
+		}
+	}
+	if (free_ways >= FLOW_WAYS / 2)
+		return 0;
+	if (!free_ways)
+		for (i = 0; i < FLOW_WAYS; i++)
+			prefetch_read((const char *)&fb.w->way[i] + 64);
+	if (fb.alt != fb.home)
+		prefetch_write(flow_head_at(fb.alt));
+	return fb.alt != fb.home || !free_ways ? PREFETCH_LATER_INSERT : 0;
+}
+
+/* The way flow_insert() takes when it is not home's first free one. */
+static void prefetch_insert_elsewhere(struct flow_ref fb, struct flow_head *ah, struct flow_ways *aw)
+{
+	__u32 home_free = flow_free_ways(fb.h), vtag;
+	int i;
+
+	if (ah && aw && fb.alt != fb.home && flow_free_ways(ah) > home_free) {
 		for (i = 0; i < FLOW_WAYS; i++) {
-			if (fb.h->tag[i] == TAG_FREE) {
-				prefetch_way(&fb.w->way[i]);
+			if (ah->tag[i] == TAG_FREE) {
+				prefetch_way(&aw->way[i]);
 				return;
 			}
 		}
 	}
-	if (fb.alt != fb.home)
-		__builtin_prefetch(flow_head_at(fb.alt), 1);
-	if (!free_ways)
+	if (home_free)
+		return;
+	i = flow_oldest_time_wait(fb.h, fb.w, &vtag);
+	if (i >= 0 && i < FLOW_WAYS)
+		prefetch_write(&fb.w->way[i]);   /* its key; the rest is in cache */
+}
+
+void native_prefetch_later(const struct native_segment *s, unsigned int what)
+{
+	__u32 tag = flow_tag(s->hash);
+	struct flow_ref fb = flow_bucket_of(s->hash);
+	struct flow_head *ah = flow_head_at(fb.alt);
+	struct flow_ways *aw = flow_ways_at(fb.alt);
+	int i;
+
+	if (!fb.h || !fb.w)
+		return;
+	if ((what & PREFETCH_LATER_ALT) && ah && aw)
 		for (i = 0; i < FLOW_WAYS; i++)
-			__builtin_prefetch((const char *)&fb.w->way[i] + 64, 0);
+			if ((ah->tag[i] | TAG_ESTABLISHED) == (tag | TAG_ESTABLISHED))
+				prefetch_way(&aw->way[i]);
+	if (what & PREFETCH_LATER_INSERT)
+		prefetch_insert_elsewhere(fb, ah, aw);
 }
 
 /* The headers are in cache by now: the ways whose tags match are the ones
  * the core will compare keys with and update. A data segment of an
- * established flow needs the header alone; a bare SYN writes a free way. */
-void native_prefetch_ways(const struct native_segment *s)
+ * established flow needs the header alone; a bare SYN writes a free way.
+ * A record not at home may be in the spill map, loaded now, or in the
+ * alternative bucket, whose header loads now and way later
+ * (PREFETCH_LATER_ALT). */
+unsigned int native_prefetch_ways(const struct native_segment *s)
 {
 	__u32 tag = flow_tag(s->hash), flags = s->p.flags;
 	struct hs_ref hb = hs_bucket_of(s->hash);
 	struct flow_ref fb = flow_bucket_of(s->hash);
-	bool completes = false;
+	unsigned int later = 0;
+	bool completes = false, home = false;
 	int i, free_ways = 0;
 
 	if ((flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
@@ -104,19 +151,23 @@ void native_prefetch_ways(const struct native_segment *s)
 				break;
 			}
 		}
-		return;
+		return 0;
 	}
 	if (!(flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) && flow_find_established(fb.h, tag) >= 0)
-		return;
+		return 0;
 	for (i = 0; i < FLOW_WAYS; i++) {
-		if ((fb.h->tag[i] | TAG_ESTABLISHED) == (tag | TAG_ESTABLISHED))
+		if ((fb.h->tag[i] | TAG_ESTABLISHED) == (tag | TAG_ESTABLISHED)) {
 			prefetch_way(&fb.w->way[i]);
-		else if (fb.h->tag[i] == TAG_FREE)
+			home = true;
+		} else if (fb.h->tag[i] == TAG_FREE) {
 			free_ways++;
+		}
 	}
-	if (*fb.spilled) {
-		__builtin_prefetch(flow_head_at(fb.alt), 1);
+	if (*fb.spilled && !home) {
+		prefetch_write(flow_head_at(fb.alt));
 		native_spill_prefetch(native_spill_slot(&s->p.key));
+		if (fb.alt != fb.home)
+			later |= PREFETCH_LATER_ALT;
 	}
 	for (i = 0; i < HS_WAYS; i++) {
 		if ((hb.h->tag[i] | TAG_TOMBSTONE) == (tag | TAG_TOMBSTONE)) {
@@ -125,5 +176,6 @@ void native_prefetch_ways(const struct native_segment *s)
 		}
 	}
 	if (completes && (flags & TCPF_ACK))
-		prefetch_insert(fb, free_ways);
+		later |= prefetch_insert(fb, free_ways);
+	return later;
 }

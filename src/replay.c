@@ -39,12 +39,15 @@
 #define NO_SLOT          (-1)
 #define PIPELINE         16           /* segments parsed ahead of tracking */
 #define WAYS_AHEAD       8            /* segments ahead whose ways start loading */
+#define LATER            4            /* segments later, what the ways lead to */
+_Static_assert(WAYS_AHEAD + LATER < PIPELINE, "a segment passes every stage before its turn");
 #define OBSERVE_NS       ((__u64)(FLOODWATCH_OBSERVE_S * 1e9))
 
 /* A TCP segment parsed ahead, waiting for its turn. */
 struct pending {
 	__u64 ts;
 	bool has_ts;
+	__u8 later;                       /* for native_prefetch_later() */
 	__u32 egress;
 	struct native_segment seg;
 };
@@ -419,8 +422,10 @@ static void drain(struct replay *r)
 
 /* Segments are tracked PIPELINE segments after they are parsed, in order;
  * when parsed, the bucket headers they will need start loading, WAYS_AHEAD
- * segments later the ways (native.h). Frames that are not TCP segments
- * leave the core untouched (a malformed one is counted when parsed). */
+ * segments later the ways, LATER segments after that what the ways lead
+ * to (native.h). Frames that are not
+ * TCP segments leave the core untouched (a malformed one is counted when
+ * parsed). */
 static void queue(struct replay *r, const struct capture_packet *p, const struct frame *f,
 		  __u32 ifindex)
 {
@@ -434,10 +439,20 @@ static void queue(struct replay *r, const struct capture_packet *p, const struct
 	r->count++;
 	q->ts = p->ts_ns;
 	q->has_ts = p->has_ts;
+	q->later = 0;
 	q->egress = egress_of(r, f, p);
 	native_prefetch_heads(&q->seg);
-	if (r->count > WAYS_AHEAD)
-		native_prefetch_ways(&r->ring[(r->head + r->count - 1 - WAYS_AHEAD) % PIPELINE].seg);
+	if (r->count > WAYS_AHEAD) {
+		struct pending *w = &r->ring[(r->head + r->count - 1 - WAYS_AHEAD) % PIPELINE];
+
+		w->later = (__u8)native_prefetch_ways(&w->seg);
+	}
+	if (r->count > WAYS_AHEAD + LATER) {
+		struct pending *l = &r->ring[(r->head + r->count - 1 - WAYS_AHEAD - LATER) % PIPELINE];
+
+		if (l->later)
+			native_prefetch_later(&l->seg, l->later);
+	}
 }
 
 static enum capture_result read_all(struct replay *r)
