@@ -6,8 +6,10 @@
 # Usage: tests/bench/replay.sh BUILD_DIR
 #   REPLAY_PACKETS (default 3000000), REPLAY_RUNS: rounds of tcpshake-mon
 #   and the libpcap read floor, interleaved, the fastest of each counts
-#   (default 3; tshark, at ~100 k packets/s, runs once).
-# Prints packets/s (wall clock and CPU time) and max RSS, and the ratios.
+#   (default 7; tshark, at ~100 k packets/s, runs once).
+# Prints packets/s (wall clock and CPU time) and max RSS, and the ratios;
+# per round, the median of tcpshake-mon's rate and of its ratio to the
+# floor with a bootstrap 95 % confidence interval (tests/bench/stats.py).
 # The target is >= 5 M packets/s on one core for tcpshake-mon, set where
 # libpcap alone read about 7 M/s: this VM's speed moves by a third within
 # an hour, so the ratio to the floor measured in the same rounds (`tcpdump
@@ -52,13 +54,14 @@ cat "$work/short.pcap" >/dev/null
 # is_less A B: whether A < B.
 is_less() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a < b) }'; }
 
-t_wall= t_cpu= t_rss= f_wall= f_cpu= ratios=
-for ((run = 0; run < ${REPLAY_RUNS:-3}; run++)); do
+t_wall= t_cpu= t_rss= f_wall= f_cpu= ratios= rates=
+for ((run = 0; run < ${REPLAY_RUNS:-7}; run++)); do
 	measure tcpshake "$bin" --read "$work/short.pcap" -q --prom-textfile "$work/replay.prom"
 	if [[ -z $t_cpu ]] || is_less "$CPU" "$t_cpu"; then
 		t_wall=$WALL t_cpu=$CPU t_rss=$RSS_KB
 	fi
 	round_cpu=$CPU
+	rates="$rates $(awk -v n="$packets" -v t="$CPU" 'BEGIN { print n / t }')"
 	measure floor tcpdump -r "$work/short.pcap" -w /dev/null
 	if [[ -z $f_cpu ]] || is_less "$CPU" "$f_cpu"; then
 		f_wall=$WALL f_cpu=$CPU
@@ -70,21 +73,25 @@ grep -q '^tcpshake_handshakes_total' "$work/replay.prom" ||
 measure tshark tshark -r "$work/short.pcap" -q -z conv,tcp
 s_wall=$WALL s_cpu=$CPU s_rss=$RSS_KB
 
+# shellcheck disable=SC2086  # one argument per round
+read -r rate_med rate_lo rate_hi < <(python3 "$root/tests/bench/stats.py" median $rates)
+# shellcheck disable=SC2086
+read -r ratio_med ratio_lo ratio_hi < <(python3 "$root/tests/bench/stats.py" median $ratios)
 awk -v n="$packets" -v size="$size" -v tw="$t_wall" -v tc="$t_cpu" -v tr="$t_rss" \
     -v sw="$s_wall" -v sc="$s_cpu" -v sr="$s_rss" -v fw="$f_wall" -v fc="$f_cpu" \
-    -v ratios="$ratios" 'BEGIN {
+    -v ratios="$ratios" -v rm="$rate_med" -v rl="$rate_lo" -v rh="$rate_hi" \
+    -v qm="$ratio_med" -v ql="$ratio_lo" -v qh="$ratio_hi" 'BEGIN {
 	printf "replay: %d packets of short connections (%.0f MB pcap)\n", n, size / 1e6
 	printf "  %-34s %12s %12s %10s\n", "", "pkt/s wall", "pkt/s cpu", "max RSS"
 	printf "  %-34s %12.0f %12.0f %7.0f MB\n", "tcpshake-mon --read", n / tw, n / tc, tr / 1024
 	printf "  %-34s %12.0f %12.0f\n", "libpcap read floor (tcpdump -r -w)", n / fw, n / fc
 	printf "  %-34s %12.0f %12.0f %7.0f MB\n", "tshark -r -q -z conv,tcp", n / sw, n / sc, sr / 1024
 	k = split(ratios, r, " ")
-	for (i = 1; i <= k; i++)          # insertion sort: k is small
-		for (j = i; j > 1 && r[j - 1] > r[j]; j--) { t = r[j]; r[j] = r[j - 1]; r[j - 1] = t }
-	med = k % 2 ? r[(k + 1) / 2] : (r[k / 2] + r[k / 2 + 1]) / 2
+	printf "  tcpshake-mon per round (cpu): median %.2f M/s, 95%% CI %.2f..%.2f (%d rounds)\n",
+		rm / 1e6, rl / 1e6, rh / 1e6, k
 	printf "  ratio tcpshake-mon / libpcap read floor (cpu): %.2fx of its speed, best against best;\n", fc / tc
-	printf "    per round %.2fx median (%.2f..%.2f, %d rounds); target >= 0.71x (5 M where the floor is 7 M)\n",
-		med, r[1], r[k], k
+	printf "    per round %.2fx median, 95%% CI %.2f..%.2f; target >= 0.71x (5 M where the floor is 7 M)\n",
+		qm, ql, qh
 	printf "  ratio tcpshake-mon / tshark: %.1fx faster (wall), %.1fx (cpu), %.2fx the RSS\n",
 		sw / tw, sc / tc, tr / sr
 	printf "  target >= 5 M packets/s on one core: %s (%.2f M/s cpu)\n",

@@ -12,6 +12,9 @@
       The one table printed at the end of `make bench`.
   stats.py plot SAMPLES.csv OUT.svg
       Paired ratios per configuration and workload, with their intervals.
+  stats.py median VALUE...
+      "MEDIAN LO HI": the median of one value per round and its bootstrap
+      95 % confidence interval (the offline bench's per-round figures).
 
 FIGURES.tsv columns: section, figure, value, unit, baseline, baseline_name,
 ratio, ratio_ci (95 % interval, "-" where there are no repeated rounds),
@@ -224,6 +227,10 @@ def main():
         table(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "plot":
         plot(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) >= 3 and sys.argv[1] == "median":
+        xs = [float(x) for x in sys.argv[2:]]
+        lo, hi = bootstrap_median_ci(xs, zlib.crc32(b"median"))
+        print(statistics.median(xs), lo, hi)
     else:
         sys.exit(__doc__)
 
