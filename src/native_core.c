@@ -141,7 +141,7 @@ unsigned int native_prefetch_ways(const struct native_segment *s)
 	struct hs_ref hb = hs_bucket_of(s->hash);
 	struct flow_ref fb = flow_bucket_of(s->hash);
 	unsigned int later = 0;
-	bool completes = false, home = false;
+	bool completes = false, at_home = false;
 	int i, free_ways = 0;
 
 	if ((flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
@@ -158,12 +158,12 @@ unsigned int native_prefetch_ways(const struct native_segment *s)
 	for (i = 0; i < FLOW_WAYS; i++) {
 		if ((fb.h->tag[i] | TAG_ESTABLISHED) == (tag | TAG_ESTABLISHED)) {
 			prefetch_way(&fb.w->way[i]);
-			home = true;
+			at_home = true;
 		} else if (fb.h->tag[i] == TAG_FREE) {
 			free_ways++;
 		}
 	}
-	if (*fb.spilled && !home) {
+	if (*fb.spilled && !at_home) {
 		prefetch_write(flow_head_at(fb.alt));
 		native_spill_prefetch(native_spill_slot(&s->p.key));
 		if (fb.alt != fb.home)

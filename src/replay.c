@@ -423,9 +423,8 @@ static void drain(struct replay *r)
 /* Segments are tracked PIPELINE segments after they are parsed, in order;
  * when parsed, the bucket headers they will need start loading, WAYS_AHEAD
  * segments later the ways, LATER segments after that what the ways lead
- * to (native.h). Frames that are not
- * TCP segments leave the core untouched (a malformed one is counted when
- * parsed). */
+ * to (native.h). Frames that are not TCP segments leave the core untouched
+ * (a malformed one is counted when parsed). */
 static void queue(struct replay *r, const struct capture_packet *p, const struct frame *f,
 		  __u32 ifindex)
 {
