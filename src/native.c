@@ -175,8 +175,7 @@ void native_spill_prefetch(__u32 slot)
 	if (slot <= s->mask && s->used) {
 		prefetch_read(&s->used[slot]);
 		prefetch_read(&s->keys[slot]);
-		prefetch_write(&s->ways[slot]);
-		prefetch_write((const char *)&s->ways[slot] + 64);
+		prefetch_way(&s->ways[slot]);
 	}
 }
 

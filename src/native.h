@@ -112,6 +112,13 @@ static inline void prefetch_write(const void *p)
 	__asm__ __volatile__("" : : "r"(p));
 }
 
+/* Both lines of a table way, to be written. */
+static inline void prefetch_way(const struct way *w)
+{
+	prefetch_write(w);
+	prefetch_write((const char *)w + 64);
+}
+
 /* Hints, in three steps some segments apart: the bucket headers a segment
  * will read; once those are in cache, the ways it will compare and update,
  * and what it reads to find the rest; once that is in cache, the rest

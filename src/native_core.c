@@ -55,10 +55,33 @@ void native_prefetch_heads(const struct native_segment *s)
 	prefetch_write(fb.spilled);
 }
 
-static void prefetch_way(const struct way *w)
+/* The first free way of a flow bucket, the one flow_claim_free() takes. */
+static void prefetch_first_free(const struct flow_head *h, const struct flow_ways *w)
 {
-	prefetch_write(w);
-	prefetch_write((const char *)w + 64);
+	int i;
+
+	for (i = 0; i < FLOW_WAYS; i++) {
+		if (h->tag[i] == TAG_FREE) {
+			prefetch_way(&w->way[i]);
+			return;
+		}
+	}
+}
+
+/* The ways of a flow bucket whose tags match (either ESTABLISHED mark);
+ * whether there were any. */
+static bool prefetch_matching(const struct flow_head *h, const struct flow_ways *w, __u32 tag)
+{
+	bool any = false;
+	int i;
+
+	for (i = 0; i < FLOW_WAYS; i++) {
+		if ((h->tag[i] | TAG_ESTABLISHED) == (tag | TAG_ESTABLISHED)) {
+			prefetch_way(&w->way[i]);
+			any = true;
+		}
+	}
+	return any;
 }
 
 /* A handshake that may complete: its record is copied into the flow table
@@ -70,16 +93,12 @@ static void prefetch_way(const struct way *w)
  * way's state and end time), so the way they lead to is loaded later
  * (PREFETCH_LATER_INSERT). A way loaded in vain costs bandwidth, never a
  * decision. */
-static unsigned int prefetch_insert(struct flow_ref fb, int free_ways)
+static unsigned int prefetch_insert(struct flow_ref fb, __u32 free_ways)
 {
-	int i;
+	__u32 i;
 
-	for (i = 0; free_ways && i < FLOW_WAYS; i++) {
-		if (fb.h->tag[i] == TAG_FREE) {
-			prefetch_way(&fb.w->way[i]);
-			break;
-		}
-	}
+	if (free_ways)
+		prefetch_first_free(fb.h, fb.w);
 	if (free_ways >= FLOW_WAYS / 2)
 		return 0;
 	if (!free_ways)
@@ -97,12 +116,8 @@ static void prefetch_insert_elsewhere(struct flow_ref fb, struct flow_head *ah, 
 	int i;
 
 	if (ah && aw && fb.alt != fb.home && flow_free_ways(ah) > home_free) {
-		for (i = 0; i < FLOW_WAYS; i++) {
-			if (ah->tag[i] == TAG_FREE) {
-				prefetch_way(&aw->way[i]);
-				return;
-			}
-		}
+		prefetch_first_free(ah, aw);
+		return;
 	}
 	if (home_free)
 		return;
@@ -117,14 +132,11 @@ void native_prefetch_later(const struct native_segment *s, unsigned int what)
 	struct flow_ref fb = flow_bucket_of(s->hash);
 	struct flow_head *ah = flow_head_at(fb.alt);
 	struct flow_ways *aw = flow_ways_at(fb.alt);
-	int i;
 
 	if (!fb.h || !fb.w)
 		return;
 	if ((what & PREFETCH_LATER_ALT) && ah && aw)
-		for (i = 0; i < FLOW_WAYS; i++)
-			if ((ah->tag[i] | TAG_ESTABLISHED) == (tag | TAG_ESTABLISHED))
-				prefetch_way(&aw->way[i]);
+		prefetch_matching(ah, aw, tag);
 	if (what & PREFETCH_LATER_INSERT)
 		prefetch_insert_elsewhere(fb, ah, aw);
 }
@@ -141,8 +153,8 @@ unsigned int native_prefetch_ways(const struct native_segment *s)
 	struct hs_ref hb = hs_bucket_of(s->hash);
 	struct flow_ref fb = flow_bucket_of(s->hash);
 	unsigned int later = 0;
-	bool completes = false, at_home = false;
-	int i, free_ways = 0;
+	bool completes = false;
+	int i;
 
 	if ((flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
 		for (i = 0; i < HS_WAYS; i++) {
@@ -155,15 +167,7 @@ unsigned int native_prefetch_ways(const struct native_segment *s)
 	}
 	if (!(flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) && flow_find_established(fb.h, tag) >= 0)
 		return 0;
-	for (i = 0; i < FLOW_WAYS; i++) {
-		if ((fb.h->tag[i] | TAG_ESTABLISHED) == (tag | TAG_ESTABLISHED)) {
-			prefetch_way(&fb.w->way[i]);
-			at_home = true;
-		} else if (fb.h->tag[i] == TAG_FREE) {
-			free_ways++;
-		}
-	}
-	if (*fb.spilled && !at_home) {
+	if (!prefetch_matching(fb.h, fb.w, tag) && *fb.spilled) {
 		prefetch_write(flow_head_at(fb.alt));
 		native_spill_prefetch(native_spill_slot(&s->p.key));
 		if (fb.alt != fb.home)
@@ -176,6 +180,6 @@ unsigned int native_prefetch_ways(const struct native_segment *s)
 		}
 	}
 	if (completes && (flags & TCPF_ACK))
-		later |= prefetch_insert(fb, free_ways);
+		later |= prefetch_insert(fb, flow_free_ways(fb.h));
 	return later;
 }
