@@ -187,4 +187,37 @@ int bench_probe_clock(struct xdp_md *ctx)
 	return XDP_PASS;
 }
 
+/* One event written to the ring buffer as account.h writes one: reserve,
+ * fill, submit (with the reader's wake-up check). PROBE_STEPS chained, as
+ * the probes above; and one per program run, as a packet writes it, where
+ * the ring's next lines are not yet in cache. */
+static __always_inline __u64 probe_event(__u64 sum)
+{
+	struct event *e = event_reserve();
+
+	if (!e)
+		return 0;
+	__builtin_memset(e, (int)sum, sizeof(*e));
+	sum += e->t_event | 1;
+	event_submit(e);
+	return sum;
+}
+
+SEC("xdp")
+int bench_probe_events(struct xdp_md *ctx)
+{
+	__u64 sum = ctx->ingress_ifindex;
+	int i;
+
+	for (i = 0; i < PROBE_STEPS; i++)
+		sum = probe_event(sum);
+	return sum ? XDP_PASS : XDP_ABORTED;
+}
+
+SEC("xdp")
+int bench_probe_event(struct xdp_md *ctx)
+{
+	return probe_event(ctx->ingress_ifindex) ? XDP_PASS : XDP_ABORTED;
+}
+
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
