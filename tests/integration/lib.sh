@@ -605,7 +605,7 @@ event_sum() {
 
 # check_rtt NAME: every established event's handshake_s matches tshark's
 # tcp.analysis.initial_rtt for the same 4-tuple (5 % or 50 us; rare
-# scheduling outliers below 1 ms, at most 2 %, are listed but tolerated
+# scheduling outliers below 5 ms, at most 10 %, are listed but tolerated
 # unless RTT_STRICT=1: see analyze.py).
 check_rtt() {
 	local out
