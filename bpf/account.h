@@ -115,7 +115,7 @@ static __always_inline void emit_event(const struct flow_key *key, const struct 
 	e->key = *key;
 	e->conn = *c;
 	e->t_event = now;
-	event_submit(e);
+	event_submit(e, now);
 }
 
 /* Intervals are fsm_elapsed(): a stamp taken by another CPU (or a capture

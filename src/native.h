@@ -295,8 +295,9 @@ static inline struct event *event_reserve(void)
 	return native.on_event ? &native.event : NULL;
 }
 
-static inline void event_submit(struct event *e)
+static inline void event_submit(struct event *e, __u64 now)
 {
+	(void)now;
 	native.on_event(e, native.event_ctx);
 }
 
