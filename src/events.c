@@ -483,14 +483,15 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-/* Hands one line to the writer thread. A full queue returns -EAGAIN and
- * takes nothing. Never blocks on the output. */
-static int enqueue(struct events *e, const char *line, size_t n)
+/* Hands complete lines (each ending in a newline) to the writer thread. A
+ * full queue returns -EAGAIN and takes nothing. Never blocks on the
+ * output. */
+static int enqueue_lines(struct events *e, const char *lines, size_t n)
 {
 	int rc = 0;
 
 	pthread_mutex_lock(&e->lock);
-	if (e->qlen + n + 1 > EVENTS_QUEUE_BYTES) {
+	if (e->qlen + n > EVENTS_QUEUE_BYTES) {
 		rc = -EAGAIN;
 	} else {
 		if (!e->queue && e->spare) {
@@ -498,11 +499,11 @@ static int enqueue(struct events *e, const char *line, size_t n)
 			e->qcap = e->spare_cap;
 			e->spare = NULL;
 		}
-		if (e->qlen + n + 1 > e->qcap) {
+		if (e->qlen + n > e->qcap) {
 			size_t cap = e->qcap ? e->qcap : 65536;
 			char *q;
 
-			while (cap < e->qlen + n + 1)
+			while (cap < e->qlen + n)
 				cap *= 2;
 			q = realloc(e->queue, cap);
 			if (!q) {
@@ -512,12 +513,11 @@ static int enqueue(struct events *e, const char *line, size_t n)
 			e->queue = q;
 			e->qcap = cap;
 		}
-		memcpy(e->queue + e->qlen, line, n);
-		e->queue[e->qlen + n] = '\n';
+		memcpy(e->queue + e->qlen, lines, n);
 		/* The writer waits only on an empty queue: one wake-up per batch. */
 		if (!e->qlen)
 			pthread_cond_signal(&e->wake);
-		e->qlen += n + 1;
+		e->qlen += n;
 	}
 out:
 	pthread_mutex_unlock(&e->lock);
@@ -595,27 +595,66 @@ static void count_dropped(struct events *e)
 	__atomic_add_fetch(&e->dropped, 1, __ATOMIC_RELAXED);
 }
 
-/* Lines from elsewhere (flood alerts) go through the same writer thread. */
+/* The staged lines into the queue: 0 when the stage is empty after it,
+ * -EAGAIN when the queue is full (the lines stay staged). Lines the queue
+ * cannot take for another reason (no memory) are counted as dropped. */
+static int flush_stage(struct events *e)
+{
+	int rc;
+
+	if (!e->stage_len)
+		return 0;
+	rc = enqueue_lines(e, e->stage, e->stage_len);
+	if (rc == -EAGAIN)
+		return rc;
+	if (rc)
+		__atomic_add_fetch(&e->dropped, count_lines(e->stage, e->stage_len),
+				   __ATOMIC_RELAXED);
+	e->stage_len = 0;
+	return 0;
+}
+
+/* Whether the stage can take another line: below its block size, or
+ * flushed to get there. */
+static bool stage_room(struct events *e)
+{
+	return e->stage_len < EVENTS_STAGE_BYTES || !flush_stage(e);
+}
+
+/* Lines from elsewhere (flood alerts) go through the same writer thread,
+ * after the events staged before them. */
 void events_write_line(struct events *e, const char *line)
 {
+	size_t n = strlen(line);
+	char buf[EVENT_LINE_MAX + 1];
+
 	/* An alert line has no ring to wait in: a full queue drops it, counted. */
-	if (enqueue(e, line, strlen(line)))
+	flush_stage(e);
+	if (n >= sizeof(buf)) {
+		count_dropped(e);
+		return;
+	}
+	memcpy(buf, line, n);
+	buf[n] = '\n';
+	if (enqueue_lines(e, buf, n + 1))
 		count_dropped(e);
 }
 
-/* The queue is full: the event waits in e->held, and the callback's
- * error stops libbpf reading the ring (which it has already advanced
- * past this record). The ring then buffers far more than the queue; only
- * when it is full too does the kernel drop, counted in events_lost_total. */
+/* Each event is formatted straight into the stage, which always has room
+ * for one line more than its block size. A block the full queue cannot
+ * take stays staged, and the callback's error stops libbpf reading the
+ * ring (which it has already advanced past this record, now staged). The
+ * ring then buffers far more than the queue; only when it is full too does
+ * the kernel drop, counted in events_lost_total. */
 static int handle_event(void *ctx, void *data, size_t size)
 {
 	struct events *e = ctx;
 	const struct event *ev = data;
 	const char *iface;
-	char line[EVENT_LINE_MAX];
 	size_t n;
-	int rc;
 
+	_Static_assert(sizeof(e->stage) >= EVENTS_STAGE_BYTES + EVENT_LINE_MAX + 1,
+		       "a line and its newline fit after a stage just short of a block");
 	if (size < sizeof(*ev))
 		return 0;
 	if (e->discard) {
@@ -623,33 +662,15 @@ static int handle_event(void *ctx, void *data, size_t size)
 		return 0;
 	}
 	iface = ev->key.iface < e->names->nr_ifaces ? e->names->iface[ev->key.iface].name : "?";
-	/* Formatted on the stack, copied once into the queue: no allocation. */
-	n = event_format(line, sizeof(line), ev, iface, e->mono_to_wall);
-	rc = n ? enqueue(e, line, n) : -ENOMEM;
-	if (rc == -EAGAIN) {
-		memcpy(e->held, line, n);
-		e->held_len = n;
-		return rc;
+	/* The line and its newline; no allocation. */
+	n = event_format(e->stage + e->stage_len, EVENT_LINE_MAX, ev, iface, e->mono_to_wall);
+	if (!n) {
+		count_dropped(e);
+		return 0;
 	}
-	if (rc)
-		count_dropped(e);
-	return 0;
-}
-
-/* True once no event is held back: the held one went into the queue. */
-static bool queue_held(struct events *e)
-{
-	int rc;
-
-	if (!e->held_len)
-		return true;
-	rc = enqueue(e, e->held, e->held_len);
-	if (rc == -EAGAIN)
-		return false;
-	if (rc)
-		count_dropped(e);
-	e->held_len = 0;
-	return true;
+	e->stage[e->stage_len + n] = '\n';
+	e->stage_len += n + 1;
+	return stage_room(e) ? 0 : -EAGAIN;
 }
 
 static void on_wake_signal(int sig)
@@ -717,7 +738,7 @@ static void wait_for_room(struct events *e, int ms)
 	struct timespec until = clock_after_ms(CLOCK_MONOTONIC, ms);
 
 	pthread_mutex_lock(&e->lock);
-	while (e->qlen + EVENT_LINE_MAX + 1 > EVENTS_QUEUE_BYTES &&
+	while (e->qlen + e->stage_len > EVENTS_QUEUE_BYTES &&
 	       !pthread_cond_timedwait(&e->room, &e->lock, &until))
 		;
 	pthread_mutex_unlock(&e->lock);
@@ -725,7 +746,7 @@ static void wait_for_room(struct events *e, int ms)
 
 int events_poll(struct events *e, int timeout_ms)
 {
-	int n = queue_held(e) ? ring_buffer__poll(e->rb, timeout_ms) : -EAGAIN;
+	int n = stage_room(e) ? ring_buffer__poll(e->rb, timeout_ms) : -EAGAIN;
 
 	if (n == -EAGAIN) {
 		/* The writer is behind: the rest waits in the ring until it has
@@ -742,6 +763,7 @@ int events_poll(struct events *e, int timeout_ms)
 	 * is there at every timeout, so events are never older than that. */
 	if (n >= 0)
 		ring_buffer__consume(e->rb);
+	flush_stage(e);   /* a full queue keeps them staged for the next poll */
 	return events_closed(e) || output_gone(e) ? -EPIPE : 0;
 }
 
@@ -801,13 +823,13 @@ void events_drain(struct events *e)
 		double give_up = clock_mono_now() + EVENTS_DRAIN_S;
 
 		/* What waits in the ring goes to the queue as the writer makes room. */
-		while (!(queue_held(e) && ring_buffer__consume(e->rb) >= 0) && e->writer_on &&
-		       !events_closed(e) && clock_mono_now() < give_up)
+		while (!(stage_room(e) && ring_buffer__consume(e->rb) >= 0 && !flush_stage(e)) &&
+		       e->writer_on && !events_closed(e) && clock_mono_now() < give_up)
 			wait_for_room(e, 10);
 		e->discard = true;
-		if (e->held_len)
-			count_dropped(e);
-		e->held_len = 0;
+		__atomic_add_fetch(&e->dropped, count_lines(e->stage, e->stage_len),
+				   __ATOMIC_RELAXED);
+		e->stage_len = 0;
 		ring_buffer__consume(e->rb);   /* counts the rest */
 	}
 	if (e->writer_on) {

@@ -15,6 +15,9 @@ struct ring_buffer;
 
 /* The longest event line is about 700 bytes. */
 #define EVENT_LINE_MAX 1024
+/* A block of staged lines goes to the writer's queue once it is this long
+ * (about 30 lines), and at the end of every poll. */
+#define EVENTS_STAGE_BYTES (16u << 10)
 
 struct events {
 	struct ring_buffer *rb;
@@ -36,11 +39,13 @@ struct events {
 	bool closed;                    /* atomic: the reader went away (EPIPE) */
 	__u64 write_errors;             /* atomic: lines lost to failed writes */
 	__u64 dropped;                  /* atomic: lines never written (see events_drain) */
-	/* libbpf consumes a ring record even when its callback fails: the
-	 * one event the full queue could not take waits here, and the ring is
-	 * not read again until it has gone into the queue. */
-	char held[EVENT_LINE_MAX];
-	size_t held_len;
+	/* Lines formatted by the loop, handed to the queue a block at a time
+	 * (one lock and at most one wake-up of the writer per block, not per
+	 * line). libbpf consumes a ring record even when its callback fails:
+	 * when the full queue cannot take a block, the lines wait here, and
+	 * the ring is not read again until they have gone into the queue. */
+	char stage[EVENTS_STAGE_BYTES + EVENT_LINE_MAX + 1];
+	size_t stage_len;
 	bool discard;                   /* events_drain gave up: count, do not queue */
 	bool abandon;                   /* atomic: the writer counts, does not write */
 	/* The writer thread's batch and what of it is not yet written, for
