@@ -483,11 +483,12 @@ static void *writer_main(void *arg)
 	return NULL;
 }
 
-/* Hands complete lines (each ending in a newline) to the writer thread. A
- * full queue returns -EAGAIN and takes nothing. Never blocks on the
- * output. */
-static int enqueue_lines(struct events *e, const char *lines, size_t n)
+/* Hands len bytes of complete lines to the writer thread, with a newline
+ * after them when the text has none of its own. A full queue returns
+ * -EAGAIN and takes nothing. Never blocks on the output. */
+static int enqueue(struct events *e, const char *lines, size_t len, bool newline)
 {
+	size_t n = len + (newline ? 1 : 0);
 	int rc = 0;
 
 	pthread_mutex_lock(&e->lock);
@@ -513,7 +514,9 @@ static int enqueue_lines(struct events *e, const char *lines, size_t n)
 			e->queue = q;
 			e->qcap = cap;
 		}
-		memcpy(e->queue + e->qlen, lines, n);
+		memcpy(e->queue + e->qlen, lines, len);
+		if (newline)
+			e->queue[e->qlen + len] = '\n';
 		/* The writer waits only on an empty queue: one wake-up per batch. */
 		if (!e->qlen)
 			pthread_cond_signal(&e->wake);
@@ -604,7 +607,7 @@ static int flush_stage(struct events *e)
 
 	if (!e->stage_len)
 		return 0;
-	rc = enqueue_lines(e, e->stage, e->stage_len);
+	rc = enqueue(e, e->stage, e->stage_len, false);
 	if (rc == -EAGAIN)
 		return rc;
 	if (rc)
@@ -625,18 +628,9 @@ static bool stage_room(struct events *e)
  * after the events staged before them. */
 void events_write_line(struct events *e, const char *line)
 {
-	size_t n = strlen(line);
-	char buf[EVENT_LINE_MAX + 1];
-
 	/* An alert line has no ring to wait in: a full queue drops it, counted. */
 	flush_stage(e);
-	if (n >= sizeof(buf)) {
-		count_dropped(e);
-		return;
-	}
-	memcpy(buf, line, n);
-	buf[n] = '\n';
-	if (enqueue_lines(e, buf, n + 1))
+	if (enqueue(e, line, strlen(line), true))
 		count_dropped(e);
 }
 
