@@ -16,7 +16,7 @@
         vlan_tagged (frames carrying an 802.1Q/802.1ad tag).
   analyze.py rtt FILE.pcapng FILE.events
       Every "established" event's handshake_s must equal tshark's
-      tcp.analysis.initial_rtt of the same 4-tuple within 5 % or 50 us, and
+      tcp.analysis.initial_rtt of the same 4-tuple within 5 % or 100 us, and
       every validated handshake in the capture must have its event (up to
       10 % scheduling outliers below 5 ms are tolerated and listed, unless
       RTT_STRICT=1).
@@ -243,6 +243,10 @@ def cmd_pcap(path):
     return 0
 
 
+# The capture's clock and the hook's see a packet at different points.
+RTT_ABS_TOLERANCE = 100e-6
+
+
 def cmd_rtt(pcap, events_path, strict=False):
     """handshake_s vs initial_rtt. The monitor stamps packets at its hooks,
     the capture at the packet tap (or with the sender's departure time the
@@ -250,10 +254,11 @@ def cmd_rtt(pcap, events_path, strict=False):
     slightly different points, and sometimes a softirq delay between those
     points puts 50-150 us between them: about 1 connection in 500 on one
     VM, 3 of 200 once in a CI run on the loaded 2-CPU VM, 1-4 of 50 in
-    every other run on a guest whose hypervisor exits are slow (Dec 2026;
-    the committed code and the changed one alike), once 1.6 ms there.
-    Unless strict, up to 10 % of the connections (at least 1) may be off by
-    at most 5 ms; they are listed. A systematic error moves every
+    most runs on a guest whose hypervisor exits are slow (Dec 2026; the
+    committed code and the changed one alike; 3 of 20 at 51-62 us in one
+    CI run), once 1.6 ms there. So a handshake matches within 5 % or
+    RTT_ABS_TOLERANCE, and unless strict, up to 10 % of the connections
+    (at least 2) may be off by at most 5 ms; they are listed. A systematic error moves every
     connection, not 10 %; timing from the wrong SYN (a retransmission, 1 s
     later) is off by far more than 5 ms; missing or extra events never
     pass."""
@@ -295,7 +300,7 @@ def cmd_rtt(pcap, events_path, strict=False):
             worst = max(worst, diff)
             text = ("%s: handshake_s %.9f vs %s %.9f (diff %.1f us)"
                     % (key, float(hs), what, ref, diff * 1e6))
-            if diff <= max(0.05 * ref, 50e-6):
+            if diff <= max(0.05 * ref, RTT_ABS_TOLERANCE):
                 matched += 1
             elif diff <= 5e-3 and not strict:
                 outliers.append(text)
@@ -304,12 +309,12 @@ def cmd_rtt(pcap, events_path, strict=False):
     for key, es in got.items():
         bad.append("%s: %d established event(s) without a handshake in the capture" % (key, len(es)))
     total = matched + len(outliers) + len(bad)
-    allowed = 0 if strict else max(1, total // 10)
+    allowed = 0 if strict else max(2, total // 10)
     if len(outliers) > allowed:
         bad += outliers
         outliers = []
-    print("%d of %d handshakes within 5 %% or 50 us, largest difference %.1f us%s"
-          % (matched, total, worst * 1e6,
+    print("%d of %d handshakes within 5 %% or %.0f us, largest difference %.1f us%s"
+          % (matched, total, RTT_ABS_TOLERANCE * 1e6, worst * 1e6,
              "; %d compared with the capture's SYN->third ACK time where Wireshark's "
              "initial_rtt timed a responder packet" % len(substituted) if substituted else ""))
     for o in outliers:

@@ -604,16 +604,16 @@ event_sum() {
 }
 
 # check_rtt NAME: every established event's handshake_s matches tshark's
-# tcp.analysis.initial_rtt for the same 4-tuple (5 % or 50 us; rare
+# tcp.analysis.initial_rtt for the same 4-tuple (5 % or 100 us; rare
 # scheduling outliers below 5 ms, at most 10 %, are listed but tolerated
 # unless RTT_STRICT=1: see analyze.py).
 check_rtt() {
 	local out
 	if out=$("$PY" "$ANALYZE" rtt "$WORK/$1.pcapng" "$WORK/$1.events" 2>&1); then
-		pass "[$1] handshake_s of every established event = tshark initial_rtt (5 % or 50 us): $(head -n 1 <<<"$out")"
+		pass "[$1] handshake_s of every established event = tshark initial_rtt (5 % or 100 us): $(head -n 1 <<<"$out")"
 		tail -n +2 <<<"$out" | sed 's/^/      /'
 	else
-		fail "[$1] handshake_s of every established event = tshark initial_rtt (5 % or 50 us)"
+		fail "[$1] handshake_s of every established event = tshark initial_rtt (5 % or 100 us)"
 		sed 's/^/      /' <<<"$out" | head -n 30
 	fi
 }

@@ -47,7 +47,7 @@ cap_start_dumpcap() {
 }
 
 # check_handshake_counts N: lib.sh's check_handshakes without its RTT
-# comparison, whose 50 us tolerance the relay's and the capture's
+# comparison, whose 100 us tolerance the relay's and the capture's
 # scheduling on a loaded machine can exceed (a timing test, not a count).
 check_handshake_counts() {
 	local n=$1 tag=$MON_TAG
