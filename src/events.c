@@ -625,7 +625,8 @@ static bool stage_room(struct events *e)
 }
 
 /* Lines from elsewhere (flood alerts) go through the same writer thread,
- * after the events staged before them. */
+ * after the events staged before them (unless the queue is too full for
+ * those: they follow at the next poll). */
 void events_write_line(struct events *e, const char *line)
 {
 	/* An alert line has no ring to wait in: a full queue drops it, counted. */
