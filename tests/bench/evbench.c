@@ -303,7 +303,6 @@ static int phase_drain(struct bench *b)
 static void *producer(void *arg)
 {
 	struct bench *b = arg;
-
 	double t0 = now_s(), ahead;
 
 	pin(b->producer_cpu);

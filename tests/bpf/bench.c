@@ -350,8 +350,6 @@ static int syn_sketch_steps(void)
 	return 0;
 }
 
-/* Per call of a global function and per clock read, on this machine: the
- * probes chain PROBE_STEPS of each after the same arithmetic inlined. */
 static int drop_event(void *ctx, void *data, size_t size)
 {
 	(void)ctx;
@@ -384,6 +382,9 @@ static double best_of_ring(struct bench_bpf *b, int fd, const __u8 *pkt, size_t 
 	return best;
 }
 
+/* Per call of a global function, per clock read and per event, on this
+ * machine: the probes chain PROBE_STEPS of each after the same arithmetic
+ * inlined (an event also once per run, against the bare program). */
 static int machine_costs(void)
 {
 	struct bench_geometry g = { 1024, 8192, false };
