@@ -207,10 +207,14 @@ bad_input() {
 	packets=$(MON_TAG=cut metric tcpshake_packets_total)
 	check_eq "[cut] packets_total = live's, less at most the cut-off last packet" 1 \
 		"$(( $(metric tcpshake_packets_total) - packets <= 1 && packets > 0 ))"
-	# One record takes the timestamp of an earlier one: it steps back in
-	# time; counted (on top of what the capture itself may hold: packets of
+	# One record takes the timestamp of the first: it steps back in time;
+	# counted (on top of what the capture itself may hold: packets of
 	# different CPUs are stamped a little out of order), and taken as the
-	# time of the packets before.
+	# time of the packets before. The record is one that was not counted
+	# itself (not earlier than a record before it), and the first record is
+	# strictly earlier than the latest before it: exactly one count more,
+	# whatever order the capture's own stamps came in (a record 20 that
+	# was itself out of order once made this 0 more).
 	"$PY" - "$WORK/vs.pcap" "$WORK/back.pcap" <<'PYEOF'
 import struct, sys
 d = open(sys.argv[1], "rb").read()
@@ -219,7 +223,15 @@ while i < len(d):
     cl = struct.unpack("<I", d[i + 8:i + 12])[0]
     recs.append(bytearray(d[i:i + 16 + cl]))
     i += 16 + cl
-recs[20][:8] = recs[10][:8]
+stamp = lambda r: struct.unpack("<II", r[:8])
+latest = stamp(recs[0])
+for k in range(1, len(recs)):
+    if k >= 20 and stamp(recs[k]) >= latest and stamp(recs[0]) < latest:
+        recs[k][:8] = recs[0][:8]
+        break
+    latest = max(latest, stamp(recs[k]))
+else:
+    sys.exit("no record to move back in time")
 open(sys.argv[2], "wb").write(d[:24] + b"".join(recs))
 PYEOF
 	check_eq "[backwards] packets with earlier timestamps, reported" \
