@@ -360,9 +360,11 @@ static int drop_event(void *ctx, void *data, size_t size)
 
 /* best_of() for a probe that writes per_run events a run: runs short
  * enough that the ring never fills (a failed reserve would be timed
- * instead), emptied between. */
+ * instead), emptied between; each writes half the ring, so TRIALS of them
+ * write all of it. *first (if asked): the first run, into ring pages a
+ * fresh map has not written before. */
 static double best_of_ring(struct bench_bpf *b, int fd, const __u8 *pkt, size_t len,
-			   __u32 per_run)
+			   __u32 per_run, double *first)
 {
 	__u32 reps = (1u << 24) / 2 / (per_run * (__u32)(sizeof(struct event) + 8));
 	struct ring_buffer *rb = ring_buffer__new(bpf_map__fd(b->maps.events), drop_event, NULL,
@@ -374,6 +376,8 @@ static double best_of_ring(struct bench_bpf *b, int fd, const __u8 *pkt, size_t 
 		return -1;
 	for (t = 0; t < TRIALS; t++) {
 		d = run_once(fd, pkt, len, reps);
+		if (!t && first)
+			*first = d;
 		if (d >= 0 && (best < 0 || d < best))
 			best = d;
 		ring_buffer__consume(rb);
@@ -389,7 +393,7 @@ static int machine_costs(void)
 {
 	struct bench_geometry g = { 1024, 8192, false };
 	struct bench_bpf *b = bench_load(&g);
-	double inlined, calls, clock, events, event, bare;
+	double inlined, calls, clock, events, event, fresh = -1, bare;
 	__u8 p[256];
 	size_t n;
 
@@ -399,8 +403,10 @@ static int machine_costs(void)
 	inlined = best_of(bpf_program__fd(b->progs.bench_probe_inline), p, n, LOOP_REPS / 10);
 	calls = best_of(bpf_program__fd(b->progs.bench_probe_calls), p, n, LOOP_REPS / 10);
 	clock = best_of(bpf_program__fd(b->progs.bench_probe_clock), p, n, LOOP_REPS / 10);
-	events = best_of_ring(b, bpf_program__fd(b->progs.bench_probe_events), p, n, PROBE_STEPS);
-	event = best_of_ring(b, bpf_program__fd(b->progs.bench_probe_event), p, n, 1);
+	/* One per run first, while the ring is as the map was created. */
+	event = best_of_ring(b, bpf_program__fd(b->progs.bench_probe_event), p, n, 1, &fresh);
+	events = best_of_ring(b, bpf_program__fd(b->progs.bench_probe_events), p, n, PROBE_STEPS,
+			      NULL);
 	bare = best_of(bpf_program__fd(b->progs.bench_bare), p, n, LOOP_REPS / 10);
 	printf("\nMachine costs, each the mean of %d chained steps (every class below pays\n"
 	       "them: the core's global functions and one clock read per packet)\n", PROBE_STEPS);
@@ -410,6 +416,7 @@ static int machine_costs(void)
 	printf("  %-44s %7.1f ns\n", "event into the ring buffer (chained)",
 	       (events - inlined) / PROBE_STEPS);
 	printf("  %-44s %7.1f ns\n", "the same, one per program run", event - bare);
+	printf("  %-44s %7.1f ns\n", "the same, into ring pages not yet written", fresh - bare);
 	bench_bpf__destroy(b);
 	return 0;
 }
@@ -425,6 +432,7 @@ static int lifecycle(const struct bench_geometry *g, __u32 flows, int batches, c
 	enum { NSTEPS = LIFECYCLE_STEPS };
 	struct bench_bpf *b = bench_load(g);
 	double best[NSTEPS], best_stats[NSTEPS], base, base_stats;
+	struct ring_buffer *rb = NULL;
 	struct iface_stats st;
 	int batch, stats_fd = -1;
 	__u8 p[256];
@@ -443,6 +451,20 @@ static int lifecycle(const struct bench_geometry *g, __u32 flows, int batches, c
 	for (k = 0; k < NSTEPS; k++)
 		best[k] = best_stats[k] = 1e18;
 	n = packet(p, sizeof(p), "10.64.0.1", 1024, false, TCPF_ACK, X + 1, Y + 1, 0);
+	/* A monitor's ring has been written all over after its first lap; a
+	 * fresh map's pages cost each event far more the first time (machine
+	 * costs), which the classes would otherwise measure. Emptied after
+	 * each run, as a reader keeps it, so no reserve fails. */
+	if (g->events) {
+		best_of_ring(b, bpf_program__fd(b->progs.bench_probe_event), p, n, 1, NULL);
+		rb = ring_buffer__new(bpf_map__fd(b->maps.events), drop_event, NULL, NULL);
+		if (!rb) {
+			if (stats_fd >= 0)
+				close(stats_fd);
+			bench_bpf__destroy(b);
+			return -1;
+		}
+	}
 	base = best_of_stats(bpf_program__fd(b->progs.bench_bare_next), p, n, flows, &base_stats);
 	for (batch = 0; batch < batches; batch++) {
 		char client[32], refused[32];
@@ -458,6 +480,8 @@ static int lifecycle(const struct bench_geometry *g, __u32 flows, int batches, c
 			n = packet(p, sizeof(p), s->refused ? refused : client, 1024, s->from_server,
 				   s->flags, s->seq, s->ack, s->payload);
 			ns = run_stats(fd, p, n, flows, &st_ns);
+			if (rb)
+				ring_buffer__consume(rb);
 			if (ns >= 0 && ns < best[k])
 				best[k] = ns;
 			if (st_ns >= 0 && st_ns < best_stats[k])
@@ -488,6 +512,7 @@ static int lifecycle(const struct bench_geometry *g, __u32 flows, int batches, c
 	       (unsigned long long)st.handshakes, (unsigned long long)st.closes_graceful,
 	       (unsigned long long)st.failures[FAIL_REFUSED], (unsigned long long)st.flow_evictions,
 	       (unsigned long long)st.events_lost, flows * (unsigned)batches);
+	ring_buffer__free(rb);
 	bench_bpf__destroy(b);
 	return 0;
 }
