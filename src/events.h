@@ -35,6 +35,7 @@ struct events {
 	char *spare;                    /* the writer's last buffer, for the next queue */
 	size_t spare_cap;
 	bool reopen, stopping;
+	bool writer_idle;               /* waiting for lines: woken by wake_writer_locked */
 	bool failing;                   /* writer thread only: in a failure streak */
 	bool closed;                    /* atomic: the reader went away (EPIPE) */
 	__u64 write_errors;             /* atomic: lines lost to failed writes */
