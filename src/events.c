@@ -616,6 +616,13 @@ static void count_dropped(struct events *e)
 	__atomic_add_fetch(&e->dropped, 1, __ATOMIC_RELAXED);
 }
 
+/* The staged lines are given up, counted as dropped. */
+static void drop_stage(struct events *e)
+{
+	__atomic_add_fetch(&e->dropped, count_lines(e->stage, e->stage_len), __ATOMIC_RELAXED);
+	e->stage_len = 0;
+}
+
 /* The staged lines into the queue: 0 when the stage is empty after it,
  * -EAGAIN when the queue is full (the lines stay staged). Lines the queue
  * cannot take for another reason (no memory) are counted as dropped.
@@ -636,8 +643,7 @@ static int flush_stage(struct events *e, bool urgent)
 	if (rc == -EAGAIN)
 		return rc;
 	if (rc)
-		__atomic_add_fetch(&e->dropped, count_lines(e->stage, e->stage_len),
-				   __ATOMIC_RELAXED);
+		drop_stage(e);
 	e->stage_len = 0;
 	return 0;
 }
@@ -847,9 +853,7 @@ void events_drain(struct events *e)
 		       e->writer_on && !events_closed(e) && clock_mono_now() < give_up)
 			wait_for_room(e, 10);
 		e->discard = true;
-		__atomic_add_fetch(&e->dropped, count_lines(e->stage, e->stage_len),
-				   __ATOMIC_RELAXED);
-		e->stage_len = 0;
+		drop_stage(e);
 		ring_buffer__consume(e->rb);   /* counts the rest */
 	}
 	if (e->writer_on) {

@@ -41,8 +41,8 @@ struct events {
 	__u64 write_errors;             /* atomic: lines lost to failed writes */
 	__u64 dropped;                  /* atomic: lines never written (see events_drain) */
 	/* Lines formatted by the loop, handed to the queue a block at a time
-	 * (one lock and at most one wake-up of the writer per block, not per
-	 * line). libbpf consumes a ring record even when its callback fails:
+	 * (one lock per block, not per line; the writer is woken per
+	 * EVENTS_WAKE_BYTES queued or at the end of a poll). libbpf consumes a ring record even when its callback fails:
 	 * when the full queue cannot take a block, the lines wait here, and
 	 * the ring is not read again until they have gone into the queue. */
 	char stage[EVENTS_STAGE_BYTES + EVENT_LINE_MAX + 1];
