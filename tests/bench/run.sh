@@ -443,6 +443,49 @@ measure_tool() {
 	MT_RATE=$(awk -v r="$MT_RATE" 'BEGIN { printf "%.0f", r }')
 }
 
+# progstats_ns FILE NAME_OR_ID: "ns-per-run runs" of one program in a
+# `footprint progstats` file (matched by name or id).
+progstats_ns() {
+	awk -v want="$2" -F'[:,}]' '{
+		for (i = 1; i < NF; i++) {
+			if ($i == "{\"id\"" || $i == "\"id\"") id = $(i + 1)
+			if ($i == "\"name\"") { n = $(i + 1); gsub(/"/, "", n) }
+			if ($i == "\"run_cnt\"") c = $(i + 1)
+			if ($i == "\"run_time_ns\"") t = $(i + 1)
+		}
+		if ((n == want || id == want) && c > 0) printf "%.0f %d\n", t / c, c
+	}' "$1"
+}
+
+# measure_bare_tc TAG SECONDS [connrate option...]: a program that does
+# nothing at tc ingress and egress of the server's veth, under the same
+# paced load as the monitor; sets BARE_IN and BARE_OUT to its run time per
+# packet (ns). Its qdisc goes with the namespace if the bench dies.
+measure_bare_tc() {
+	local tag=$1 secs=$2 dir id ids=() ps saved=$SECONDS_PER_RUN
+	shift 2
+	tc -n "$NS_S" qdisc add dev "$IF_S" clsact 2>/dev/null || true
+	for dir in ingress egress; do
+		tc -n "$NS_S" filter add dev "$IF_S" "$dir" bpf direct-action obj "$XDP_PASS" sec tc ||
+			die "attaching the bare tc program to $IF_S ($dir) failed"
+		id=$(tc -n "$NS_S" filter show dev "$IF_S" "$dir" | grep -o ' id [0-9]*' | awk '{ print $2; exit }')
+		[[ -n $id ]] || die "the bare tc program at $IF_S $dir has no id (tc filter show)"
+		ids+=("$id")
+	done
+	"$FOOTPRINT" progstats "$secs" "${ids[@]}" >"$WORK/$tag.progstats" &
+	ps=$!
+	track "$ps"
+	SECONDS_PER_RUN=$((secs - 2))
+	run_connrate "$tag" "$@" >/dev/null
+	SECONDS_PER_RUN=$saved
+	wait "$ps" || die "[$tag] footprint progstats failed"
+	untrack "$ps"
+	tc -n "$NS_S" qdisc del dev "$IF_S" clsact
+	BARE_IN=$(progstats_ns "$WORK/$tag.progstats" "${ids[0]}" | awk '{ print $1 }')
+	BARE_OUT=$(progstats_ns "$WORK/$tag.progstats" "${ids[1]}" | awk '{ print $1 }')
+	[[ -n $BARE_IN && -n $BARE_OUT ]] || die "[$tag] the bare tc programs did not run"
+}
+
 bench_footprint() {
 	local rss hwm tag cpu bpf rate ring anon
 	echo
@@ -469,6 +512,22 @@ bench_footprint() {
 	hwm=$(status_kib "$TOOL_PID" VmHWM)
 	tool_stop
 	echo "   tcpshake-mon at $rate conn/s: user space $cpu %, BPF programs $bpf % of a CPU, peak RSS $hwm KiB"
+	# Per packet under real traffic: the programs' run time per run, against
+	# programs that do nothing at the same hooks under the same load. Code
+	# and tables are as cold as a host's traffic leaves them, which the
+	# BPF_PROG_TEST_RUN classes (hot code, in a loop) are not.
+	local in_ns out_ns conns
+	conns=$(json "$WORK/$tag-10k.connrate.json" connections)
+	in_ns=$(progstats_ns "$WORK/$tag-10k.progstats" tcpshake_tc_in)
+	out_ns=$(progstats_ns "$WORK/$tag-10k.progstats" tcpshake_tc_out)
+	[[ -n $in_ns && -n $out_ns ]] || die "[$tag] no run time of the tc programs in $WORK/$tag-10k.progstats"
+	measure_bare_tc fp-tc-pass-10k 12 --rate 10000
+	echo "   per packet at $rate conn/s: tc ingress ${in_ns% *} ns, egress ${out_ns% *} ns" \
+		"(programs that do nothing: $BARE_IN / $BARE_OUT ns)"
+	figure footprint "BPF per packet under real traffic ($rate conn/s), tc ingress, $(awk -v n="${in_ns#* }" -v c="$conns" 'BEGIN { printf "%.1f", n / c }') packets per connection" \
+		"${in_ns% *}" "ns" "$BARE_IN" "a program that does nothing, same hook and load" "-" "measured"
+	figure footprint "BPF per packet under real traffic ($rate conn/s), tc egress, $(awk -v n="${out_ns#* }" -v c="$conns" 'BEGIN { printf "%.1f", n / c }') packets per connection" \
+		"${out_ns% *}" "ns" "$BARE_OUT" "a program that does nothing, same hook and load" "-" "measured"
 	figure footprint "loader peak RSS after the 10k conn/s run (KiB)" "$hwm" "KiB" 16384 \
 		"the 16 MiB target" "ratio <= 1" "$( ((hwm <= 16384)) && echo met || echo MISSED)"
 	tag=fp-tcpstates
