@@ -457,33 +457,86 @@ progstats_ns() {
 	}' "$1"
 }
 
-# measure_bare_tc TAG SECONDS [connrate option...]: a program that does
-# nothing at tc ingress and egress of the server's veth, under the same
-# paced load as the monitor; sets BARE_IN and BARE_OUT to its run time per
-# packet (ns). Its qdisc goes with the namespace if the bench dies.
-measure_bare_tc() {
-	local tag=$1 secs=$2 dir id ids=() ps saved=$SECONDS_PER_RUN
-	shift 2
-	tc -n "$NS_S" qdisc add dev "$IF_S" clsact 2>/dev/null || true
+# bare_tc_attach: programs that do nothing at tc ingress and egress of the
+# server's veth (legacy clsact filters at a preference of the bench's own,
+# which run after the monitor's tcx programs); sets BARE_IDS (ingress,
+# egress). bare_tc_detach removes them, and the qdisc if the bench added
+# it; both go with the namespace if the bench dies.
+BARE_PREF=49152
+BARE_QDISC=
+bare_tc_attach() {
+	local dir id
+	BARE_IDS=()
+	BARE_QDISC=
+	tc -n "$NS_S" qdisc add dev "$IF_S" clsact 2>/dev/null && BARE_QDISC=1
 	for dir in ingress egress; do
-		tc -n "$NS_S" filter add dev "$IF_S" "$dir" bpf direct-action obj "$XDP_PASS" sec tc ||
-			die "attaching the bare tc program to $IF_S ($dir) failed"
-		id=$(tc -n "$NS_S" filter show dev "$IF_S" "$dir" | grep -o ' id [0-9]*' | awk '{ print $2; exit }')
+		tc -n "$NS_S" filter add dev "$IF_S" "$dir" pref "$BARE_PREF" bpf direct-action \
+			obj "$XDP_PASS" sec tc || die "attaching the bare tc program to $IF_S ($dir) failed"
+		id=$(tc -n "$NS_S" filter show dev "$IF_S" "$dir" pref "$BARE_PREF" |
+			grep -o ' id [0-9]*' | awk '{ print $2; exit }')
 		[[ -n $id ]] || die "the bare tc program at $IF_S $dir has no id (tc filter show)"
-		ids+=("$id")
+		BARE_IDS+=("$id")
 	done
-	"$FOOTPRINT" progstats "$secs" "${ids[@]}" >"$WORK/$tag.progstats" &
-	ps=$!
-	track "$ps"
+}
+
+bare_tc_detach() {
+	local dir
+	for dir in ingress egress; do
+		tc -n "$NS_S" filter del dev "$IF_S" "$dir" pref "$BARE_PREF" 2>/dev/null || true
+	done
+	[[ -z $BARE_QDISC ]] || tc -n "$NS_S" qdisc del dev "$IF_S" clsact
+	BARE_QDISC=
+}
+
+# The BPF run time per packet under real traffic (paced connrate, 10k
+# conn/s), with code and tables as cold as a host's traffic leaves them,
+# which the BPF_PROG_TEST_RUN classes (hot code, in a loop) are not. The
+# monitor as deployed (tool_start tc), after a warm-up that writes its
+# tables and ring once (a fresh map's page costs its first write far more
+# on some guests), and programs that do nothing at the same two hooks
+# alongside it: both see the same packets in every round.
+bench_per_packet() {
+	local r secs=8 tag=pp in out bin bout conns ids samples=$OUT/per_packet.csv saved=$SECONDS_PER_RUN
+	echo
+	echo "== BPF run time per packet under real traffic: $ROUNDS rounds of ${secs} s after a warm-up ($(load_note))"
+	echo "round,slot,config,workload,value" >"$samples"
+	tool_start tc "$tag"
+	SECONDS_PER_RUN=10
+	run_connrate "$tag-warmup" --rate 10000 >/dev/null
+	bare_tc_attach
+	mapfile -t ids < <(prog_ids "$TOOL_PID")
 	SECONDS_PER_RUN=$((secs - 2))
-	run_connrate "$tag" "$@" >/dev/null
+	for ((r = 0; r < ROUNDS; r++)); do
+		: >"$WORK/$tag.events"     # appended to; tens of MB a round
+		"$FOOTPRINT" progstats "$secs" "${ids[@]}" "${BARE_IDS[@]}" >"$WORK/$tag-$r.progstats" &
+		local ps=$!
+		track "$ps"
+		run_connrate "$tag-$r" --rate 10000 >/dev/null
+		wait "$ps" || die "[$tag-$r] footprint progstats failed"
+		untrack "$ps"
+		in=$(progstats_ns "$WORK/$tag-$r.progstats" tcpshake_tc_in)
+		out=$(progstats_ns "$WORK/$tag-$r.progstats" tcpshake_tc_out)
+		bin=$(progstats_ns "$WORK/$tag-$r.progstats" "${BARE_IDS[0]}")
+		bout=$(progstats_ns "$WORK/$tag-$r.progstats" "${BARE_IDS[1]}")
+		[[ -n $in && -n $out && -n $bin && -n $bout ]] ||
+			die "[$tag-$r] a tc program did not run (see $WORK/$tag-$r.progstats)"
+		conns=$(json "$WORK/$tag-$r.connrate.json" connections)
+		{
+			echo "$r,0,tcpshake-mon,ingress,${in% *}"
+			echo "$r,0,tcpshake-mon,egress,${out% *}"
+			echo "$r,0,tcpshake-mon,ingress_per_connection,$(awk -v n="${in#* }" -v c="$conns" 'BEGIN { print n / c }')"
+			echo "$r,0,tcpshake-mon,egress_per_connection,$(awk -v n="${out#* }" -v c="$conns" 'BEGIN { print n / c }')"
+			echo "$r,1,nothing,ingress,${bin% *}"
+			echo "$r,1,nothing,egress,${bout% *}"
+		} >>"$samples"
+		printf '   round %d  tc ingress %5d ns (doing nothing %4d), egress %5d ns (%4d) per packet\n' \
+			"$r" "${in% *}" "${bin% *}" "${out% *}" "${bout% *}"
+	done
 	SECONDS_PER_RUN=$saved
-	wait "$ps" || die "[$tag] footprint progstats failed"
-	untrack "$ps"
-	tc -n "$NS_S" qdisc del dev "$IF_S" clsact
-	BARE_IN=$(progstats_ns "$WORK/$tag.progstats" "${ids[0]}" | awk '{ print $1 }')
-	BARE_OUT=$(progstats_ns "$WORK/$tag.progstats" "${ids[1]}" | awk '{ print $1 }')
-	[[ -n $BARE_IN && -n $BARE_OUT ]] || die "[$tag] the bare tc programs did not run"
+	bare_tc_detach
+	tool_stop
+	rm -f "$WORK/$tag.events"
+	"$PY" "$STATS" perpacket "$samples" "$OUT/figures.tsv"
 }
 
 bench_footprint() {
@@ -512,24 +565,9 @@ bench_footprint() {
 	hwm=$(status_kib "$TOOL_PID" VmHWM)
 	tool_stop
 	echo "   tcpshake-mon at $rate conn/s: user space $cpu %, BPF programs $bpf % of a CPU, peak RSS $hwm KiB"
-	# Per packet under real traffic: the programs' run time per run, against
-	# programs that do nothing at the same hooks under the same load. Code
-	# and tables are as cold as a host's traffic leaves them, which the
-	# BPF_PROG_TEST_RUN classes (hot code, in a loop) are not.
-	local in_ns out_ns conns
-	conns=$(json "$WORK/$tag-10k.connrate.json" connections)
-	in_ns=$(progstats_ns "$WORK/$tag-10k.progstats" tcpshake_tc_in)
-	out_ns=$(progstats_ns "$WORK/$tag-10k.progstats" tcpshake_tc_out)
-	[[ -n $in_ns && -n $out_ns ]] || die "[$tag] no run time of the tc programs in $WORK/$tag-10k.progstats"
-	measure_bare_tc fp-tc-pass-10k 12 --rate 10000
-	echo "   per packet at $rate conn/s: tc ingress ${in_ns% *} ns, egress ${out_ns% *} ns" \
-		"(programs that do nothing: $BARE_IN / $BARE_OUT ns)"
-	figure footprint "BPF per packet under real traffic ($rate conn/s), tc ingress, $(awk -v n="${in_ns#* }" -v c="$conns" 'BEGIN { printf "%.1f", n / c }') packets per connection" \
-		"${in_ns% *}" "ns" "$BARE_IN" "a program that does nothing, same hook and load" "-" "measured"
-	figure footprint "BPF per packet under real traffic ($rate conn/s), tc egress, $(awk -v n="${out_ns#* }" -v c="$conns" 'BEGIN { printf "%.1f", n / c }') packets per connection" \
-		"${out_ns% *}" "ns" "$BARE_OUT" "a program that does nothing, same hook and load" "-" "measured"
 	figure footprint "loader peak RSS after the 10k conn/s run (KiB)" "$hwm" "KiB" 16384 \
 		"the 16 MiB target" "ratio <= 1" "$( ((hwm <= 16384)) && echo met || echo MISSED)"
+	bench_per_packet
 	tag=fp-tcpstates
 	tool_start tcpstates "$tag"
 	sleep 1

@@ -12,6 +12,12 @@
       The one table printed at the end of `make bench`.
   stats.py plot SAMPLES.csv OUT.svg
       Paired ratios per configuration and workload, with their intervals.
+  stats.py perpacket SAMPLES.csv FIGURES.tsv
+      SAMPLES.csv as above, configs "tcpshake-mon" and "nothing" (programs
+      that do nothing at the same hooks), workloads "ingress" and "egress"
+      (BPF run time per packet, ns) and "<direction>_per_connection": per
+      direction the monitor's median, the paired per-round ratio and
+      difference to the do-nothing programs with their bootstrap intervals.
   stats.py median VALUE...
       "MEDIAN LO HI": the median of one value per round and its bootstrap
       95 % confidence interval (the offline bench's per-round figures).
@@ -130,6 +136,35 @@ def traffic(samples, figures):
             f.write("\t".join(fmt(x) for x in row) + "\n")
 
 
+def per_packet(samples, figures):
+    runs, _ = load(samples)
+    out = []
+    for d in ("ingress", "egress"):
+        mon, bare = runs.get((d, "tcpshake-mon"), {}), runs.get((d, "nothing"), {})
+        both = [r for r in sorted(mon) if r in bare]
+        if not both:
+            sys.exit(f"stats.py perpacket: no paired {d} rounds in {samples}")
+        ratios = paired(runs, d, "tcpshake-mon", "nothing")
+        diffs = [mon[r] - bare[r] for r in both]
+        med, dmed = statistics.median(ratios), statistics.median(diffs)
+        lo, hi = bootstrap_median_ci(ratios, seed=zlib.crc32(f"perpacket/{d}".encode()))
+        dlo, dhi = bootstrap_median_ci(diffs, seed=zlib.crc32(f"perpacket/{d}/diff".encode()))
+        per_conn = statistics.median(runs.get((f"{d}_per_connection", "tcpshake-mon"), {0: 0}).values())
+        print(f"  tc {d}: tcpshake-mon {statistics.median(mon.values()):.0f} ns per packet "
+              f"({per_conn:.1f} per connection), doing nothing {statistics.median(bare.values()):.0f} ns; "
+              f"paired over {len(both)} rounds: +{dmed:.0f} ns (95% CI {dlo:.0f}..{dhi:.0f}), "
+              f"ratio {med:.2f} ({lo:.2f}..{hi:.2f})")
+        out.append(("footprint",
+                    f"BPF per packet under real traffic (10k conn/s paced), tc {d}, {per_conn:.1f} "
+                    f"per connection: +{dmed:.0f} ns over doing nothing (95% CI {dlo:.0f}..{dhi:.0f})",
+                    statistics.median(mon.values()), "ns", statistics.median(bare.values()),
+                    "programs that do nothing, same hooks, load and rounds", med,
+                    f"{lo:.3f}..{hi:.3f}", "-", "measured"))
+    with open(figures, "a") as f:
+        for row in out:
+            f.write("\t".join(fmt(x) for x in row) + "\n")
+
+
 def fmt(x):
     if isinstance(x, float):
         return f"{x:.6g}"
@@ -223,6 +258,8 @@ def plot(samples, out):
 def main():
     if len(sys.argv) == 4 and sys.argv[1] == "traffic":
         traffic(sys.argv[2], sys.argv[3])
+    elif len(sys.argv) == 4 and sys.argv[1] == "perpacket":
+        per_packet(sys.argv[2], sys.argv[3])
     elif len(sys.argv) == 3 and sys.argv[1] == "table":
         table(sys.argv[2])
     elif len(sys.argv) == 4 and sys.argv[1] == "plot":
