@@ -15,4 +15,8 @@
 #include <linux/bpf.h>
 #include <bpf/bpf_helpers.h>
 
+/* tc: continue with the next program, else the default action (the value
+ * of linux/pkt_cls.h's TC_ACT_UNSPEC). */
+#define TC_ACT_UNSPEC_ (-1)
+
 #endif /* TCPSHAKE_KERNEL_BPF_H */

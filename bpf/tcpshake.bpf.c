@@ -9,8 +9,6 @@
 #include "track.h"
 #include "sweep.h"
 
-#define TC_ACT_UNSPEC_ (-1)   /* tc: continue with the next program / default */
-
 /* Parsing (parse.h): the IPv6 extension-header walk is a function the
  * verifier checks once, called only when there are extension headers, and
  * the offset and payload it hands back are unknown to the verifier. Inlined,

@@ -17,7 +17,6 @@
 #define CLIENT_NET   0x0a400000u   /* 10.64.0.0 */
 #define CLIENT_HOSTS 0x003fffffu   /* a /10 */
 #define ETH_IP       14            /* crafted packets: Ethernet, then IPv4 */
-#define TC_ACT_UNSPEC_ (-1)        /* tc: next program / default action */
 
 static __always_inline void next_client(struct __sk_buff *skb, __u32 addr_off)
 {

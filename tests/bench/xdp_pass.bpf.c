@@ -16,8 +16,6 @@
  */
 #include "kernel.bpf.h"
 
-#define TC_ACT_UNSPEC_ (-1)   /* tc: continue with the next program / default */
-
 SEC("xdp")
 int xdp_pass(struct xdp_md *ctx __attribute__((unused)))
 {
