@@ -410,18 +410,18 @@ prog_ids() {
 	cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -un
 }
 
-# measure_tool TAG SECONDS [connrate option...]: CPU of the running tool
-# over SECONDS, optionally under a paced connrate load. Sets MT_USER (user
-# space and system calls, % of one CPU), MT_BPF (run time of its BPF
-# programs, % of one CPU) and MT_RATE (connections per second reached).
-measure_tool() {
-	local tag=$1 secs=$2 t0 t1 ids bpf_ns tck w0 w1 ps
+# progstats_under_load TAG SECONDS ID... -- [connrate option...]: run counts
+# and run time of the BPF programs ID... over SECONDS into $WORK/TAG.progstats,
+# meanwhile a connrate run of SECONDS - 2 if connrate options are given
+# (else none); sets MT_RATE to the connections per second it reached, or 0.
+progstats_under_load() {
+	local tag=$1 secs=$2 ids=() ps
 	shift 2
-	tck=$(getconf CLK_TCK)
-	mapfile -t ids < <(prog_ids "$TOOL_PID")
-	((${#ids[@]})) || die "[$tag] no BPF programs found for PID $TOOL_PID (bpftool prog show)"
-	t0=$(cpu_ticks "$TOOL_PID")
-	w0=$(date +%s.%N)
+	while (($#)) && [[ $1 != -- ]]; do
+		ids+=("$1")
+		shift
+	done
+	(($#)) && shift
 	"$FOOTPRINT" progstats "$secs" "${ids[@]}" >"$WORK/$tag.progstats" &
 	ps=$!
 	track "$ps"
@@ -434,6 +434,21 @@ measure_tool() {
 	fi
 	wait "$ps" || die "[$tag] footprint progstats failed"
 	untrack "$ps"
+}
+
+# measure_tool TAG SECONDS [connrate option...]: CPU of the running tool
+# over SECONDS, optionally under a paced connrate load. Sets MT_USER (user
+# space and system calls, % of one CPU), MT_BPF (run time of its BPF
+# programs, % of one CPU) and MT_RATE (connections per second reached).
+measure_tool() {
+	local tag=$1 secs=$2 t0 t1 ids bpf_ns tck w0 w1
+	shift 2
+	tck=$(getconf CLK_TCK)
+	mapfile -t ids < <(prog_ids "$TOOL_PID")
+	((${#ids[@]})) || die "[$tag] no BPF programs found for PID $TOOL_PID (bpftool prog show)"
+	t0=$(cpu_ticks "$TOOL_PID")
+	w0=$(date +%s.%N)
+	progstats_under_load "$tag" "$secs" "${ids[@]}" -- "$@"
 	t1=$(cpu_ticks "$TOOL_PID")
 	w1=$(date +%s.%N)
 	bpf_ns=$(awk -F'"run_time_ns":' '{ split($2, a, "}"); s += a[1] } END { printf "%.0f", s }' "$WORK/$tag.progstats")
@@ -503,17 +518,12 @@ bench_per_packet() {
 	tool_start tc "$tag"
 	SECONDS_PER_RUN=10
 	run_connrate "$tag-warmup" --rate 10000 >/dev/null
+	SECONDS_PER_RUN=$saved
 	bare_tc_attach
 	mapfile -t ids < <(prog_ids "$TOOL_PID")
-	SECONDS_PER_RUN=$((secs - 2))
 	for ((r = 0; r < ROUNDS; r++)); do
 		: >"$WORK/$tag.events"     # appended to; tens of MB a round
-		"$FOOTPRINT" progstats "$secs" "${ids[@]}" "${BARE_IDS[@]}" >"$WORK/$tag-$r.progstats" &
-		local ps=$!
-		track "$ps"
-		run_connrate "$tag-$r" --rate 10000 >/dev/null
-		wait "$ps" || die "[$tag-$r] footprint progstats failed"
-		untrack "$ps"
+		progstats_under_load "$tag-$r" "$secs" "${ids[@]}" "${BARE_IDS[@]}" -- --rate 10000
 		in=$(progstats_ns "$WORK/$tag-$r.progstats" tcpshake_tc_in)
 		out=$(progstats_ns "$WORK/$tag-$r.progstats" tcpshake_tc_out)
 		bin=$(progstats_ns "$WORK/$tag-$r.progstats" "${BARE_IDS[0]}")
@@ -532,7 +542,6 @@ bench_per_packet() {
 		printf '   round %d  tc ingress %5d ns (doing nothing %4d), egress %5d ns (%4d) per packet\n' \
 			"$r" "${in% *}" "${bin% *}" "${out% *}" "${bout% *}"
 	done
-	SECONDS_PER_RUN=$saved
 	bare_tc_detach
 	tool_stop
 	rm -f "$WORK/$tag.events"
