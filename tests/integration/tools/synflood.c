@@ -15,7 +15,7 @@
  * Network rule of the tests: --src must be a range the test assigned to its
  * own namespaces and routed back into them. The tool refuses prefixes
  * shorter than /12 so that it can never spray the address space the way
- * hping3 --rand-source does.
+ * hping3's random-source mode does.
  *
  * Prints one JSON object on stdout: packets sent, send errors, the wall-clock
  * instants of the first and the last SYN (epoch seconds, to compare with the
