@@ -25,6 +25,7 @@
 #include "prom.h"
 #include "replay.h"
 #include "reader.h"
+#include "selfcost.h"
 #include "term.h"
 #include "textfile.h"
 #include "tcpshake.skel.h"
@@ -61,6 +62,8 @@ struct monitor {
 	struct floodwatch flood;
 	struct alerter alerter;
 	bool alerter_on;
+	struct self_probe self;
+	bool self_on;
 	double last_observe;
 	bool healthy;
 	enum iface_fate fate[MAX_IFACES];
@@ -114,6 +117,9 @@ static bool want_syslog(const struct options *o)
 static int start_outputs(struct monitor *m)
 {
 	term_init(&m->term, stdout, m->opt.json);
+	if (self_probe_init(&m->self, &m->loader, m->opt.bpf_stats))
+		return 1;
+	m->self_on = true;
 	if (alerter_start(&m->alerter, m->opt.alert_exec, m->opt.alert_timeout_s,
 			  want_syslog(&m->opt)))
 		return 1;
@@ -169,6 +175,8 @@ static void tick(struct monitor *m, bool last)
 					      m->snap.nr_ifaces) == 0)
 		floodwatch_update(&m->flood, &m->snap, clock_mono_to_wall(), last ? NULL : on_flood, m);
 	m->snap.up = !last;
+	if (m->self_on)
+		self_probe_read(&m->self, &m->snap.self);
 	if (m->events_on) {
 		m->events.mono_to_wall = clock_mono_to_wall();
 		events_counts(&m->events, &m->snap.events_write_errors, &m->snap.events_dropped);
@@ -309,6 +317,8 @@ static void shutdown_monitor(struct monitor *m, bool ran)
 		http_stop(&m->http);
 	if (m->alerter_on)
 		alerter_stop(&m->alerter);
+	if (m->self_on)
+		self_probe_close(&m->self);
 	floodwatch_free(&m->flood);
 	reader_free(&m->reader);
 	snapshot_free(&m->snap);

@@ -15,6 +15,7 @@ enum {
 	OPT_MAX_PORTS, OPT_MAX_FLOWS, OPT_HS_SLOTS, OPT_RINGBUF, OPT_EVENTS, OPT_JSON,
 	OPT_TEXTFILE, OPT_LISTEN, OPT_READ, OPT_LOCAL_NET, OPT_EXPIRE_AT_END, OPT_SEED,
 	OPT_FLOOD_MIN_RATE, OPT_FLOOD_HOLD, OPT_ALERT_EXEC, OPT_ALERT_TIMEOUT, OPT_SYSLOG,
+	OPT_BPF_STATS,
 };
 
 static const struct option long_options[] = {
@@ -42,6 +43,7 @@ static const struct option long_options[] = {
 	{ "alert-exec",      required_argument, 0, OPT_ALERT_EXEC },
 	{ "alert-timeout",   required_argument, 0, OPT_ALERT_TIMEOUT },
 	{ "syslog",          no_argument,       0, OPT_SYSLOG },
+	{ "bpf-stats",       no_argument,       0, OPT_BPF_STATS },
 	{ "quiet",           no_argument,       0, 'q' },
 	{ "verbose",         no_argument,       0, 'v' },
 	{ "help",            no_argument,       0, 'h' },
@@ -70,6 +72,9 @@ void options_usage(FILE *out)
 "      --listen [ADDR:]PORT     serve /metrics and /healthz over HTTP; ADDR is a\n"
 "                               numeric address ([::1] for IPv6), default 127.0.0.1\n"
 "  -q, --quiet                  no periodic output and no informational messages\n"
+"      --bpf-stats              keep the kernel's BPF run-time statistics on while\n"
+"                               running, for tcpshake_bpf_program_run_seconds_total\n"
+"                               (each program run then reads the clock twice)\n"
 "\n"
 "SYN-flood detection (an alert line on stderr whenever a flood starts or ends):\n"
 "      --flood-min-rate N       handshake attempts per second left without\n"
@@ -250,6 +255,7 @@ static int parse_one(struct options *o, int c, const char *arg)
 	case OPT_ALERT_EXEC:    o->alert_exec = arg; return 0;
 	case OPT_ALERT_TIMEOUT: return parse_seconds("--alert-timeout", arg, 0.1, &o->alert_timeout_s);
 	case OPT_SYSLOG:        o->syslog = true; return 0;
+	case OPT_BPF_STATS:     o->bpf_stats = true; return 0;
 	case 'q':               o->quiet = true; return 0;
 	case 'v':               o->verbose++; return 0;
 	default:                return 2;
@@ -358,6 +364,10 @@ int options_parse(struct options *o, int argc, char **argv)
 		}
 		if (o->listen) {
 			log_error("--listen cannot be used with --read: use --prom-textfile");
+			return 2;
+		}
+		if (o->bpf_stats) {
+			log_error("--bpf-stats cannot be used with --read: a capture runs no BPF program");
 			return 2;
 		}
 		if (o->alert_exec) {

@@ -36,6 +36,7 @@ struct options {
 	const char *alert_exec;      /* "PROGRAM [ARGS]" run per flood start/end, or NULL */
 	double alert_timeout_s;
 	bool syslog;                 /* flood alerts to syslog too */
+	bool bpf_stats;              /* keep BPF run-time statistics on while running */
 	bool json;
 	bool quiet;
 	int verbose;

@@ -375,6 +375,57 @@ static void render_flood_gauges(FILE *f, const struct snapshot *s)
 	}
 }
 
+static void seconds_sample(FILE *f, const char *name, const char *iface, const char *extra, __u64 ns)
+{
+	fprintf(f, P "%s{iface=\"", name);
+	put_iface(f, iface);
+	fprintf(f, "\"%s} ", extra);
+	put_seconds(f, ns);
+	fputc('\n', f);
+}
+
+/* What the monitor costs the host (src/selfcost.c): the process's, so
+ * repeated per interface as above. The programs' figures only while the
+ * kernel keeps them: a run count frozen at zero would look free. */
+static void render_self(FILE *f, const struct snapshot *s)
+{
+	const struct self_cost *c = &s->self;
+	char extra[64];
+	int i, k;
+
+	family(f, "self_cpu_seconds_total", "counter",
+	       "CPU time of the tcpshake-mon process, all threads; system includes the sweeper's BPF runs.");
+	for (i = 0; i < s->nr_ifaces; i++) {
+		seconds_sample(f, "self_cpu_seconds_total", s->iface[i].name, ",mode=\"user\"", c->user_ns);
+		seconds_sample(f, "self_cpu_seconds_total", s->iface[i].name, ",mode=\"system\"", c->system_ns);
+	}
+	family(f, "self_resident_memory_bytes", "gauge",
+	       "Resident memory of the tcpshake-mon process, the mapped event ring included.");
+	for (i = 0; i < s->nr_ifaces; i++)
+		sample(f, "self_resident_memory_bytes", s->iface[i].name, "", c->rss_bytes);
+	family(f, "bpf_map_memory_bytes", "gauge",
+	       "Kernel memory of this process's BPF maps (tables, spill maps, event ring), as the kernel charges it.");
+	for (i = 0; i < s->nr_ifaces; i++)
+		sample(f, "bpf_map_memory_bytes", s->iface[i].name, "", c->map_bytes);
+	if (!c->bpf_stats)
+		return;
+	family(f, "bpf_program_runs_total", "counter",
+	       "Runs of each BPF program since it was loaded, counted while the kernel's BPF statistics are on (--bpf-stats or kernel.bpf_stats_enabled=1).");
+	for (i = 0; i < s->nr_ifaces; i++)
+		for (k = 0; k < c->nr_progs; k++) {
+			snprintf(extra, sizeof(extra), ",program=\"%s\"", c->prog[k].name);
+			sample(f, "bpf_program_runs_total", s->iface[i].name, extra, c->prog[k].runs);
+		}
+	family(f, "bpf_program_run_seconds_total", "counter",
+	       "Time spent in each BPF program since it was loaded, while the kernel's BPF statistics are on; per run, what the program costs a packet.");
+	for (i = 0; i < s->nr_ifaces; i++)
+		for (k = 0; k < c->nr_progs; k++) {
+			snprintf(extra, sizeof(extra), ",program=\"%s\"", c->prog[k].name);
+			seconds_sample(f, "bpf_program_run_seconds_total", s->iface[i].name, extra,
+				       c->prog[k].run_ns);
+		}
+}
+
 int prom_render(const struct snapshot *s, char **out, size_t *len)
 {
 	FILE *f = open_memstream(out, len);
@@ -387,6 +438,8 @@ int prom_render(const struct snapshot *s, char **out, size_t *len)
 	render_ports(f, s);
 	render_gauges(f, s);
 	render_flood_gauges(f, s);
+	if (s->self.valid)
+		render_self(f, s);
 	for (h = 0; h < H_MAX; h++) {
 		if (h == H_HANDSHAKE)
 			continue;    /* per port, above */

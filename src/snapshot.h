@@ -80,6 +80,24 @@ struct port_snapshot {
 	__u64 synacks;
 };
 
+/* The monitor's own cost (src/selfcost.c); valid only for a live monitor. */
+#define SELF_PROGS_MAX 8
+#define SELF_PROG_NAME_MAX 16                /* BPF_OBJ_NAME_LEN */
+struct self_prog {
+	char name[SELF_PROG_NAME_MAX];
+	__u64 runs, run_ns;                  /* since load, while statistics were on */
+};
+
+struct self_cost {
+	bool valid;
+	__u64 user_ns, system_ns;            /* all threads; system includes the sweeper's runs */
+	__u64 rss_bytes;
+	__u64 map_bytes;                     /* kernel memory of the BPF maps */
+	bool bpf_stats;                      /* the kernel is keeping run counts and times */
+	int nr_progs;
+	struct self_prog prog[SELF_PROGS_MAX];
+};
+
 struct snapshot {
 	double mono_s;                       /* when it was taken */
 	int nr_ifaces;
@@ -92,6 +110,7 @@ struct snapshot {
 	__u64 events_dropped;                /* event lines dropped: the writer lagged */
 	__u64 sweep_errors;                  /* sweeper passes whose table walk failed */
 	bool up;                             /* false in the exposition written at exit */
+	struct self_cost self;
 };
 
 #endif

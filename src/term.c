@@ -131,6 +131,40 @@ static void port_rows(struct term *t, const struct snapshot *s, int i)
 	free(shown);
 }
 
+/* The packet programs' run time since load: the sweeper's is in the
+ * process's system time already. */
+static __u64 packet_program_ns(const struct self_cost *c)
+{
+	__u64 ns = 0;
+	int k;
+
+	for (k = 0; k < c->nr_progs; k++)
+		if (strcmp(c->prog[k].name, "tcpshake_sweep"))
+			ns += c->prog[k].run_ns;
+	return ns;
+}
+
+/* What the monitor costs: the process, its maps, its packet programs. */
+static void self_line(struct term *t, const struct snapshot *s, double dt)
+{
+	const struct self_cost *c = &s->self, *pv = &t->prev.self;
+	double cpu = 0, bpf = 0;
+
+	if (t->have_prev && dt > 0 && pv->valid) {
+		cpu = 100.0 * ((double)(c->user_ns + c->system_ns) - (double)(pv->user_ns + pv->system_ns)) /
+		      1e9 / dt;
+		bpf = 100.0 * ((double)packet_program_ns(c) - (double)packet_program_ns(pv)) / 1e9 / dt;
+	}
+	fprintf(t->out, "\ntcpshake-mon itself: CPU %.1f%% | RSS %.1f MiB | BPF maps %.1f MiB | ", cpu,
+		(double)c->rss_bytes / 1048576.0, (double)c->map_bytes / 1048576.0);
+	if (c->bpf_stats && pv->bpf_stats)
+		fprintf(t->out, "packet programs %.2f%% of a CPU\n", bpf);
+	else if (c->bpf_stats)
+		fputs("packet programs: next interval\n", t->out);
+	else
+		fputs("packet programs: not measured (--bpf-stats)\n", t->out);
+}
+
 static void show_table(struct term *t, const struct snapshot *s, double wall_s, double dt)
 {
 	char when[40], a[16], b[16];
@@ -180,6 +214,8 @@ static void show_table(struct term *t, const struct snapshot *s, double wall_s, 
 			flood_banner(t, s, i, wall_s);
 		port_rows(t, s, i);
 	}
+	if (s->self.valid)
+		self_line(t, s, dt);
 }
 
 static void show_lines(struct term *t, const struct snapshot *s, double wall_s, double dt)

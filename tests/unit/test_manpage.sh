@@ -235,6 +235,10 @@ if command -v "$cc" >/dev/null; then
 		s.ports = ports;
 		s.nr_ports = 2;
 		s.up = true;
+		s.self.valid = true;
+		s.self.bpf_stats = true;
+		s.self.nr_progs = 1;
+		strcpy(s.self.prog[0].name, "tcpshake_tc_in");
 		if (prom_render(&s, &out, &len))
 			return 1;
 		fwrite(out, 1, len, stdout);

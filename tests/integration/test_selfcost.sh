@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# What the monitor says it costs (tcpshake_self_*, tcpshake_bpf_*), against
+# the kernel's own accounts of the same process and programs:
+#  - --bpf-stats turns the kernel's BPF run-time statistics on while it runs
+#    (bpftool shows run counts), and they are off again after it exits (a
+#    monitor started next without it gets none);
+#  - each program's runs and run time lie between what bpftool reported
+#    just before the textfile's numbers were read and just after; the two
+#    packet hooks ran at least once per TCP segment the monitor counted;
+#  - CPU time lies between /proc/PID/stat's before and after (one tick of
+#    rounding), resident memory is /proc/PID/status's VmRSS, and map memory
+#    is the sum of memlock over the BPF maps the process holds (fdinfo);
+#  - without the statistics, the two program metrics are not exported at
+#    all (a frozen zero would look free), the others are;
+#  - --bpf-stats is refused with --read (exit 2).
+# Traffic runs between namespaces created here; the trap removes them.
+source "$(dirname "$0")/lib.sh"
+require_root_tools
+PORT=8080
+N=20
+STATS_WAS=$(cat /proc/sys/kernel/bpf_stats_enabled)
+TCK=$(getconf CLK_TCK)
+
+# prog_stat ID FIELD: run_cnt or run_time_ns of a program (bpftool).
+prog_stat() {
+	bpftool prog show id "$1" -j | "$PY" -c 'import json, sys; print(json.load(sys.stdin).get(sys.argv[1], 0))' "$2"
+}
+
+# mon_progs: "id name" of the BPF programs the monitor holds.
+mon_progs() {
+	local id
+	for id in $(awk '$1 == "prog_id:" { print $2 }' /proc/"$MON_PID"/fdinfo/* 2>/dev/null | sort -un); do
+		echo "$id $(bpftool prog show id "$id" -j | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["name"])')"
+	done
+}
+
+# map_memlock PID: memlock summed over the distinct BPF maps PID holds.
+map_memlock() {
+	awk 'function add() { if (id != "" && !(id in seen)) { seen[id] = 1; s += ml } id = ""; ml = "" }
+		FNR == 1 { add() }
+		$1 == "map_id:" { id = $2 } $1 == "memlock:" { ml = $2 }
+		END { add(); printf "%d\n", s }' /proc/"$1"/fdinfo/*
+}
+
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# between NAME LO VALUE HI: LO <= VALUE <= HI (decimals allowed).
+between() {
+	if awk -v lo="$2" -v v="$3" -v hi="$4" 'BEGIN { exit !(v ~ /^[0-9.]+$/ && lo <= v && v <= hi) }'; then
+		pass "$1 = $3 (kernel: $2 .. $4)"
+	else
+		fail "$1: $3, outside the kernel's $2 .. $4"
+	fi
+}
+
+net_up
+# ---- with --bpf-stats, after real connections ----
+mon_start stats --bpf-stats
+server_start stats --addr "$S4" --port $PORT --mode client-close --count $N --timeout 60
+client_run stats --addr "$S4" --port $PORT --mode client-close --count $N --timeout 10 --gap 0.004
+server_wait stats
+wait_exports 2
+
+mapfile -t progs < <(mon_progs)
+((${#progs[@]} >= 3)) || fail "[stats] the monitor holds ${#progs[@]} BPF programs, expected its tc pair and sweeper"
+declare -A runs0 ns0 runs1 ns1
+for p in "${progs[@]}"; do
+	runs0[$p]=$(prog_stat "${p% *}" run_cnt)
+	ns0[$p]=$(prog_stat "${p% *}" run_time_ns)
+done
+t0=$(cpu_ticks "$MON_PID")
+wait_exports 2         # the numbers of the last write were read after the line above
+cp "$WORK/stats.prom" "$WORK/stats-then.prom"
+t1=$(cpu_ticks "$MON_PID")
+rss=$(awk '$1 == "VmRSS:" { print $2 * 1024 }' /proc/"$MON_PID"/status)
+memlock=$(map_memlock "$MON_PID")
+for p in "${progs[@]}"; do
+	runs1[$p]=$(prog_stat "${p% *}" run_cnt)
+	ns1[$p]=$(prog_stat "${p% *}" run_time_ns)
+done
+
+MON_TAG=stats-then     # metric reads the copy: the values bracketed above
+hook_runs=0
+for p in "${progs[@]}"; do
+	name=${p#* }
+	runs=$(metric tcpshake_bpf_program_runs_total "program=\"$name\"")
+	secs=$(metric tcpshake_bpf_program_run_seconds_total "program=\"$name\"")
+	between "[stats] runs_total{program=$name}" "${runs0[$p]}" "$runs" "${runs1[$p]}"
+	between "[stats] run_seconds_total{program=$name}" \
+		"$(awk -v n="${ns0[$p]}" 'BEGIN { printf "%.9f", n / 1e9 }')" "$secs" \
+		"$(awk -v n="${ns1[$p]}" 'BEGIN { printf "%.9f", n / 1e9 }')"
+	[[ $name == tcpshake_sweep ]] || hook_runs=$((hook_runs + runs))
+done
+check_ge "[stats] packet hook runs >= TCP segments counted" "$(metric tcpshake_packets_total)" "$hook_runs"
+check_ge "[stats] TCP segments counted for $N connections" $((7 * N)) "$(metric tcpshake_packets_total)"
+
+cpu=$(awk -v u="$(metric tcpshake_self_cpu_seconds_total 'mode="user"')" \
+	-v s="$(metric tcpshake_self_cpu_seconds_total 'mode="system"')" 'BEGIN { printf "%.6f", u + s }')
+between "[stats] self_cpu_seconds_total (user + system)" \
+	"$(awk -v t="$t0" -v k="$TCK" 'BEGIN { printf "%.6f", (t - 1) / k }')" "$cpu" \
+	"$(awk -v t="$t1" -v k="$TCK" 'BEGIN { printf "%.6f", (t + 1) / k }')"
+between "[stats] self_resident_memory_bytes (VmRSS $rss, within 5 %)" \
+	"$(awk -v r="$rss" 'BEGIN { printf "%d", r * 0.95 }')" "$(metric tcpshake_self_resident_memory_bytes)" \
+	"$(awk -v r="$rss" 'BEGIN { printf "%d", r * 1.05 }')"
+check_eq "[stats] bpf_map_memory_bytes = memlock of the process's BPF maps (fdinfo)" "$memlock" \
+	"$(metric tcpshake_bpf_map_memory_bytes)"
+check_promtool
+MON_TAG=stats
+mon_stop
+
+# ---- without the statistics (and --bpf-stats released them at exit) ----
+if [[ $STATS_WAS == 0 ]]; then
+	mon_start plain
+	server_start plain --addr "$S4" --port $PORT --mode client-close --count 5 --timeout 60
+	client_run plain --addr "$S4" --port $PORT --mode client-close --count 5 --timeout 10 --gap 0.004
+	server_wait plain
+	wait_exports 2
+	check_ge "[plain] TCP segments counted" 35 "$(metric tcpshake_packets_total)"
+	mapfile -t progs < <(mon_progs)
+	kept=0
+	for p in "${progs[@]}"; do
+		kept=$((kept + $(prog_stat "${p% *}" run_cnt)))
+	done
+	check_eq "[plain] runs the kernel counted for ${#progs[@]} programs after --bpf-stats exited" 0 "$kept"
+	metric tcpshake_self_cpu_seconds_total >/dev/null &&
+		metric tcpshake_self_resident_memory_bytes >/dev/null &&
+		metric tcpshake_bpf_map_memory_bytes >/dev/null &&
+		pass "[plain] CPU, resident and map memory are exported" ||
+		fail "[plain] a self-cost metric is missing"
+	if grep -q '^tcpshake_bpf_program_' "$WORK/plain.prom"; then
+		fail "[plain] program run metrics exported while the kernel keeps no statistics"
+	else
+		pass "[plain] no program run metrics while the kernel keeps no statistics"
+	fi
+	mon_stop
+else
+	note "kernel.bpf_stats_enabled is 1 here: the checks without statistics are skipped"
+fi
+
+# ---- offline: no BPF, so no --bpf-stats ----
+rc=0
+"$TCPSHAKE" --read /dev/null --bpf-stats >"$WORK/read.out" 2>&1 || rc=$?
+check_eq "--read with --bpf-stats: exit status" 2 "$rc"
+grep -q -- "--bpf-stats cannot be used with --read" "$WORK/read.out" &&
+	pass "--read with --bpf-stats: one line says why" ||
+	fail "--read with --bpf-stats said: $(head -2 "$WORK/read.out")"
+finish
