@@ -261,7 +261,9 @@ contract_check() {
         tcpshake_syn_flood_active tcpshake_syn_flood_alerts_total tcpshake_syn_sources_estimate \
         tcpshake_syn_to_synack_seconds_bucket tcpshake_synack_to_ack_seconds_bucket \
         tcpshake_handshake_seconds_bucket tcpshake_close_seconds_bucket \
-        tcpshake_time_wait_seconds_bucket tcpshake_connection_seconds_bucket; do
+        tcpshake_time_wait_seconds_bucket tcpshake_connection_seconds_bucket \
+        tcpshake_self_cpu_seconds_total tcpshake_self_resident_memory_bytes \
+        tcpshake_bpf_map_memory_bytes tcpshake_bpf_program_run_seconds_total; do
         echo "$name 0"
     done >"$expo"
     "$here/check_metric_refs.sh" "$expo" || return 1

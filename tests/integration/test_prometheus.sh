@@ -84,7 +84,8 @@ in_s ip link set ps up
 in_c ip link set pc up
 
 mkdir -p "$WORK/textfiles"
-$S "$BIN" --quiet --interval 0.5 --listen 9431 --prom-textfile "$WORK/textfiles/tcpshake.prom" \
+# --bpf-stats: the dashboard's cost panel reads the programs' run time.
+$S "$BIN" --quiet --interval 0.5 --bpf-stats --listen 9431 --prom-textfile "$WORK/textfiles/tcpshake.prom" \
 	ps 2>"$WORK/mon.err" &
 PIDS+=($!)
 wait_for 10 test -s "$WORK/textfiles/tcpshake.prom" || bad "no textfile: $(cat "$WORK/mon.err")"
