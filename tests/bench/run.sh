@@ -410,28 +410,44 @@ prog_ids() {
 	cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -un
 }
 
-# progstats_under_load TAG SECONDS ID... -- [connrate option...]: run counts
-# and run time of the BPF programs ID... over SECONDS into $WORK/TAG.progstats,
-# meanwhile a connrate run of SECONDS - 2 if connrate options are given
-# (else none); sets MT_RATE to the connections per second it reached, or 0.
+# progstats_under_load TAG SECONDS ID... [-- WORKLOAD [option...]]: run
+# counts and run time of the BPF programs ID... over SECONDS into
+# $WORK/TAG.progstats, meanwhile WORKLOAD if one is given (else none):
+#   connrate [connrate option...]: a connrate run of SECONDS - 2 inside the
+#     window (its start and drain in it too, as a host's would be);
+#   iperf: one iperf3 stream (run_iperf) that starts 2 s before the window
+#     and ends 1 s after it (-t SECONDS + 2 after iperf3's omitted first
+#     second), so every second counted is bulk, none its start or end.
+# Sets MT_RATE to the connections per second connrate reached and MT_GBPS
+# to the Gbit/s iperf3 received, or 0 for the one not run.
 progstats_under_load() {
-	local tag=$1 secs=$2 ids=() ps
+	local tag=$1 secs=$2 ids=() ps load='' lead=0 saved=$SECONDS_PER_RUN
 	shift 2
 	while (($#)) && [[ $1 != -- ]]; do
 		ids+=("$1")
 		shift
 	done
 	(($#)) && shift
-	"$FOOTPRINT" progstats "$secs" "${ids[@]}" >"$WORK/$tag.progstats" &
+	(($#)) && { load=$1; shift; }
+	case $load in
+	'' | connrate) ;;
+	iperf) lead=2 ;;
+	*) die "progstats_under_load knows no workload called '$load' (connrate or iperf)" ;;
+	esac
+	(sleep "$lead" && exec "$FOOTPRINT" progstats "$secs" "${ids[@]}") >"$WORK/$tag.progstats" &
 	ps=$!
 	track "$ps"
 	MT_RATE=0
-	if (($#)); then
-		local saved=$SECONDS_PER_RUN
+	MT_GBPS=0
+	case $load in
+	connrate)
 		SECONDS_PER_RUN=$((secs - 2))
-		MT_RATE=$(run_connrate "$tag" "$@")
-		SECONDS_PER_RUN=$saved
-	fi
+		MT_RATE=$(run_connrate "$tag" "$@") ;;
+	iperf)
+		SECONDS_PER_RUN=$((secs + lead))
+		MT_GBPS=$(run_iperf "$tag") ;;
+	esac
+	SECONDS_PER_RUN=$saved
 	wait "$ps" || die "[$tag] footprint progstats failed"
 	untrack "$ps"
 }
@@ -441,14 +457,15 @@ progstats_under_load() {
 # space and system calls, % of one CPU), MT_BPF (run time of its BPF
 # programs, % of one CPU) and MT_RATE (connections per second reached).
 measure_tool() {
-	local tag=$1 secs=$2 t0 t1 ids bpf_ns tck w0 w1
+	local tag=$1 secs=$2 t0 t1 ids bpf_ns tck w0 w1 load=()
 	shift 2
+	(($#)) && load=(connrate "$@")
 	tck=$(getconf CLK_TCK)
 	mapfile -t ids < <(prog_ids "$TOOL_PID")
 	((${#ids[@]})) || die "[$tag] no BPF programs found for PID $TOOL_PID (bpftool prog show)"
 	t0=$(cpu_ticks "$TOOL_PID")
 	w0=$(date +%s.%N)
-	progstats_under_load "$tag" "$secs" "${ids[@]}" -- "$@"
+	progstats_under_load "$tag" "$secs" "${ids[@]}" -- "${load[@]}"
 	t1=$(cpu_ticks "$TOOL_PID")
 	w1=$(date +%s.%N)
 	bpf_ns=$(awk -F'"run_time_ns":' '{ split($2, a, "}"); s += a[1] } END { printf "%.0f", s }' "$WORK/$tag.progstats")
@@ -458,8 +475,8 @@ measure_tool() {
 	MT_RATE=$(awk -v r="$MT_RATE" 'BEGIN { printf "%.0f", r }')
 }
 
-# progstats_ns FILE NAME_OR_ID: "ns-per-run runs" of one program in a
-# `footprint progstats` file (matched by name or id).
+# progstats_ns FILE NAME_OR_ID: "ns-per-run runs run-time-ns" of one program
+# in a `footprint progstats` file (matched by name or id).
 progstats_ns() {
 	awk -v want="$2" -F'[:,}]' '{
 		for (i = 1; i < NF; i++) {
@@ -468,8 +485,32 @@ progstats_ns() {
 			if ($i == "\"run_cnt\"") c = $(i + 1)
 			if ($i == "\"run_time_ns\"") t = $(i + 1)
 		}
-		if ((n == want || id == want) && c > 0) printf "%.0f %d\n", t / c, c
+		if ((n == want || id == want) && c > 0) printf "%.0f %.0f %.0f\n", t / c, c, t
 	}' "$1"
+}
+
+# per_second SECONDS N: N / SECONDS, rounded (runs per second of a window).
+per_second() { awk -v s="$1" -v n="$2" 'BEGIN { printf "%.0f", n / s }'; }
+# cpu_share SECONDS NS...: the share of one CPU (%) that NS... nanoseconds of
+# BPF run time make over SECONDS.
+cpu_share() {
+	local s=$1
+	shift
+	awk -v s="$s" 'BEGIN { for (i = 1; i < ARGC; i++) t += ARGV[i]; printf "%.4f", 100 * t / 1e9 / s }' "$@"
+}
+
+# pp_read TAG: the monitor's two tc programs and the two that do nothing
+# (BARE_IDS) in $WORK/TAG.progstats, as PP_IN, PP_OUT, PP_BIN and PP_BOUT
+# (each "ns-per-run runs run-time-ns", progstats_ns). A program that did not
+# run saw no packet at its hook, so the round measured nothing: die.
+pp_read() {
+	local f=$WORK/$1.progstats
+	read -r -a PP_IN <<<"$(progstats_ns "$f" tcpshake_tc_in)"
+	read -r -a PP_OUT <<<"$(progstats_ns "$f" tcpshake_tc_out)"
+	read -r -a PP_BIN <<<"$(progstats_ns "$f" "${BARE_IDS[0]}")"
+	read -r -a PP_BOUT <<<"$(progstats_ns "$f" "${BARE_IDS[1]}")"
+	((${#PP_IN[@]} == 3 && ${#PP_OUT[@]} == 3 && ${#PP_BIN[@]} == 3 && ${#PP_BOUT[@]} == 3)) ||
+		die "[$1] a tc program did not run (see $f)"
 }
 
 # bare_tc_attach: programs that do nothing at tc ingress and egress of the
@@ -510,8 +551,13 @@ bare_tc_detach() {
 # tables and ring once (a fresh map's page costs its first write far more
 # on some guests), and programs that do nothing at the same two hooks
 # alongside it: both see the same packets in every round.
+# Then the same monitor and programs under bulk traffic (one iperf3 stream,
+# GSO skbs of tens of KB at tc, pure ACKs going out): few runs per byte, but
+# a steady share of a CPU on the path that carries the stream, which is
+# what the monitor costs a bulk transfer's throughput; per round the run
+# time per packet, the packets per second and that share of one CPU.
 bench_per_packet() {
-	local r secs=8 tag=pp in out bin bout conns ids samples=$OUT/per_packet.csv saved=$SECONDS_PER_RUN
+	local r secs=8 bsecs=5 tag=pp samples=$OUT/per_packet.csv saved=$SECONDS_PER_RUN conns ids cpu bcpu
 	echo
 	echo "== BPF run time per packet under real traffic: $ROUNDS rounds of ${secs} s after a warm-up ($(load_note))"
 	echo "round,slot,config,workload,value" >"$samples"
@@ -523,24 +569,40 @@ bench_per_packet() {
 	mapfile -t ids < <(prog_ids "$TOOL_PID")
 	for ((r = 0; r < ROUNDS; r++)); do
 		: >"$WORK/$tag.events"     # appended to; tens of MB a round
-		progstats_under_load "$tag-$r" "$secs" "${ids[@]}" "${BARE_IDS[@]}" -- --rate 10000
-		in=$(progstats_ns "$WORK/$tag-$r.progstats" tcpshake_tc_in)
-		out=$(progstats_ns "$WORK/$tag-$r.progstats" tcpshake_tc_out)
-		bin=$(progstats_ns "$WORK/$tag-$r.progstats" "${BARE_IDS[0]}")
-		bout=$(progstats_ns "$WORK/$tag-$r.progstats" "${BARE_IDS[1]}")
-		[[ -n $in && -n $out && -n $bin && -n $bout ]] ||
-			die "[$tag-$r] a tc program did not run (see $WORK/$tag-$r.progstats)"
+		progstats_under_load "$tag-$r" "$secs" "${ids[@]}" "${BARE_IDS[@]}" -- connrate --rate 10000
+		pp_read "$tag-$r"
 		conns=$(json "$WORK/$tag-$r.connrate.json" connections)
 		{
-			echo "$r,0,tcpshake-mon,ingress,${in% *}"
-			echo "$r,0,tcpshake-mon,egress,${out% *}"
-			echo "$r,0,tcpshake-mon,ingress_per_connection,$(awk -v n="${in#* }" -v c="$conns" 'BEGIN { print n / c }')"
-			echo "$r,0,tcpshake-mon,egress_per_connection,$(awk -v n="${out#* }" -v c="$conns" 'BEGIN { print n / c }')"
-			echo "$r,1,nothing,ingress,${bin% *}"
-			echo "$r,1,nothing,egress,${bout% *}"
+			echo "$r,0,tcpshake-mon,ingress,${PP_IN[0]}"
+			echo "$r,0,tcpshake-mon,egress,${PP_OUT[0]}"
+			echo "$r,0,tcpshake-mon,ingress_per_connection,$(awk -v n="${PP_IN[1]}" -v c="$conns" 'BEGIN { print n / c }')"
+			echo "$r,0,tcpshake-mon,egress_per_connection,$(awk -v n="${PP_OUT[1]}" -v c="$conns" 'BEGIN { print n / c }')"
+			echo "$r,1,nothing,ingress,${PP_BIN[0]}"
+			echo "$r,1,nothing,egress,${PP_BOUT[0]}"
 		} >>"$samples"
 		printf '   round %d  tc ingress %5d ns (doing nothing %4d), egress %5d ns (%4d) per packet\n' \
-			"$r" "${in% *}" "${bin% *}" "${out% *}" "${bout% *}"
+			"$r" "${PP_IN[0]}" "${PP_BIN[0]}" "${PP_OUT[0]}" "${PP_BOUT[0]}"
+	done
+	echo "   under bulk traffic: $ROUNDS rounds of ${bsecs} s inside one iperf3 stream each"
+	for ((r = 0; r < ROUNDS; r++)); do
+		progstats_under_load "$tag-bulk-$r" "$bsecs" "${ids[@]}" "${BARE_IDS[@]}" -- iperf
+		pp_read "$tag-bulk-$r"
+		cpu=$(cpu_share "$bsecs" "${PP_IN[2]}" "${PP_OUT[2]}")
+		bcpu=$(cpu_share "$bsecs" "${PP_BIN[2]}" "${PP_BOUT[2]}")
+		{
+			echo "$r,0,tcpshake-mon,bulk_ingress,${PP_IN[0]}"
+			echo "$r,0,tcpshake-mon,bulk_egress,${PP_OUT[0]}"
+			echo "$r,0,tcpshake-mon,bulk_ingress_pps,$(per_second "$bsecs" "${PP_IN[1]}")"
+			echo "$r,0,tcpshake-mon,bulk_egress_pps,$(per_second "$bsecs" "${PP_OUT[1]}")"
+			echo "$r,0,tcpshake-mon,bulk_cpu,$cpu"
+			echo "$r,0,tcpshake-mon,bulk_gbps,$MT_GBPS"
+			echo "$r,1,nothing,bulk_ingress,${PP_BIN[0]}"
+			echo "$r,1,nothing,bulk_egress,${PP_BOUT[0]}"
+			echo "$r,1,nothing,bulk_cpu,$bcpu"
+		} >>"$samples"
+		printf '   bulk round %d  tc ingress %4d ns (doing nothing %3d) x %3dk/s, egress %4d ns (%3d) x %3dk/s; BPF %.2f %% of a CPU (doing nothing %.2f %%), %.2f Gbit/s\n' \
+			"$r" "${PP_IN[0]}" "${PP_BIN[0]}" "$((PP_IN[1] / bsecs / 1000))" "${PP_OUT[0]}" "${PP_BOUT[0]}" \
+			"$((PP_OUT[1] / bsecs / 1000))" "$cpu" "$bcpu" "$MT_GBPS"
 	done
 	bare_tc_detach
 	tool_stop

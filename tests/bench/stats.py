@@ -15,9 +15,15 @@
   stats.py perpacket SAMPLES.csv FIGURES.tsv
       SAMPLES.csv as above, configs "tcpshake-mon" and "nothing" (programs
       that do nothing at the same hooks), workloads "ingress" and "egress"
-      (BPF run time per packet, ns) and "<direction>_per_connection": per
-      direction the monitor's median, the paired per-round ratio and
-      difference to the do-nothing programs with their bootstrap intervals.
+      (BPF run time per packet under a paced connrate, ns) and
+      "<direction>_per_connection": per direction the monitor's median, the
+      paired per-round ratio and difference to the do-nothing programs with
+      their bootstrap intervals. The same for "bulk_ingress" and
+      "bulk_egress" (one iperf3 stream) if present, with the monitor's
+      "bulk_<direction>_pps" (runs per second) and "bulk_gbps" in the row
+      names, and one row for "bulk_cpu": the BPF run time of ingress +
+      egress in % of one CPU, the monitor's against the do-nothing
+      programs' of the same rounds.
   stats.py median VALUE...
       "MEDIAN LO HI": the median of one value per round and its bootstrap
       95 % confidence interval (the offline bench's per-round figures).
@@ -136,33 +142,71 @@ def traffic(samples, figures):
             f.write("\t".join(fmt(x) for x in row) + "\n")
 
 
+def against_nothing(runs, samples, workload):
+    """The monitor against the do-nothing programs in one workload, paired per
+    round: medians of both, the median ratio and difference with their
+    bootstrap 95 % intervals, and the number of paired rounds."""
+    mon, bare = runs.get((workload, "tcpshake-mon"), {}), runs.get((workload, "nothing"), {})
+    both = [r for r in sorted(mon) if r in bare]
+    if not both:
+        sys.exit(f"stats.py perpacket: no paired {workload} rounds in {samples}")
+    ratios = paired(runs, workload, "tcpshake-mon", "nothing")
+    diffs = [mon[r] - bare[r] for r in both]
+    lo, hi = bootstrap_median_ci(ratios, seed=zlib.crc32(f"perpacket/{workload}".encode()))
+    dlo, dhi = bootstrap_median_ci(diffs, seed=zlib.crc32(f"perpacket/{workload}/diff".encode()))
+    return dict(mon=statistics.median(mon.values()), bare=statistics.median(bare.values()),
+                ratio=statistics.median(ratios), lo=lo, hi=hi,
+                diff=statistics.median(diffs), dlo=dlo, dhi=dhi, rounds=len(both))
+
+
 def per_packet(samples, figures):
     runs, _ = load(samples)
     out = []
+
+    def mon_median(workload):
+        return statistics.median(runs.get((workload, "tcpshake-mon"), {0: 0}).values())
+
+    def row(name, s, unit):
+        return ("footprint", name, s["mon"], unit, s["bare"],
+                "programs that do nothing, same hooks, load and rounds", s["ratio"],
+                f"{s['lo']:.3f}..{s['hi']:.3f}", "-", "measured")
+
     for d in ("ingress", "egress"):
-        mon, bare = runs.get((d, "tcpshake-mon"), {}), runs.get((d, "nothing"), {})
-        both = [r for r in sorted(mon) if r in bare]
-        if not both:
-            sys.exit(f"stats.py perpacket: no paired {d} rounds in {samples}")
-        ratios = paired(runs, d, "tcpshake-mon", "nothing")
-        diffs = [mon[r] - bare[r] for r in both]
-        med, dmed = statistics.median(ratios), statistics.median(diffs)
-        lo, hi = bootstrap_median_ci(ratios, seed=zlib.crc32(f"perpacket/{d}".encode()))
-        dlo, dhi = bootstrap_median_ci(diffs, seed=zlib.crc32(f"perpacket/{d}/diff".encode()))
-        per_conn = statistics.median(runs.get((f"{d}_per_connection", "tcpshake-mon"), {0: 0}).values())
-        print(f"  tc {d}: tcpshake-mon {statistics.median(mon.values()):.0f} ns per packet "
-              f"({per_conn:.1f} per connection), doing nothing {statistics.median(bare.values()):.0f} ns; "
-              f"paired over {len(both)} rounds: +{dmed:.0f} ns (95% CI {dlo:.0f}..{dhi:.0f}), "
-              f"ratio {med:.2f} ({lo:.2f}..{hi:.2f})")
-        out.append(("footprint",
-                    f"BPF per packet under real traffic (10k conn/s paced), tc {d}, {per_conn:.1f} "
-                    f"per connection: +{dmed:.0f} ns over doing nothing (95% CI {dlo:.0f}..{dhi:.0f})",
-                    statistics.median(mon.values()), "ns", statistics.median(bare.values()),
-                    "programs that do nothing, same hooks, load and rounds", med,
-                    f"{lo:.3f}..{hi:.3f}", "-", "measured"))
+        s = against_nothing(runs, samples, d)
+        per_conn = mon_median(f"{d}_per_connection")
+        print(f"  tc {d}: tcpshake-mon {s['mon']:.0f} ns per packet "
+              f"({per_conn:.1f} per connection), doing nothing {s['bare']:.0f} ns; "
+              f"paired over {s['rounds']} rounds: +{s['diff']:.0f} ns (95% CI {s['dlo']:.0f}..{s['dhi']:.0f}), "
+              f"ratio {s['ratio']:.2f} ({s['lo']:.2f}..{s['hi']:.2f})")
+        out.append(row(f"BPF per packet under real traffic (10k conn/s paced), tc {d}, {per_conn:.1f} "
+                       f"per connection: +{s['diff']:.0f} ns over doing nothing "
+                       f"(95% CI {s['dlo']:.0f}..{s['dhi']:.0f})", s, "ns"))
+    # Bulk (one iperf3 stream: GSO skbs at tc ingress, pure ACKs at egress):
+    # per packet as above, and the share of one CPU both directions take.
+    if ("bulk_ingress", "tcpshake-mon") in runs:
+        gbps = mon_median("bulk_gbps")
+        for d in ("ingress", "egress"):
+            s = against_nothing(runs, samples, f"bulk_{d}")
+            pps = mon_median(f"bulk_{d}_pps")
+            print(f"  bulk, tc {d}: tcpshake-mon {s['mon']:.0f} ns per packet at {pps:.0f} packets/s "
+                  f"({gbps:.1f} Gbit/s), doing nothing {s['bare']:.0f} ns; paired over {s['rounds']} rounds: "
+                  f"+{s['diff']:.0f} ns (95% CI {s['dlo']:.0f}..{s['dhi']:.0f}), "
+                  f"ratio {s['ratio']:.2f} ({s['lo']:.2f}..{s['hi']:.2f})")
+            out.append(row(f"BPF per packet under bulk traffic (one iperf3 stream, {pps / 1e3:.0f}k "
+                           f"packets/s), tc {d}: +{s['diff']:.0f} ns over doing nothing "
+                           f"(95% CI {s['dlo']:.0f}..{s['dhi']:.0f})", s, "ns"))
+        s = against_nothing(runs, samples, "bulk_cpu")
+        lo, hi = bootstrap_median_ci(list(runs[("bulk_cpu", "tcpshake-mon")].values()),
+                                     seed=zlib.crc32(b"perpacket/bulk_cpu/value"))
+        print(f"  bulk, tc ingress + egress: tcpshake-mon {s['mon']:.2f} % of one CPU (95% CI "
+              f"{lo:.2f}..{hi:.2f}), doing nothing {s['bare']:.2f} %; paired over {s['rounds']} rounds: "
+              f"+{s['diff']:.2f} % (95% CI {s['dlo']:.2f}..{s['dhi']:.2f})")
+        out.append(row(f"BPF CPU under bulk traffic (one iperf3 stream, {gbps:.1f} Gbit/s): {s['mon']:.2f} % "
+                       f"of one CPU (ingress + egress; 95% CI {lo:.2f}..{hi:.2f}), +{s['diff']:.2f} % over "
+                       "doing nothing", s, "%"))
     with open(figures, "a") as f:
-        for row in out:
-            f.write("\t".join(fmt(x) for x in row) + "\n")
+        for r in out:
+            f.write("\t".join(fmt(x) for x in r) + "\n")
 
 
 def fmt(x):
