@@ -141,7 +141,9 @@ int loader_finish(struct loader *l)
 		loader_close(l);
 		return -1;
 	}
-	err = loader_create_spill_parts(l->skel->maps.spill, l->geo.spill_max);
+	err = loader_create_spill_parts(l->skel->maps.spill, l->geo.spill_max, l->spill_fd);
+	if (!err)
+		l->nr_spill_fds = SPILL_PARTS;
 	if (err) {
 		log_error("cannot create the spill maps (%s): try a smaller --max-flows", strerror(-err));
 		loader_close(l);
@@ -164,7 +166,7 @@ static int put_parts_singly(int outer, const int *fds)
  * RCU grace period after each update of a map of maps from user space
  * (maybe_wait_bpf_programs), 12 ms here, and 64 single updates took most
  * of the start-up. A kernel without batches for it gets single updates. */
-int loader_create_spill_parts(struct bpf_map *spill, __u32 spill_max)
+int loader_create_spill_parts(struct bpf_map *spill, __u32 spill_max, int *kept)
 {
 	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
 	int outer = bpf_map__fd(spill), fds[SPILL_PARTS], err = 0;
@@ -183,10 +185,14 @@ int loader_create_spill_parts(struct bpf_map *spill, __u32 spill_max)
 		if (bpf_map_update_batch(outer, keys, fds, &count, NULL))
 			err = put_parts_singly(outer, fds);
 	}
-	/* The outer map holds the parts from here on. */
-	for (i = 0; i < n; i++)
-		if (fds[i] >= 0)
+	/* The outer map holds the parts from here on; the caller may keep
+	 * their descriptors (reading a part by id needs CAP_SYS_ADMIN). */
+	for (i = 0; i < n; i++) {
+		if (!err && kept)
+			kept[i] = fds[i];
+		else if (fds[i] >= 0)
 			close(fds[i]);
+	}
 	return err;
 }
 
@@ -243,6 +249,11 @@ int loader_sweep(struct loader *l)
 
 void loader_close(struct loader *l)
 {
+	int i;
+
+	for (i = 0; i < l->nr_spill_fds; i++)
+		close(l->spill_fd[i]);
+	l->nr_spill_fds = 0;
 	if (l->skel)
 		tcpshake_bpf__destroy(l->skel);
 	l->skel = NULL;

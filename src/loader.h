@@ -16,6 +16,8 @@ struct loader {
 	__u64 sweep_errors;       /* sweeper passes whose table walk failed */
 	bool sweep_failing;       /* the last pass failed: report once per streak */
 	__u64 sweep_longest_ns;   /* the last pass's longest program run (wall time) */
+	int spill_fd[SPILL_PARTS];  /* the spill map's parts, kept open */
+	int nr_spill_fds;
 };
 
 /* Privileges and kernel features; prints the reason and returns -1 if missing. */
@@ -36,8 +38,10 @@ void loader_skip_ingress(struct loader *l, bool xdp, bool tc);
 int loader_sweep(struct loader *l);
 void loader_close(struct loader *l);
 /* Creates the spill map's SPILL_PARTS hash maps (abi.h) in an object's
- * loaded outer map: libbpf creates only the outer one. 0 or -errno. */
-int loader_create_spill_parts(struct bpf_map *spill, __u32 spill_max);
+ * loaded outer map: libbpf creates only the outer one. Their descriptors
+ * go to kept[SPILL_PARTS] on success (the caller closes them), or are
+ * closed when kept is NULL. 0 or -errno. */
+int loader_create_spill_parts(struct bpf_map *spill, __u32 spill_max, int *kept);
 /* A new descriptor of part's hash map (close it), or -errno. */
 int loader_spill_part_fd(const struct bpf_map *spill, __u32 part);
 

@@ -33,9 +33,9 @@ int self_probe_init(struct self_probe *p, struct loader *l, bool enable_stats)
 {
 	struct bpf_program *prog;
 	struct bpf_map *map;
-	__u32 part;
 
 	memset(p, 0, sizeof(*p));
+	p->loader = l;
 	p->stats_fd = -1;
 	bpf_object__for_each_program(prog, l->skel->obj) {
 		int fd = bpf_program__fd(prog);
@@ -48,26 +48,16 @@ int self_probe_init(struct self_probe *p, struct loader *l, bool enable_stats)
 	}
 	/* Arrays and the ring are sized at load; the spill parts (hash maps
 	 * without preallocation) grow with their records, so they are read
-	 * each time. */
+	 * each time (self_probe_read). */
 	bpf_object__for_each_map(map, l->skel->obj) {
 		if (bpf_map__fd(map) >= 0)
 			p->fixed_map_bytes += map_memory(bpf_map__fd(map));
 	}
-	for (part = 0; part < SPILL_PARTS; part++) {
-		int fd = loader_spill_part_fd(l->skel->maps.spill, part);
-
-		if (fd < 0) {
-			log_error("cannot open the spill map's part %u: %s", part, strerror(-fd));
-			self_probe_close(p);
-			return -1;
-		}
-		p->spill_fd[p->nr_spill++] = fd;
-	}
 	if (enable_stats) {
 		p->stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 		if (p->stats_fd < 0) {
-			log_error("cannot turn on the kernel's BPF run-time statistics (--bpf-stats): %s",
-				  strerror(errno));
+			log_error("cannot turn on the kernel's BPF run-time statistics (--bpf-stats): %s; "
+				  "it needs root or CAP_SYS_ADMIN, or drop --bpf-stats", strerror(errno));
 			self_probe_close(p);
 			return -1;
 		}
@@ -124,8 +114,8 @@ void self_probe_read(const struct self_probe *p, struct self_cost *out)
 	}
 	out->rss_bytes = resident_bytes();
 	out->map_bytes = p->fixed_map_bytes;
-	for (i = 0; i < p->nr_spill; i++)
-		out->map_bytes += map_memory(p->spill_fd[i]);
+	for (i = 0; i < p->loader->nr_spill_fds; i++)
+		out->map_bytes += map_memory(p->loader->spill_fd[i]);
 	out->bpf_stats = bpf_stats_on(p);
 	if (!out->bpf_stats)
 		return;
@@ -144,11 +134,6 @@ void self_probe_read(const struct self_probe *p, struct self_cost *out)
 
 void self_probe_close(struct self_probe *p)
 {
-	int i;
-
-	for (i = 0; i < p->nr_spill; i++)
-		close(p->spill_fd[i]);
-	p->nr_spill = 0;
 	if (p->stats_fd >= 0)
 		close(p->stats_fd);
 	p->stats_fd = -1;

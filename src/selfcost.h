@@ -14,8 +14,7 @@ struct self_probe {
 	int prog_fd[SELF_PROGS_MAX];     /* the skeleton's, not owned */
 	char prog_name[SELF_PROGS_MAX][SELF_PROG_NAME_MAX];
 	int nr_progs;
-	int spill_fd[SPILL_PARTS];       /* owned: the spill map's parts */
-	int nr_spill;
+	const struct loader *loader;     /* its spill parts' descriptors */
 	__u64 fixed_map_bytes;           /* the object's maps: sized at load */
 	int stats_fd;                    /* BPF_ENABLE_STATS held, or -1 */
 };

@@ -138,7 +138,7 @@ static int bench_load(struct bench *b, const struct options *o)
 	loader_close(&l);
 	err = evgen_bpf__load(b->skel);
 	if (!err)
-		err = loader_create_spill_parts(b->skel->maps.spill, spill_max);
+		err = loader_create_spill_parts(b->skel->maps.spill, spill_max, NULL);
 	if (err) {
 		fprintf(stderr, "evbench: loading the generator programs failed: %s\n", strerror(-err));
 		return -1;

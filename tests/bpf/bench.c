@@ -157,7 +157,7 @@ static struct bench_bpf *bench_load(const struct bench_geometry *g)
 	bpf_map__set_max_entries(b->maps.flow_spilled, g->flows / FLOW_WAYS);
 	bpf_map__set_max_entries(b->maps.port_stats, 160);
 	bpf_map__set_max_entries(b->maps.events, 1u << 24);
-	if (bench_bpf__load(b) || loader_create_spill_parts(b->maps.spill, cfg->spill_max)) {
+	if (bench_bpf__load(b) || loader_create_spill_parts(b->maps.spill, cfg->spill_max, NULL)) {
 		bench_bpf__destroy(b);
 		return NULL;
 	}
