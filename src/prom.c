@@ -58,6 +58,16 @@ static void gauge_sample(FILE *f, const char *name, const char *iface, __s64 v)
 	fprintf(f, "\"} %lld\n", (long long)v);
 }
 
+/* A value of the whole process, repeated per interface so that several
+ * instances' textfiles never carry identical series. */
+static void process_sample(FILE *f, const struct snapshot *s, const char *name, __u64 v)
+{
+	int i;
+
+	for (i = 0; i < s->nr_ifaces; i++)
+		sample(f, name, s->iface[i].name, "", v);
+}
+
 static void histogram(FILE *f, const char *name, const char *iface, const char *extra,
 		      const struct hist *h)
 {
@@ -247,22 +257,18 @@ static void render_gauges(FILE *f, const struct snapshot *s)
 		sample(f, "table_capacity", s->iface[i].name, ",table=\"handshake\"", s->hs_capacity);
 		sample(f, "table_capacity", s->iface[i].name, ",table=\"flow\"", s->flow_capacity);
 	}
-	/* The event output is the process's, repeated per interface as above. */
+	/* The event output and the sweeper are the process's (process_sample). */
 	family(f, "events_write_errors_total", "counter",
 	       "Connection events lost because writing the --events output failed.");
-	for (i = 0; i < s->nr_ifaces; i++)
-		sample(f, "events_write_errors_total", s->iface[i].name, "", s->events_write_errors);
+	process_sample(f, s, "events_write_errors_total", s->events_write_errors);
 	family(f, "events_dropped_total", "counter",
 	       "Events never written: a flood alert found the --events queue full, or the output took nothing more for seconds at exit.");
-	for (i = 0; i < s->nr_ifaces; i++)
-		sample(f, "events_dropped_total", s->iface[i].name, "", s->events_dropped);
+	process_sample(f, s, "events_dropped_total", s->events_dropped);
 	family(f, "sweep_errors_total", "counter",
 	       "Sweeper passes that could not walk the whole tables (timeouts and gauges are incomplete until it recovers).");
-	for (i = 0; i < s->nr_ifaces; i++)
-		sample(f, "sweep_errors_total", s->iface[i].name, "", s->sweep_errors);
+	process_sample(f, s, "sweep_errors_total", s->sweep_errors);
 	family(f, "up", "gauge", "1 while tcpshake-mon is running and watching the interface; 0 in its last write.");
-	for (i = 0; i < s->nr_ifaces; i++)
-		sample(f, "up", s->iface[i].name, "", s->up ? 1 : 0);
+	process_sample(f, s, "up", s->up ? 1 : 0);
 	family(f, "build_info", "gauge", "Always 1; the version label says which build is running.");
 	for (i = 0; i < s->nr_ifaces; i++)
 		sample(f, "build_info", s->iface[i].name, ",version=\"" TCPSHAKE_VERSION "\"", 1);
@@ -385,7 +391,7 @@ static void seconds_sample(FILE *f, const char *name, const char *iface, const c
 }
 
 /* What the monitor costs the host (src/selfcost.c): the process's, so
- * repeated per interface as above. The programs' figures only while the
+ * repeated per interface (process_sample). The programs' figures only while the
  * kernel keeps them: a run count frozen at zero would look free. */
 static void render_self(FILE *f, const struct snapshot *s)
 {
@@ -401,12 +407,10 @@ static void render_self(FILE *f, const struct snapshot *s)
 	}
 	family(f, "self_resident_memory_bytes", "gauge",
 	       "Resident memory of the tcpshake-mon process, the mapped event ring included.");
-	for (i = 0; i < s->nr_ifaces; i++)
-		sample(f, "self_resident_memory_bytes", s->iface[i].name, "", c->rss_bytes);
+	process_sample(f, s, "self_resident_memory_bytes", c->rss_bytes);
 	family(f, "bpf_map_memory_bytes", "gauge",
 	       "Kernel memory of this process's BPF maps (tables, spill maps, event ring), as the kernel charges it.");
-	for (i = 0; i < s->nr_ifaces; i++)
-		sample(f, "bpf_map_memory_bytes", s->iface[i].name, "", c->map_bytes);
+	process_sample(f, s, "bpf_map_memory_bytes", c->map_bytes);
 	if (!c->bpf_stats)
 		return;
 	family(f, "bpf_program_runs_total", "counter",
