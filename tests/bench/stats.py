@@ -166,6 +166,13 @@ def per_packet(samples, figures):
     def mon_median(workload):
         return statistics.median(runs.get((workload, "tcpshake-mon"), {0: 0}).values())
 
+    def paired_ns(s):
+        return (f"paired over {s['rounds']} rounds: +{s['diff']:.0f} ns (95% CI {s['dlo']:.0f}..{s['dhi']:.0f}), "
+                f"ratio {s['ratio']:.2f} ({s['lo']:.2f}..{s['hi']:.2f})")
+
+    def over_nothing_ns(s):
+        return f"+{s['diff']:.0f} ns over doing nothing (95% CI {s['dlo']:.0f}..{s['dhi']:.0f})"
+
     def row(name, s, unit):
         return ("footprint", name, s["mon"], unit, s["bare"],
                 "programs that do nothing, same hooks, load and rounds", s["ratio"],
@@ -175,12 +182,9 @@ def per_packet(samples, figures):
         s = against_nothing(runs, samples, d)
         per_conn = mon_median(f"{d}_per_connection")
         print(f"  tc {d}: tcpshake-mon {s['mon']:.0f} ns per packet "
-              f"({per_conn:.1f} per connection), doing nothing {s['bare']:.0f} ns; "
-              f"paired over {s['rounds']} rounds: +{s['diff']:.0f} ns (95% CI {s['dlo']:.0f}..{s['dhi']:.0f}), "
-              f"ratio {s['ratio']:.2f} ({s['lo']:.2f}..{s['hi']:.2f})")
+              f"({per_conn:.1f} per connection), doing nothing {s['bare']:.0f} ns; {paired_ns(s)}")
         out.append(row(f"BPF per packet under real traffic (10k conn/s paced), tc {d}, {per_conn:.1f} "
-                       f"per connection: +{s['diff']:.0f} ns over doing nothing "
-                       f"(95% CI {s['dlo']:.0f}..{s['dhi']:.0f})", s, "ns"))
+                       f"per connection: {over_nothing_ns(s)}", s, "ns"))
     # Bulk (one iperf3 stream: GSO skbs at tc ingress, pure ACKs at egress):
     # per packet as above, and the share of one CPU both directions take.
     if ("bulk_ingress", "tcpshake-mon") in runs:
@@ -189,12 +193,9 @@ def per_packet(samples, figures):
             s = against_nothing(runs, samples, f"bulk_{d}")
             pps = mon_median(f"bulk_{d}_pps")
             print(f"  bulk, tc {d}: tcpshake-mon {s['mon']:.0f} ns per packet at {pps:.0f} packets/s "
-                  f"({gbps:.1f} Gbit/s), doing nothing {s['bare']:.0f} ns; paired over {s['rounds']} rounds: "
-                  f"+{s['diff']:.0f} ns (95% CI {s['dlo']:.0f}..{s['dhi']:.0f}), "
-                  f"ratio {s['ratio']:.2f} ({s['lo']:.2f}..{s['hi']:.2f})")
+                  f"({gbps:.1f} Gbit/s), doing nothing {s['bare']:.0f} ns; {paired_ns(s)}")
             out.append(row(f"BPF per packet under bulk traffic (one iperf3 stream, {pps / 1e3:.0f}k "
-                           f"packets/s), tc {d}: +{s['diff']:.0f} ns over doing nothing "
-                           f"(95% CI {s['dlo']:.0f}..{s['dhi']:.0f})", s, "ns"))
+                           f"packets/s), tc {d}: {over_nothing_ns(s)}", s, "ns"))
         s = against_nothing(runs, samples, "bulk_cpu")
         lo, hi = bootstrap_median_ci(list(runs[("bulk_cpu", "tcpshake-mon")].values()),
                                      seed=zlib.crc32(b"perpacket/bulk_cpu/value"))
