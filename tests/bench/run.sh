@@ -396,19 +396,12 @@ bench_slow_readers() {
 
 # ---- 3. footprint ---------------------------------------------------------------
 
-# cpu_ticks PID: utime + stime of a process (and its threads), clock ticks.
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # map_rss_kib PID: resident KiB of the BPF maps PID has mapped (the ring buffer).
 map_rss_kib() {
 	awk '/^[0-9a-f]+-[0-9a-f]+ / { m = ($6 == "anon_inode:bpf-map") } m && $1 == "Rss:" { s += $2 }
 		END { print s + 0 }' "/proc/$1/smaps"
 }
 status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
-
-# prog_ids PID: ids of the BPF programs PID holds open (its fdinfo).
-prog_ids() {
-	cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -un
-}
 
 # progstats_under_load TAG SECONDS ID... [-- WORKLOAD [option...]]: run
 # counts and run time of the BPF programs ID... over SECONDS into

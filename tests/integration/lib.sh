@@ -462,6 +462,16 @@ metric() {
 	' "$WORK/$MON_TAG.prom"
 }
 
+# ---- a process's own accounts -------------------------------------------------
+
+# cpu_ticks PID: utime + stime of a process (and its threads), clock ticks.
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
+# prog_ids PID: ids of the BPF programs PID holds open (its fdinfo).
+prog_ids() {
+	cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -un
+}
+
 # ---- kernel counters ----------------------------------------------------------
 
 # nstat_snap NS NAME: save the namespace's absolute SNMP counters.

@@ -21,7 +21,8 @@ N=20
 STATS_WAS=$(cat /proc/sys/kernel/bpf_stats_enabled)
 TCK=$(getconf CLK_TCK)
 
-# prog_stat ID FIELD: run_cnt or run_time_ns of a program (bpftool).
+# prog_stat ID FIELD: a field of a program's bpftool record (name, run_cnt,
+# run_time_ns; 0 when absent, as the run counts are without statistics).
 prog_stat() {
 	bpftool prog show id "$1" -j | "$PY" -c 'import json, sys; print(json.load(sys.stdin).get(sys.argv[1], 0))' "$2"
 }
@@ -29,8 +30,8 @@ prog_stat() {
 # mon_progs: "id name" of the BPF programs the monitor holds.
 mon_progs() {
 	local id
-	for id in $(awk '$1 == "prog_id:" { print $2 }' /proc/"$MON_PID"/fdinfo/* 2>/dev/null | sort -un); do
-		echo "$id $(bpftool prog show id "$id" -j | "$PY" -c 'import json, sys; print(json.load(sys.stdin)["name"])')"
+	for id in $(prog_ids "$MON_PID"); do
+		echo "$id $(prog_stat "$id" name)"
 	done
 }
 
@@ -41,8 +42,6 @@ map_memlock() {
 		$1 == "map_id:" { id = $2 } $1 == "memlock:" { ml = $2 }
 		END { add(); printf "%d\n", s }' /proc/"$1"/fdinfo/*
 }
-
-cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 # between NAME LO VALUE HI: LO <= VALUE <= HI (decimals allowed).
 between() {
