@@ -142,13 +142,12 @@ int loader_finish(struct loader *l)
 		return -1;
 	}
 	err = loader_create_spill_parts(l->skel->maps.spill, l->geo.spill_max, l->spill_fd);
-	if (!err)
-		l->nr_spill_fds = SPILL_PARTS;
 	if (err) {
 		log_error("cannot create the spill maps (%s): try a smaller --max-flows", strerror(-err));
 		loader_close(l);
 		return -1;
 	}
+	l->nr_spill_fds = SPILL_PARTS;
 	return loader_sweep(l);
 }
 
@@ -194,15 +193,6 @@ int loader_create_spill_parts(struct bpf_map *spill, __u32 spill_max, int *kept)
 			close(fds[i]);
 	}
 	return err;
-}
-
-int loader_spill_part_fd(const struct bpf_map *spill, __u32 part)
-{
-	__u32 id;
-
-	if (bpf_map_lookup_elem(bpf_map__fd(spill), &part, &id))
-		return -errno;
-	return bpf_map_get_fd_by_id(id);
 }
 
 int loader_load(struct loader *l, const struct options *o, const unsigned int *ifindex, int n)

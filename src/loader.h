@@ -42,7 +42,5 @@ void loader_close(struct loader *l);
  * go to kept[SPILL_PARTS] on success (the caller closes them), or are
  * closed when kept is NULL. 0 or -errno. */
 int loader_create_spill_parts(struct bpf_map *spill, __u32 spill_max, int *kept);
-/* A new descriptor of part's hash map (close it), or -errno. */
-int loader_spill_part_fd(const struct bpf_map *spill, __u32 part);
 
 #endif

@@ -25,6 +25,7 @@
 #include "log.h"
 #include "options.h"
 #include "reader.h"
+#include "selfcost.h"
 #include "tcpshake/parse.h"
 #include "bench.h"
 #include "lifecycle.h"
@@ -170,47 +171,25 @@ static void bench_stats(struct bench_bpf *b, struct iface_stats *st)
 		   (unsigned int)libbpf_num_possible_cpus(), NULL);
 }
 
-/* Kernel memory of one map (its fdinfo). */
-static unsigned long long map_memlock(int fd)
-{
-	unsigned long long v, total = 0;
-	char path[64], line[128];
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
-	f = fopen(path, "r");
-	while (f && fgets(line, sizeof(line), f))
-		if (sscanf(line, "memlock: %llu", &v) == 1)
-			total += v;
-	if (f)
-		fclose(f);
-	return total;
-}
-
 /* Kernel memory of the production maps at their default sizes, the spill
  * map's parts included. */
 static void footprint(void)
 {
-	__u32 part;
-	unsigned long long total = 0;
 	unsigned int lo = 1;
-	struct bpf_map *m;
+	struct self_probe p;
+	struct self_cost c;
 	struct loader l;
 	struct options o;
 
 	options_defaults(&o);
 	if (loader_load(&l, &o, &lo, 1))
 		return;
-	bpf_object__for_each_map(m, l.skel->obj)
-		total += map_memlock(bpf_map__fd(m));
-	for (part = 0; part < SPILL_PARTS; part++) {
-		int fd = loader_spill_part_fd(l.skel->maps.spill, part);
-
-		total += map_memlock(fd);
-		close(fd);
+	if (!self_probe_init(&p, &l, false)) {
+		self_probe_read(&p, &c);
+		self_probe_close(&p);
+		printf("Kernel memory of all maps at the default sizes (%u handshake slots, %u flows, "
+		       "events off): %.1f MiB\n", o.handshake_slots, o.max_flows, c.map_bytes / 1048576.0);
 	}
-	printf("Kernel memory of all maps at the default sizes (%u handshake slots, %u flows, "
-	       "events off): %.1f MiB\n", o.handshake_slots, o.max_flows, total / 1048576.0);
 	loader_close(&l);
 }
 

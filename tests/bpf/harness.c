@@ -204,13 +204,8 @@ static int zero_maps(struct harness *h)
 	if (zero_port_slots(h))
 		return -1;
 	for (part = 0; part < SPILL_PARTS; part++) {
-		int fd = loader_spill_part_fd(h->l.skel->maps.spill, part), err;
-
-		if (fd < 0)
-			return -1;
-		err = empty_hash(fd, sizeof(struct flow_key));
-		close(fd);
-		if (err)
+		if (part >= (__u32)h->l.nr_spill_fds ||
+		    empty_hash(h->l.spill_fd[part], sizeof(struct flow_key)))
 			return -1;
 	}
 	bpf_object__for_each_map(m, h->l.skel->obj) {
@@ -469,9 +464,9 @@ int harness_spill_walk(struct harness *h, void (*visit)(const struct flow_key *k
 	for (part = 0; part < SPILL_PARTS; part++) {
 		void *prev = NULL;
 
-		fd = loader_spill_part_fd(h->l.skel->maps.spill, part);
-		if (fd < 0)
+		if (part >= (__u32)h->l.nr_spill_fds)
 			return -1;
+		fd = h->l.spill_fd[part];
 		while (bpf_map_get_next_key(fd, prev, &next) == 0) {
 			key = next;
 			prev = &key;
@@ -479,7 +474,6 @@ int harness_spill_walk(struct harness *h, void (*visit)(const struct flow_key *k
 			if (visit)
 				visit(&key, ctx);
 		}
-		close(fd);
 	}
 	return n;
 }
