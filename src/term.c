@@ -253,6 +253,56 @@ static void json_u64(json_object *o, const char *k, __u64 v)
 	json_object_object_add(o, k, json_object_new_uint64(v));
 }
 
+/* A measured rate or estimate to 9 significant digits: json-c would print
+ * 17 (9.9812175245780832, 5.6320000000000003e-05). NaN is null. */
+static json_object *json_measure(double v)
+{
+	char text[32];
+
+	if (v != v)
+		return NULL;
+	snprintf(text, sizeof(text), "%.9g", v);
+	return json_object_new_double_s(v, text);
+}
+
+/* Seconds from nanoseconds, written exactly ("12.000250000"), where a double
+ * would print 17 digits of binary rounding. */
+static void json_seconds(json_object *o, const char *k, __u64 ns)
+{
+	char text[32];
+
+	snprintf(text, sizeof(text), "%llu.%09llu", (unsigned long long)(ns / 1000000000u),
+		 (unsigned long long)(ns % 1000000000u));
+	json_object_object_add(o, k, json_object_new_double_s((double)ns / 1e9, text));
+}
+
+/* What the monitor costs, as its metrics say (the process's figures on every
+ * interface's line, as in the Prometheus exposition): CPU seconds and run
+ * times are totals since start, like the counters above. The programs'
+ * runs are null while the kernel keeps no statistics: zeros would look free. */
+static void json_self(json_object *o, const struct self_cost *c)
+{
+	json_object *cpu = json_object_new_object(), *progs = NULL;
+	int k;
+
+	json_seconds(cpu, "user", c->user_ns);
+	json_seconds(cpu, "system", c->system_ns);
+	json_object_object_add(o, "self_cpu_seconds", cpu);
+	json_u64(o, "self_resident_bytes", c->rss_bytes);
+	json_u64(o, "bpf_map_bytes", c->map_bytes);
+	if (c->bpf_stats) {
+		progs = json_object_new_object();
+		for (k = 0; k < c->nr_progs; k++) {
+			json_object *p = json_object_new_object();
+
+			json_u64(p, "runs", c->prog[k].runs);
+			json_seconds(p, "run_seconds", c->prog[k].run_ns);
+			json_object_object_add(progs, c->prog[k].name, p);
+		}
+	}
+	json_object_object_add(o, "bpf_programs", progs);
+}
+
 static void show_json(struct term *t, const struct snapshot *s, double wall_s, double dt)
 {
 	char when[40];
@@ -286,16 +336,18 @@ static void show_json(struct term *t, const struct snapshot *s, double wall_s, d
 		json_object_object_add(o, "established", json_object_new_int64(is->established));
 		json_object_object_add(o, "closing", json_object_new_int64(is->closing));
 		json_object_object_add(o, "time_wait", json_object_new_int64(is->time_wait));
-		json_object_object_add(o, "syn_rate", json_object_new_double(
+		json_object_object_add(o, "syn_rate", json_measure(
 			t->have_prev ? rate(st->syn_packets, pv->syn_packets, dt) : 0));
-		json_object_object_add(o, "handshake_rate", json_object_new_double(
+		json_object_object_add(o, "handshake_rate", json_measure(
 			t->have_prev ? rate(st->handshakes, pv->handshakes, dt) : 0));
 		json_object_object_add(o, "syn_flood_active", json_object_new_boolean(is->flood.active));
 		json_u64(o, "syn_flood_alerts", is->flood.alerts);
-		json_object_object_add(o, "syn_sources_estimate", json_object_new_double(is->flood.sources));
-		json_object_object_add(o, "syn_uncompleted_rate", json_object_new_double(is->flood.uncompleted_rate));
-		json_object_object_add(o, "handshake_p50_s", p50 == p50 ? json_object_new_double(p50) : NULL);
-		json_object_object_add(o, "handshake_p99_s", p99 == p99 ? json_object_new_double(p99) : NULL);
+		json_object_object_add(o, "syn_sources_estimate", json_measure(is->flood.sources));
+		json_object_object_add(o, "syn_uncompleted_rate", json_measure(is->flood.uncompleted_rate));
+		json_object_object_add(o, "handshake_p50_s", json_measure(p50));
+		json_object_object_add(o, "handshake_p99_s", json_measure(p99));
+		if (s->self.valid)
+			json_self(o, &s->self);
 		fprintf(t->out, "%s\n", json_object_to_json_string_ext(o, JSON_C_TO_STRING_PLAIN));
 		json_object_put(o);
 	}

@@ -12,6 +12,8 @@
 #    is the sum of memlock over the BPF maps the process holds (fdinfo);
 #  - without the statistics, the two program metrics are not exported at
 #    all (a frozen zero would look free), the others are;
+#  - the --json lines carry the same figures, held against the same accounts
+#    (bpf_programs null without the statistics);
 #  - --bpf-stats is refused with --read (exit 2).
 # Traffic runs between namespaces created here; the trap removes them.
 source "$(dirname "$0")/lib.sh"
@@ -134,6 +136,85 @@ if [[ $STATS_WAS == 0 ]]; then
 	mon_stop
 else
 	note "kernel.bpf_stats_enabled is 1 here: the checks without statistics are skipped"
+fi
+
+# ---- the same figures in the --json lines ----
+# json_lines: lines the --json monitor has written.
+json_lines() { wc -l <"$WORK/json.out"; }
+json_lines_ge() { (($(json_lines) >= $1)); }
+# json_field KEY...: a field of the --json line kept in $WORK/json.line
+# (nested keys; "null" for null).
+json_field() {
+	"$PY" -c 'import json, sys
+v = json.load(sys.stdin)
+for k in sys.argv[1:]:
+    v = v[k]
+print("null" if v is None else v)' "$@" <"$WORK/json.line"
+}
+# json_start NAME [OPTION...]: the monitor with --json on vs, its lines in $WORK/json.out.
+json_start() {
+	local name=$1
+	shift
+	ip netns exec "$NS_S" "$TCPSHAKE" --json -i 0.5 "$@" "$IF_S" >"$WORK/json.out" 2>"$WORK/$name.log" &
+	MON_PID=$!
+	track "$MON_PID"
+	wait_for 15 "a --json line" test -s "$WORK/json.out" || die "[$name] tcpshake-mon --json wrote no line in 15 s"
+}
+json_stop() {
+	local rc=0
+	stop_pid "$MON_PID" INT 10 || rc=$?
+	untrack "$MON_PID"
+	MON_PID=
+	check_eq "[$1] tcpshake-mon --json exits 0 on SIGINT" 0 "$rc"
+}
+
+json_start json --bpf-stats
+server_start json --addr "$S4" --port $PORT --mode client-close --count 5 --timeout 60
+client_run json --addr "$S4" --port $PORT --mode client-close --count 5 --timeout 10 --gap 0.004
+server_wait json
+mapfile -t progs < <(mon_progs)
+for p in "${progs[@]}"; do
+	runs0[$p]=$(prog_stat "${p% *}" run_cnt)
+	ns0[$p]=$(prog_stat "${p% *}" run_time_ns)
+done
+t0=$(cpu_ticks "$MON_PID")
+n0=$(json_lines)
+# Two lines more: the second's figures were read after the first was out.
+wait_for 10 "two more --json lines" json_lines_ge $((n0 + 2)) || die "[json] no new line in 10 s"
+t1=$(cpu_ticks "$MON_PID")
+rss=$(awk '$1 == "VmRSS:" { print $2 * 1024 }' /proc/"$MON_PID"/status)
+memlock=$(map_memlock "$MON_PID")
+for p in "${progs[@]}"; do
+	runs1[$p]=$(prog_stat "${p% *}" run_cnt)
+	ns1[$p]=$(prog_stat "${p% *}" run_time_ns)
+done
+head -n $((n0 + 2)) "$WORK/json.out" | tail -n 1 >"$WORK/json.line"
+cpu=$(awk -v u="$(json_field self_cpu_seconds user)" -v s="$(json_field self_cpu_seconds system)" \
+	'BEGIN { printf "%.6f", u + s }')
+between "[json] self_cpu_seconds user + system" \
+	"$(awk -v t="$t0" -v k="$TCK" 'BEGIN { printf "%.6f", (t - 1) / k }')" "$cpu" \
+	"$(awk -v t="$t1" -v k="$TCK" 'BEGIN { printf "%.6f", (t + 1) / k }')"
+between "[json] self_resident_bytes (VmRSS $rss, within 5 %)" \
+	"$(awk -v r="$rss" 'BEGIN { printf "%d", r * 0.95 }')" "$(json_field self_resident_bytes)" \
+	"$(awk -v r="$rss" 'BEGIN { printf "%d", r * 1.05 }')"
+check_eq "[json] bpf_map_bytes = memlock of the process's BPF maps (fdinfo)" "$memlock" "$(json_field bpf_map_bytes)"
+for p in "${progs[@]}"; do
+	name=${p#* }
+	between "[json] bpf_programs.$name.runs" "${runs0[$p]}" "$(json_field bpf_programs "$name" runs)" "${runs1[$p]}"
+	between "[json] bpf_programs.$name.run_seconds" \
+		"$(awk -v n="${ns0[$p]}" 'BEGIN { printf "%.9f", n / 1e9 }')" \
+		"$(json_field bpf_programs "$name" run_seconds)" \
+		"$(awk -v n="${ns1[$p]}" 'BEGIN { printf "%.9f", n / 1e9 }')"
+done
+check_ge "[json] handshakes counted on the same line" 5 "$(json_field handshakes)"
+json_stop json
+if [[ $STATS_WAS == 0 ]]; then
+	json_start json-plain
+	wait_for 5 "a second --json line" json_lines_ge 2 || die "[json-plain] no second line in 5 s"
+	tail -n 1 "$WORK/json.out" >"$WORK/json.line"
+	check_eq "[json-plain] bpf_programs while the kernel keeps no statistics" null "$(json_field bpf_programs)"
+	check_ge "[json-plain] bpf_map_bytes without the statistics" 1 "$(json_field bpf_map_bytes)"
+	json_stop json-plain
 fi
 
 # ---- offline: no BPF, so no --bpf-stats ----

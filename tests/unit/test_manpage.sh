@@ -17,6 +17,7 @@
 #     src/prom.c differ from the page's;
 #   - an event field of src/events.c or a Zeek conn_state of src/names.c is
 #     missing from the EVENTS section, or documented there but never emitted;
+#   - a field of the --json lines (src/term.c) is not named in OUTPUT;
 #   - the version in the page footer is not `BINARY --version`.
 # Needs bash, groff, awk, sed, grep; runs as any user (only --help/--version).
 set -euo pipefail
@@ -29,6 +30,7 @@ page=$root/docs/tcpshake-mon.8
 prom_c=$root/src/prom.c
 names_c=$root/src/names.c
 events_c=$root/src/events.c
+term_c=$root/src/term.c
 bpf_c=$root/bpf/tcpshake.bpf.c
 
 bin=${1:-./tcpshake-mon}
@@ -39,7 +41,7 @@ if [[ ! -x $bin ]]; then
 	echo "test_manpage: $bin is not an executable (build it with make, or pass its path)" >&2
 	exit 2
 fi
-for f in "$page" "$prom_c" "$names_c" "$events_c" "$bpf_c"; do
+for f in "$page" "$prom_c" "$names_c" "$events_c" "$term_c" "$bpf_c"; do
 	if [[ ! -r $f ]]; then
 		echo "test_manpage: cannot read $f" >&2
 		exit 2
@@ -311,6 +313,20 @@ sed -nE 's/^ {14}([A-Z][A-Z0-9]*)( .*)?$/\1/p' "$tmp/events.txt" | sort -u >"$tm
 	missing "conn_state in EVENTS that src/names.c never returns:" "$tmp/page.states" "$tmp/src.states"
 } >"$tmp/events.err"
 check_empty "the same $(wc -l <"$tmp/src.fields") event fields and $(wc -l <"$tmp/src.states") conn_states in the source and EVENTS" "$tmp/events.err"
+
+# ---- --json lines: src/term.c versus OUTPUT's "With --json" ----
+
+# The paragraph under the tag (at 7 columns) up to the next text at 7.
+section OUTPUT | awk '/^       With --json/ { f = 1; next } f && /^       [^ ]/ { exit } f' >"$tmp/json.txt"
+grep -oE '[a-z][a-z0-9_]*' "$tmp/json.txt" | sort -u >"$tmp/page.json"
+grep -oE '(json_u64|json_seconds|json_object_object_add)\([a-z]+, "[a-z0-9_]+"' "$term_c" |
+	sed -E 's/.*"(.*)"/\1/' | sort -u >"$tmp/src.json"
+{
+	[[ -s $tmp/src.json ]] || echo "no --json field found in $term_c"
+	[[ -s $tmp/json.txt ]] || echo "no \"With --json\" paragraph in OUTPUT"
+	missing "--json field written by src/term.c but not in OUTPUT's \"With --json\":" "$tmp/src.json" "$tmp/page.json"
+} >"$tmp/json.err"
+check_empty "the $(wc -l <"$tmp/src.json") --json fields of src/term.c are in OUTPUT" "$tmp/json.err"
 
 # ---- version ----
 
