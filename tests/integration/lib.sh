@@ -69,9 +69,15 @@ T_START=$SECONDS
 log() { printf '      %s\n' "$*"; }
 note() { printf '%s\n' "--    $*"; }
 
-# die MSG: a setup step failed; the test cannot go on.
+# die MSG: a setup step failed; the test cannot go on. In a subshell, as in
+# x=$(run_iperf ...), standard output is captured: the line goes to standard
+# error, and the caller stops on the status (set -e).
 die() {
-	printf 'FAIL  %s\n' "$*"
+	if ((BASH_SUBSHELL)); then
+		printf 'FAIL  %s\n' "$*" >&2
+	else
+		printf 'FAIL  %s\n' "$*"
+	fi
 	CHECKS_FAILED=$((CHECKS_FAILED + 1))
 	FAILED_NAMES+=("$*")
 	exit 1
