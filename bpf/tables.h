@@ -68,7 +68,7 @@ struct flow_ref {
 	__u32 *spilled;           /* the home bucket's count */
 	__u32 home, alt;          /* bucket indexes; alt == home: no alternative */
 	__u32 spill_part;         /* where the spill map would hold it (abi.h) */
-	bool in_alt;              /* h and w are the alternative bucket's */
+	__u32 found;              /* the bucket h and w are (home or alt) */
 };
 
 static __always_inline struct hs_ref hs_bucket_of(__u64 hash)
@@ -101,6 +101,7 @@ static __always_inline struct flow_ref flow_bucket_of(__u64 hash)
 		.w = flow_ways_at(idx),
 		.spilled = flow_spilled_at(idx),
 		.home = idx,
+		.found = idx,
 		.alt = flow_alt_index(hash, idx),
 		.spill_part = (__u32)hash & (SPILL_PARTS - 1),
 	};
@@ -403,26 +404,66 @@ static __always_inline void flow_mark(struct flow_head *h, int way, __u32 tag, b
 		sync_cas(&h->tag[way], t, want);
 }
 
-/* The fast-path gate of a flow way (abi.h, FLOW_STAMP_SHIFT): opened by a
- * sample in the sweeper's current tick, it lets data through until
- * FLOW_SAMPLE_BYTES of payload or the next tick. A plain store: a count
- * lost to a concurrent packet only delays the next sample by that packet. */
-static __always_inline __u32 flow_gate_open(__u32 tick)
+/* The fast-path gate of flow way i (abi.h, FLOW_SAMPLE_BYTES): opened by
+ * a sample in the sweeper's current tick, it lets data through until
+ * FLOW_SAMPLE_BYTES of payload or the next tick. How a sample treats the
+ * payload count: */
+enum gate_count {
+	COUNT_KEEP,      /* a FIN or an ACK: a count left standing only brings
+			  * the next sample forward, and the count's line is
+			  * cold for them */
+	COUNT_RESTART,   /* data: the count's line is in hand (flow_gate_pass) */
+	COUNT_NEW,       /* a new record: a new epoch in the header, whose line
+			  * it writes anyway, so the count's line is untouched */
+};
+
+static __always_inline __u32 flow_gate_tick(__u32 tick)
 {
-	return tick << FLOW_STAMP_SHIFT;
+	return tick << FLOW_EPOCH_BITS;
 }
 
-static __always_inline bool flow_gate_pass(__u32 *gate, __u32 tick, __u32 payload_len)
+/* The header's word is stored only when it changes, so a stream sampled
+ * again and again within a tick leaves the header clean. Plain stores: a
+ * count lost to a concurrent packet only delays the next sample by that
+ * packet, and a word seen half-updated only samples sooner. */
+static __always_inline void flow_gate_open(struct flow_head *h, struct flow_payload *pl, int i,
+					   __u32 tick, enum gate_count how)
 {
-	const __u32 count_mask = (1u << FLOW_STAMP_SHIFT) - 1;
-	__u32 g = *gate;
-	__u32 count = (g & count_mask) +
-		      ((payload_len + (1u << FLOW_UNIT_SHIFT) - 1) >> FLOW_UNIT_SHIFT);
+	__u32 old, epoch, want;
 
-	if ((g & ~count_mask) != flow_gate_open(tick) ||
-	    count >= FLOW_SAMPLE_BYTES >> FLOW_UNIT_SHIFT)
+	if (i < 0 || i >= FLOW_WAYS)
+		return;
+	old = h->sampled[i];
+	epoch = (old + (how == COUNT_NEW)) & FLOW_EPOCH_MASK;
+	want = flow_gate_tick(tick) | epoch;
+	if (old != want)
+		h->sampled[i] = want;
+	if (how == COUNT_RESTART && pl)
+		pl->units[i] = epoch << FLOW_COUNT_BITS;
+}
+
+/* Segments without payload do not move their sender's position, so only
+ * the tick decides for them, and they read and write nothing more. */
+static __always_inline bool flow_gate_pass(const struct flow_head *h, struct flow_payload *pl, int i,
+					   __u32 tick, __u32 payload_len)
+{
+	__u32 g, u, count;
+
+	if (i < 0 || i >= FLOW_WAYS)
 		return false;
-	*gate = (g & ~count_mask) | count;
+	g = h->sampled[i];
+	if ((g & ~FLOW_EPOCH_MASK) != flow_gate_tick(tick))
+		return false;
+	if (!payload_len)
+		return true;
+	if (!pl)
+		return false;
+	u = pl->units[i];
+	count = (u >> FLOW_COUNT_BITS) == (g & FLOW_EPOCH_MASK) ? u & ((1u << FLOW_COUNT_BITS) - 1) : 0;
+	count += (payload_len + (1u << FLOW_UNIT_SHIFT) - 1) >> FLOW_UNIT_SHIFT;
+	if (count >= FLOW_SAMPLE_BYTES >> FLOW_UNIT_SHIFT)
+		return false;
+	pl->units[i] = (g & FLOW_EPOCH_MASK) << FLOW_COUNT_BITS | count;
 	return true;
 }
 
@@ -626,7 +667,7 @@ CORE_GLOBAL __u32 flow_insert(struct way *src, __u64 hash, __u64 now)
 	if (i < 0 || i >= FLOW_WAYS || !h || !w)
 		return src->key.iface;
 	record_replace(&w->way[i], src);
-	h->active[i] = flow_gate_open(now_coarse);
+	flow_gate_open(h, NULL, i, now_coarse, COUNT_NEW);
 	way_publish(&h->tag[i], fsm_data_fast_path(&src->conn) ?
 		    flow_tag(hash) | TAG_ESTABLISHED : flow_tag(hash));
 	return evicted;
@@ -653,7 +694,7 @@ static __always_inline struct way *flow_lookup(struct flow_ref *b, __u32 tag,
 		if (i >= 0 && i < FLOW_WAYS) {
 			b->h = h;
 			b->w = w;
-			b->in_alt = true;
+			b->found = b->alt;
 			*way = i;
 			return &w->way[i];
 		}
@@ -684,7 +725,7 @@ static __always_inline void flow_release(struct flow_ref b, int way, __u32 tag,
 		__u32 t = b.h->tag[way];
 
 		if ((t & ~TAG_ESTABLISHED) == tag && way_release(&b.h->tag[way], t) &&
-		    b.in_alt && b.spilled)
+		    b.found != b.home && b.spilled)
 			sync_sub(b.spilled, 1);
 		return;
 	}

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The one core behind every hook: parse, find the connection's record, run
- * the state machine, account. Two fast paths are inlined into each program:
- *   - data on an established flow: one flow-bucket read, no clock, no
- *     helper call, at most one store (the activity stamp);
+ * the state machine, account. Two fast paths come first in each program:
+ *   - data on an established flow (a global function of its own): one
+ *     flow-bucket header read, no clock, no helper call, and for payload
+ *     one count stored in a table of their own;
  *   - a new SYN: one handshake-bucket header read, one clock read, one way
  *     written; nothing shared with established flows is touched.
  * Everything else (handshake and close packets, retransmissions) goes to
@@ -440,13 +441,27 @@ CORE_GLOBAL int supersede(struct way *w, struct way *fresh)
 	return r;
 }
 
-/* A flow record's tag mark and fast-path gate after a slow-path update. */
-static __always_inline void flow_settle(struct flow_head *h, int way, __u32 tag,
-					const struct conn *c)
+/* Reopens the fast-path gate of flow way way of bucket after a sample, the
+ * payload count as how says (enum gate_count). A global function: the
+ * slow path's call chain is at the verifier's stack limit. */
+CORE_GLOBAL int flow_sampled(__u32 bucket, int way, __u32 how)
 {
-	flow_mark(h, way, tag, fsm_data_fast_path(c));
-	if (way >= 0 && way < FLOW_WAYS)
-		h->active[way] = flow_gate_open(now_coarse);
+	struct flow_head *h = flow_head_at(bucket);
+
+	if (h)
+		flow_gate_open(h, how == COUNT_RESTART ? flow_payload_at(bucket) : NULL, way, now_coarse,
+			       (enum gate_count)how);
+	return 0;
+}
+
+/* A flow record's tag mark and fast-path gate after a slow-path update by a
+ * segment with payload_len bytes of payload (b: where flow_lookup() found
+ * it). */
+static __always_inline void flow_settle(const struct flow_ref *b, int way, __u32 tag,
+					const struct conn *c, __u32 payload_len)
+{
+	flow_mark(b->h, way, tag, fsm_data_fast_path(c));
+	flow_sampled(b->found, way, payload_len ? COUNT_RESTART : COUNT_KEEP);
 }
 
 /* A handshake completed: its record joins the flow table, replacing the
@@ -463,8 +478,7 @@ static __always_inline void establish(struct flow_ref fb, int old_way, struct wa
 			account(&u->w.key, &u->w.conn, fsm_supersede(&u->w.conn, now) & ~FX_RELEASE,
 				now);
 			flow_mark(fb.h, old_way, flow_tag(hash), fast);
-			if (old_way >= 0 && old_way < FLOW_WAYS)
-				fb.h->active[old_way] = flow_gate_open(now_coarse);
+			flow_sampled(fb.found, old_way, COUNT_NEW);
 			return;
 		}
 	}
@@ -531,7 +545,7 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 			if (fx & FX_RELEASE)
 				flow_release(fb, fi, tag, &p->key);
 			else
-				flow_settle(fb.h, fi, tag, &u->w.conn);
+				flow_settle(&fb, fi, tag, &u->w.conn, p->payload_len);
 			/* Only a SYN-ACK that may open a new connection goes on. */
 			if (!(fx & FX_CONTEST))
 				return SLOW_DONE;
@@ -617,12 +631,30 @@ static __always_inline int track_parse(struct hook_frame *f, __u32 ifindex, stru
 	return 1;
 }
 
+/* Fast path: data of an established connection only counts its payload
+ * (flow_payload) until the record is due for a sample (FLOW_SAMPLE_BYTES);
+ * a segment without payload reads the bucket header and nothing else. A
+ * global function: its locals stay off the slow path's call chain, whose
+ * combined stack is at the verifier's 512 bytes. */
+CORE_GLOBAL int data_fast_path(__u64 hash, __u32 payload_len)
+{
+	struct flow_ref fb = flow_bucket_of(hash);
+	struct flow_payload *pl = NULL;
+	struct flow_head *h;
+	int i = flow_find_established_any(&fb, flow_tag(hash), &h);
+
+	if (!h)
+		return 0;
+	if (payload_len)
+		pl = flow_payload_at(h == fb.h ? fb.home : fb.alt);
+	return flow_gate_pass(h, pl, i, now_coarse, payload_len);
+}
+
 /* The second half: a parsed segment through a fast path or track_slow(). */
 static __always_inline void track_segment(const struct packet *p, __u64 hash,
 					  struct iface_stats *st, __u32 egress)
 {
 	__u32 tag = flow_tag(hash);
-	int i;
 
 	st->packets++;
 	if ((p->flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
@@ -643,15 +675,7 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 	} else if (p->flags & TCPF_SYN) {
 		st->synack_packets++;
 	} else if (!(p->flags & (TCPF_FIN | TCPF_RST))) {
-		struct flow_ref fb = flow_bucket_of(hash);
-		struct flow_head *h;
-
-		/* Fast path: data of an established connection only counts its
-		 * payload in the bucket header, one cache line read and written,
-		 * until the record is due for a sample (FLOW_STAMP_SHIFT). */
-		i = flow_find_established_any(&fb, tag, &h);
-		if (i >= 0 && i < FLOW_WAYS && h &&
-		    flow_gate_pass(&h->active[i], now_coarse, p->payload_len))
+		if (data_fast_path(hash, p->payload_len))
 			return;
 	}
 	track_slow_path(p, hash, egress);

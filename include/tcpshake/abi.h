@@ -224,23 +224,44 @@ struct hs_ways {
 	struct way way[HS_WAYS];
 };
 
-/* flow_head.active is the data fast path's gate: the coarse tick of the
- * record's last sample above FLOW_STAMP_SHIFT, the payload seen since then
- * below it, in units of 2^FLOW_UNIT_SHIFT bytes. Data takes the fast path
- * only within that tick and below FLOW_SAMPLE_BYTES; the next packet goes
- * to the slow path, which samples the record (sequence positions, activity)
- * and restarts the count. */
-#define FLOW_STAMP_SHIFT  10
+/* The data fast path's gate of a flow way: data of an established record
+ * skips it while the record was sampled (sequence positions, activity) in
+ * the sweeper's current coarse tick and less than FLOW_SAMPLE_BYTES of
+ * payload passed since; the next packet goes to the slow path, which
+ * samples the record and reopens the gate. The payload is counted in units
+ * of 2^FLOW_UNIT_SHIFT bytes. */
 #define FLOW_UNIT_SHIFT    8
 #define FLOW_SAMPLE_BYTES (1u << 16)
-_Static_assert((FLOW_SAMPLE_BYTES >> FLOW_UNIT_SHIFT) < (1u << FLOW_STAMP_SHIFT),
-	       "the payload count must fit below the stamp");
 
+/* flow_head.sampled: the coarse tick of the way's last sample above
+ * FLOW_EPOCH_BITS, below them the epoch of its payload count. A count
+ * (flow_payload) made in another epoch is zero: a new record restarts the
+ * count by moving the epoch, in the header it writes anyway, and never
+ * touches the count's line. */
+#define FLOW_EPOCH_BITS    8
+#define FLOW_EPOCH_MASK   ((1u << FLOW_EPOCH_BITS) - 1)
+/* flow_payload.units: the epoch above FLOW_COUNT_BITS, the count below. */
+#define FLOW_COUNT_BITS    16
+_Static_assert((FLOW_SAMPLE_BYTES >> FLOW_UNIT_SHIFT) < (1u << FLOW_COUNT_BITS),
+	       "a way's payload count cannot overflow before its sample");
+_Static_assert(FLOW_COUNT_BITS + FLOW_EPOCH_BITS <= 32, "epoch and count share a word");
+
+/* A flow bucket's header: its ways' tags and sample ticks. It changes
+ * only when a record is claimed, marked, or sampled in a new tick: every
+ * packet of a flow reads it, and it stays shared in the caches of the CPUs
+ * that carry the flow's two directions. */
 struct flow_head {
 	__u32 tag[FLOW_WAYS];
-	__u32 active[FLOW_WAYS];  /* fast-path gates, see FLOW_STAMP_SHIFT */
+	__u32 sampled[FLOW_WAYS];   /* tick and count epoch (FLOW_EPOCH_BITS) */
 };
 _Static_assert(sizeof(struct flow_head) == 64, "a bucket header is one cache line");
+
+/* The payload each way's data passed since its sample, in a table of its
+ * own: written by data packets only, so a stream's writes never make the
+ * other direction's ACKs miss the header. */
+struct flow_payload {
+	__u32 units[FLOW_WAYS];   /* epoch and count (FLOW_COUNT_BITS) */
+};
 
 struct flow_ways {
 	struct way way[FLOW_WAYS];

@@ -245,6 +245,137 @@ static void test_full_bucket_uses_alternative(void **unused)
 	harness_close(&h);
 }
 
+/* The whole flow table's headers and payload counts, as the kernel holds them. */
+struct flow_tables_copy {
+	struct flow_head head[2];
+	struct flow_payload count[2];
+};
+
+static void copy_flow_tables(struct harness *h, struct flow_tables_copy *c)
+{
+	__u32 k;
+
+	for (k = 0; k < 2; k++) {
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_heads), &k, &c->head[k]), 0);
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_payload), &k, &c->count[k]), 0);
+	}
+}
+
+/* The one live flow record's sampled position of its originator. */
+static __u32 sampled_pos_orig(struct harness *h)
+{
+	struct flow_tables_copy c;
+	struct flow_ways ways;
+	__u32 k;
+	int i;
+
+	copy_flow_tables(h, &c);
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < FLOW_WAYS; i++)
+			if (c.head[k].tag[i] & TAG_LIVE) {
+				assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_ways), &k, &ways), 0);
+				return ways.way[i].conn.pos_orig;
+			}
+	fail_msg("no live flow record");
+	return 0;
+}
+
+/* The payload counted since the last sample, over all ways: a count of
+ * another epoch than its header's is zero (abi.h, FLOW_EPOCH_BITS). */
+static __u32 payload_units(const struct flow_tables_copy *c)
+{
+	__u32 n = 0, u;
+	int k, i;
+
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < FLOW_WAYS; i++) {
+			u = c->count[k].units[i];
+			if (u >> FLOW_COUNT_BITS == (c->head[k].sampled[i] & FLOW_EPOCH_MASK))
+				n += u & ((1u << FLOW_COUNT_BITS) - 1);
+		}
+	return n;
+}
+
+/* A bulk transfer through the data fast path (abi.h, FLOW_SAMPLE_BYTES):
+ * the data segments count their payload in the payload table and the ACKs
+ * going back read the bucket header only, so neither writes the header the
+ * other direction reads; the segment that reaches FLOW_SAMPLE_BYTES goes to
+ * the slow path, which samples the record's position and restarts the
+ * count; a close keeps the count, and the tuple's next connection starts
+ * from zero without writing it. All within one sweeper tick (no sweep runs
+ * here). */
+static void test_bulk_stream_leaves_header_clean(void **unused)
+{
+	struct harness_config hc = { .flow_buckets = 2, .spill_max = 64, .ingress = INGRESS_XDP_ONLY };
+	const __u32 x = 1000, y = 5000, seg = 1000;
+	const __u32 units = (seg + (1u << FLOW_UNIT_SHIFT) - 1) >> FLOW_UNIT_SHIFT;
+	const __u32 passing = ((FLOW_SAMPLE_BYTES >> FLOW_UNIT_SHIFT) - 1) / units;
+	struct flow_tables_copy before, after;
+	struct iface_stats st;
+	struct harness h;
+	__u32 k, seq = x + 1;
+
+	(void)unused;
+	assert_int_equal(harness_load(&h, &hc), 0);
+	connect_one(&h, "10.9.0.1", 40000, x, y);
+	assert_int_equal(sampled_pos_orig(&h), x + 1);
+	copy_flow_tables(&h, &before);
+	assert_int_equal(payload_units(&before), 0);
+	for (k = 0; k < passing; k++) {
+		struct craft d = { .family = 4, .src = "10.9.0.1", .dst = "10.1.0.1", .sport = 40000,
+				   .dport = 80, .flags = TCPF_ACK | TCPF_PSH, .seq = seq, .ack = y + 1,
+				   .payload = (__u16)seg };
+
+		assert_int_equal(harness_run_craft(&h, HOOK_XDP_IN, &d), 2);
+		seq += seg;
+		pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, "10.9.0.1", 40000, TCPF_ACK, y + 1, seq);
+	}
+	copy_flow_tables(&h, &after);
+	assert_memory_equal(before.head, after.head, sizeof(before.head));
+	assert_int_equal(payload_units(&after), passing * units);
+	assert_int_equal(sampled_pos_orig(&h), x + 1);   /* not sampled yet */
+
+	/* The segment that reaches FLOW_SAMPLE_BYTES is sampled. */
+	{
+		struct craft d = { .family = 4, .src = "10.9.0.1", .dst = "10.1.0.1", .sport = 40000,
+				   .dport = 80, .flags = TCPF_ACK | TCPF_PSH, .seq = seq, .ack = y + 1,
+				   .payload = (__u16)seg };
+
+		assert_int_equal(harness_run_craft(&h, HOOK_XDP_IN, &d), 2);
+		seq += seg;
+	}
+	assert_int_equal(sampled_pos_orig(&h), seq);
+	copy_flow_tables(&h, &after);
+	assert_int_equal(payload_units(&after), 0);
+	assert_memory_equal(before.head, after.head, sizeof(before.head));
+
+	/* Ten more segments counted, then the close: the count stays. */
+	for (k = 0; k < 10; k++) {
+		struct craft d = { .family = 4, .src = "10.9.0.1", .dst = "10.1.0.1", .sport = 40000,
+				   .dport = 80, .flags = TCPF_ACK | TCPF_PSH, .seq = seq, .ack = y + 1,
+				   .payload = (__u16)seg };
+
+		assert_int_equal(harness_run_craft(&h, HOOK_XDP_IN, &d), 2);
+		seq += seg;
+	}
+	close_one(&h, "10.9.0.1", 40000, seq - 1, y);
+	copy_flow_tables(&h, &before);
+	assert_int_equal(payload_units(&before), 10 * units);
+
+	/* The tuple again, from TIME-WAIT: the new record's count is zero by
+	 * its epoch, and its handshake did not write the count's line. */
+	connect_one(&h, "10.9.0.1", 40000, seq + 100000, y + 100000);
+	copy_flow_tables(&h, &after);
+	assert_int_equal(payload_units(&after), 0);
+	assert_memory_equal(before.count, after.count, sizeof(before.count));
+	harness_stats(&h, &st);
+	assert_int_equal(st.handshakes, 2);
+	assert_int_equal(st.closes_graceful, 1);
+	assert_int_equal(st.time_wait_reuses, 1);
+	assert_int_equal(st.packets, 3 + 2 * passing + 1 + 10 + 3 + 3);
+	harness_close(&h);
+}
+
 static int homes[8192];
 
 static void count_home(const struct flow_key *key, void *ctx)
@@ -685,6 +816,7 @@ int main(void)
 		cmocka_unit_test(test_full_buckets_spill_without_loss),
 		cmocka_unit_test(test_spill_swept_in_slices),
 		cmocka_unit_test(test_full_bucket_uses_alternative),
+		cmocka_unit_test(test_bulk_stream_leaves_header_clean),
 		cmocka_unit_test(test_high_load_fits_in_ways),
 		cmocka_unit_test(test_twenty_thousand_attempts),
 		cmocka_unit_test(test_moved_attempt_completes),
