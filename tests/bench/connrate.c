@@ -9,8 +9,11 @@
  *       accepts, waits for the client's FIN, closes; until SIGINT/SIGTERM,
  *       then prints {"accepted":N,"closed":N,"errors":N}
  *   connrate client ADDR:PORT --seconds S [--warmup W] [--concurrency C] [--rate R]
+ *                   [--request B]
  *       keeps C connects in flight; each connection closes as soon as it is
- *       established (the client closes first, so TIME-WAIT is on its side).
+ *       established (the client closes first, so TIME-WAIT is on its side),
+ *       or with B > 0 after sending a B-byte request and reading the
+ *       server's B-byte echo (request/response traffic).
  *       R > 0 paces new connections to R per second. Prints the connections
  *       completed in total and inside the measured window after the warm-up.
  *
@@ -51,7 +54,8 @@ static double now_s(void)
 static int usage(void)
 {
 	fputs("usage: connrate server ADDR:PORT [--ready FILE]\n"
-	      "       connrate client ADDR:PORT --seconds S [--warmup W] [--concurrency C] [--rate R]\n",
+	      "       connrate client ADDR:PORT --seconds S [--warmup W] [--concurrency C] [--rate R]\n"
+	      "                       [--request BYTES]\n",
 	      stderr);
 	return 2;
 }
@@ -106,6 +110,7 @@ static int run_server(const struct sockaddr_in *sa, const char *ready)
 	unsigned long long accepted = 0, closed = 0, errors = 0;
 	struct epoll_event evs[MAX_EVENTS];
 	int one = 1, lfd, ep, i, n;
+	ssize_t got;
 	char buf[512];
 
 	lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -137,9 +142,13 @@ static int run_server(const struct sockaddr_in *sa, const char *ready)
 				accept_all(ep, lfd, &accepted, &errors);
 				continue;
 			}
-			/* The client sends nothing: EOF (or an error) ends it. */
-			if (read(fd, buf, sizeof(buf)) > 0)
+			/* A request is echoed; EOF (or an error) ends the connection. */
+			got = read(fd, buf, sizeof(buf));
+			if (got > 0) {
+				if (write(fd, buf, (size_t)got) != got)
+					errors++;
 				continue;
+			}
 			close(fd);
 			closed++;
 		}
@@ -152,6 +161,8 @@ struct client {
 	struct sockaddr_in dst;
 	double seconds, warmup, rate;
 	int concurrency;
+	int request;                      /* bytes sent and echoed; 0: none */
+	unsigned char *sent;              /* per descriptor: the request is out */
 	int ep, inflight;
 	unsigned long long started, done, in_window, errors;
 	int first_errno;
@@ -186,6 +197,25 @@ static void client_open(struct client *c)
 	c->inflight++;
 }
 
+/* With --request, a connected socket sends its request and waits for the
+ * echo; returns true while the connection goes on. */
+static bool client_exchange(struct client *c, int fd)
+{
+	static const char payload[512];
+	char buf[512];
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (!c->sent[fd]) {
+		if (write(fd, payload, (size_t)c->request) != c->request ||
+		    epoll_ctl(c->ep, EPOLL_CTL_MOD, fd, &ev))
+			return false;
+		c->sent[fd] = 1;
+		return true;
+	}
+	/* The echo of a request this small arrives in one segment. */
+	return read(fd, buf, sizeof(buf)) < 0 && errno == EAGAIN;
+}
+
 static void client_complete(struct client *c, int fd, double t, double t_begin, double t_end)
 {
 	int err = 0;
@@ -193,11 +223,15 @@ static void client_complete(struct client *c, int fd, double t, double t_begin, 
 
 	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
 		client_error(c, err ? err : errno);
+	} else if (c->request && fd < 65536 && client_exchange(c, fd)) {
+		return;
 	} else {
 		c->done++;
 		if (t >= t_begin && t < t_end)
 			c->in_window++;
 	}
+	if (c->request && fd < 65536)
+		c->sent[fd] = 0;
 	close(fd);
 	c->inflight--;
 }
@@ -289,6 +323,9 @@ int main(int argc, char **argv)
 		} else if (!strcmp(argv[i], "--rate")) {
 			c.rate = v;
 			i++;
+		} else if (!strcmp(argv[i], "--request") && v >= 1 && v <= 512) {
+			c.request = (int)v;
+			i++;
 		} else {
 			return usage();
 		}
@@ -300,5 +337,9 @@ int main(int argc, char **argv)
 	if (c.seconds <= 0)
 		return usage();
 	c.dst = addr;
+	if (c.request && !(c.sent = calloc(65536, 1))) {
+		fputs("connrate client: out of memory\n", stderr);
+		return 1;
+	}
 	return run_client(&c);
 }

@@ -42,6 +42,7 @@ XDP_PASS=$BUILD/bench_xdp_pass.bpf.o
 STATS=$BENCH_DIR/stats.py
 IPERF_PORT=5201
 CONN_PORT=5202
+RR_BYTES=100      # bench_per_packet's request/response rounds: request and echo size
 CONFIGS=(none tc xdp xdp-pass tcpstates)
 
 [[ $(id -u) -eq 0 ]] || die "make bench needs root (namespaces, BPF): try sudo make bench"
@@ -544,6 +545,9 @@ bare_tc_detach() {
 # tables and ring once (a fresh map's page costs its first write far more
 # on some guests), and programs that do nothing at the same two hooks
 # alongside it: both see the same packets in every round.
+# Then the same with a RR_BYTES request echoed on each connection
+# (request/response traffic: each connection's first data segments go
+# through the data fast path).
 # Then the same monitor and programs under bulk traffic (one iperf3 stream,
 # GSO skbs of tens of KB at tc, pure ACKs going out): few runs per byte, but
 # a steady share of a CPU on the path that carries the stream, which is
@@ -574,6 +578,24 @@ bench_per_packet() {
 			echo "$r,1,nothing,egress,${PP_BOUT[0]}"
 		} >>"$samples"
 		printf '   round %d  tc ingress %5d ns (doing nothing %4d), egress %5d ns (%4d) per packet\n' \
+			"$r" "${PP_IN[0]}" "${PP_BIN[0]}" "${PP_OUT[0]}" "${PP_BOUT[0]}"
+	done
+	echo "   request/response: $ROUNDS rounds of ${secs} s, 10k conn/s paced, a ${RR_BYTES}-byte request echoed on each"
+	for ((r = 0; r < ROUNDS; r++)); do
+		: >"$WORK/$tag.events"
+		progstats_under_load "$tag-rr-$r" "$secs" "${ids[@]}" "${BARE_IDS[@]}" -- connrate --rate 10000 \
+			--request "$RR_BYTES"
+		pp_read "$tag-rr-$r"
+		conns=$(json "$WORK/$tag-rr-$r.connrate.json" connections)
+		{
+			echo "$r,0,tcpshake-mon,rr_ingress,${PP_IN[0]}"
+			echo "$r,0,tcpshake-mon,rr_egress,${PP_OUT[0]}"
+			echo "$r,0,tcpshake-mon,rr_ingress_per_connection,$(awk -v n="${PP_IN[1]}" -v c="$conns" 'BEGIN { print n / c }')"
+			echo "$r,0,tcpshake-mon,rr_egress_per_connection,$(awk -v n="${PP_OUT[1]}" -v c="$conns" 'BEGIN { print n / c }')"
+			echo "$r,1,nothing,rr_ingress,${PP_BIN[0]}"
+			echo "$r,1,nothing,rr_egress,${PP_BOUT[0]}"
+		} >>"$samples"
+		printf '   rr round %d  tc ingress %5d ns (doing nothing %4d), egress %5d ns (%4d) per packet\n' \
 			"$r" "${PP_IN[0]}" "${PP_BIN[0]}" "${PP_OUT[0]}" "${PP_BOUT[0]}"
 	done
 	echo "   under bulk traffic: $ROUNDS rounds of ${bsecs} s inside one iperf3 stream each"

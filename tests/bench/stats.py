@@ -18,7 +18,9 @@
       (BPF run time per packet under a paced connrate, ns) and
       "<direction>_per_connection": per direction the monitor's median, the
       paired per-round ratio and difference to the do-nothing programs with
-      their bootstrap intervals. The same for "bulk_ingress" and
+      their bootstrap intervals. The same for "rr_ingress" and "rr_egress"
+      (a paced connrate with a request echoed on each connection) and
+      "rr_<direction>_per_connection" if present, and for "bulk_ingress" and
       "bulk_egress" (one iperf3 stream) if present, with the monitor's
       "bulk_<direction>_pps" (runs per second) and "bulk_gbps" in the row
       names, and one row for "bulk_cpu": the BPF run time of ingress +
@@ -178,13 +180,19 @@ def per_packet(samples, figures):
                 "programs that do nothing, same hooks, load and rounds", s["ratio"],
                 f"{s['lo']:.3f}..{s['hi']:.3f}", "-", "measured")
 
-    for d in ("ingress", "egress"):
-        s = against_nothing(runs, samples, d)
-        per_conn = mon_median(f"{d}_per_connection")
-        print(f"  tc {d}: tcpshake-mon {s['mon']:.0f} ns per packet "
-              f"({per_conn:.1f} per connection), doing nothing {s['bare']:.0f} ns; {paired_ns(s)}")
-        out.append(row(f"BPF per packet under real traffic (10k conn/s paced), tc {d}, {per_conn:.1f} "
-                       f"per connection: {over_nothing_ns(s)}", s, "ns"))
+    # Connections opened and closed, then (if present) the same with a request
+    # and its echo on each (the data fast path's first segments).
+    for prefix, what in (("", "real traffic (10k conn/s paced)"),
+                         ("rr_", "request/response traffic (10k conn/s paced, a request echoed on each)")):
+        if (f"{prefix}ingress", "tcpshake-mon") not in runs:
+            continue
+        for d in ("ingress", "egress"):
+            s = against_nothing(runs, samples, f"{prefix}{d}")
+            per_conn = mon_median(f"{prefix}{d}_per_connection")
+            print(f"  {'request/response' if prefix else 'connrate'} tc {d}: tcpshake-mon {s['mon']:.0f} ns per packet "
+                  f"({per_conn:.1f} per connection), doing nothing {s['bare']:.0f} ns; {paired_ns(s)}")
+            out.append(row(f"BPF per packet under {what}, tc {d}, {per_conn:.1f} "
+                           f"per connection: {over_nothing_ns(s)}", s, "ns"))
     # Bulk (one iperf3 stream: GSO skbs at tc ingress, pure ACKs at egress):
     # per packet as above, and the share of one CPU both directions take.
     if ("bulk_ingress", "tcpshake-mon") in runs:
