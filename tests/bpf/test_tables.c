@@ -296,6 +296,16 @@ static __u32 payload_units(const struct flow_tables_copy *c)
 	return n;
 }
 
+/* A data segment of seg bytes from the client 10.9.0.1:40000 at seq. */
+static void client_data(struct harness *h, __u32 seq, __u32 ack, __u16 seg)
+{
+	struct craft d = { .family = 4, .src = "10.9.0.1", .dst = "10.1.0.1", .sport = 40000,
+			   .dport = 80, .flags = TCPF_ACK | TCPF_PSH, .seq = seq, .ack = ack,
+			   .payload = seg };
+
+	assert_int_equal(harness_run_craft(h, HOOK_XDP_IN, &d), 2);
+}
+
 /* A bulk transfer through the data fast path (abi.h, FLOW_SAMPLE_BYTES):
  * the data segments count their payload in the payload table and the ACKs
  * going back read the bucket header only, so neither writes the header the
@@ -307,7 +317,8 @@ static __u32 payload_units(const struct flow_tables_copy *c)
 static void test_bulk_stream_leaves_header_clean(void **unused)
 {
 	struct harness_config hc = { .flow_buckets = 2, .spill_max = 64, .ingress = INGRESS_XDP_ONLY };
-	const __u32 x = 1000, y = 5000, seg = 1000;
+	const __u32 x = 1000, y = 5000;
+	const __u16 seg = 1000;
 	const __u32 units = (seg + (1u << FLOW_UNIT_SHIFT) - 1) >> FLOW_UNIT_SHIFT;
 	const __u32 passing = ((FLOW_SAMPLE_BYTES >> FLOW_UNIT_SHIFT) - 1) / units;
 	struct flow_tables_copy before, after;
@@ -322,11 +333,7 @@ static void test_bulk_stream_leaves_header_clean(void **unused)
 	copy_flow_tables(&h, &before);
 	assert_int_equal(payload_units(&before), 0);
 	for (k = 0; k < passing; k++) {
-		struct craft d = { .family = 4, .src = "10.9.0.1", .dst = "10.1.0.1", .sport = 40000,
-				   .dport = 80, .flags = TCPF_ACK | TCPF_PSH, .seq = seq, .ack = y + 1,
-				   .payload = (__u16)seg };
-
-		assert_int_equal(harness_run_craft(&h, HOOK_XDP_IN, &d), 2);
+		client_data(&h, seq, y + 1, seg);
 		seq += seg;
 		pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, "10.9.0.1", 40000, TCPF_ACK, y + 1, seq);
 	}
@@ -336,14 +343,8 @@ static void test_bulk_stream_leaves_header_clean(void **unused)
 	assert_int_equal(sampled_pos_orig(&h), x + 1);   /* not sampled yet */
 
 	/* The segment that reaches FLOW_SAMPLE_BYTES is sampled. */
-	{
-		struct craft d = { .family = 4, .src = "10.9.0.1", .dst = "10.1.0.1", .sport = 40000,
-				   .dport = 80, .flags = TCPF_ACK | TCPF_PSH, .seq = seq, .ack = y + 1,
-				   .payload = (__u16)seg };
-
-		assert_int_equal(harness_run_craft(&h, HOOK_XDP_IN, &d), 2);
-		seq += seg;
-	}
+	client_data(&h, seq, y + 1, seg);
+	seq += seg;
 	assert_int_equal(sampled_pos_orig(&h), seq);
 	copy_flow_tables(&h, &after);
 	assert_int_equal(payload_units(&after), 0);
@@ -351,11 +352,7 @@ static void test_bulk_stream_leaves_header_clean(void **unused)
 
 	/* Ten more segments counted, then the close: the count stays. */
 	for (k = 0; k < 10; k++) {
-		struct craft d = { .family = 4, .src = "10.9.0.1", .dst = "10.1.0.1", .sport = 40000,
-				   .dport = 80, .flags = TCPF_ACK | TCPF_PSH, .seq = seq, .ack = y + 1,
-				   .payload = (__u16)seg };
-
-		assert_int_equal(harness_run_craft(&h, HOOK_XDP_IN, &d), 2);
+		client_data(&h, seq, y + 1, seg);
 		seq += seg;
 	}
 	close_one(&h, "10.9.0.1", 40000, seq - 1, y);
