@@ -7,8 +7,9 @@
 #  - each program's runs and run time lie between what bpftool reported
 #    just before the textfile's numbers were read and just after; the two
 #    packet hooks ran at least once per TCP segment the monitor counted;
-#  - CPU time lies between /proc/PID/stat's before and after (one tick of
-#    rounding), resident memory is /proc/PID/status's VmRSS, and map memory
+#  - CPU time lies between /proc/PID/stat's before and after (its user and
+#    system times are each truncated to clock ticks, getrusage's are not: up
+#    to two ticks), resident memory is /proc/PID/status's VmRSS, and map memory
 #    is the sum of memlock over the BPF maps the process holds (fdinfo);
 #  - without the statistics, the two program metrics are not exported at
 #    all (a frozen zero would look free), the others are;
@@ -99,7 +100,7 @@ cpu=$(awk -v u="$(metric tcpshake_self_cpu_seconds_total 'mode="user"')" \
 	-v s="$(metric tcpshake_self_cpu_seconds_total 'mode="system"')" 'BEGIN { printf "%.6f", u + s }')
 between "[stats] self_cpu_seconds_total (user + system)" \
 	"$(awk -v t="$t0" -v k="$TCK" 'BEGIN { printf "%.6f", (t - 1) / k }')" "$cpu" \
-	"$(awk -v t="$t1" -v k="$TCK" 'BEGIN { printf "%.6f", (t + 1) / k }')"
+	"$(awk -v t="$t1" -v k="$TCK" 'BEGIN { printf "%.6f", (t + 2) / k }')"
 between "[stats] self_resident_memory_bytes (VmRSS $rss, within 5 %)" \
 	"$(awk -v r="$rss" 'BEGIN { printf "%d", r * 0.95 }')" "$(metric tcpshake_self_resident_memory_bytes)" \
 	"$(awk -v r="$rss" 'BEGIN { printf "%d", r * 1.05 }')"
@@ -149,7 +150,7 @@ json_field() {
 v = json.load(sys.stdin)
 for k in sys.argv[1:]:
     v = v[k]
-print("null" if v is None else v)' "$@" <"$WORK/json.line"
+print("null" if v is None else format(v, ".9f") if isinstance(v, float) else v)' "$@" <"$WORK/json.line"
 }
 # json_start NAME [OPTION...]: the monitor with --json on vs, its lines in $WORK/json.out.
 json_start() {
@@ -193,7 +194,7 @@ cpu=$(awk -v u="$(json_field self_cpu_seconds user)" -v s="$(json_field self_cpu
 	'BEGIN { printf "%.6f", u + s }')
 between "[json] self_cpu_seconds user + system" \
 	"$(awk -v t="$t0" -v k="$TCK" 'BEGIN { printf "%.6f", (t - 1) / k }')" "$cpu" \
-	"$(awk -v t="$t1" -v k="$TCK" 'BEGIN { printf "%.6f", (t + 1) / k }')"
+	"$(awk -v t="$t1" -v k="$TCK" 'BEGIN { printf "%.6f", (t + 2) / k }')"
 between "[json] self_resident_bytes (VmRSS $rss, within 5 %)" \
 	"$(awk -v r="$rss" 'BEGIN { printf "%d", r * 0.95 }')" "$(json_field self_resident_bytes)" \
 	"$(awk -v r="$rss" 'BEGIN { printf "%d", r * 1.05 }')"
