@@ -553,10 +553,43 @@ bare_tc_detach() {
 # a steady share of a CPU on the path that carries the stream, which is
 # what the monitor costs a bulk transfer's throughput; per round the run
 # time per packet, the packets per second and that share of one CPU.
+PP_SECS=8     # seconds of each connrate round of bench_per_packet
+
+# per_packet_connrate_rounds PREFIX LABEL SAMPLES PROG_ID... -- CONNRATE_OPTION...:
+# $ROUNDS rounds of a paced connrate under the monitor's programs and the
+# do-nothing ones (BARE_IDS), their run time per packet and packets per
+# connection appended to SAMPLES as workloads PREFIX<direction>[_per_connection].
+per_packet_connrate_rounds() {
+	local prefix=$1 label=$2 samples=$3 ids=() r tag conns
+	shift 3
+	while (($#)) && [[ $1 != -- ]]; do
+		ids+=("$1")
+		shift
+	done
+	(($#)) && shift
+	for ((r = 0; r < ROUNDS; r++)); do
+		tag=$TOOL_TAG-${prefix}$r
+		: >"$WORK/$TOOL_TAG.events"     # the running monitor's, appended to; tens of MB a round
+		progstats_under_load "$tag" "$PP_SECS" "${ids[@]}" "${BARE_IDS[@]}" -- connrate "$@"
+		pp_read "$tag"
+		conns=$(json "$WORK/$tag.connrate.json" connections)
+		{
+			echo "$r,0,tcpshake-mon,${prefix}ingress,${PP_IN[0]}"
+			echo "$r,0,tcpshake-mon,${prefix}egress,${PP_OUT[0]}"
+			echo "$r,0,tcpshake-mon,${prefix}ingress_per_connection,$(awk -v n="${PP_IN[1]}" -v c="$conns" 'BEGIN { print n / c }')"
+			echo "$r,0,tcpshake-mon,${prefix}egress_per_connection,$(awk -v n="${PP_OUT[1]}" -v c="$conns" 'BEGIN { print n / c }')"
+			echo "$r,1,nothing,${prefix}ingress,${PP_BIN[0]}"
+			echo "$r,1,nothing,${prefix}egress,${PP_BOUT[0]}"
+		} >>"$samples"
+		printf '   %s %d  tc ingress %5d ns (doing nothing %4d), egress %5d ns (%4d) per packet\n' \
+			"$label" "$r" "${PP_IN[0]}" "${PP_BIN[0]}" "${PP_OUT[0]}" "${PP_BOUT[0]}"
+	done
+}
+
 bench_per_packet() {
-	local r secs=8 bsecs=5 tag=pp samples=$OUT/per_packet.csv saved=$SECONDS_PER_RUN conns ids cpu bcpu
+	local r bsecs=5 tag=pp samples=$OUT/per_packet.csv saved=$SECONDS_PER_RUN ids cpu bcpu
 	echo
-	echo "== BPF run time per packet under real traffic: $ROUNDS rounds of ${secs} s after a warm-up ($(load_note))"
+	echo "== BPF run time per packet under real traffic: $ROUNDS rounds of ${PP_SECS} s after a warm-up ($(load_note))"
 	echo "round,slot,config,workload,value" >"$samples"
 	tool_start tc "$tag"
 	SECONDS_PER_RUN=10
@@ -564,40 +597,9 @@ bench_per_packet() {
 	SECONDS_PER_RUN=$saved
 	bare_tc_attach
 	mapfile -t ids < <(prog_ids "$TOOL_PID")
-	for ((r = 0; r < ROUNDS; r++)); do
-		: >"$WORK/$tag.events"     # appended to; tens of MB a round
-		progstats_under_load "$tag-$r" "$secs" "${ids[@]}" "${BARE_IDS[@]}" -- connrate --rate 10000
-		pp_read "$tag-$r"
-		conns=$(json "$WORK/$tag-$r.connrate.json" connections)
-		{
-			echo "$r,0,tcpshake-mon,ingress,${PP_IN[0]}"
-			echo "$r,0,tcpshake-mon,egress,${PP_OUT[0]}"
-			echo "$r,0,tcpshake-mon,ingress_per_connection,$(awk -v n="${PP_IN[1]}" -v c="$conns" 'BEGIN { print n / c }')"
-			echo "$r,0,tcpshake-mon,egress_per_connection,$(awk -v n="${PP_OUT[1]}" -v c="$conns" 'BEGIN { print n / c }')"
-			echo "$r,1,nothing,ingress,${PP_BIN[0]}"
-			echo "$r,1,nothing,egress,${PP_BOUT[0]}"
-		} >>"$samples"
-		printf '   round %d  tc ingress %5d ns (doing nothing %4d), egress %5d ns (%4d) per packet\n' \
-			"$r" "${PP_IN[0]}" "${PP_BIN[0]}" "${PP_OUT[0]}" "${PP_BOUT[0]}"
-	done
-	echo "   request/response: $ROUNDS rounds of ${secs} s, 10k conn/s paced, a ${RR_BYTES}-byte request echoed on each"
-	for ((r = 0; r < ROUNDS; r++)); do
-		: >"$WORK/$tag.events"
-		progstats_under_load "$tag-rr-$r" "$secs" "${ids[@]}" "${BARE_IDS[@]}" -- connrate --rate 10000 \
-			--request "$RR_BYTES"
-		pp_read "$tag-rr-$r"
-		conns=$(json "$WORK/$tag-rr-$r.connrate.json" connections)
-		{
-			echo "$r,0,tcpshake-mon,rr_ingress,${PP_IN[0]}"
-			echo "$r,0,tcpshake-mon,rr_egress,${PP_OUT[0]}"
-			echo "$r,0,tcpshake-mon,rr_ingress_per_connection,$(awk -v n="${PP_IN[1]}" -v c="$conns" 'BEGIN { print n / c }')"
-			echo "$r,0,tcpshake-mon,rr_egress_per_connection,$(awk -v n="${PP_OUT[1]}" -v c="$conns" 'BEGIN { print n / c }')"
-			echo "$r,1,nothing,rr_ingress,${PP_BIN[0]}"
-			echo "$r,1,nothing,rr_egress,${PP_BOUT[0]}"
-		} >>"$samples"
-		printf '   rr round %d  tc ingress %5d ns (doing nothing %4d), egress %5d ns (%4d) per packet\n' \
-			"$r" "${PP_IN[0]}" "${PP_BIN[0]}" "${PP_OUT[0]}" "${PP_BOUT[0]}"
-	done
+	per_packet_connrate_rounds "" "round" "$samples" "${ids[@]}" -- --rate 10000
+	echo "   request/response: $ROUNDS rounds of ${PP_SECS} s, 10k conn/s paced, a ${RR_BYTES}-byte request echoed on each"
+	per_packet_connrate_rounds rr_ "rr round" "$samples" "${ids[@]}" -- --rate 10000 --request "$RR_BYTES"
 	echo "   under bulk traffic: $ROUNDS rounds of ${bsecs} s inside one iperf3 stream each"
 	for ((r = 0; r < ROUNDS; r++)); do
 		progstats_under_load "$tag-bulk-$r" "$bsecs" "${ids[@]}" "${BARE_IDS[@]}" -- iperf
