@@ -55,6 +55,31 @@ between() {
 	fi
 }
 
+# progs_snap RUNS NS: each of "${progs[@]}"'s run count and run time (ns)
+# now, by bpftool, into the associative arrays named RUNS and NS.
+progs_snap() {
+	local -n runs_out=$1 ns_out=$2
+	local p
+	for p in "${progs[@]}"; do
+		runs_out[$p]=$(prog_stat "${p% *}" run_cnt)
+		ns_out[$p]=$(prog_stat "${p% *}" run_time_ns)
+	done
+}
+
+# check_process_cost WHAT CPU_SECONDS RSS_BYTES MAP_BYTES: the monitor's own
+# figures against the kernel's, read before ($t0 ticks) and after ($t1, $rss,
+# $memlock). /proc/PID/stat truncates user and system time to clock ticks
+# each, getrusage does not: up to two ticks.
+check_process_cost() {
+	between "$1 CPU seconds (user + system)" \
+		"$(awk -v t="$t0" -v k="$TCK" 'BEGIN { printf "%.6f", (t - 1) / k }')" "$2" \
+		"$(awk -v t="$t1" -v k="$TCK" 'BEGIN { printf "%.6f", (t + 2) / k }')"
+	between "$1 resident memory (VmRSS $rss, within 5 %)" \
+		"$(awk -v r="$rss" 'BEGIN { printf "%d", r * 0.95 }')" "$3" \
+		"$(awk -v r="$rss" 'BEGIN { printf "%d", r * 1.05 }')"
+	check_eq "$1 BPF map memory = memlock of the process's BPF maps (fdinfo)" "$memlock" "$4"
+}
+
 net_up
 # ---- with --bpf-stats, after real connections ----
 mon_start stats --bpf-stats
@@ -66,20 +91,14 @@ wait_exports 2
 mapfile -t progs < <(mon_progs)
 ((${#progs[@]} >= 3)) || fail "[stats] the monitor holds ${#progs[@]} BPF programs, expected its tc pair and sweeper"
 declare -A runs0 ns0 runs1 ns1
-for p in "${progs[@]}"; do
-	runs0[$p]=$(prog_stat "${p% *}" run_cnt)
-	ns0[$p]=$(prog_stat "${p% *}" run_time_ns)
-done
+progs_snap runs0 ns0
 t0=$(cpu_ticks "$MON_PID")
 wait_exports 2         # the numbers of the last write were read after the line above
 cp "$WORK/stats.prom" "$WORK/stats-then.prom"
 t1=$(cpu_ticks "$MON_PID")
 rss=$(awk '$1 == "VmRSS:" { print $2 * 1024 }' /proc/"$MON_PID"/status)
 memlock=$(map_memlock "$MON_PID")
-for p in "${progs[@]}"; do
-	runs1[$p]=$(prog_stat "${p% *}" run_cnt)
-	ns1[$p]=$(prog_stat "${p% *}" run_time_ns)
-done
+progs_snap runs1 ns1
 
 MON_TAG=stats-then     # metric reads the copy: the values bracketed above
 hook_runs=0
@@ -98,14 +117,8 @@ check_ge "[stats] TCP segments counted for $N connections" $((7 * N)) "$(metric 
 
 cpu=$(awk -v u="$(metric tcpshake_self_cpu_seconds_total 'mode="user"')" \
 	-v s="$(metric tcpshake_self_cpu_seconds_total 'mode="system"')" 'BEGIN { printf "%.6f", u + s }')
-between "[stats] self_cpu_seconds_total (user + system)" \
-	"$(awk -v t="$t0" -v k="$TCK" 'BEGIN { printf "%.6f", (t - 1) / k }')" "$cpu" \
-	"$(awk -v t="$t1" -v k="$TCK" 'BEGIN { printf "%.6f", (t + 2) / k }')"
-between "[stats] self_resident_memory_bytes (VmRSS $rss, within 5 %)" \
-	"$(awk -v r="$rss" 'BEGIN { printf "%d", r * 0.95 }')" "$(metric tcpshake_self_resident_memory_bytes)" \
-	"$(awk -v r="$rss" 'BEGIN { printf "%d", r * 1.05 }')"
-check_eq "[stats] bpf_map_memory_bytes = memlock of the process's BPF maps (fdinfo)" "$memlock" \
-	"$(metric tcpshake_bpf_map_memory_bytes)"
+check_process_cost "[stats] tcpshake_self_* and tcpshake_bpf_map_memory_bytes:" "$cpu" \
+	"$(metric tcpshake_self_resident_memory_bytes)" "$(metric tcpshake_bpf_map_memory_bytes)"
 check_promtool
 MON_TAG=stats
 mon_stop
@@ -174,10 +187,7 @@ server_start json --addr "$S4" --port $PORT --mode client-close --count 5 --time
 client_run json --addr "$S4" --port $PORT --mode client-close --count 5 --timeout 10 --gap 0.004
 server_wait json
 mapfile -t progs < <(mon_progs)
-for p in "${progs[@]}"; do
-	runs0[$p]=$(prog_stat "${p% *}" run_cnt)
-	ns0[$p]=$(prog_stat "${p% *}" run_time_ns)
-done
+progs_snap runs0 ns0
 t0=$(cpu_ticks "$MON_PID")
 n0=$(json_lines)
 # Two lines more: the second's figures were read after the first was out.
@@ -185,20 +195,12 @@ wait_for 10 "two more --json lines" json_lines_ge $((n0 + 2)) || die "[json] no 
 t1=$(cpu_ticks "$MON_PID")
 rss=$(awk '$1 == "VmRSS:" { print $2 * 1024 }' /proc/"$MON_PID"/status)
 memlock=$(map_memlock "$MON_PID")
-for p in "${progs[@]}"; do
-	runs1[$p]=$(prog_stat "${p% *}" run_cnt)
-	ns1[$p]=$(prog_stat "${p% *}" run_time_ns)
-done
+progs_snap runs1 ns1
 head -n $((n0 + 2)) "$WORK/json.out" | tail -n 1 >"$WORK/json.line"
 cpu=$(awk -v u="$(json_field self_cpu_seconds user)" -v s="$(json_field self_cpu_seconds system)" \
 	'BEGIN { printf "%.6f", u + s }')
-between "[json] self_cpu_seconds user + system" \
-	"$(awk -v t="$t0" -v k="$TCK" 'BEGIN { printf "%.6f", (t - 1) / k }')" "$cpu" \
-	"$(awk -v t="$t1" -v k="$TCK" 'BEGIN { printf "%.6f", (t + 2) / k }')"
-between "[json] self_resident_bytes (VmRSS $rss, within 5 %)" \
-	"$(awk -v r="$rss" 'BEGIN { printf "%d", r * 0.95 }')" "$(json_field self_resident_bytes)" \
-	"$(awk -v r="$rss" 'BEGIN { printf "%d", r * 1.05 }')"
-check_eq "[json] bpf_map_bytes = memlock of the process's BPF maps (fdinfo)" "$memlock" "$(json_field bpf_map_bytes)"
+check_process_cost "[json] self_cpu_seconds, self_resident_bytes, bpf_map_bytes:" "$cpu" \
+	"$(json_field self_resident_bytes)" "$(json_field bpf_map_bytes)"
 for p in "${progs[@]}"; do
 	name=${p#* }
 	between "[json] bpf_programs.$name.runs" "${runs0[$p]}" "$(json_field bpf_programs "$name" runs)" "${runs1[$p]}"
