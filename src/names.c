@@ -55,6 +55,16 @@ const char *iface_label(const char *name, char out[IFACE_LABEL_MAX])
 	return out;
 }
 
+const char *seconds_text(__u64 ns, char out[SECONDS_TEXT_MAX])
+{
+	int n = snprintf(out, SECONDS_TEXT_MAX, "%llu.%09llu", (unsigned long long)(ns / 1000000000ull),
+			 (unsigned long long)(ns % 1000000000ull));
+
+	while (n > 0 && out[n - 1] == '0' && out[n - 2] != '.')
+		out[--n] = 0;
+	return out;
+}
+
 const char *iface_json(const char *name, char out[IFACE_LABEL_MAX])
 {
 	const unsigned char *s = (const unsigned char *)name;

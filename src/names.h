@@ -22,6 +22,10 @@ const char *iface_label(const char *name, char out[IFACE_LABEL_MAX]);
 /* The same for JSON, whose escaping covers quotes, backslashes and control
  * characters: the name as it is when it is valid UTF-8, else iface_label(). */
 const char *iface_json(const char *name, char out[IFACE_LABEL_MAX]);
+/* Nanoseconds as an exact decimal number of seconds ("12.00025", "3.0"),
+ * as the metrics and the --json lines write them. Returns out. */
+#define SECONDS_TEXT_MAX 32
+const char *seconds_text(__u64 ns, char out[SECONDS_TEXT_MAX]);
 /* Zeek's conn_state (S0, S1, SF, REJ, ...) for a record. */
 const char *zeek_conn_state(const struct conn *c);
 

@@ -27,16 +27,11 @@ static void put_iface(FILE *f, const char *name)
 	}
 }
 
-/* Nanoseconds as an exact decimal number of seconds. */
 static void put_seconds(FILE *f, __u64 ns)
 {
-	char frac[16];
-	int n;
+	char text[SECONDS_TEXT_MAX];
 
-	n = snprintf(frac, sizeof(frac), "%09llu", (unsigned long long)(ns % 1000000000ull));
-	while (n > 1 && frac[n - 1] == '0')
-		frac[--n] = 0;
-	fprintf(f, "%llu.%s", (unsigned long long)(ns / 1000000000ull), frac);
+	fputs(seconds_text(ns, text), f);
 }
 
 static void family(FILE *f, const char *name, const char *type, const char *help)

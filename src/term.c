@@ -265,15 +265,13 @@ static json_object *json_measure(double v)
 	return json_object_new_double_s(v, text);
 }
 
-/* Seconds from nanoseconds, written exactly ("12.000250000"), where a double
+/* Seconds from nanoseconds, written exactly (seconds_text), where a double
  * would print 17 digits of binary rounding. */
 static void json_seconds(json_object *o, const char *k, __u64 ns)
 {
-	char text[32];
+	char text[SECONDS_TEXT_MAX];
 
-	snprintf(text, sizeof(text), "%llu.%09llu", (unsigned long long)(ns / 1000000000u),
-		 (unsigned long long)(ns % 1000000000u));
-	json_object_object_add(o, k, json_object_new_double_s((double)ns / 1e9, text));
+	json_object_object_add(o, k, json_object_new_double_s((double)ns / 1e9, seconds_text(ns, text)));
 }
 
 /* What the monitor costs, as its metrics say (the process's figures on every
