@@ -341,6 +341,18 @@ static __always_inline int hs_lookup(struct hs_ref *b, __u32 tag, const struct f
 	return i;
 }
 
+/* Whether bucket b may hold an attempt of fingerprint tag, by its header
+ * alone: a way with that tag, or attempts held in its alternative (a
+ * false yes costs a hint its loads, nothing else). */
+static __always_inline bool hs_may_hold(const struct hs_ref *b, __u32 tag)
+{
+	__u32 i, hit = 0;
+
+	for (i = 0; i < HS_WAYS; i++)
+		hit |= (b->h->tag[i] & ~TAG_TOMBSTONE) == tag;
+	return hit || b->h->elsewhere;
+}
+
 /* Way i of bucket idx held another bucket's attempt and no longer does:
  * that bucket counts one attempt elsewhere fewer. t: the way's tag then. */
 static __always_inline void hs_left_alt(__u32 t, __u32 idx)
@@ -606,6 +618,30 @@ static __always_inline int flow_claim_time_wait(struct flow_ref b, __u32 *evicte
 	*evicted_iface = b.w->way[victim].key.iface;
 	flow_left_alt(&b.w->way[victim].key, b.home);   /* a guest of this bucket */
 	return victim;
+}
+
+/* Starts loading the way flow_insert() takes for a record of bucket b
+ * when the home bucket is at most half full (its first free way): a
+ * handshake that completes then copies into lines already on their way,
+ * not after its handshake record's miss. Loads whose values nothing waits
+ * for; the header is in hand (flow_lookup read it). */
+static __always_inline void flow_insert_load_ahead(const struct flow_ref *b)
+{
+	const struct way *w;
+	__u32 i;
+
+	if (!b->h || !b->w || flow_free_ways(b->h) < FLOW_WAYS / 2)
+		return;
+	for (i = 0; i < FLOW_WAYS; i++) {
+		if (b->h->tag[i] == TAG_FREE)
+			break;
+	}
+	if (i >= FLOW_WAYS)
+		return;
+	w = &b->w->way[i];
+	__asm__ __volatile__("" : : "r"(*(volatile const __u32 *)&w->key),
+			     "r"(*(volatile const __u32 *)((const __u8 *)w + 64)),
+			     "r"(*(volatile const __u32 *)&w->conn.version));
 }
 
 /* Moves a completed handshake into the flow table. Returns the interface

@@ -536,6 +536,12 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 	/* A bare SYN never looks at established flows: floods stay away. */
 	if ((p->flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN) {
 		w = flow_lookup(&fb, tag, &p->key, &fi);
+		/* An ACK of an attempt may complete its handshake: the way it
+		 * would move to loads alongside the attempt's record. Asked of
+		 * the handshake header first, so ACKs of no attempt (a spoofed
+		 * ACK flood) do not pay for the loads. */
+		if (!w && !(p->flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) && hs_may_hold(&b, tag))
+			flow_insert_load_ahead(&fb);
 		/* A contested record's tuple belongs to the new handshake first. */
 		struct hs_ref probe = b;
 
