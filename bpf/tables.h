@@ -555,6 +555,16 @@ static __always_inline __u32 flow_free_ways(const struct flow_head *h)
 	return free_ways(h->tag, FLOW_WAYS);
 }
 
+/* Whether a new record stays in its home bucket, which has free ways
+ * free: up to half full it does, where the data fast path looks first;
+ * past that it goes to a less loaded alternative (two choices keep the
+ * buckets even). flow_insert() decides by it, flow_insert_load_ahead()
+ * foresees it. */
+static __always_inline bool flow_home_keeps(__u32 free)
+{
+	return free >= FLOW_WAYS / 2;
+}
+
 /* A free way among n tags, taken with a compare-and-swap (FREE -> BUSY);
  * -1 if none. */
 static __always_inline int claim_free_way(__u32 *tag, __u32 n)
@@ -621,7 +631,7 @@ static __always_inline int flow_claim_time_wait(struct flow_ref b, __u32 *evicte
 }
 
 /* Starts loading the way flow_insert() takes for a record of bucket b
- * when the home bucket is at most half full (its first free way): a
+ * when it stays home (flow_home_keeps(): the first free way): a
  * handshake that completes then copies into lines already on their way,
  * not after its handshake record's miss. Loads whose values nothing waits
  * for; the header is in hand (flow_lookup read it). */
@@ -630,7 +640,7 @@ static __always_inline void flow_insert_load_ahead(const struct flow_ref *b)
 	const struct way *w;
 	__u32 i;
 
-	if (!b->h || !b->w || flow_free_ways(b->h) < FLOW_WAYS / 2)
+	if (!b->h || !b->w || !flow_home_keeps(flow_free_ways(b->h)))
 		return;
 	for (i = 0; i < FLOW_WAYS; i++) {
 		if (b->h->tag[i] == TAG_FREE)
@@ -664,11 +674,8 @@ CORE_GLOBAL __u32 flow_insert(struct way *src, __u64 hash, __u64 now)
 	w = b.w;
 	src->conn.version = version_fresh(now, flow_tag(hash));
 	i = -1;
-	/* Past half full, the home bucket gives way to a less loaded
-	 * alternative (two choices keep buckets even); below, the record
-	 * stays home, where the data fast path looks first. */
 	home_free = flow_free_ways(b.h);
-	if (b.alt != b.home && home_free < FLOW_WAYS / 2) {
+	if (b.alt != b.home && !flow_home_keeps(home_free)) {
 		struct flow_head *ah = flow_head_at(b.alt);
 		struct flow_ways *aw = flow_ways_at(b.alt);
 
