@@ -404,9 +404,27 @@ map_rss_kib() {
 }
 status_kib() { awk -v k="$2:" '$1 == k { print $2 }' "/proc/$1/status"; }
 
+# cpu_stat_snap: each CPU's line of /proc/stat (jiffies by kind).
+cpu_stat_snap() { grep '^cpu[0-9]' /proc/stat; }
+
+# busiest_cpu TAG: the busiest CPU's busy share of the window that
+# progstats_under_load TAG timed (user, nice, system, irq and softirq time
+# over all of it, stolen time included in the whole), as "share cpuN".
+busiest_cpu() {
+	awk 'FNR == NR { a[$1] = $0; next }
+	     {
+		split(a[$1], o)
+		busy = ($2 - o[2]) + ($3 - o[3]) + ($4 - o[4]) + ($7 - o[7]) + ($8 - o[8])
+		all = busy + ($5 - o[5]) + ($6 - o[6]) + ($9 - o[9])
+		if (all > 0 && busy / all > best) { best = busy / all; name = $1 }
+	     }
+	     END { printf "%.4f %s\n", best, name }' "$WORK/$1.stat0" "$WORK/$1.stat1"
+}
+
 # progstats_under_load TAG SECONDS ID... [-- WORKLOAD [option...]]: run
 # counts and run time of the BPF programs ID... over SECONDS into
-# $WORK/TAG.progstats, meanwhile WORKLOAD if one is given (else none):
+# $WORK/TAG.progstats (and /proc/stat at its start and end into
+# $WORK/TAG.stat0 and .stat1), meanwhile WORKLOAD if one is given (else none):
 #   connrate [connrate option...]: a connrate run of SECONDS - 2 inside the
 #     window (its start and drain in it too, as a host's would be);
 #   iperf: one iperf3 stream (run_iperf) that starts 2 s before the window
@@ -428,7 +446,12 @@ progstats_under_load() {
 	iperf) lead=2 ;;
 	*) die "progstats_under_load knows no workload called '$load' (connrate or iperf)" ;;
 	esac
-	(sleep "$lead" && exec "$FOOTPRINT" progstats "$secs" "${ids[@]}") >"$WORK/$tag.progstats" &
+	(
+		sleep "$lead"
+		cpu_stat_snap >"$WORK/$tag.stat0"
+		"$FOOTPRINT" progstats "$secs" "${ids[@]}" || exit
+		cpu_stat_snap >"$WORK/$tag.stat1"
+	) >"$WORK/$tag.progstats" &
 	ps=$!
 	track "$ps"
 	MT_RATE=0
@@ -587,7 +610,7 @@ per_packet_connrate_rounds() {
 }
 
 bench_per_packet() {
-	local r bsecs=5 tag=pp samples=$OUT/per_packet.csv saved=$SECONDS_PER_RUN ids cpu bcpu
+	local r bsecs=5 tag=pp samples=$OUT/per_packet.csv saved=$SECONDS_PER_RUN ids cpu bcpu busiest
 	echo
 	echo "== BPF run time per packet under real traffic: $ROUNDS rounds of ${PP_SECS} s after a warm-up ($(load_note))"
 	echo "round,slot,config,workload,value" >"$samples"
@@ -606,6 +629,7 @@ bench_per_packet() {
 		pp_read "$tag-bulk-$r"
 		cpu=$(cpu_share "$bsecs" "${PP_IN[2]}" "${PP_OUT[2]}")
 		bcpu=$(cpu_share "$bsecs" "${PP_BIN[2]}" "${PP_BOUT[2]}")
+		read -r -a busiest < <(busiest_cpu "$tag-bulk-$r")
 		{
 			echo "$r,0,tcpshake-mon,bulk_ingress,${PP_IN[0]}"
 			echo "$r,0,tcpshake-mon,bulk_egress,${PP_OUT[0]}"
@@ -613,13 +637,15 @@ bench_per_packet() {
 			echo "$r,0,tcpshake-mon,bulk_egress_pps,$(per_second "$bsecs" "${PP_OUT[1]}")"
 			echo "$r,0,tcpshake-mon,bulk_cpu,$cpu"
 			echo "$r,0,tcpshake-mon,bulk_gbps,$MT_GBPS"
+			echo "$r,0,tcpshake-mon,bulk_busiest_cpu,${busiest[0]}"
 			echo "$r,1,nothing,bulk_ingress,${PP_BIN[0]}"
 			echo "$r,1,nothing,bulk_egress,${PP_BOUT[0]}"
 			echo "$r,1,nothing,bulk_cpu,$bcpu"
 		} >>"$samples"
-		printf '   bulk round %d  tc ingress %4d ns (doing nothing %3d) x %3dk/s, egress %4d ns (%3d) x %3dk/s; BPF %.2f %% of a CPU (doing nothing %.2f %%), %.2f Gbit/s\n' \
+		printf '   bulk round %d  tc ingress %4d ns (doing nothing %3d) x %3dk/s, egress %4d ns (%3d) x %3dk/s; BPF %.2f %% of a CPU (doing nothing %.2f %%), %.2f Gbit/s; %s %.0f %% busy\n' \
 			"$r" "${PP_IN[0]}" "${PP_BIN[0]}" "$((PP_IN[1] / bsecs / 1000))" "${PP_OUT[0]}" "${PP_BOUT[0]}" \
-			"$((PP_OUT[1] / bsecs / 1000))" "$cpu" "$bcpu" "$MT_GBPS"
+			"$((PP_OUT[1] / bsecs / 1000))" "$cpu" "$bcpu" "$MT_GBPS" "${busiest[1]}" \
+			"$(awk -v b="${busiest[0]}" 'BEGIN { print 100 * b }')"
 	done
 	bare_tc_detach
 	tool_stop
