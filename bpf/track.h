@@ -4,7 +4,8 @@
  * the state machine, account. Two fast paths come first in each program:
  *   - data on an established flow (a global function of its own): one
  *     flow-bucket header read, no clock, no helper call, and for payload
- *     one count stored in a table of their own;
+ *     one count stored in a table of their own; a segment due for a sample
+ *     updates the record at the way found (data_sample());
  *   - a new SYN: one handshake-bucket header read, one clock read, one way
  *     written; nothing shared with established flows is touched.
  * Everything else (handshake and close packets, retransmissions) goes to
@@ -464,6 +465,18 @@ static __always_inline void flow_settle(const struct flow_ref *b, int way, __u32
 	flow_sampled(b->found, way, payload_len ? COUNT_RESTART : COUNT_KEEP);
 }
 
+/* The table after a flow record's update by p (fx, u: record_update()):
+ * the record's way released when it ended, else its mark and gate
+ * settled. */
+static __always_inline void flow_updated(const struct flow_ref *b, int way, __u32 tag,
+					 const struct packet *p, __u32 fx, const struct update *u)
+{
+	if (fx & FX_RELEASE)
+		flow_release(*b, way, tag, &p->key);
+	else
+		flow_settle(b, way, tag, &u->w.conn, p->payload_len);
+}
+
 /* A handshake completed: its record joins the flow table, replacing the
  * tuple's previous record if there is one (old: that record, or NULL). */
 static __always_inline void establish(struct flow_ref fb, int old_way, struct way *old,
@@ -548,10 +561,7 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 		if (w && !((w->conn.seen & SEEN_CONTESTED) && !(p->flags & TCPF_SYN) &&
 			   hs_lookup(&probe, tag, &p->key) >= 0)) {
 			fx = record_update(w, p, clock_ns(), egress, u);
-			if (fx & FX_RELEASE)
-				flow_release(fb, fi, tag, &p->key);
-			else
-				flow_settle(&fb, fi, tag, &u->w.conn, p->payload_len);
+			flow_updated(&fb, fi, tag, p, fx, u);
 			/* Only a SYN-ACK that may open a new connection goes on. */
 			if (!(fx & FX_CONTEST))
 				return SLOW_DONE;
@@ -637,6 +647,11 @@ static __always_inline int track_parse(struct hook_frame *f, __u32 ifindex, stru
 	return 1;
 }
 
+/* What data_fast_path() found: nothing (the slow path looks), the
+ * segment passed its way's gate (done), or, from DATA_SAMPLE on, the way
+ * whose gate asks for a sample, as DATA_SAMPLE + bucket * FLOW_WAYS + way. */
+enum data_path { DATA_LOOK = 0, DATA_DONE = 1, DATA_SAMPLE = 2 };
+
 /* Fast path: data of an established connection only counts its payload
  * (flow_payload) until the record is due for a sample (FLOW_SAMPLE_BYTES);
  * a segment without payload reads the bucket header and nothing else. A
@@ -648,12 +663,51 @@ CORE_GLOBAL int data_fast_path(__u64 hash, __u32 payload_len)
 	struct flow_payload *pl = NULL;
 	struct flow_head *h;
 	int i = flow_find_established_any(&fb, flow_tag(hash), &h);
+	__u32 bucket;
 
-	if (!h)
-		return 0;
+	if (!h || i < 0 || i >= FLOW_WAYS)
+		return DATA_LOOK;
+	bucket = h == fb.h ? fb.home : fb.alt;
 	if (payload_len)
-		pl = flow_payload_at(h == fb.h ? fb.home : fb.alt);
-	return flow_gate_pass(h, pl, i, now_coarse, payload_len);
+		pl = flow_payload_at(bucket);
+	if (flow_gate_pass(h, pl, i, now_coarse, payload_len))
+		return DATA_DONE;
+	return DATA_SAMPLE + (int)(bucket * FLOW_WAYS) + i;
+}
+
+/* A sample of an established flow's segment (no SYN, FIN or RST), at the
+ * way data_fast_path() found (at: bucket * FLOW_WAYS + way): the update
+ * and settling track_slow() would make, without its second lookup or the
+ * handshake header it loads for the packets that need it. 0 when the way
+ * holds another flow now, or a contested record (whose segments ask the
+ * handshake table first): nothing was changed, track_slow() takes over. */
+CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 at, __u32 egress)
+{
+	struct flow_ref fb = flow_bucket_of(hash);
+	struct update *u = (struct update *)scratch_of_cpu();
+	__u32 bucket = at / FLOW_WAYS, tag = flow_tag(hash), fx;
+	int way = (int)(at % FLOW_WAYS);
+	struct way *w;
+
+	if (!p || !u || !fb.h || !fb.w)
+		return 0;
+	if (bucket != fb.home) {
+		if (bucket != fb.alt)
+			return 0;
+		fb.h = flow_head_at(bucket);
+		fb.w = flow_ways_at(bucket);
+		fb.found = bucket;
+		if (!fb.h || !fb.w)
+			return 0;
+	}
+	w = &fb.w->way[way];
+	if (w->conn.seen & SEEN_CONTESTED)
+		return 0;
+	fx = record_update(w, p, clock_ns(), egress, u);
+	if (u->gone)
+		return 0;
+	flow_updated(&fb, way, tag, p, fx, u);
+	return 1;
 }
 
 /* The second half: a parsed segment through a fast path or track_slow(). */
@@ -681,7 +735,11 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 	} else if (p->flags & TCPF_SYN) {
 		st->synack_packets++;
 	} else if (!(p->flags & (TCPF_FIN | TCPF_RST))) {
-		if (data_fast_path(hash, p->payload_len))
+		int found = data_fast_path(hash, p->payload_len);
+
+		if (found == DATA_DONE)
+			return;
+		if (found >= DATA_SAMPLE && data_sample(p, hash, (__u32)(found - DATA_SAMPLE), egress))
 			return;
 	}
 	track_slow_path(p, hash, egress);
