@@ -647,49 +647,20 @@ static __always_inline int track_parse(struct hook_frame *f, __u32 ifindex, stru
 	return 1;
 }
 
-/* What data_fast_path() found: nothing (the slow path looks), the
- * segment passed its way's gate (done), or, from DATA_SAMPLE on, the way
- * whose gate asks for a sample, as DATA_SAMPLE + bucket * FLOW_WAYS + way. */
-enum data_path { DATA_LOOK = 0, DATA_DONE = 1, DATA_SAMPLE = 2 };
-
-/* Fast path: data of an established connection only counts its payload
- * (flow_payload) until the record is due for a sample (FLOW_SAMPLE_BYTES);
- * a segment without payload reads the bucket header and nothing else. A
- * global function: its locals stay off the slow path's call chain, whose
- * combined stack is at the verifier's 512 bytes. */
-CORE_GLOBAL int data_fast_path(__u64 hash, __u32 payload_len)
-{
-	struct flow_ref fb = flow_bucket_of(hash);
-	struct flow_payload *pl = NULL;
-	struct flow_head *h;
-	int i = flow_find_established_any(&fb, flow_tag(hash), &h);
-	__u32 bucket;
-
-	if (!h || i < 0 || i >= FLOW_WAYS)
-		return DATA_LOOK;
-	bucket = h == fb.h ? fb.home : fb.alt;
-	if (payload_len)
-		pl = flow_payload_at(bucket);
-	if (flow_gate_pass(h, pl, i, now_coarse, payload_len))
-		return DATA_DONE;
-	return DATA_SAMPLE + (int)(bucket * FLOW_WAYS) + i;
-}
-
-/* A sample of an established flow's segment (no SYN, FIN or RST), at the
- * way data_fast_path() found (at: bucket * FLOW_WAYS + way): the update
- * and settling track_slow() would make, without its second lookup or the
- * handshake header it loads for the packets that need it. 0 when the way
- * holds another flow now, or a contested record (whose segments ask the
+/* A sample of an established flow's segment (no SYN, FIN or RST), at
+ * way of bucket, where data_fast_path() found it: the update and settling
+ * track_slow() would make, without its second lookup or the handshake
+ * header it loads for the packets that need it. 0 when the way holds
+ * another flow now, or a contested record (whose segments ask the
  * handshake table first): nothing was changed, track_slow() takes over. */
-CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 at, __u32 egress)
+CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, int way, __u32 egress)
 {
 	struct flow_ref fb = flow_bucket_of(hash);
 	struct update *u = (struct update *)scratch_of_cpu();
-	__u32 bucket = at / FLOW_WAYS, tag = flow_tag(hash), fx;
-	int way = (int)(at % FLOW_WAYS);
+	__u32 tag = flow_tag(hash), fx;
 	struct way *w;
 
-	if (!p || !u || !fb.h || !fb.w)
+	if (!p || !u || !fb.h || !fb.w || way < 0 || way >= FLOW_WAYS)
 		return 0;
 	if (bucket != fb.home) {
 		if (bucket != fb.alt)
@@ -708,6 +679,30 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 at, __u32 
 		return 0;
 	flow_updated(&fb, way, tag, p, fx, u);
 	return 1;
+}
+
+/* Fast path: data of an established connection only counts its payload
+ * (flow_payload) until the record is due for a sample (FLOW_SAMPLE_BYTES),
+ * which data_sample() takes at the way found; a segment without payload
+ * reads the bucket header and nothing else. 1 when done, 0 for the slow
+ * path. A global function: its locals stay off the slow path's call
+ * chain, whose combined stack is at the verifier's 512 bytes. */
+CORE_GLOBAL int data_fast_path(const struct packet *p, __u64 hash, __u32 egress)
+{
+	struct flow_ref fb = flow_bucket_of(hash);
+	struct flow_payload *pl = NULL;
+	struct flow_head *h;
+	int i = flow_find_established_any(&fb, flow_tag(hash), &h);
+	__u32 bucket;
+
+	if (!p || !h || i < 0 || i >= FLOW_WAYS)
+		return 0;
+	bucket = h == fb.h ? fb.home : fb.alt;
+	if (p->payload_len)
+		pl = flow_payload_at(bucket);
+	if (flow_gate_pass(h, pl, i, now_coarse, p->payload_len))
+		return 1;
+	return data_sample(p, hash, bucket, i, egress);
 }
 
 /* The second half: a parsed segment through a fast path or track_slow(). */
@@ -735,11 +730,7 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 	} else if (p->flags & TCPF_SYN) {
 		st->synack_packets++;
 	} else if (!(p->flags & (TCPF_FIN | TCPF_RST))) {
-		int found = data_fast_path(hash, p->payload_len);
-
-		if (found == DATA_DONE)
-			return;
-		if (found >= DATA_SAMPLE && data_sample(p, hash, (__u32)(found - DATA_SAMPLE), egress))
+		if (data_fast_path(p, hash, egress))
 			return;
 	}
 	track_slow_path(p, hash, egress);
