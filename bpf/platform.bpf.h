@@ -52,13 +52,13 @@ struct {
 	__type(value, struct flow_ways);
 } flow_ways SEC(".maps");
 
-/* Per flow bucket: the data fast path's payload counts (abi.h). */
+/* Per flow bucket: the data fast path's gates (abi.h, flow_gate). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, struct flow_payload);
-} flow_payload SEC(".maps");
+	__type(value, struct flow_gate);
+} flow_gate SEC(".maps");
 
 /* Per flow bucket: how many of its flows live elsewhere, in their
  * alternative bucket or the spill map. Read only when a lookup misses the
@@ -249,9 +249,9 @@ static __always_inline struct flow_ways *flow_ways_at(__u32 idx)
 	return bpf_map_lookup_elem(&flow_ways, &idx);
 }
 
-static __always_inline struct flow_payload *flow_payload_at(__u32 idx)
+static __always_inline struct flow_gate *flow_gate_at(__u32 idx)
 {
-	return bpf_map_lookup_elem(&flow_payload, &idx);
+	return bpf_map_lookup_elem(&flow_gate, &idx);
 }
 
 static __always_inline __u32 *flow_spilled_at(__u32 idx)

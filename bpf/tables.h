@@ -416,17 +416,19 @@ static __always_inline void flow_mark(struct flow_head *h, int way, __u32 tag, b
 		sync_cas(&h->tag[way], t, want);
 }
 
-/* The fast-path gate of flow way i (abi.h, FLOW_SAMPLE_BYTES): opened by
- * a sample in the sweeper's current tick, it lets data through until
- * FLOW_SAMPLE_BYTES of payload or the next tick. How a sample treats the
- * payload count: */
-enum gate_count {
-	COUNT_KEEP,      /* a FIN or an ACK: a count left standing only brings
-			  * the next sample forward, and the count's line is
-			  * cold for them */
-	COUNT_RESTART,   /* data: the count's line is in hand (flow_gate_pass) */
-	COUNT_NEW,       /* a new record: a new epoch in the header, whose line
-			  * it writes anyway, so the count's line is untouched */
+/* The fast-path gate of flow way i (abi.h, FLOW_BLOCK_SHIFT): opened by a
+ * sample in the sweeper's current tick, it lets data through until the
+ * next tick, a jump, or the end of a run of FLOW_BLOCK_RUN blocks. How a
+ * sample treats the gate's blocks: */
+enum gate_sample {
+	GATE_KEEP,       /* a FIN or an ACK: the blocks stand (the record's
+			  * positions only moved forward), and the gate's line
+			  * is cold for them */
+	GATE_BLOCKS,     /* data: the gate's line is in hand (flow_gate_pass);
+			  * the blocks start again from the record's positions */
+	GATE_NEW,        /* a new record: a new epoch in the header, whose line
+			  * it writes anyway, empties the gate without touching
+			  * its line */
 };
 
 static __always_inline __u32 flow_gate_tick(__u32 tick)
@@ -434,48 +436,86 @@ static __always_inline __u32 flow_gate_tick(__u32 tick)
 	return tick << FLOW_EPOCH_BITS;
 }
 
+/* The block of a sequence number. */
+static __always_inline __u32 flow_block_of(__u32 seq)
+{
+	return (seq >> FLOW_BLOCK_SHIFT) & FLOW_BLOCK_MASK;
+}
+
+/* Where endpoint a's or b's field sits in a gate word. */
+static __always_inline __u32 flow_gate_shift(bool from_a)
+{
+	return from_a ? FLOW_GATE_FIELD_BITS : 0;
+}
+
+/* The gate's fields of a record: each endpoint's position. */
+static __always_inline __u32 flow_gate_blocks(const struct conn *c)
+{
+	__u32 a = c->orig_is_a ? c->pos_orig : c->pos_resp;
+	__u32 b = c->orig_is_a ? c->pos_resp : c->pos_orig;
+
+	return (FLOW_GATE_SET | flow_block_of(a)) << flow_gate_shift(true) |
+	       (FLOW_GATE_SET | flow_block_of(b)) << flow_gate_shift(false);
+}
+
 /* The header's word is stored only when it changes, so a stream sampled
  * again and again within a tick leaves the header clean. Plain stores: a
- * count lost to a concurrent packet only delays the next sample by that
- * packet, and a word seen half-updated only samples sooner. */
-static __always_inline void flow_gate_open(struct flow_head *h, struct flow_payload *pl, int i,
-					   __u32 tick, enum gate_count how)
+ * gate word lost to a concurrent packet holds an earlier block, which only
+ * samples sooner, and a header word seen half-updated only samples
+ * sooner. */
+static __always_inline void flow_gate_open(struct flow_head *h, struct flow_gate *g, int i,
+					   __u32 tick, enum gate_sample how, __u32 blocks)
 {
 	__u32 old, epoch, want;
 
 	if (i < 0 || i >= FLOW_WAYS)
 		return;
 	old = h->sampled[i];
-	epoch = (old + (how == COUNT_NEW)) & FLOW_EPOCH_MASK;
+	epoch = (old + (how == GATE_NEW)) & FLOW_EPOCH_MASK;
 	want = flow_gate_tick(tick) | epoch;
 	if (old != want)
 		h->sampled[i] = want;
-	if (how == COUNT_RESTART && pl)
-		pl->units[i] = epoch << FLOW_COUNT_BITS;
+	if (how == GATE_BLOCKS && g)
+		g->blocks[i] = epoch << FLOW_GATE_EPOCH_SHIFT | blocks;
 }
 
 /* Segments without payload do not move their sender's position, so only
- * the tick decides for them, and they read and write nothing more. */
-static __always_inline bool flow_gate_pass(const struct flow_head *h, struct flow_payload *pl, int i,
-					   __u32 tick, __u32 payload_len)
+ * the tick decides for them, and they read nothing more. A data segment
+ * whose end (a sequence number) is in its sender's block, or behind it,
+ * passes; its sender's first data, or a segment that enters the next
+ * block of the same run, stores its block and passes. */
+static __always_inline bool flow_gate_pass(const struct flow_head *h, struct flow_gate *g, int i,
+					   __u32 tick, __u32 payload_len, __u32 end, bool from_a)
 {
-	__u32 g, u, count;
+	__u32 s, epoch, word, shift, field, held, block, ahead;
 
 	if (i < 0 || i >= FLOW_WAYS)
 		return false;
-	g = h->sampled[i];
-	if ((g & ~FLOW_EPOCH_MASK) != flow_gate_tick(tick))
+	s = h->sampled[i];
+	if ((s & ~FLOW_EPOCH_MASK) != flow_gate_tick(tick))
 		return false;
 	if (!payload_len)
 		return true;
-	if (!pl)
+	if (!g)
 		return false;
-	u = pl->units[i];
-	count = (u >> FLOW_COUNT_BITS) == (g & FLOW_EPOCH_MASK) ? u & ((1u << FLOW_COUNT_BITS) - 1) : 0;
-	count += (payload_len + (1u << FLOW_UNIT_SHIFT) - 1) >> FLOW_UNIT_SHIFT;
-	if (count >= FLOW_SAMPLE_BYTES >> FLOW_UNIT_SHIFT)
-		return false;
-	pl->units[i] = (g & FLOW_EPOCH_MASK) << FLOW_COUNT_BITS | count;
+	epoch = s & FLOW_EPOCH_MASK;
+	word = g->blocks[i];
+	if (word >> FLOW_GATE_EPOCH_SHIFT != epoch)
+		word = epoch << FLOW_GATE_EPOCH_SHIFT;
+	shift = flow_gate_shift(from_a);
+	field = (word >> shift) & FLOW_GATE_FIELD_MASK;
+	held = field & FLOW_BLOCK_MASK;
+	block = flow_block_of(end);
+	ahead = (block - held) & FLOW_BLOCK_MASK;
+	if (field & FLOW_GATE_SET) {
+		if (ahead == 0 || ahead >= FLOW_BLOCK_RUN)
+			return true;
+		/* A jump, or the end of a run: the record takes the position,
+		 * so a gate on a stream never runs a run ahead of it. */
+		if (ahead > 1 || ((block ^ held) & FLOW_BLOCK_RUN))
+			return false;
+	}
+	g->blocks[i] = (word & ~(FLOW_GATE_FIELD_MASK << shift)) | (FLOW_GATE_SET | block) << shift;
 	return true;
 }
 
@@ -710,7 +750,7 @@ CORE_GLOBAL __u32 flow_insert(struct way *src, __u64 hash, __u64 now)
 	if (i < 0 || i >= FLOW_WAYS || !h || !w)
 		return src->key.iface;
 	record_replace(&w->way[i], src);
-	flow_gate_open(h, NULL, i, now_coarse, COUNT_NEW);
+	flow_gate_open(h, NULL, i, now_coarse, GATE_NEW, 0);
 	way_publish(&h->tag[i], fsm_data_fast_path(&src->conn) ?
 		    flow_tag(hash) | TAG_ESTABLISHED : flow_tag(hash));
 	return evicted;

@@ -4,8 +4,9 @@
  * the state machine, account. Two fast paths come first in each program:
  *   - data on an established flow (a global function of its own): one
  *     flow-bucket header read, no clock, no helper call, and for payload
- *     one count stored in a table of their own; a segment due for a sample
- *     updates the record at the way found (data_sample());
+ *     one gate word read in a table of their own (stored when the stream
+ *     enters a new block); a segment due for a sample updates the record
+ *     at the way found (data_sample());
  *   - a new SYN: one handshake-bucket header read, one clock read, one way
  *     written; nothing shared with established flows is touched.
  * Everything else (handshake and close packets, retransmissions) goes to
@@ -112,10 +113,21 @@ static __always_inline bool record_holds(const struct way *w, const struct conn 
 	return flow_key_equal(&w->key, key) && c->state != CS_NONE;
 }
 
+/* How record_tries() applies a packet. */
+enum record_how {
+	HOW_EGRESS     = 1,       /* the packet leaves the host (else: arrives) */
+	HOW_RESTART    = 2,       /* a new attempt over the record (restart_try) */
+	HOW_GATE_BLOCK = 4,       /* the sender's block from the data gate is
+				   * above HOW_BLOCK_SHIFT (fsm_sender_position) */
+};
+#define HOW_BLOCK_SHIFT 16
+_Static_assert(HOW_BLOCK_SHIFT + FLOW_BLOCK_BITS <= 32, "a block fits above the flags");
+_Static_assert((int)HOW_EGRESS == (int)DIR_EGRESS, "how & HOW_EGRESS is the packet's direction");
+
 /* One try at applying a packet to a record: 1 when done (committed, or
  * nothing to write, or the way holds another flow now: u->gone), 0 when
  * another CPU committed first and the step must be recomputed. */
-CORE_GLOBAL int update_try(struct way *w, const struct packet *p, __u64 now, __u32 egress,
+CORE_GLOBAL int update_try(struct way *w, const struct packet *p, __u64 now, __u32 how,
 			   struct update *u)
 {
 	struct segment s = {};
@@ -133,7 +145,11 @@ CORE_GLOBAL int update_try(struct way *w, const struct packet *p, __u64 now, __u
 		return 1;
 	}
 	u->w.key = p->key;
-	make_segment(&s, p, p->from_a == u->w.conn.orig_is_a, egress);
+	make_segment(&s, p, p->from_a == u->w.conn.orig_is_a, how & HOW_EGRESS);
+	if (how & HOW_GATE_BLOCK) {
+		s.has_gate_block = 1;
+		s.gate_block = (__u16)((how >> HOW_BLOCK_SHIFT) & FLOW_BLOCK_MASK);
+	}
 	u->fx = conn_step(&u->w.conn, &s, now);
 	/* Compared with the live record: had it changed since the copy, the
 	 * commit below would fail anyway. */
@@ -190,12 +206,6 @@ static __always_inline bool retry_lost_races(__u32 iface, __u32 tries)
 	return tries < UPDATE_TRIES;
 }
 
-/* How record_tries() applies a packet. */
-enum record_how {
-	HOW_EGRESS  = 1,          /* the packet leaves the host (else: arrives) */
-	HOW_RESTART = 2,          /* a new attempt over the record (restart_try) */
-};
-
 /* Tries an update until it is done or has lost UPDATE_TRIES races, and
  * counts the lost races; 0 when it gave up. A function of its own: the
  * verifier would otherwise carry each number of tries into the rest. */
@@ -208,18 +218,20 @@ CORE_GLOBAL int record_tries(struct way *w, const struct packet *p, __u64 now, _
 		return 0;
 	for (i = 0; i < UPDATE_TRIES; i++) {
 		if ((how & HOW_RESTART) ? restart_try(w, p, now, egress, u)
-					: update_try(w, p, now, egress, u))
+					: update_try(w, p, now, how, u))
 			break;
 	}
 	return retry_lost_races(p->key.iface, i);
 }
 
 /* Applies a packet to a record, or with restart starts a new attempt over
- * it, and accounts for it; returns the effects. */
+ * it, and accounts for it; returns the effects. gate: 0, or what the data
+ * gate knows of the sender (HOW_GATE_BLOCK, flow_gate_hint()). */
 static __always_inline __u32 record_step(struct way *w, const struct packet *p, __u64 now,
-					 __u32 egress, struct update *u, bool restart)
+					 __u32 egress, struct update *u, bool restart, __u32 gate)
 {
-	if (!record_tries(w, p, now, (egress ? HOW_EGRESS : 0) | (restart ? HOW_RESTART : 0), u))
+	if (!record_tries(w, p, now, (egress ? HOW_EGRESS : 0) | (restart ? HOW_RESTART : 0) | gate,
+			  u))
 		return 0;
 	if (u->fx)
 		account(&u->w.key, &u->w.conn, u->fx, now);
@@ -227,9 +239,9 @@ static __always_inline __u32 record_step(struct way *w, const struct packet *p, 
 }
 
 static __always_inline __u32 record_update(struct way *w, const struct packet *p, __u64 now,
-					   __u32 egress, struct update *u)
+					   __u32 egress, struct update *u, __u32 gate)
 {
-	return record_step(w, p, now, egress, u, false);
+	return record_step(w, p, now, egress, u, false, gate);
 }
 
 /* The places an update of an attempt looks for it: where it was found,
@@ -271,7 +283,7 @@ static __always_inline __u32 hs_step(struct hs_ref *b, int *i, const struct pack
 			return 0;
 		if (n)
 			retry_lost_races(p->key.iface, 1);
-		fx = record_step(&b->w->way[*i], p, now, egress, u, restart);
+		fx = record_step(&b->w->way[*i], p, now, egress, u, restart, 0);
 		if (!u->gone)
 			return fx;
 		*i = -1;
@@ -442,16 +454,16 @@ CORE_GLOBAL int supersede(struct way *w, struct way *fresh)
 	return r;
 }
 
-/* Reopens the fast-path gate of flow way way of bucket after a sample, the
- * payload count as how says (enum gate_count). A global function: the
- * slow path's call chain is at the verifier's stack limit. */
-CORE_GLOBAL int flow_sampled(__u32 bucket, int way, __u32 how)
+/* Reopens the fast-path gate of flow way way of bucket after a sample, its
+ * blocks as how says (enum gate_sample). A global function: the slow
+ * path's call chain is at the verifier's stack limit. */
+CORE_GLOBAL int flow_sampled(__u32 bucket, int way, __u32 how, __u32 blocks)
 {
 	struct flow_head *h = flow_head_at(bucket);
 
 	if (h)
-		flow_gate_open(h, how == COUNT_RESTART ? flow_payload_at(bucket) : NULL, way, now_coarse,
-			       (enum gate_count)how);
+		flow_gate_open(h, how == GATE_BLOCKS ? flow_gate_at(bucket) : NULL, way, now_coarse,
+			       (enum gate_sample)how, blocks);
 	return 0;
 }
 
@@ -462,7 +474,25 @@ static __always_inline void flow_settle(const struct flow_ref *b, int way, __u32
 					const struct conn *c, __u32 payload_len)
 {
 	flow_mark(b->h, way, tag, fsm_data_fast_path(c));
-	flow_sampled(b->found, way, payload_len ? COUNT_RESTART : COUNT_KEEP);
+	flow_sampled(b->found, way, payload_len ? GATE_BLOCKS : GATE_KEEP, flow_gate_blocks(c));
+}
+
+/* What a RST's record update knows from the gate of flow way i: its
+ * sender's block (HOW_GATE_BLOCK), or nothing when the gate holds none. */
+static __always_inline __u32 flow_gate_hint(const struct flow_head *h, const struct flow_gate *g,
+					    int i, const struct packet *p)
+{
+	__u32 word;
+
+	if (!g || i < 0 || i >= FLOW_WAYS)
+		return 0;
+	word = g->blocks[i];
+	if (word >> FLOW_GATE_EPOCH_SHIFT != (h->sampled[i] & FLOW_EPOCH_MASK))
+		return 0;
+	word >>= flow_gate_shift(p->from_a);
+	if (!(word & FLOW_GATE_SET))
+		return 0;
+	return HOW_GATE_BLOCK | (word & FLOW_BLOCK_MASK) << HOW_BLOCK_SHIFT;
 }
 
 /* The table after a flow record's update by p (fx, u: record_update()):
@@ -491,7 +521,7 @@ static __always_inline void establish(struct flow_ref fb, int old_way, struct wa
 			account(&u->w.key, &u->w.conn, fsm_supersede(&u->w.conn, now) & ~FX_RELEASE,
 				now);
 			flow_mark(fb.h, old_way, flow_tag(hash), fast);
-			flow_sampled(fb.found, old_way, COUNT_NEW);
+			flow_sampled(fb.found, old_way, GATE_NEW, 0);
 			return;
 		}
 	}
@@ -560,7 +590,9 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 
 		if (w && !((w->conn.seen & SEEN_CONTESTED) && !(p->flags & TCPF_SYN) &&
 			   hs_lookup(&probe, tag, &p->key) >= 0)) {
-			fx = record_update(w, p, clock_ns(), egress, u);
+			fx = record_update(w, p, clock_ns(), egress, u,
+					   (p->flags & TCPF_RST) && fi >= 0 ?
+						   flow_gate_hint(fb.h, flow_gate_at(fb.found), fi, p) : 0);
 			flow_updated(&fb, fi, tag, p, fx, u);
 			/* Only a SYN-ACK that may open a new connection goes on. */
 			if (!(fx & FX_CONTEST))
@@ -674,23 +706,24 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
 	w = &fb.w->way[way];
 	if (w->conn.seen & SEEN_CONTESTED)
 		return 0;
-	fx = record_update(w, p, clock_ns(), egress, u);
+	fx = record_update(w, p, clock_ns(), egress, u, 0);
 	if (u->gone)
 		return 0;
 	flow_updated(&fb, way, tag, p, fx, u);
 	return 1;
 }
 
-/* Fast path: data of an established connection only counts its payload
- * (flow_payload) until the record is due for a sample (FLOW_SAMPLE_BYTES),
- * which data_sample() takes at the way found; a segment without payload
- * reads the bucket header and nothing else. 1 when done, 0 for the slow
- * path. A global function: its locals stay off the slow path's call
- * chain, whose combined stack is at the verifier's 512 bytes. */
+/* Fast path: data of an established connection reads its gate (flow_gate)
+ * and, entering a new sequence block, writes it, until the record is due
+ * for a sample (abi.h, FLOW_BLOCK_SHIFT), which data_sample() takes at the
+ * way found; a segment without payload reads the bucket header and nothing
+ * else. 1 when done, 0 for the slow path. A global function: its locals
+ * stay off the slow path's call chain, whose combined stack is at the
+ * verifier's 512 bytes. */
 CORE_GLOBAL int data_fast_path(const struct packet *p, __u64 hash, __u32 egress)
 {
 	struct flow_ref fb = flow_bucket_of(hash);
-	struct flow_payload *pl = NULL;
+	struct flow_gate *g = NULL;
 	struct flow_head *h;
 	int i = flow_find_established_any(&fb, flow_tag(hash), &h);
 	__u32 bucket;
@@ -699,8 +732,8 @@ CORE_GLOBAL int data_fast_path(const struct packet *p, __u64 hash, __u32 egress)
 		return 0;
 	bucket = h == fb.h ? fb.home : fb.alt;
 	if (p->payload_len)
-		pl = flow_payload_at(bucket);
-	if (flow_gate_pass(h, pl, i, now_coarse, p->payload_len))
+		g = flow_gate_at(bucket);
+	if (flow_gate_pass(h, g, i, now_coarse, p->payload_len, p->seq + p->payload_len, p->from_a))
 		return 1;
 	return data_sample(p, hash, bucket, i, egress);
 }

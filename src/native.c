@@ -56,7 +56,7 @@ static size_t layout(char *base, __u32 hs_buckets, __u32 flow_buckets, __u32 slo
 	native.hs_ways = slice(base, &at, hs_buckets, sizeof(struct hs_ways));
 	native.flow_heads = slice(base, &at, flow_buckets, sizeof(struct flow_head));
 	native.flow_ways = slice(base, &at, flow_buckets, sizeof(struct flow_ways));
-	native.flow_payload = slice(base, &at, flow_buckets, sizeof(struct flow_payload));
+	native.flow_gate = slice(base, &at, flow_buckets, sizeof(struct flow_gate));
 	native.flow_spilled = slice(base, &at, flow_buckets, sizeof(__u32));
 	native.port_slot = slice(base, &at, MAX_IFACES * 65536u, sizeof(__u32));
 	native.port_stats = slice(base, &at, port_slots, sizeof(struct service_stats));
@@ -123,7 +123,7 @@ void native_reset(void)
 	struct native_tables t = {
 		.hs_heads = native.hs_heads, .hs_ways = native.hs_ways,
 		.flow_heads = native.flow_heads, .flow_ways = native.flow_ways,
-		.flow_payload = native.flow_payload,
+		.flow_gate = native.flow_gate,
 		.flow_spilled = native.flow_spilled,
 		.hs_buckets = native.hs_buckets, .flow_buckets = native.flow_buckets,
 		.spill = native.spill,
@@ -137,7 +137,7 @@ void native_reset(void)
 	memset(t.hs_ways, 0, t.hs_buckets * sizeof(struct hs_ways));
 	memset(t.flow_heads, 0, t.flow_buckets * sizeof(struct flow_head));
 	memset(t.flow_ways, 0, t.flow_buckets * sizeof(struct flow_ways));
-	memset(t.flow_payload, 0, t.flow_buckets * sizeof(struct flow_payload));
+	memset(t.flow_gate, 0, t.flow_buckets * sizeof(struct flow_gate));
 	memset(t.flow_spilled, 0, t.flow_buckets * sizeof(__u32));
 	memset(t.port_slot, 0, MAX_IFACES * 65536u * sizeof(__u32));
 	memset(t.port_stats, 0, t.port_slots * sizeof(struct service_stats));

@@ -40,7 +40,7 @@ struct native_tables {
 	struct hs_ways *hs_ways;
 	struct flow_head *flow_heads;
 	struct flow_ways *flow_ways;
-	struct flow_payload *flow_payload;
+	struct flow_gate *flow_gate;
 	__u32 *flow_spilled;
 	__u32 hs_buckets, flow_buckets;
 	struct native_spill spill;
@@ -164,9 +164,9 @@ static inline struct flow_ways *flow_ways_at(__u32 idx)
 	return idx < native.flow_buckets ? &native.flow_ways[idx] : NULL;
 }
 
-static inline struct flow_payload *flow_payload_at(__u32 idx)
+static inline struct flow_gate *flow_gate_at(__u32 idx)
 {
-	return idx < native.flow_buckets ? &native.flow_payload[idx] : NULL;
+	return idx < native.flow_buckets ? &native.flow_gate[idx] : NULL;
 }
 
 static inline __u32 *flow_spilled_at(__u32 idx)

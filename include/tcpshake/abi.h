@@ -226,25 +226,36 @@ struct hs_ways {
 
 /* The data fast path's gate of a flow way: data of an established record
  * skips it while the record was sampled (sequence positions, activity) in
- * the sweeper's current coarse tick and less than FLOW_SAMPLE_BYTES of
- * payload passed since; the next packet goes to the slow path, which
- * samples the record and reopens the gate. The payload is counted in units
- * of 2^FLOW_UNIT_SHIFT bytes. */
-#define FLOW_UNIT_SHIFT    8
-#define FLOW_SAMPLE_BYTES (1u << 16)
+ * the sweeper's current coarse tick and the segment ends in the sequence
+ * block of 2^FLOW_BLOCK_SHIFT bytes its sender's data last reached, as
+ * flow_gate holds it. A sender's first data sets its block; a segment
+ * ending in the next block moves it; neither touches the record, and the
+ * gate is then a bound of its sender's position the record does not hold,
+ * which a RST is checked against (fsm.h, fsm_sender_position). A jump of
+ * more than a block, crossing a multiple of FLOW_BLOCK_RUN blocks, or the
+ * next tick sends the segment to the slow path, which samples the record
+ * and sets the gate from it. */
+#define FLOW_BLOCK_SHIFT   17
+#define FLOW_BLOCK_BITS    11
+#define FLOW_BLOCK_MASK   ((1u << FLOW_BLOCK_BITS) - 1)
+/* A gate's block is at most this many blocks ahead of the record's
+ * position on a stream: half the block numbers, so that ahead and behind
+ * stay apart. */
+#define FLOW_BLOCK_RUN    (1u << (FLOW_BLOCK_BITS - 1))
 
 /* flow_head.sampled: the coarse tick of the way's last sample above
- * FLOW_EPOCH_BITS, below them the epoch of its payload count. A count
- * (flow_payload) made in another epoch is zero: a new record restarts the
- * count by moving the epoch, in the header it writes anyway, and never
- * touches the count's line. */
+ * FLOW_EPOCH_BITS, below them the epoch of its gate. A gate word of
+ * another epoch is empty: a new record moves the epoch, in the header it
+ * writes anyway, and never touches the gate's line. */
 #define FLOW_EPOCH_BITS    8
 #define FLOW_EPOCH_MASK   ((1u << FLOW_EPOCH_BITS) - 1)
-/* flow_payload.units: the epoch above FLOW_COUNT_BITS, the count below. */
-#define FLOW_COUNT_BITS    16
-_Static_assert((FLOW_SAMPLE_BYTES >> FLOW_UNIT_SHIFT) < (1u << FLOW_COUNT_BITS),
-	       "a way's payload count cannot overflow before its sample");
-_Static_assert(FLOW_COUNT_BITS + FLOW_EPOCH_BITS <= 32, "epoch and count share a word");
+/* flow_gate.blocks: the epoch above a field per endpoint, a's above b's;
+ * a field is FLOW_GATE_SET and a block, or 0 before the endpoint's data. */
+#define FLOW_GATE_SET     (1u << FLOW_BLOCK_BITS)
+#define FLOW_GATE_FIELD_BITS (FLOW_BLOCK_BITS + 1)
+#define FLOW_GATE_FIELD_MASK ((1u << FLOW_GATE_FIELD_BITS) - 1)
+#define FLOW_GATE_EPOCH_SHIFT (2 * FLOW_GATE_FIELD_BITS)
+_Static_assert(FLOW_GATE_EPOCH_SHIFT + FLOW_EPOCH_BITS <= 32, "epoch and blocks share a word");
 
 /* A flow bucket's header: its ways' tags and sample ticks. It changes
  * only when a record is claimed, marked, or sampled in a new tick: every
@@ -252,15 +263,15 @@ _Static_assert(FLOW_COUNT_BITS + FLOW_EPOCH_BITS <= 32, "epoch and count share a
  * that carry the flow's two directions. */
 struct flow_head {
 	__u32 tag[FLOW_WAYS];
-	__u32 sampled[FLOW_WAYS];   /* tick and count epoch (FLOW_EPOCH_BITS) */
+	__u32 sampled[FLOW_WAYS];   /* tick and gate epoch (FLOW_EPOCH_BITS) */
 };
 _Static_assert(sizeof(struct flow_head) == 64, "a bucket header is one cache line");
 
-/* The payload each way's data passed since its sample, in a table of its
- * own: written by data packets only, so a stream's writes never make the
- * other direction's ACKs miss the header. */
-struct flow_payload {
-	__u32 units[FLOW_WAYS];   /* epoch and count (FLOW_COUNT_BITS) */
+/* Each way's data gate (FLOW_BLOCK_SHIFT), in a table of its own: read by
+ * data packets only and written when a stream enters a new block, so a
+ * stream's writes never make the other direction's ACKs miss the header. */
+struct flow_gate {
+	__u32 blocks[FLOW_WAYS];   /* epoch, endpoint a's field, endpoint b's */
 };
 
 struct flow_ways {

@@ -47,7 +47,12 @@ struct segment {
 	__u8  flags;        /* TCP flag byte */
 	__u8  from_orig;    /* sent by the originator (the SYN sender) */
 	__u8  local;        /* sent by this host (seen on egress): not forged */
-	__u8  pad;
+	__u8  has_gate_block;
+	/* With has_gate_block: the block of the sender's sequence numbers its
+	 * data last reached, as the data fast path's gate holds it (abi.h,
+	 * FLOW_BLOCK_SHIFT), which may be ahead of the record's position. */
+	__u16 gate_block;
+	__u16 pad;
 };
 
 /* Effects of one step. */
@@ -75,11 +80,13 @@ struct segment {
 #define FX_ALL             ((1u << 21) - 1)
 
 /* A RST from the network is believed when its sequence number is less than
- * this far from its sender's position. The position is sampled at least
- * every FLOW_SAMPLE_BYTES of payload (abi.h), so a real RST is always within
- * it; a blind RST lands in it with probability 2^-14. */
+ * this far from its sender's position. The position is the record's, or
+ * the start of the later block the data fast path's gate saw the sender's
+ * data reach (abi.h, FLOW_BLOCK_SHIFT), which that data did not pass: so a
+ * real RST is always within it; a blind RST lands in it with probability
+ * 2^-14. */
 #define FSM_RST_WINDOW (1u << 17)
-_Static_assert(FSM_RST_WINDOW >= 2 * FLOW_SAMPLE_BYTES, "a real RST must fit the window");
+_Static_assert(FSM_RST_WINDOW >= (1u << FLOW_BLOCK_SHIFT), "a real RST must fit the window");
 /* After a doubted RST, segments of its receiver within this time may have
  * been in flight before it; later ones prove the connection went on. */
 #define FSM_RST_GRACE_NS 1000000ull
@@ -352,11 +359,28 @@ static inline void fsm_advance(__u32 *pos, __u32 to)
 		*pos = to;
 }
 
+/* The sender's position a RST is checked against: the record's, or the
+ * start of the block the gate holds when that is ahead of it (by less than
+ * FLOW_BLOCK_RUN blocks; further "ahead" is behind, modulo the block
+ * numbers). */
+static inline __u32 fsm_sender_position(const struct conn *c, const struct segment *s)
+{
+	__u32 pos = s->from_orig ? c->pos_orig : c->pos_resp;
+	__u32 block = pos >> FLOW_BLOCK_SHIFT, ahead;
+
+	if (!s->has_gate_block)
+		return pos;
+	ahead = (s->gate_block - block) & FLOW_BLOCK_MASK;
+	if (ahead == 0 || ahead >= FLOW_BLOCK_RUN)
+		return pos;
+	return (block + ahead) << FLOW_BLOCK_SHIFT;
+}
+
 /* Could the sender of this RST have produced it? Our own host's RSTs are
  * real; one from the network must fall in its sender's window. */
 static inline int fsm_rst_plausible(const struct conn *c, const struct segment *s)
 {
-	__u32 pos = s->from_orig ? c->pos_orig : c->pos_resp;
+	__u32 pos = fsm_sender_position(c, s);
 
 	/* Behind too: a RST answering a segment carries that segment's ack. */
 	return s->local || s->seq - pos + FSM_RST_WINDOW < 2 * FSM_RST_WINDOW;

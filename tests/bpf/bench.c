@@ -155,7 +155,7 @@ static struct bench_bpf *bench_load(const struct bench_geometry *g)
 	bpf_map__set_max_entries(b->maps.hs_ways, g->hs_ways / HS_WAYS);
 	bpf_map__set_max_entries(b->maps.flow_heads, g->flows / FLOW_WAYS);
 	bpf_map__set_max_entries(b->maps.flow_ways, g->flows / FLOW_WAYS);
-	bpf_map__set_max_entries(b->maps.flow_payload, g->flows / FLOW_WAYS);
+	bpf_map__set_max_entries(b->maps.flow_gate, g->flows / FLOW_WAYS);
 	bpf_map__set_max_entries(b->maps.flow_spilled, g->flows / FLOW_WAYS);
 	bpf_map__set_max_entries(b->maps.port_stats, 160);
 	bpf_map__set_max_entries(b->maps.events, 1u << 24);
@@ -417,7 +417,7 @@ static int machine_costs(void)
 static int touch_tables(struct bench_bpf *b)
 {
 	struct bpf_map *tables[] = { b->maps.hs_heads, b->maps.hs_ways, b->maps.flow_heads,
-				     b->maps.flow_ways, b->maps.flow_payload };
+				     b->maps.flow_ways, b->maps.flow_gate };
 	size_t t;
 
 	for (t = 0; t < sizeof(tables) / sizeof(tables[0]); t++) {

@@ -21,6 +21,7 @@
 #include "harness.h"
 #include "names.h"
 #include "tcpshake/flowhash.h"
+#include "tcpshake/fsm.h"
 #include "tcpshake/parse.h"
 #include "tcpshake.skel.h"
 
@@ -245,10 +246,10 @@ static void test_full_bucket_uses_alternative(void **unused)
 	harness_close(&h);
 }
 
-/* The whole flow table's headers and payload counts, as the kernel holds them. */
+/* The whole flow table's headers and gates, as the kernel holds them. */
 struct flow_tables_copy {
 	struct flow_head head[2];
-	struct flow_payload count[2];
+	struct flow_gate gate[2];
 };
 
 static void copy_flow_tables(struct harness *h, struct flow_tables_copy *c)
@@ -257,16 +258,17 @@ static void copy_flow_tables(struct harness *h, struct flow_tables_copy *c)
 
 	for (k = 0; k < 2; k++) {
 		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_heads), &k, &c->head[k]), 0);
-		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_payload), &k, &c->count[k]), 0);
+		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_gate), &k, &c->gate[k]), 0);
 	}
 }
 
-/* The one live flow record's sampled position of its originator. */
-static __u32 sampled_pos_orig(struct harness *h)
+/* The one live flow record: its originator's sampled position, and its
+ * gate's fields when the gate is of the record's epoch (else 0: empty). */
+static __u32 live_flow(struct harness *h, __u32 *gate_fields)
 {
 	struct flow_tables_copy c;
 	struct flow_ways ways;
-	__u32 k;
+	__u32 k, word;
 	int i;
 
 	copy_flow_tables(h, &c);
@@ -274,102 +276,132 @@ static __u32 sampled_pos_orig(struct harness *h)
 		for (i = 0; i < FLOW_WAYS; i++)
 			if (c.head[k].tag[i] & TAG_LIVE) {
 				assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_ways), &k, &ways), 0);
+				word = c.gate[k].blocks[i];
+				*gate_fields = word >> FLOW_GATE_EPOCH_SHIFT == (c.head[k].sampled[i] & FLOW_EPOCH_MASK) ?
+						       word & ((1u << FLOW_GATE_EPOCH_SHIFT) - 1) : 0;
 				return ways.way[i].conn.pos_orig;
 			}
 	fail_msg("no live flow record");
 	return 0;
 }
 
-/* The payload counted since the last sample, over all ways: a count of
- * another epoch than its header's is zero (abi.h, FLOW_EPOCH_BITS). */
-static __u32 payload_units(const struct flow_tables_copy *c)
+/* A gate field: the block of a sequence number, or none (UNSET). */
+#define UNSET 1u   /* not a sequence number the tests use */
+static __u32 field_of(__u32 seq)
 {
-	__u32 n = 0, u;
-	int k, i;
-
-	for (k = 0; k < 2; k++)
-		for (i = 0; i < FLOW_WAYS; i++) {
-			u = c->count[k].units[i];
-			if (u >> FLOW_COUNT_BITS == (c->head[k].sampled[i] & FLOW_EPOCH_MASK))
-				n += u & ((1u << FLOW_COUNT_BITS) - 1);
-		}
-	return n;
+	return seq == UNSET ? 0 : FLOW_GATE_SET | ((seq >> FLOW_BLOCK_SHIFT) & FLOW_BLOCK_MASK);
 }
 
-/* A data segment of seg bytes from the client 10.9.0.1:40000 at seq. */
-static void client_data(struct harness *h, __u32 seq, __u32 ack, __u16 seg)
+/* Whether gate fields hold the client's block at client_seq and the
+ * server's at server_seq (which endpoint is a depends on the key's order). */
+static bool gate_holds(__u32 fields, __u32 client_seq, __u32 server_seq)
 {
-	struct craft d = { .family = 4, .src = "10.9.0.1", .dst = "10.1.0.1", .sport = 40000,
+	__u32 c = field_of(client_seq), s = field_of(server_seq);
+
+	return fields == (c << FLOW_GATE_FIELD_BITS | s) || fields == (s << FLOW_GATE_FIELD_BITS | c);
+}
+
+/* A data segment of seg bytes from the client 10.9.0.1:port at seq. */
+static void client_data(struct harness *h, __u16 port, __u32 seq, __u32 ack, __u16 seg)
+{
+	struct craft d = { .family = 4, .src = "10.9.0.1", .dst = "10.1.0.1", .sport = port,
 			   .dport = 80, .flags = TCPF_ACK | TCPF_PSH, .seq = seq, .ack = ack,
 			   .payload = seg };
 
 	assert_int_equal(harness_run_craft(h, HOOK_XDP_IN, &d), 2);
 }
 
-/* A bulk transfer through the data fast path (abi.h, FLOW_SAMPLE_BYTES):
- * the data segments count their payload in the payload table and the ACKs
- * going back read the bucket header only, so neither writes the header the
- * other direction reads; the segment that reaches FLOW_SAMPLE_BYTES goes to
- * the slow path, which samples the record's position and restarts the
- * count; a close keeps the count, and the tuple's next connection starts
- * from zero without writing it. All within one sweeper tick (no sweep runs
- * here). */
-static void test_bulk_stream_leaves_header_clean(void **unused)
+/* Client data of seg bytes from seq until the next segment would pass
+ * until, each acknowledged by the server; returns where it stopped. */
+static __u32 client_stream(struct harness *h, __u16 port, __u32 seq, __u32 until, __u32 y, __u16 seg)
+{
+	while (seq + seg <= until) {
+		client_data(h, port, seq, y + 1, seg);
+		seq += seg;
+		pkt(h, HOOK_TC_OUT, "10.1.0.1", 80, "10.9.0.1", port, TCPF_ACK, y + 1, seq);
+	}
+	return seq;
+}
+
+/* A bulk transfer through the data fast path (abi.h, FLOW_BLOCK_SHIFT):
+ * the client's first segment sets its block in the gate, later segments
+ * read the gate, and one that enters the next block moves the block and
+ * nothing else, while the ACKs going back read the bucket header only: the
+ * header stays byte for byte and the record's position at the handshake.
+ * A RST at the stream's end is believed all the same (the gate's block is
+ * the position it is checked against: the record's is more than the RST
+ * window behind); one beyond the sender's block is doubted. A jump and the
+ * end of a run of FLOW_BLOCK_RUN blocks sample the record; a new record
+ * on the tuple leaves the gate's line alone. All within one sweeper tick
+ * (no sweep runs here). */
+static void test_bulk_stream_moves_only_its_gate(void **unused)
 {
 	struct harness_config hc = { .flow_buckets = 2, .spill_max = 64, .ingress = INGRESS_XDP_ONLY };
-	const __u32 x = 1000, y = 5000;
+	const __u32 block = 1u << FLOW_BLOCK_SHIFT;
+	/* 400,000 bytes before the end of a run of FLOW_BLOCK_RUN blocks. */
+	const __u32 run_end = FLOW_BLOCK_RUN << FLOW_BLOCK_SHIFT, x = run_end - 400000, y = 0x7000000;
 	const __u16 seg = 1000;
-	const __u32 units = (seg + (1u << FLOW_UNIT_SHIFT) - 1) >> FLOW_UNIT_SHIFT;
-	const __u32 passing = ((FLOW_SAMPLE_BYTES >> FLOW_UNIT_SHIFT) - 1) / units;
 	struct flow_tables_copy before, after;
 	struct iface_stats st;
 	struct harness h;
-	__u32 k, seq = x + 1;
+	__u32 seq, fields;
 
 	(void)unused;
 	assert_int_equal(harness_load(&h, &hc), 0);
+
+	/* Connection 1: 300 kB through new blocks, the header untouched,
+	 * the record's position where the handshake left it, the gate at the
+	 * stream's end for the client and empty for the server. */
 	connect_one(&h, "10.9.0.1", 40000, x, y);
-	assert_int_equal(sampled_pos_orig(&h), x + 1);
 	copy_flow_tables(&h, &before);
-	assert_int_equal(payload_units(&before), 0);
-	for (k = 0; k < passing; k++) {
-		client_data(&h, seq, y + 1, seg);
-		seq += seg;
-		pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, "10.9.0.1", 40000, TCPF_ACK, y + 1, seq);
-	}
+	seq = client_stream(&h, 40000, x + 1, run_end - 100000, y, seg);
+	assert_true(field_of(seq) >= field_of(x + 1) + 2);
 	copy_flow_tables(&h, &after);
 	assert_memory_equal(before.head, after.head, sizeof(before.head));
-	assert_int_equal(payload_units(&after), passing * units);
-	assert_int_equal(sampled_pos_orig(&h), x + 1);   /* not sampled yet */
+	assert_memory_not_equal(before.gate, after.gate, sizeof(before.gate));
+	assert_int_equal(live_flow(&h, &fields), x + 1);
+	assert_true(gate_holds(fields, seq, UNSET));
+	assert_true(seq - (x + 1) > FSM_RST_WINDOW);
 
-	/* The segment that reaches FLOW_SAMPLE_BYTES is sampled. */
-	client_data(&h, seq, y + 1, seg);
-	seq += seg;
-	assert_int_equal(sampled_pos_orig(&h), seq);
-	copy_flow_tables(&h, &after);
-	assert_int_equal(payload_units(&after), 0);
-	assert_memory_equal(before.head, after.head, sizeof(before.head));
-
-	/* Ten more segments counted, then the close: the count stays. */
-	for (k = 0; k < 10; k++) {
-		client_data(&h, seq, y + 1, seg);
-		seq += seg;
-	}
-	close_one(&h, "10.9.0.1", 40000, seq - 1, y);
-	copy_flow_tables(&h, &before);
-	assert_int_equal(payload_units(&before), 10 * units);
-
-	/* The tuple again, from TIME-WAIT: the new record's count is zero by
-	 * its epoch, and its handshake did not write the count's line. */
-	connect_one(&h, "10.9.0.1", 40000, seq + 100000, y + 100000);
-	copy_flow_tables(&h, &after);
-	assert_int_equal(payload_units(&after), 0);
-	assert_memory_equal(before.count, after.count, sizeof(before.count));
+	/* The client's RST at its position ends the connection. */
+	pkt(&h, HOOK_XDP_IN, "10.9.0.1", 40000, "10.1.0.1", 80, TCPF_RST, seq, 0);
 	harness_stats(&h, &st);
+	assert_int_equal(st.closes_reset, 1);
+	assert_int_equal(harness_flow_used(&h), 0);
+
+	/* Connection 2 on the same tuple: the new record leaves the gate's
+	 * line alone (its epoch empties the gate). */
+	copy_flow_tables(&h, &before);
+	connect_one(&h, "10.9.0.1", 40000, x, y);
+	copy_flow_tables(&h, &after);
+	assert_memory_equal(before.gate, after.gate, sizeof(before.gate));
+	assert_int_equal(live_flow(&h, &fields), x + 1);
+	assert_int_equal(fields, 0);
+
+	/* Its stream crosses the end of the run: that segment is sampled,
+	 * and the gate set from the record's positions. */
+	seq = client_stream(&h, 40000, x + 1, run_end - 500, y, seg);
+	assert_int_equal(live_flow(&h, &fields), x + 1);
+	seq = client_stream(&h, 40000, seq, seq + seg, y, seg);
+	assert_true(seq > run_end);
+	assert_int_equal(live_flow(&h, &fields), seq);
+	assert_true(gate_holds(fields, seq, y + 1));
+
+	/* A segment two blocks on (a gap) is sampled too. */
+	seq += 2 * block;
+	client_data(&h, 40000, seq - seg, y + 1, seg);
+	assert_int_equal(live_flow(&h, &fields), seq);
+	assert_true(gate_holds(fields, seq, y + 1));
+
+	/* A RST beyond its sender's block is doubted, and the client's next
+	 * segment shows it was not real. */
+	pkt(&h, HOOK_XDP_IN, "10.9.0.1", 40000, "10.1.0.1", 80, TCPF_RST, seq + FSM_RST_WINDOW + seg, 0);
+	client_data(&h, 40000, seq, y + 1, seg);
+	harness_stats(&h, &st);
+	assert_int_equal(st.closes_reset, 1);
+	assert_int_equal(st.resets_ignored, 1);
 	assert_int_equal(st.handshakes, 2);
-	assert_int_equal(st.closes_graceful, 1);
-	assert_int_equal(st.time_wait_reuses, 1);
-	assert_int_equal(st.packets, 3 + 2 * passing + 1 + 10 + 3 + 3);
+	assert_int_equal(harness_gauge(&h, CS_ESTABLISHED), 1);
 	harness_close(&h);
 }
 
@@ -813,7 +845,7 @@ int main(void)
 		cmocka_unit_test(test_full_buckets_spill_without_loss),
 		cmocka_unit_test(test_spill_swept_in_slices),
 		cmocka_unit_test(test_full_bucket_uses_alternative),
-		cmocka_unit_test(test_bulk_stream_leaves_header_clean),
+		cmocka_unit_test(test_bulk_stream_moves_only_its_gate),
 		cmocka_unit_test(test_high_load_fits_in_ways),
 		cmocka_unit_test(test_twenty_thousand_attempts),
 		cmocka_unit_test(test_moved_attempt_completes),

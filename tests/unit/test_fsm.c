@@ -638,6 +638,51 @@ static void test_syn_on_open_connection_is_ignored(void **state)
 /* RFC 5961 in spirit: a RST from the network must fit its sender's window;
  * one that does not is doubted until the connection goes on or goes
  * silent for the close timeout. */
+/* A RST from the originator at seq, with the data gate's block of its
+ * sender (abi.h, FLOW_BLOCK_SHIFT). */
+static __u32 rst_with_gate(struct conn *c, __u32 seq, __u32 block)
+{
+	struct segment s = { .seq = seq, .flags = TCPF_RST, .from_orig = 1, .has_gate_block = 1,
+			     .gate_block = (__u16)(block & FLOW_BLOCK_MASK) };
+
+	return fsm_segment(c, &s, 2 * SEC);
+}
+
+/* The gate's block stands for the sender's position when it is ahead of
+ * the record's, by less than FLOW_BLOCK_RUN blocks, across the sequence
+ * numbers' wrap too; a block behind, or "ahead" by more, changes nothing. */
+static void test_rst_position_from_the_gate(void **state)
+{
+	const __u32 block = 1u << FLOW_BLOCK_SHIFT;
+	static const __u32 isns[] = { 1000, 0xfffe0000u };
+	struct conn c;
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < sizeof(isns) / sizeof(isns[0]); i++) {
+		__u32 x = isns[i], b = (x + 1) >> FLOW_BLOCK_SHIFT;
+		/* Three blocks on from the record's position: in the window
+		 * only with the gate's block. */
+		__u32 far = ((b + 3) << FLOW_BLOCK_SHIFT) + block / 2;
+
+		assert_true(far - (x + 1) > FSM_RST_WINDOW);
+		handshake(&c, x, 7000);
+		assert_int_equal(seg(&c, ORIG, F_RST, far, 0, 0, 2 * SEC), 0);   /* doubted */
+		handshake(&c, x, 7000);
+		assert_true(rst_with_gate(&c, far, b + 3) & FX_RESET);
+		/* The gate's block is a floor: a block beyond it is not. */
+		handshake(&c, x, 7000);
+		assert_int_equal(rst_with_gate(&c, far + block, b + 3), 0);
+		/* Behind the record, or a run or more ahead: the record's. */
+		handshake(&c, x, 7000);
+		assert_true(rst_with_gate(&c, x + 1 + 10, b - 1) & FX_RESET);
+		handshake(&c, x, 7000);
+		assert_int_equal(rst_with_gate(&c, far, b + FLOW_BLOCK_RUN), 0);
+		handshake(&c, x, 7000);
+		assert_true(rst_with_gate(&c, x + 1 + 10, b + FLOW_BLOCK_RUN) & FX_RESET);
+	}
+}
+
 static void test_rst_plausibility(void **state)
 {
 	struct segment local_rst = { .seq = 1, .flags = TCPF_RST, .from_orig = 1, .local = 1 };
@@ -729,6 +774,7 @@ int main(void)
 		cmocka_unit_test(test_unacknowledged_fin_expiry),
 		cmocka_unit_test(test_syn_on_open_connection_is_ignored),
 		cmocka_unit_test(test_rst_plausibility),
+		cmocka_unit_test(test_rst_position_from_the_gate),
 		cmocka_unit_test(test_fin_ack_is_exact),
 	};
 
