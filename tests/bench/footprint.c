@@ -8,12 +8,16 @@
  *       after FILL connections were established through the production
  *       programs (BPF_PROG_TEST_RUN). Wall time of the run as the loader
  *       sees it, and the program's own run_time_ns (BPF_ENABLE_STATS).
- *   footprint progstats SECONDS PROG_ID...
+ *   footprint progstats SECONDS [--cpu-packets PID] PROG_ID...
  *       Run counts and run time of running programs (e.g. a live monitor's)
- *       over SECONDS, with run-time statistics enabled only meanwhile.
+ *       over SECONDS, with run-time statistics enabled only meanwhile; with
+ *       --cpu-packets, also the TCP segments monitor PID inspected on each
+ *       CPU over the same window (its stats map, first interface): where
+ *       its programs ran.
  *
  * One JSON object per line on stdout.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -129,14 +133,80 @@ out:
 	return rc;
 }
 
-static int progstats(double seconds, int n, char **ids)
+/* The per-CPU stats map of monitor pid (an open fd), or -1. */
+static int monitor_stats_map(int pid)
 {
-	__u64 ns0[64], cnt0[64], ns1, cnt1;
-	int fds[64], stats_fd, i, rc = 0;
+	char path[64], line[128];
+	struct dirent *e;
+	unsigned int id;
+	int fd = -1;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%d/fdinfo", pid);
+	dir = opendir(path);
+	if (!dir)
+		return -1;
+	while (fd < 0 && (e = readdir(dir))) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%.20s", pid, e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		while (fgets(line, sizeof(line), f)) {
+			struct bpf_map_info info = {};
+			__u32 len = sizeof(info);
+			int m;
+
+			if (sscanf(line, "map_id: %u", &id) != 1)
+				continue;
+			m = bpf_map_get_fd_by_id(id);
+			if (m >= 0 && !bpf_obj_get_info_by_fd(m, &info, &len) && !strcmp(info.name, "stats") &&
+			    info.type == BPF_MAP_TYPE_PERCPU_ARRAY && info.value_size == sizeof(struct iface_stats))
+				fd = m;
+			else if (m >= 0)
+				close(m);
+			break;
+		}
+		fclose(f);
+	}
+	closedir(dir);
+	return fd;
+}
+
+/* Packets the first interface's stats counted on each of n CPUs. */
+static int cpu_packets(int fd, int n, __u64 *out)
+{
+	struct iface_stats *v = calloc((size_t)n, sizeof(*v));
+	__u32 key = 0;
+	int i;
+
+	if (!v || bpf_map_lookup_elem(fd, &key, v)) {
+		free(v);
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		out[i] = v[i].packets;
+	free(v);
+	return 0;
+}
+
+static int progstats(double seconds, int monitor_pid, int n, char **ids)
+{
+	__u64 ns0[64], cnt0[64], ns1, cnt1, pk0[256], pk1[256];
+	int fds[64], stats_fd, map_fd = -1, ncpus = 0, i, rc = 0;
 	struct timespec ts = { (time_t)seconds, (long)((seconds - (time_t)seconds) * 1e9) };
 
 	if (n > 64)
 		n = 64;
+	if (monitor_pid > 0) {
+		ncpus = libbpf_num_possible_cpus();
+		map_fd = monitor_stats_map(monitor_pid);
+		if (map_fd < 0 || ncpus <= 0 || ncpus > 256) {
+			fprintf(stderr, "footprint: no stats map of a monitor with pid %d\n", monitor_pid);
+			return 1;
+		}
+	}
 	stats_fd = bpf_enable_stats(BPF_STATS_RUN_TIME);
 	if (stats_fd < 0) {
 		fprintf(stderr, "footprint: cannot enable BPF run-time statistics: %s\n", strerror(errno));
@@ -149,7 +219,11 @@ static int progstats(double seconds, int n, char **ids)
 			return 1;
 		}
 	}
+	if (map_fd >= 0 && cpu_packets(map_fd, ncpus, pk0))
+		rc = 1;
 	nanosleep(&ts, NULL);
+	if (map_fd >= 0 && cpu_packets(map_fd, ncpus, pk1))
+		rc = 1;
 	for (i = 0; i < n; i++) {
 		struct bpf_prog_info info = {};
 		__u32 len = sizeof(info);
@@ -165,6 +239,14 @@ static int progstats(double seconds, int n, char **ids)
 		       (unsigned long long)(ns1 - ns0[i]));
 		close(fds[i]);
 	}
+	if (map_fd >= 0 && !rc) {
+		printf("{\"cpu_packets\":[");
+		for (i = 0; i < ncpus; i++)
+			printf("%s%llu", i ? "," : "", (unsigned long long)(pk1[i] - pk0[i]));
+		printf("]}\n");
+	}
+	if (map_fd >= 0)
+		close(map_fd);
 	close(stats_fd);
 	return rc;
 }
@@ -179,9 +261,12 @@ int main(int argc, char **argv)
 	if (argc >= 2 && argc <= 4 && !strcmp(argv[1], "sweep"))
 		return sweep(argc > 2 ? (__u32)strtoul(argv[2], NULL, 10) : 0,
 			     argc > 3 ? (__u32)strtoul(argv[3], NULL, 10) : 0);
+	if (argc >= 6 && !strcmp(argv[1], "progstats") && atof(argv[2]) > 0 &&
+	    !strcmp(argv[3], "--cpu-packets") && atoi(argv[4]) > 0)
+		return progstats(atof(argv[2]), atoi(argv[4]), argc - 5, argv + 5);
 	if (argc >= 4 && !strcmp(argv[1], "progstats") && atof(argv[2]) > 0)
-		return progstats(atof(argv[2]), argc - 3, argv + 3);
+		return progstats(atof(argv[2]), 0, argc - 3, argv + 3);
 	fprintf(stderr, "usage: footprint sweep [MAX_FLOWS [FILL]]\n"
-		"       footprint progstats SECONDS PROG_ID...\n");
+		"       footprint progstats SECONDS [--cpu-packets PID] PROG_ID...\n");
 	return 2;
 }

@@ -421,10 +421,25 @@ busiest_cpu() {
 	     END { printf "%.4f %s\n", best, name }' "$WORK/$1.stat0" "$WORK/$1.stat1"
 }
 
+# cpu_packets TAG cpuN: the segments the monitor inspected on CPU N in the
+# window progstats_under_load TAG timed with PS_CPU_PACKETS_PID.
+cpu_packets() {
+	"$PY" -c 'import json, sys
+for line in open(sys.argv[1]):
+    d = json.loads(line)
+    if "cpu_packets" in d:
+        print(d["cpu_packets"][int(sys.argv[2][3:])])
+        break
+else:
+    sys.exit("no per-CPU packets in " + sys.argv[1])' "$WORK/$1.progstats" "$2" || die "[$1] no per-CPU packet counts"
+}
+
 # progstats_under_load TAG SECONDS ID... [-- WORKLOAD [option...]]: run
 # counts and run time of the BPF programs ID... over SECONDS into
 # $WORK/TAG.progstats (and /proc/stat at its start and end into
-# $WORK/TAG.stat0 and .stat1), meanwhile WORKLOAD if one is given (else none):
+# $WORK/TAG.stat0 and .stat1; with PS_CPU_PACKETS_PID set, also the segments
+# that monitor inspected on each CPU), meanwhile WORKLOAD if one is given
+# (else none):
 #   connrate [connrate option...]: a connrate run of SECONDS - 2 inside the
 #     window (its start and drain in it too, as a host's would be);
 #   iperf: one iperf3 stream (run_iperf) that starts 2 s before the window
@@ -449,7 +464,8 @@ progstats_under_load() {
 	(
 		sleep "$lead"
 		cpu_stat_snap >"$WORK/$tag.stat0"
-		"$FOOTPRINT" progstats "$secs" "${ids[@]}" || exit
+		"$FOOTPRINT" progstats "$secs" ${PS_CPU_PACKETS_PID:+--cpu-packets "$PS_CPU_PACKETS_PID"} \
+			"${ids[@]}" || exit
 		cpu_stat_snap >"$WORK/$tag.stat1"
 	) >"$WORK/$tag.progstats" &
 	ps=$!
@@ -496,6 +512,8 @@ measure_tool() {
 # in a `footprint progstats` file (matched by name or id).
 progstats_ns() {
 	awk -v want="$2" -F'[:,}]' '{
+		id = n = ""
+		c = t = 0
 		for (i = 1; i < NF; i++) {
 			if ($i == "{\"id\"" || $i == "\"id\"") id = $(i + 1)
 			if ($i == "\"name\"") { n = $(i + 1); gsub(/"/, "", n) }
@@ -625,7 +643,7 @@ bench_per_packet() {
 	per_packet_connrate_rounds rr_ "rr round" "$samples" "${ids[@]}" -- --rate 10000 --request "$RR_BYTES"
 	echo "   under bulk traffic: $ROUNDS rounds of ${bsecs} s inside one iperf3 stream each"
 	for ((r = 0; r < ROUNDS; r++)); do
-		progstats_under_load "$tag-bulk-$r" "$bsecs" "${ids[@]}" "${BARE_IDS[@]}" -- iperf
+		PS_CPU_PACKETS_PID=$TOOL_PID progstats_under_load "$tag-bulk-$r" "$bsecs" "${ids[@]}" "${BARE_IDS[@]}" -- iperf
 		pp_read "$tag-bulk-$r"
 		cpu=$(cpu_share "$bsecs" "${PP_IN[2]}" "${PP_OUT[2]}")
 		bcpu=$(cpu_share "$bsecs" "${PP_BIN[2]}" "${PP_BOUT[2]}")
@@ -638,6 +656,7 @@ bench_per_packet() {
 			echo "$r,0,tcpshake-mon,bulk_cpu,$cpu"
 			echo "$r,0,tcpshake-mon,bulk_gbps,$MT_GBPS"
 			echo "$r,0,tcpshake-mon,bulk_busiest_cpu,${busiest[0]}"
+			echo "$r,0,tcpshake-mon,bulk_busiest_cpu_pps,$(per_second "$bsecs" "$(cpu_packets "$tag-bulk-$r" "${busiest[1]}")")"
 			echo "$r,1,nothing,bulk_ingress,${PP_BIN[0]}"
 			echo "$r,1,nothing,bulk_egress,${PP_BOUT[0]}"
 			echo "$r,1,nothing,bulk_cpu,$bcpu"
