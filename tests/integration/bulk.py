@@ -2,17 +2,20 @@
 """bulk: connections that move megabytes, so the stacks use GSO and GRO
 super-packets (stdlib only).
 
-    bulk.py server --addr A --port P --count N --up BYTES --down BYTES --ready FILE
-    bulk.py client --addr A --port P --count N --up BYTES --down BYTES
+    bulk.py server --addr A --port P --count N --up BYTES --down BYTES [--reset] --ready FILE
+    bulk.py client --addr A --port P --count N --up BYTES --down BYTES [--reset]
 
 Per connection the client sends --up bytes, the server answers with --down
 bytes, the client closes first once it has them all, the server closes on
-the client's FIN (a graceful close, client TIME-WAIT). Every socket call has
-a timeout; exit status 0 only if every connection moved every byte.
+the client's FIN (a graceful close, client TIME-WAIT). With --reset the
+client aborts instead (SO_LINGER {1, 0}: a RST at the end of its data) and
+the server closes on the reset. Every socket call has a timeout; exit
+status 0 only if every connection moved every byte.
 """
 
 import argparse
 import socket
+import struct
 import sys
 
 TIMEOUT = 20.0
@@ -40,8 +43,14 @@ def server(a):
         c.settimeout(TIMEOUT)
         recv_exact(c, a.up)
         c.sendall(b"D" * a.down)
-        if c.recv(1):
-            raise ValueError("data after the response")
+        try:
+            if c.recv(1):
+                raise ValueError("data after the response")
+            if a.reset:
+                raise ValueError("a FIN where a RST was due")
+        except ConnectionResetError:
+            if not a.reset:
+                raise
         c.close()
     return 0
 
@@ -51,6 +60,8 @@ def client(a):
         s = socket.create_connection((a.addr, a.port), timeout=TIMEOUT)
         s.sendall(b"U" * a.up)
         recv_exact(s, a.down)
+        if a.reset:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
     return 0
 
@@ -63,6 +74,7 @@ def main():
     ap.add_argument("--count", type=int, default=1)
     ap.add_argument("--up", type=int, default=1 << 20)
     ap.add_argument("--down", type=int, default=4 << 20)
+    ap.add_argument("--reset", action="store_true")
     ap.add_argument("--ready", default="/dev/null")
     a = ap.parse_args()
     return server(a) if a.role == "server" else client(a)

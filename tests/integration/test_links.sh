@@ -11,6 +11,7 @@
 #   gso        megabyte transfers both ways (bulk.py) over the veth with TSO
 #              and GRO: GSO super-packets whose IP length exceeds the MTU
 #              are neither unparsed nor mistaken for liars
+#   gso-reset  the same ended by the client's RST: believed at once
 . "$(dirname "$0")/lib.sh"
 
 PORT=8080
@@ -233,8 +234,43 @@ sc_gso() {
 	check_quiet_gauges
 }
 
+# The same transfers ended by the client's RST at the end of its megabyte:
+# the monitor believes it at once (its data passed the data gate, whose
+# block is the position the RST is checked against, design.md), and
+# ignores none.
+sc_gso_reset() {
+	local n=4 tag=gso-reset-$1
+	note "scenario: $n connections moving 1 MB up and 64 kB down, then the client's RST (--ingress $1)"
+	net_up
+	mon_start "$tag" --ingress "$1"
+	cap_start_dumpcap "$NS_S" "$IF_S" "$tag"
+	nstat_snap "$NS_S" "$tag.s"
+	nstat_snap "$NS_C" "$tag.c"
+	rm -f "$WORK/$tag.ready"
+	in_s "$PY" "$BULK" server --addr "$S4" --port $PORT --count $n --up $((1 << 20)) --down $((64 << 10)) \
+		--reset --ready "$WORK/$tag.ready" >"$WORK/$tag.server.log" 2>&1 &
+	SERVER_PID=$!
+	track "$SERVER_PID"
+	wait_for 10 "bulk server" test -e "$WORK/$tag.ready" || die "bulk.py server did not start"
+	timeout 120 ip netns exec "$NS_C" "$PY" "$BULK" client --addr "$S4" --port $PORT --count $n \
+		--up $((1 << 20)) --down $((64 << 10)) --reset >"$WORK/$tag.client.log" 2>&1 ||
+		fail "[$tag] bulk.py client: $(tail -n 2 "$WORK/$tag.client.log")"
+	server_wait "$tag"
+	sc_end
+	check_handshake_counts $n
+	check_eq "[$tag] client TcpOutRsts delta" $n "$(nstat_c TcpOutRsts)"
+	check_eq "[$tag] closes_total{kind=\"reset\"} = client TcpOutRsts delta" "$(nstat_c TcpOutRsts)" \
+		"$(metric tcpshake_closes_total 'kind="reset"')"
+	check_eq "[$tag] connections reset in the capture" $n "$(pcap_stat "$tag" resets)"
+	check_eq "[$tag] resets_ignored_total" 0 "$(metric tcpshake_resets_ignored_total)"
+	check_eq "[$tag] closes_total{kind=\"graceful\"}" 0 "$(metric tcpshake_closes_total 'kind="graceful"')"
+	check_quiet_gauges
+}
+
 RELAY_PID=
 run_sc gso-tc sc_gso tc
+run_sc gso-reset-tc sc_gso_reset tc
+run_sc gso-reset-xdp sc_gso_reset xdp
 run_sc gso-xdp sc_gso xdp
 run_sc tun-tc sc_tun tc
 run_sc tun-xdp sc_tun xdp
