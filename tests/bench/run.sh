@@ -431,7 +431,7 @@ for line in open(sys.argv[1]):
         print(d["cpu_packets"][int(sys.argv[2][3:])])
         break
 else:
-    sys.exit("no per-CPU packets in " + sys.argv[1])' "$WORK/$1.progstats" "$2" || die "[$1] no per-CPU packet counts"
+    sys.exit("no per-CPU packets in " + sys.argv[1])' "$WORK/$1.progstats" "$2"
 }
 
 # progstats_under_load TAG SECONDS ID... [-- WORKLOAD [option...]]: run
@@ -628,7 +628,7 @@ per_packet_connrate_rounds() {
 }
 
 bench_per_packet() {
-	local r bsecs=5 tag=pp samples=$OUT/per_packet.csv saved=$SECONDS_PER_RUN ids cpu bcpu busiest
+	local r bsecs=5 tag=pp samples=$OUT/per_packet.csv saved=$SECONDS_PER_RUN ids cpu bcpu busiest pk
 	echo
 	echo "== BPF run time per packet under real traffic: $ROUNDS rounds of ${PP_SECS} s after a warm-up ($(load_note))"
 	echo "round,slot,config,workload,value" >"$samples"
@@ -648,6 +648,7 @@ bench_per_packet() {
 		cpu=$(cpu_share "$bsecs" "${PP_IN[2]}" "${PP_OUT[2]}")
 		bcpu=$(cpu_share "$bsecs" "${PP_BIN[2]}" "${PP_BOUT[2]}")
 		read -r -a busiest < <(busiest_cpu "$tag-bulk-$r")
+		pk=$(cpu_packets "$tag-bulk-$r" "${busiest[1]}") || die "[$tag-bulk-$r] no per-CPU packet counts"
 		{
 			echo "$r,0,tcpshake-mon,bulk_ingress,${PP_IN[0]}"
 			echo "$r,0,tcpshake-mon,bulk_egress,${PP_OUT[0]}"
@@ -656,7 +657,7 @@ bench_per_packet() {
 			echo "$r,0,tcpshake-mon,bulk_cpu,$cpu"
 			echo "$r,0,tcpshake-mon,bulk_gbps,$MT_GBPS"
 			echo "$r,0,tcpshake-mon,bulk_busiest_cpu,${busiest[0]}"
-			echo "$r,0,tcpshake-mon,bulk_busiest_cpu_pps,$(per_second "$bsecs" "$(cpu_packets "$tag-bulk-$r" "${busiest[1]}")")"
+			echo "$r,0,tcpshake-mon,bulk_busiest_cpu_pps,$(per_second "$bsecs" "$pk")"
 			echo "$r,1,nothing,bulk_ingress,${PP_BIN[0]}"
 			echo "$r,1,nothing,bulk_egress,${PP_BOUT[0]}"
 			echo "$r,1,nothing,bulk_cpu,$bcpu"
