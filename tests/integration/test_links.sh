@@ -201,25 +201,34 @@ sc_paged() {
 
 # ---- GSO / GRO super-packets ---------------------------------------------------
 
+# bulk_transfers TAG N UP DOWN [bulk.py option...]: after mon_start TAG, a
+# capture named TAG and N bulk.py connections moving UP bytes up and DOWN
+# down, to the scenario's end (sc_end).
+bulk_transfers() {
+	local tag=$1 n=$2 up=$3 down=$4
+	shift 4
+	cap_start_dumpcap "$NS_S" "$IF_S" "$tag"
+	nstat_snap "$NS_S" "$tag.s"
+	nstat_snap "$NS_C" "$tag.c"
+	rm -f "$WORK/$tag.ready"
+	in_s "$PY" "$BULK" server --addr "$S4" --port $PORT --count "$n" --up "$up" --down "$down" \
+		"$@" --ready "$WORK/$tag.ready" >"$WORK/$tag.server.log" 2>&1 &
+	SERVER_PID=$!
+	track "$SERVER_PID"
+	wait_for 10 "bulk server" test -e "$WORK/$tag.ready" || die "bulk.py server did not start"
+	timeout 120 ip netns exec "$NS_C" "$PY" "$BULK" client --addr "$S4" --port $PORT --count "$n" \
+		--up "$up" --down "$down" "$@" >"$WORK/$tag.client.log" 2>&1 ||
+		fail "[$tag] bulk.py client: $(tail -n 2 "$WORK/$tag.client.log")"
+	server_wait "$tag"
+	sc_end
+}
+
 sc_gso() {
 	local n=4 tag=gso-$1 big
 	note "scenario: $n connections moving 1 MB up and 2 MB down over the veth (TSO on), monitor on $IF_S (--ingress $1)"
 	net_up
 	mon_start "$tag" --ingress "$1"
-	cap_start_dumpcap "$NS_S" "$IF_S" "$tag"
-	nstat_snap "$NS_S" "$tag.s"
-	nstat_snap "$NS_C" "$tag.c"
-	rm -f "$WORK/$tag.ready"
-	in_s "$PY" "$BULK" server --addr "$S4" --port $PORT --count $n --up $((1 << 20)) --down $((2 << 20)) \
-		--ready "$WORK/$tag.ready" >"$WORK/$tag.server.log" 2>&1 &
-	SERVER_PID=$!
-	track "$SERVER_PID"
-	wait_for 10 "bulk server" test -e "$WORK/$tag.ready" || die "bulk.py server did not start"
-	timeout 120 ip netns exec "$NS_C" "$PY" "$BULK" client --addr "$S4" --port $PORT --count $n \
-		--up $((1 << 20)) --down $((2 << 20)) >"$WORK/$tag.client.log" 2>&1 ||
-		fail "[$tag] bulk.py client: $(tail -n 2 "$WORK/$tag.client.log")"
-	server_wait "$tag"
-	sc_end
+	bulk_transfers "$tag" $n $((1 << 20)) $((2 << 20))
 	big=$(tshark -n -r "$WORK/$tag.pcapng" -Y "ip.len > 1500" 2>/dev/null | wc -l)
 	check_ge "[$tag] super-packets (IP length > MTU) in the capture" 1 "$big"
 	check_handshake_counts $n
@@ -243,20 +252,7 @@ sc_gso_reset() {
 	note "scenario: $n connections moving 1 MB up and 64 kB down, then the client's RST (--ingress $1)"
 	net_up
 	mon_start "$tag" --ingress "$1"
-	cap_start_dumpcap "$NS_S" "$IF_S" "$tag"
-	nstat_snap "$NS_S" "$tag.s"
-	nstat_snap "$NS_C" "$tag.c"
-	rm -f "$WORK/$tag.ready"
-	in_s "$PY" "$BULK" server --addr "$S4" --port $PORT --count $n --up $((1 << 20)) --down $((64 << 10)) \
-		--reset --ready "$WORK/$tag.ready" >"$WORK/$tag.server.log" 2>&1 &
-	SERVER_PID=$!
-	track "$SERVER_PID"
-	wait_for 10 "bulk server" test -e "$WORK/$tag.ready" || die "bulk.py server did not start"
-	timeout 120 ip netns exec "$NS_C" "$PY" "$BULK" client --addr "$S4" --port $PORT --count $n \
-		--up $((1 << 20)) --down $((64 << 10)) --reset >"$WORK/$tag.client.log" 2>&1 ||
-		fail "[$tag] bulk.py client: $(tail -n 2 "$WORK/$tag.client.log")"
-	server_wait "$tag"
-	sc_end
+	bulk_transfers "$tag" $n $((1 << 20)) $((64 << 10)) --reset
 	check_handshake_counts $n
 	check_eq "[$tag] client TcpOutRsts delta" $n "$(nstat_c TcpOutRsts)"
 	check_eq "[$tag] closes_total{kind=\"reset\"} = client TcpOutRsts delta" "$(nstat_c TcpOutRsts)" \
@@ -269,9 +265,9 @@ sc_gso_reset() {
 
 RELAY_PID=
 run_sc gso-tc sc_gso tc
+run_sc gso-xdp sc_gso xdp
 run_sc gso-reset-tc sc_gso_reset tc
 run_sc gso-reset-xdp sc_gso_reset xdp
-run_sc gso-xdp sc_gso xdp
 run_sc tun-tc sc_tun tc
 run_sc tun-xdp sc_tun xdp
 run_sc loopback-tc sc_loopback tc
