@@ -479,6 +479,21 @@ static __always_inline void flow_gate_open(struct flow_head *h, struct flow_gate
 		g->blocks[i] = epoch << FLOW_GATE_EPOCH_SHIFT | blocks;
 }
 
+/* The gate word of way i as its record knows it: the stored one, or an
+ * empty one of the record's epoch when the stored one is of another. */
+static __always_inline __u32 flow_gate_word(const struct flow_head *h, const struct flow_gate *g, int i)
+{
+	__u32 epoch = h->sampled[i] & FLOW_EPOCH_MASK, word = g->blocks[i];
+
+	return word >> FLOW_GATE_EPOCH_SHIFT == epoch ? word : epoch << FLOW_GATE_EPOCH_SHIFT;
+}
+
+/* The field of endpoint a or b in a gate word. */
+static __always_inline __u32 flow_gate_field(__u32 word, bool from_a)
+{
+	return (word >> flow_gate_shift(from_a)) & FLOW_GATE_FIELD_MASK;
+}
+
 /* Segments without payload do not move their sender's position, so only
  * the tick decides for them, and they read nothing more. A data segment
  * whose end (a sequence number) is in its sender's block, or behind it,
@@ -487,23 +502,19 @@ static __always_inline void flow_gate_open(struct flow_head *h, struct flow_gate
 static __always_inline bool flow_gate_pass(const struct flow_head *h, struct flow_gate *g, int i,
 					   __u32 tick, __u32 payload_len, __u32 end, bool from_a)
 {
-	__u32 s, epoch, word, shift, field, held, block, ahead;
+	__u32 word, shift, field, held, block, ahead;
 
 	if (i < 0 || i >= FLOW_WAYS)
 		return false;
-	s = h->sampled[i];
-	if ((s & ~FLOW_EPOCH_MASK) != flow_gate_tick(tick))
+	if ((h->sampled[i] & ~FLOW_EPOCH_MASK) != flow_gate_tick(tick))
 		return false;
 	if (!payload_len)
 		return true;
 	if (!g)
 		return false;
-	epoch = s & FLOW_EPOCH_MASK;
-	word = g->blocks[i];
-	if (word >> FLOW_GATE_EPOCH_SHIFT != epoch)
-		word = epoch << FLOW_GATE_EPOCH_SHIFT;
+	word = flow_gate_word(h, g, i);
 	shift = flow_gate_shift(from_a);
-	field = (word >> shift) & FLOW_GATE_FIELD_MASK;
+	field = flow_gate_field(word, from_a);
 	held = field & FLOW_BLOCK_MASK;
 	block = flow_block_of(end);
 	ahead = (block - held) & FLOW_BLOCK_MASK;

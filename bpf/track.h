@@ -482,17 +482,14 @@ static __always_inline void flow_settle(const struct flow_ref *b, int way, __u32
 static __always_inline __u32 flow_gate_hint(const struct flow_head *h, const struct flow_gate *g,
 					    int i, const struct packet *p)
 {
-	__u32 word;
+	__u32 field;
 
 	if (!g || i < 0 || i >= FLOW_WAYS)
 		return 0;
-	word = g->blocks[i];
-	if (word >> FLOW_GATE_EPOCH_SHIFT != (h->sampled[i] & FLOW_EPOCH_MASK))
+	field = flow_gate_field(flow_gate_word(h, g, i), p->from_a);
+	if (!(field & FLOW_GATE_SET))
 		return 0;
-	word >>= flow_gate_shift(p->from_a);
-	if (!(word & FLOW_GATE_SET))
-		return 0;
-	return HOW_GATE_BLOCK | (word & FLOW_BLOCK_MASK) << HOW_BLOCK_SHIFT;
+	return HOW_GATE_BLOCK | (field & FLOW_BLOCK_MASK) << HOW_BLOCK_SHIFT;
 }
 
 /* The table after a flow record's update by p (fx, u: record_update()):
