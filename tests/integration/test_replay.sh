@@ -212,9 +212,11 @@ bad_input() {
 	# different CPUs are stamped a little out of order), and taken as the
 	# time of the packets before. The record is one that was not counted
 	# itself (not earlier than a record before it), and the first record is
-	# strictly earlier than the latest before it: exactly one count more,
-	# whatever order the capture's own stamps came in (a record 20 that
-	# was itself out of order once made this 0 more).
+	# strictly earlier than the latest before it, and the record after it
+	# is not earlier (so the moved record's stamp decides no later count):
+	# exactly one count more, whatever order the capture's own stamps came
+	# in (a record 20 that was itself out of order once made this 0 more,
+	# and so did a record 21 that was out of order only behind record 20).
 	"$PY" - "$WORK/vs.pcap" "$WORK/back.pcap" <<'PYEOF'
 import struct, sys
 d = open(sys.argv[1], "rb").read()
@@ -225,8 +227,9 @@ while i < len(d):
     i += 16 + cl
 stamp = lambda r: struct.unpack("<II", r[:8])
 latest = stamp(recs[0])
-for k in range(1, len(recs)):
-    if k >= 20 and stamp(recs[k]) >= latest and stamp(recs[0]) < latest:
+for k in range(1, len(recs) - 1):
+    if k >= 20 and stamp(recs[k]) >= latest and stamp(recs[0]) < latest and \
+            stamp(recs[k + 1]) >= stamp(recs[k]):
         recs[k][:8] = recs[0][:8]
         break
     latest = max(latest, stamp(recs[k]))
