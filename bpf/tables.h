@@ -494,13 +494,23 @@ static __always_inline __u32 flow_gate_field(__u32 word, bool from_a)
 	return (word >> flow_gate_shift(from_a)) & FLOW_GATE_FIELD_MASK;
 }
 
-/* Segments without payload do not move their sender's position, so only
- * the tick decides for them, and they read nothing more. A data segment
- * whose end (a sequence number) is in its sender's block, or behind it,
- * passes; its sender's first data, or a segment that enters the next
- * block of the same run, stores its block and passes. */
+/* Whether a segment [seq, seq + len) ends in another block than it starts
+ * in. On a stream seen whole each segment starts where the one before
+ * ended, so only such a segment can move its sender's block: the others
+ * (pure ACKs, and all but about len / 128 KiB of the data) pass on the
+ * header's tick alone and never load the gate's line. */
+static __always_inline bool flow_block_crossed(__u32 seq, __u32 len)
+{
+	return flow_block_of(seq) != flow_block_of(seq + len);
+}
+
+/* While the tick is current, a segment that stays inside one block passes;
+ * one that crosses into another passes when it ends in its sender's block
+ * or behind it, and, as its sender's first crossing or one into the next
+ * block of the same run, stores its block and passes. A jump, or the end
+ * of a run, goes to a sample. */
 static __always_inline bool flow_gate_pass(const struct flow_head *h, struct flow_gate *g, int i,
-					   __u32 tick, __u32 payload_len, __u32 end, bool from_a)
+					   __u32 tick, __u32 seq, __u32 payload_len, bool from_a)
 {
 	__u32 word, shift, field, held, block, ahead;
 
@@ -508,7 +518,7 @@ static __always_inline bool flow_gate_pass(const struct flow_head *h, struct flo
 		return false;
 	if ((h->sampled[i] & ~FLOW_EPOCH_MASK) != flow_gate_tick(tick))
 		return false;
-	if (!payload_len)
+	if (!flow_block_crossed(seq, payload_len))
 		return true;
 	if (!g)
 		return false;
@@ -516,7 +526,7 @@ static __always_inline bool flow_gate_pass(const struct flow_head *h, struct flo
 	shift = flow_gate_shift(from_a);
 	field = flow_gate_field(word, from_a);
 	held = field & FLOW_BLOCK_MASK;
-	block = flow_block_of(end);
+	block = flow_block_of(seq + payload_len);
 	ahead = (block - held) & FLOW_BLOCK_MASK;
 	if (field & FLOW_GATE_SET) {
 		if (ahead == 0 || ahead >= FLOW_BLOCK_RUN)

@@ -710,11 +710,11 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
 	return 1;
 }
 
-/* Fast path: data of an established connection reads its gate (flow_gate)
- * and, entering a new sequence block, writes it, until the record is due
- * for a sample (abi.h, FLOW_BLOCK_SHIFT), which data_sample() takes at the
- * way found; a segment without payload reads the bucket header and nothing
- * else. 1 when done, 0 for the slow path. A global function: its locals
+/* Fast path: a segment of an established connection reads the bucket
+ * header; one that crosses into another sequence block also reads its gate
+ * (flow_gate) and, entering the next block, writes it, until the record is
+ * due for a sample (abi.h, FLOW_BLOCK_SHIFT), which data_sample() takes at
+ * the way found. 1 when done, 0 for the slow path. A global function: its locals
  * stay off the slow path's call chain, whose combined stack is at the
  * verifier's 512 bytes. */
 CORE_GLOBAL int data_fast_path(const struct packet *p, __u64 hash, __u32 egress)
@@ -728,9 +728,9 @@ CORE_GLOBAL int data_fast_path(const struct packet *p, __u64 hash, __u32 egress)
 	if (!p || !h || i < 0 || i >= FLOW_WAYS)
 		return 0;
 	bucket = h == fb.h ? fb.home : fb.alt;
-	if (p->payload_len)
+	if (flow_block_crossed(p->seq, p->payload_len))
 		g = flow_gate_at(bucket);
-	if (flow_gate_pass(h, g, i, now_coarse, p->payload_len, p->seq + p->payload_len, p->from_a))
+	if (flow_gate_pass(h, g, i, now_coarse, p->seq, p->payload_len, p->from_a))
 		return 1;
 	return data_sample(p, hash, bucket, i, egress);
 }

@@ -226,15 +226,16 @@ struct hs_ways {
 
 /* The data fast path's gate of a flow way: data of an established record
  * skips it while the record was sampled (sequence positions, activity) in
- * the sweeper's current coarse tick and the segment ends in the sequence
- * block of 2^FLOW_BLOCK_SHIFT bytes its sender's data last reached, as
- * flow_gate holds it. A sender's first data sets its block; a segment
- * ending in the next block moves it; neither touches the record, and the
- * gate is then a bound of its sender's position the record does not hold,
- * which a RST is checked against (fsm.h, fsm_sender_position). A jump of
- * more than a block, crossing a multiple of FLOW_BLOCK_RUN blocks, or the
- * next tick sends the segment to the slow path, which samples the record
- * and sets the gate from it. */
+ * the sweeper's current coarse tick and the segment stays inside one
+ * sequence block of 2^FLOW_BLOCK_SHIFT bytes, or crosses into the block
+ * its sender's data last reached, as flow_gate holds it, or behind it. A
+ * sender's first crossing sets its block; one into the next block moves
+ * it; neither touches the record, and the gate is then a bound of its
+ * sender's position the record does not hold, which a RST is checked
+ * against (fsm.h, fsm_sender_position). A jump of more than a block,
+ * crossing a multiple of FLOW_BLOCK_RUN blocks, or the next tick sends the
+ * segment to the slow path, which samples the record and sets the gate
+ * from it. */
 #define FLOW_BLOCK_SHIFT   17
 #define FLOW_BLOCK_BITS    11
 #define FLOW_BLOCK_MASK   ((1u << FLOW_BLOCK_BITS) - 1)

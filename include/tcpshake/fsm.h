@@ -82,9 +82,10 @@ struct segment {
 /* A RST from the network is believed when its sequence number is less than
  * this far from its sender's position. The position is the record's, or
  * the start of the later block the data fast path's gate saw the sender's
- * data reach (abi.h, FLOW_BLOCK_SHIFT), which that data did not pass: so a
- * real RST is always within it; a blind RST lands in it with probability
- * 2^-14. */
+ * data cross into (abi.h, FLOW_BLOCK_SHIFT), which data seen whole did not
+ * pass: so a real RST is within it (after a crossing the monitor missed,
+ * it is doubted until the close timeout); a blind RST lands in it with
+ * probability 2^-14. */
 #define FSM_RST_WINDOW (1u << 17)
 _Static_assert(FSM_RST_WINDOW >= (1u << FLOW_BLOCK_SHIFT), "a real RST must fit the window");
 /* After a doubted RST, segments of its receiver within this time may have

@@ -324,16 +324,17 @@ static __u32 client_stream(struct harness *h, __u16 port, __u32 seq, __u32 until
 }
 
 /* A bulk transfer through the data fast path (abi.h, FLOW_BLOCK_SHIFT):
- * the client's first segment sets its block in the gate, later segments
- * read the gate, and one that enters the next block moves the block and
- * nothing else, while the ACKs going back read the bucket header only: the
+ * segments that stay inside a block read the bucket header only, like the
+ * ACKs going back; the client's first crossing sets its block in the gate,
+ * and one that enters the next block moves the block and nothing else: the
  * header stays byte for byte and the record's position at the handshake.
  * A RST at the stream's end is believed all the same (the gate's block is
  * the position it is checked against: the record's is more than the RST
- * window behind); one beyond the sender's block is doubted. A jump and the
- * end of a run of FLOW_BLOCK_RUN blocks sample the record; a new record
- * on the tuple leaves the gate's line alone. All within one sweeper tick
- * (no sweep runs here). */
+ * window behind); one beyond the sender's block is doubted. A crossing
+ * jump and the end of a run of FLOW_BLOCK_RUN blocks sample the record; a
+ * jump inside one block passes unseen until the next crossing; a new
+ * record on the tuple leaves the gate's line alone. All within one
+ * sweeper tick (no sweep runs here). */
 static void test_bulk_stream_moves_only_its_gate(void **unused)
 {
 	struct harness_config hc = { .flow_buckets = 2, .spill_max = 64, .ingress = INGRESS_XDP_ONLY };
@@ -354,7 +355,11 @@ static void test_bulk_stream_moves_only_its_gate(void **unused)
 	 * stream's end for the client and empty for the server. */
 	connect_one(&h, "10.9.0.1", 40000, x, y);
 	copy_flow_tables(&h, &before);
-	seq = client_stream(&h, 40000, x + 1, run_end - 100000, y, seg);
+	seq = client_stream(&h, 40000, x + 1, x + 1 + 2 * seg, y, seg);
+	assert_int_equal(field_of(seq), field_of(x + 1));
+	copy_flow_tables(&h, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+	seq = client_stream(&h, 40000, seq, run_end - 100000, y, seg);
 	assert_true(field_of(seq) >= field_of(x + 1) + 2);
 	copy_flow_tables(&h, &after);
 	assert_memory_equal(before.head, after.head, sizeof(before.head));
@@ -390,6 +395,21 @@ static void test_bulk_stream_moves_only_its_gate(void **unused)
 	/* A segment two blocks on (a gap) is sampled too. */
 	seq += 2 * block;
 	client_data(&h, 40000, seq - seg, y + 1, seg);
+	assert_int_equal(live_flow(&h, &fields), seq);
+	assert_true(gate_holds(fields, seq, y + 1));
+
+	/* A jump that stays inside one block (a gap the monitor did not see)
+	 * reads the header only; the next crossing finds the gate behind and
+	 * samples the record. */
+	seq = (((seq >> FLOW_BLOCK_SHIFT) + 3) << FLOW_BLOCK_SHIFT) + seg;
+	copy_flow_tables(&h, &before);
+	client_data(&h, 40000, seq, y + 1, seg);
+	copy_flow_tables(&h, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+	assert_int_not_equal(live_flow(&h, &fields), seq + seg);
+	seq = (((seq >> FLOW_BLOCK_SHIFT) + 1) << FLOW_BLOCK_SHIFT) - seg / 2;
+	client_data(&h, 40000, seq, y + 1, seg);
+	seq += seg;
 	assert_int_equal(live_flow(&h, &fields), seq);
 	assert_true(gate_holds(fields, seq, y + 1));
 
