@@ -720,7 +720,6 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
 CORE_GLOBAL int data_fast_path(const struct packet *p, __u64 hash, __u32 egress)
 {
 	struct flow_ref fb = flow_bucket_of(hash);
-	struct flow_gate *g = NULL;
 	struct flow_head *h;
 	int i = flow_find_established_any(&fb, flow_tag(hash), &h);
 	__u32 bucket;
@@ -728,9 +727,9 @@ CORE_GLOBAL int data_fast_path(const struct packet *p, __u64 hash, __u32 egress)
 	if (!p || !h || i < 0 || i >= FLOW_WAYS)
 		return 0;
 	bucket = h == fb.h ? fb.home : fb.alt;
-	if (flow_block_crossed(p->seq, p->payload_len))
-		g = flow_gate_at(bucket);
-	if (flow_gate_pass(h, g, i, now_coarse, p->seq, p->payload_len, p->from_a))
+	/* The gate's address only: flow_gate_pass() loads its line for a
+	 * crossing segment alone. */
+	if (flow_gate_pass(h, flow_gate_at(bucket), i, now_coarse, p->seq, p->payload_len, p->from_a))
 		return 1;
 	return data_sample(p, hash, bucket, i, egress);
 }
