@@ -635,9 +635,6 @@ static void test_syn_on_open_connection_is_ignored(void **state)
 	assert_int_equal(c.state, CS_ESTABLISHED);
 }
 
-/* RFC 5961 in spirit: a RST from the network must fit its sender's window;
- * one that does not is doubted until the connection goes on or goes
- * silent for the close timeout. */
 /* A RST from the originator at seq, with the data gate's block of its
  * sender (abi.h, FLOW_BLOCK_SHIFT). */
 static __u32 rst_with_gate(struct conn *c, __u32 seq, __u32 block)
@@ -683,6 +680,9 @@ static void test_rst_position_from_the_gate(void **state)
 	}
 }
 
+/* RFC 5961 in spirit: a RST from the network must fit its sender's window;
+ * one that does not is doubted until the connection goes on or goes
+ * silent for the close timeout. */
 static void test_rst_plausibility(void **state)
 {
 	struct segment local_rst = { .seq = 1, .flags = TCPF_RST, .from_orig = 1, .local = 1 };
