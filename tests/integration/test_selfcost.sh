@@ -169,6 +169,9 @@ print("null" if v is None else format(v, ".9f") if isinstance(v, float) else v)'
 json_start() {
 	local name=$1
 	shift
+	# Gone first: the shell truncates it only in the child, after $! is
+	# known, and the waits below must not count the last run's lines.
+	rm -f "$WORK/json.out"
 	ip netns exec "$NS_S" "$TCPSHAKE" --json -i 0.5 "$@" "$IF_S" >"$WORK/json.out" 2>"$WORK/$name.log" &
 	MON_PID=$!
 	track "$MON_PID"
