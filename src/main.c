@@ -339,6 +339,13 @@ int main(int argc, char **argv)
 	log_init(m.opt.quiet && !m.opt.verbose ? -1 : m.opt.verbose);
 	if (m.opt.read_path)
 		return replay_main(&m.opt);
+	/* Before the programs load (a second or more): a stop asked for
+	 * meanwhile is kept, also where SIGINT came in ignored, as it does
+	 * for a background job of a script. */
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
 	if (m.opt.listen && http_check_listen(m.opt.listen))
 		return 2;
 	if (resolve_ifaces(&m) || loader_check_environment())
@@ -356,21 +363,17 @@ int main(int argc, char **argv)
 	}
 	port_labels_init(&m.labels, m.opt.max_ports);
 
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-
+	/* Stopped while loading: nothing attached, nothing to report. */
 	rc = 0;
-	for (i = 0; i < m.opt.nr_ifaces && !rc; i++) {
+	for (i = 0; i < m.opt.nr_ifaces && !rc && !stop_requested; i++) {
 		if (attach_iface(m.loader.skel, &m.att[i], m.opt.ifaces[i], m.ifindex[i], m.opt.ingress))
 			rc = 1;
 		else
 			m.nr_attached++;
 	}
-	if (!rc)
+	if (!rc && !stop_requested)
 		rc = start_outputs(&m);
-	if (!rc) {
+	if (!rc && !stop_requested) {
 		ran = true;
 		rc = run(&m);
 	}

@@ -6,6 +6,8 @@
 #    one line and exit 1 within seconds, no hang.
 #  - kill9: after SIGKILL no program, map or link of that run is left and
 #    no qdisc; the next run attaches.
+#  - early_stop: SIGINT while the programs load (to a background job, which
+#    starts with SIGINT ignored): exit 0, nothing attached, no output.
 #  - lock: a second monitor on the interface is refused; an unprivileged
 #    user can neither hold the lock file nor block it with the old abstract
 #    socket name.
@@ -148,6 +150,43 @@ sc_kill9() {
 	wait_exports 2
 	check_eq "[kill9] the new run counts: handshakes_total" 10 "$(metric tcpshake_handshakes_total)"
 	mon_stop
+}
+
+# ---- SIGINT while the programs load --------------------------------------------
+
+# catches_sigint PID: the process is the monitor (ip netns exec has exec'd)
+# and has a handler for SIGINT (bit 2 of SigCgt).
+catches_sigint() {
+	[[ $(cat /proc/"$1"/comm 2>/dev/null) == tcpshake-mon ]] &&
+		(( 0x$(awk '$1 == "SigCgt:" { print $2 }' /proc/"$1"/status 2>/dev/null) & 2 ))
+}
+
+# A background job of a script starts with SIGINT ignored; the monitor's
+# handler must be in place before the second or more its programs take to
+# load, or a stop asked for meanwhile is lost and it runs on.
+sc_early_stop() {
+	net_up
+	local log=$WORK/early.mon.log prom=$WORK/early.prom ids i rc=0
+	rm -f "$prom"
+	ip netns exec "$NS_S" "$TCPSHAKE" -q -i 0.5 --prom-textfile "$prom" "$IF_S" >"$log" 2>&1 &
+	MON_PID=$!
+	track "$MON_PID"
+	for ((i = 0; i < 1000; i++)); do
+		catches_sigint "$MON_PID" && break
+		kill -0 "$MON_PID" 2>/dev/null || break
+		sleep 0.01
+	done
+	ids=$(bpf_ids "$MON_PID")
+	catches_sigint "$MON_PID" || die "[early_stop] the monitor never caught SIGINT: $(cat "$log")"
+	check_eq "[early_stop] programs loaded when SIGINT is first caught" "" "$(tr ' ' '\n' <<<"$ids" | grep prog: || true)"
+	stop_pid "$MON_PID" INT 10 || rc=$?
+	untrack "$MON_PID"
+	MON_PID=
+	check_eq "[early_stop] SIGINT while loading: exit status" 0 "$rc"
+	check_eq "[early_stop] attached to $IF_S afterwards" "" "$(hooks_of)"
+	[[ ! -e $prom ]] && pass "[early_stop] stopped before its outputs: no textfile" ||
+		fail "[early_stop] a textfile was written after SIGINT during the load"
+	check_eq "[early_stop] log lines" 0 "$(grep -vc '^$' "$log" || true)"
 }
 
 # ---- one monitor per interface; the lock is not squattable --------------------
@@ -490,6 +529,7 @@ EOF
 
 run_sc iface sc_iface
 run_sc kill9 sc_kill9
+run_sc early_stop sc_early_stop
 run_sc lock sc_lock
 run_sc foreign_tc sc_foreign_tc
 run_sc rotate sc_rotate
