@@ -73,9 +73,6 @@ static __always_inline void start_conn(struct conn *c, const struct packet *p, _
 	/* The originator is the SYN's sender, or the SYN-ACK's receiver. */
 	c->orig_is_a = orphan ? !p->from_a : p->from_a;
 	c->service_port = be16_to_host(c->orig_is_a ? p->key.port_b : p->key.port_a);
-	/* Locally initiated: our SYN went out. */
-	if (!orphan && egress == DIR_EGRESS)
-		c->seen |= SEEN_LOCAL_ORIG;
 	c->version = version_fresh(now, (__u32)p->seq);
 }
 
@@ -119,6 +116,7 @@ enum record_how {
 	HOW_RESTART    = 2,       /* a new attempt over the record (restart_try) */
 	HOW_GATE_BLOCK = 4,       /* the sender's block from the data gate is
 				   * above HOW_BLOCK_SHIFT (fsm_sender_position) */
+	HOW_GATE_ACKED = 8,       /* ... where this host's ACKs put it */
 };
 #define HOW_BLOCK_SHIFT 16
 _Static_assert(HOW_BLOCK_SHIFT + FLOW_BLOCK_BITS <= 32, "a block fits above the flags");
@@ -149,6 +147,7 @@ CORE_GLOBAL int update_try(struct way *w, const struct packet *p, __u64 now, __u
 	if (how & HOW_GATE_BLOCK) {
 		s.has_gate_block = 1;
 		s.gate_block = (__u16)((how >> HOW_BLOCK_SHIFT) & FLOW_BLOCK_MASK);
+		s.gate_acked = !!(how & HOW_GATE_ACKED);
 	}
 	u->fx = conn_step(&u->w.conn, &s, now);
 	/* Compared with the live record: had it changed since the copy, the
@@ -457,24 +456,29 @@ CORE_GLOBAL int supersede(struct way *w, struct way *fresh)
 /* Reopens the fast-path gate of flow way way of bucket after a sample, its
  * blocks as how says (enum gate_sample). A global function: the slow
  * path's call chain is at the verifier's stack limit. */
-CORE_GLOBAL int flow_sampled(__u32 bucket, int way, __u32 how, __u32 blocks)
+CORE_GLOBAL int flow_sampled(__u32 bucket, int way, __u32 how, __u32 blocks, __u32 host)
 {
 	struct flow_head *h = flow_head_at(bucket);
 
 	if (h)
 		flow_gate_open(h, how == GATE_BLOCKS ? flow_gate_at(bucket) : NULL, way, now_coarse,
-			       (enum gate_sample)how, blocks);
+			       (enum gate_sample)how, blocks, host);
 	return 0;
 }
 
-/* A flow record's tag mark and fast-path gate after a slow-path update by a
- * segment with payload_len bytes of payload (b: where flow_lookup() found
- * it). */
+/* A flow record's tag mark and fast-path gate after a slow-path update by
+ * segment p (b: where flow_lookup() found it). The gate's blocks start
+ * again from the record's positions after data, and after an ACK this
+ * host sent (its ACKs keep the peer's block: flow_gate_pass). */
 static __always_inline void flow_settle(const struct flow_ref *b, int way, __u32 tag,
-					const struct conn *c, __u32 payload_len)
+					const struct conn *c, const struct packet *p, __u32 egress)
 {
+	bool blocks = p->payload_len ||
+		      (egress == DIR_EGRESS && !(p->flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)));
+
 	flow_mark(b->h, way, tag, fsm_data_fast_path(c));
-	flow_sampled(b->found, way, payload_len ? GATE_BLOCKS : GATE_KEEP, flow_gate_blocks(c));
+	flow_sampled(b->found, way, blocks ? GATE_BLOCKS : GATE_KEEP, flow_gate_blocks(c),
+		     fsm_host_connection(c));
 }
 
 /* What a RST's record update knows from the gate of flow way i: its
@@ -489,19 +493,21 @@ static __always_inline __u32 flow_gate_hint(const struct flow_head *h, const str
 	field = flow_gate_field(flow_gate_word(h, g, i), p->from_a);
 	if (!(field & FLOW_GATE_SET))
 		return 0;
-	return HOW_GATE_BLOCK | (field & FLOW_BLOCK_MASK) << HOW_BLOCK_SHIFT;
+	return HOW_GATE_BLOCK | ((field & FLOW_GATE_ACKED) ? HOW_GATE_ACKED : 0) |
+	       (field & FLOW_BLOCK_MASK) << HOW_BLOCK_SHIFT;
 }
 
 /* The table after a flow record's update by p (fx, u: record_update()):
  * the record's way released when it ended, else its mark and gate
  * settled. */
 static __always_inline void flow_updated(const struct flow_ref *b, int way, __u32 tag,
-					 const struct packet *p, __u32 fx, const struct update *u)
+					 const struct packet *p, __u32 egress, __u32 fx,
+					 const struct update *u)
 {
 	if (fx & FX_RELEASE)
 		flow_release(*b, way, tag, &p->key);
 	else
-		flow_settle(b, way, tag, &u->w.conn, p->payload_len);
+		flow_settle(b, way, tag, &u->w.conn, p, egress);
 }
 
 /* A handshake completed: its record joins the flow table, replacing the
@@ -509,7 +515,7 @@ static __always_inline void flow_updated(const struct flow_ref *b, int way, __u3
 static __always_inline void establish(struct flow_ref fb, int old_way, struct way *old,
 				      struct update *u, __u64 hash, __u64 now)
 {
-	bool fast = fsm_data_fast_path(&u->w.conn);
+	bool fast = fsm_data_fast_path(&u->w.conn), host = fsm_host_connection(&u->w.conn);
 	__u32 evicted;
 
 	if (old) {
@@ -518,7 +524,7 @@ static __always_inline void establish(struct flow_ref fb, int old_way, struct wa
 			account(&u->w.key, &u->w.conn, fsm_supersede(&u->w.conn, now) & ~FX_RELEASE,
 				now);
 			flow_mark(fb.h, old_way, flow_tag(hash), fast);
-			flow_sampled(fb.found, old_way, GATE_NEW, 0);
+			flow_sampled(fb.found, old_way, GATE_NEW, 0, host);
 			return;
 		}
 	}
@@ -590,7 +596,7 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 			fx = record_update(w, p, clock_ns(), egress, u,
 					   (p->flags & TCPF_RST) && fi >= 0 ?
 						   flow_gate_hint(fb.h, flow_gate_at(fb.found), fi, p) : 0);
-			flow_updated(&fb, fi, tag, p, fx, u);
+			flow_updated(&fb, fi, tag, p, egress, fx, u);
 			/* Only a SYN-ACK that may open a new connection goes on. */
 			if (!(fx & FX_CONTEST))
 				return SLOW_DONE;
@@ -706,13 +712,14 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
 	fx = record_update(w, p, clock_ns(), egress, u, 0);
 	if (u->gone)
 		return 0;
-	flow_updated(&fb, way, tag, p, fx, u);
+	flow_updated(&fb, way, tag, p, egress, fx, u);
 	return 1;
 }
 
 /* Fast path: a segment of an established connection reads the bucket
- * header; one that crosses into another sequence block also reads its gate
- * (flow_gate) and, entering the next block, writes it, until the record is
+ * header; one that crosses into another sequence block, and every one this
+ * host sends, also reads its gate (flow_gate) and, entering the next
+ * block, writes it, until the record is
  * due for a sample (abi.h, FLOW_BLOCK_SHIFT), which data_sample() takes at
  * the way found. 1 when done, 0 for the slow path. A global function: its locals
  * stay off the slow path's call chain, whose combined stack is at the
@@ -720,16 +727,22 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
 CORE_GLOBAL int data_fast_path(const struct packet *p, __u64 hash, __u32 egress)
 {
 	struct flow_ref fb = flow_bucket_of(hash);
+	struct flow_gate *home_gate = flow_gate_at(fb.home);
 	struct flow_head *h;
-	int i = flow_find_established_any(&fb, flow_tag(hash), &h);
 	__u32 bucket;
+	int i;
 
+	/* An egress segment loads its gate's line (flow_gate_pass): started
+	 * before the header's, the two misses overlap. */
+	if (egress == DIR_EGRESS && home_gate)
+		__asm__ __volatile__("" : : "r"(*(volatile __u32 *)&home_gate->blocks[0]));
+	i = flow_find_established_any(&fb, flow_tag(hash), &h);
 	if (!p || !h || i < 0 || i >= FLOW_WAYS)
 		return 0;
 	bucket = h == fb.h ? fb.home : fb.alt;
 	/* The gate's address only: flow_gate_pass() loads its line for a
-	 * crossing segment alone. */
-	if (flow_gate_pass(h, flow_gate_at(bucket), i, now_coarse, p->seq, p->payload_len, p->from_a))
+	 * crossing or egress segment alone. */
+	if (flow_gate_pass(h, flow_gate_at(bucket), i, now_coarse, p, egress))
 		return 1;
 	return data_sample(p, hash, bucket, i, egress);
 }

@@ -274,7 +274,7 @@ size_t event_format(char *buf, size_t len, const struct event *ev, const char *i
 	key(&l, "dport");
 	put_u64(&l, ntohs(c->orig_is_a ? k->port_b : k->port_a));
 	key(&l, "direction");
-	put_name(&l, (c->seen & SEEN_LOCAL_ORIG) ? "outbound" : "inbound");
+	put_name(&l, (c->seen & SEEN_EGRESS_ORIG) ? "outbound" : "inbound");
 	key(&l, "outcome");
 	put_name(&l, outcome_name(c->outcome));
 	key(&l, "conn_state");

@@ -143,7 +143,11 @@ enum outcome {
 #define SEEN_DATA_RESP    (1u << 14)
 #define SEEN_SIMACK_ORIG  (1u << 15)  /* simultaneous open: originator's SYN-ACK */
 #define SEEN_CLOSE_RESP   (1u << 16)  /* the responder sent the first FIN */
-#define SEEN_LOCAL_ORIG   (1u << 17)  /* the SYN left through this host's egress */
+/* Segments of this side left through this host's egress: the side is this
+ * host (an originator so is an outbound connection), and the peer's
+ * position is taken from its ACKs alone (fsm.h). */
+#define SEEN_EGRESS_ORIG  (1u << 17)
+#define SEEN_EGRESS_RESP  (1u << 25)  /* the same, of the responder */
 #define SEEN_ORPHAN       (1u << 18)  /* record created from a SYN-ACK without SYN */
 #define SEEN_RST_AFTER_CLOSE (1u << 19) /* RST after both FINs were exchanged */
 #define SEEN_SIMOPEN_CAND (1u << 20)  /* a SYN from the responder: a simultaneous open
@@ -235,9 +239,11 @@ struct hs_ways {
  * against (fsm.h, fsm_sender_position). A jump of more than a block,
  * crossing a multiple of FLOW_BLOCK_RUN blocks, or the next tick sends the
  * segment to the slow path, which samples the record and sets the gate
- * from it. */
+ * from it. For a connection of this host, each segment it sends (egress)
+ * moves its peer's block by its ACK the same way (FLOW_GATE_ACKED), and
+ * the peer's own segments move nothing (docs/design.md). */
 #define FLOW_BLOCK_SHIFT   17
-#define FLOW_BLOCK_BITS    11
+#define FLOW_BLOCK_BITS    10
 #define FLOW_BLOCK_MASK   ((1u << FLOW_BLOCK_BITS) - 1)
 /* A gate's block is at most this many blocks ahead of the record's
  * position on a stream: half the block numbers, so that ahead and behind
@@ -250,10 +256,19 @@ struct hs_ways {
  * writes anyway, and never touches the gate's line. */
 #define FLOW_EPOCH_BITS    8
 #define FLOW_EPOCH_MASK   ((1u << FLOW_EPOCH_BITS) - 1)
+/* flow_head.sampled, top bit: the record is a connection of this host
+ * (fsm.h, fsm_host_connection): a segment from the network never moves its
+ * gate, so it passes a crossing without loading the gate's line, which
+ * then stays in the cache of the CPU that sends this host's ACKs. */
+#define FLOW_SAMPLED_HOST (1u << 31)
 /* flow_gate.blocks: the epoch above a field per endpoint, a's above b's;
- * a field is FLOW_GATE_SET and a block, or 0 before the endpoint's data. */
-#define FLOW_GATE_SET     (1u << FLOW_BLOCK_BITS)
-#define FLOW_GATE_FIELD_BITS (FLOW_BLOCK_BITS + 1)
+ * a field is FLOW_GATE_SET and a block, or 0 before the endpoint's data.
+ * FLOW_GATE_ACKED: the block is where this host's ACKs put the endpoint
+ * (it is the peer of a connection of this host); its own segments, which
+ * come from the network, then move nothing (fsm.h, fsm_sender_position). */
+#define FLOW_GATE_ACKED   (1u << FLOW_BLOCK_BITS)
+#define FLOW_GATE_SET     (1u << (FLOW_BLOCK_BITS + 1))
+#define FLOW_GATE_FIELD_BITS (FLOW_BLOCK_BITS + 2)
 #define FLOW_GATE_FIELD_MASK ((1u << FLOW_GATE_FIELD_BITS) - 1)
 #define FLOW_GATE_EPOCH_SHIFT (2 * FLOW_GATE_FIELD_BITS)
 _Static_assert(FLOW_GATE_EPOCH_SHIFT + FLOW_EPOCH_BITS <= 32, "epoch and blocks share a word");

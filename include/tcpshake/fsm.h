@@ -23,7 +23,8 @@
  * Packets may lie (docs/design.md, "Spoofed and stale packets"): a segment
  * only changes what is reported when a blind sender could not have forged
  * it. A handshake is validated by its ISNs; a RST from the network must lie
- * within FSM_RST_WINDOW of its sender's position, else it is doubted until
+ * within FSM_RST_WINDOW of its sender's position (for a connection of this
+ * host: where this host's ACKs put it), else it is doubted until
  * the connection goes on (ignored) or stays silent (believed); a FIN's ACK
  * must be exact; a new ISN, a reverse SYN or a SYN-ACK on an open tuple
  * change nothing until a validated answer confirms them.
@@ -50,9 +51,11 @@ struct segment {
 	__u8  has_gate_block;
 	/* With has_gate_block: the block of the sender's sequence numbers its
 	 * data last reached, as the data fast path's gate holds it (abi.h,
-	 * FLOW_BLOCK_SHIFT), which may be ahead of the record's position. */
+	 * FLOW_BLOCK_SHIFT), which may be ahead of the record's position;
+	 * gate_acked when this host's ACKs put it there (FLOW_GATE_ACKED). */
 	__u16 gate_block;
-	__u16 pad;
+	__u8  gate_acked;
+	__u8  pad;
 };
 
 /* Effects of one step. */
@@ -88,6 +91,12 @@ struct segment {
  * probability 2^-14. */
 #define FSM_RST_WINDOW (1u << 17)
 _Static_assert(FSM_RST_WINDOW >= (1u << FLOW_BLOCK_SHIFT), "a real RST must fit the window");
+/* Where the sender's position comes from this host's ACKs (a connection of
+ * this host, fsm_position_from_acks), a RST may be this far ahead of it:
+ * those ACKs trail what arrived by up to a NAPI batch (64 frames, about
+ * 92 KiB on a NIC with a 1500-byte MTU) and a delayed ACK; a blind RST
+ * then lands in the window with probability 3 * 2^-15. */
+#define FSM_RST_AHEAD_OF_ACKS (2 * FSM_RST_WINDOW)
 /* After a doubted RST, segments of its receiver within this time may have
  * been in flight before it; later ones prove the connection went on. */
 #define FSM_RST_GRACE_NS 1000000ull
@@ -146,7 +155,7 @@ static inline void fsm_start_syn(struct conn *c, const struct segment *s, __u64 
 	c->syn_len = s->payload_len > 0xffff ? 0xffff : (__u16)s->payload_len;
 	c->pos_orig = s->seq + 1 + c->syn_len;
 	c->state = CS_SYN_SENT;
-	c->seen = SEEN_SYN;
+	c->seen = SEEN_SYN | (s->local ? SEEN_EGRESS_ORIG : 0);
 	c->last_active = fsm_coarse(now);
 }
 
@@ -161,7 +170,7 @@ static inline void fsm_start_orphan_synack(struct conn *c, const struct segment 
 	c->pos_orig = s->ack;
 	c->pos_resp = s->seq + 1;
 	c->state = CS_SYN_RCVD;
-	c->seen = SEEN_SYNACK | SEEN_ORPHAN;
+	c->seen = SEEN_SYNACK | SEEN_ORPHAN | (s->local ? SEEN_EGRESS_RESP : 0);
 	c->last_active = fsm_coarse(now);
 }
 
@@ -353,6 +362,23 @@ static inline __u32 fsm_derive_close_state(__u32 seen)
 	return CS_ESTABLISHED;
 }
 
+/* Whether the sender's position comes from this host's ACKs alone: the
+ * segment came from the network to a connection of this host (its peer's
+ * segments left through egress). That is the receiver's RCV.NXT, which
+ * RFC 5961 checks a RST against; the sender's own sequence numbers, which
+ * a blind spoofer chooses, move nothing. */
+static inline int fsm_position_from_acks(const struct conn *c, const struct segment *s)
+{
+	return !s->local && (c->seen & (s->from_orig ? SEEN_EGRESS_RESP : SEEN_EGRESS_ORIG));
+}
+
+/* A connection of this host: segments of one of its sides left through
+ * egress. */
+static inline int fsm_host_connection(const struct conn *c)
+{
+	return !!(c->seen & (SEEN_EGRESS_ORIG | SEEN_EGRESS_RESP));
+}
+
 /* Moves a sampled sequence position forward (see FSM_POS_JUMP). */
 static inline void fsm_advance(__u32 *pos, __u32 to)
 {
@@ -363,13 +389,14 @@ static inline void fsm_advance(__u32 *pos, __u32 to)
 /* The sender's position a RST is checked against: the record's, or the
  * start of the block the gate holds when that is ahead of it (by less than
  * FLOW_BLOCK_RUN blocks; further "ahead" is behind, modulo the block
- * numbers). */
+ * numbers). Where the position comes from this host's ACKs, only a block
+ * they set counts. */
 static inline __u32 fsm_sender_position(const struct conn *c, const struct segment *s)
 {
 	__u32 pos = s->from_orig ? c->pos_orig : c->pos_resp;
 	__u32 block = pos >> FLOW_BLOCK_SHIFT, ahead;
 
-	if (!s->has_gate_block)
+	if (!s->has_gate_block || (!s->gate_acked && fsm_position_from_acks(c, s)))
 		return pos;
 	ahead = (s->gate_block - block) & FLOW_BLOCK_MASK;
 	if (ahead == 0 || ahead >= FLOW_BLOCK_RUN)
@@ -381,10 +408,23 @@ static inline __u32 fsm_sender_position(const struct conn *c, const struct segme
  * real; one from the network must fall in its sender's window. */
 static inline int fsm_rst_plausible(const struct conn *c, const struct segment *s)
 {
-	__u32 pos = fsm_sender_position(c, s);
+	__u32 fin = s->from_orig ? SEEN_FIN_ORIG : SEEN_FIN_RESP;
+	__u32 finack = s->from_orig ? SEEN_FINACK_ORIG : SEEN_FINACK_RESP;
+	__u32 pos = fsm_sender_position(c, s), ahead = FSM_RST_WINDOW;
 
+	if (s->local)
+		return 1;
+	if (fsm_position_from_acks(c, s)) {
+		/* The position a FIN of the sender set counts once this host's
+		 * ACK took it: the FIN too may be forged. */
+		if ((c->seen & (fin | finack)) == fin)
+			return 0;
+		/* This host's ACKs trail the sender by what it received and
+		 * has not acknowledged yet (a NAPI batch, a delayed ACK). */
+		ahead = FSM_RST_AHEAD_OF_ACKS;
+	}
 	/* Behind too: a RST answering a segment carries that segment's ack. */
-	return s->local || s->seq - pos + FSM_RST_WINDOW < 2 * FSM_RST_WINDOW;
+	return s->seq - pos + FSM_RST_WINDOW < FSM_RST_WINDOW + ahead;
 }
 
 static inline __u32 fsm_reset(struct conn *c, int from_orig, __u64 when)
@@ -448,7 +488,7 @@ static inline __attribute__((always_inline)) __u32 fsm_open_segment(struct conn 
 	    s->ack == *peer_pos)
 		c->seen |= peer_finack;
 	/* Positions freeze at each side's FIN. */
-	if (!(c->seen & own_fin))
+	if (!(c->seen & own_fin) && !fsm_position_from_acks(c, s))
 		fsm_advance(own_pos, s->seq + s->payload_len);
 	if ((s->flags & TCPF_ACK) && !(c->seen & peer_fin))
 		fsm_advance(peer_pos, s->ack);
@@ -576,6 +616,8 @@ static inline __u32 fsm_segment(struct conn *c, const struct segment *s, __u64 n
 	__u32 fx;
 
 	c->last_active = fsm_coarse(now);
+	if (s->local)
+		c->seen |= s->from_orig ? SEEN_EGRESS_ORIG : SEEN_EGRESS_RESP;
 	if (c->state == CS_TIME_WAIT)
 		return fsm_time_wait_segment(c, s);
 	if (c->state == CS_FAILED)

@@ -312,20 +312,31 @@ static void client_data(struct harness *h, __u16 port, __u32 seq, __u32 ack, __u
 }
 
 /* Client data of seg bytes from seq until the next segment would pass
- * until, each acknowledged by the server; returns where it stopped. */
-static __u32 client_stream(struct harness *h, __u16 port, __u32 seq, __u32 until, __u32 y, __u16 seg)
+ * until, each acknowledged by the server, whose ACKs pass ack_hook;
+ * returns where it stopped. */
+static __u32 client_stream(struct harness *h, enum hook ack_hook, __u16 port, __u32 seq,
+			   __u32 until, __u32 y, __u16 seg)
 {
 	while (seq + seg <= until) {
 		client_data(h, port, seq, y + 1, seg);
 		seq += seg;
-		pkt(h, HOOK_TC_OUT, "10.1.0.1", 80, "10.9.0.1", port, TCPF_ACK, y + 1, seq);
+		pkt(h, ack_hook, "10.1.0.1", 80, "10.9.0.1", port, TCPF_ACK, y + 1, seq);
 	}
 	return seq;
 }
 
-/* A bulk transfer through the data fast path (abi.h, FLOW_BLOCK_SHIFT):
- * segments that stay inside a block read the bucket header only, like the
- * ACKs going back; the client's first crossing sets its block in the gate,
+/* connect_one() as a monitor on a mirror port sees it: every segment
+ * comes from the network, none from this host. */
+static void connect_transit(struct harness *h, __u16 port, __u32 x, __u32 y)
+{
+	pkt(h, HOOK_XDP_IN, "10.9.0.1", port, "10.1.0.1", 80, TCPF_SYN, x, 0);
+	pkt(h, HOOK_XDP_IN, "10.1.0.1", 80, "10.9.0.1", port, TCPF_SYN | TCPF_ACK, y, x + 1);
+	pkt(h, HOOK_XDP_IN, "10.9.0.1", port, "10.1.0.1", 80, TCPF_ACK, x + 1, y + 1);
+}
+
+/* A bulk transfer through the data fast path (abi.h, FLOW_BLOCK_SHIFT),
+ * seen in transit (no segment from this host): segments that stay inside
+ * a block read the bucket header only, like the ACKs going back; the client's first crossing sets its block in the gate,
  * and one that enters the next block moves the block and nothing else: the
  * header stays byte for byte and the record's position at the handshake.
  * A RST at the stream's end is believed all the same (the gate's block is
@@ -353,13 +364,13 @@ static void test_bulk_stream_moves_only_its_gate(void **unused)
 	/* Connection 1: 300 kB through new blocks, the header untouched,
 	 * the record's position where the handshake left it, the gate at the
 	 * stream's end for the client and empty for the server. */
-	connect_one(&h, "10.9.0.1", 40000, x, y);
+	connect_transit(&h, 40000, x, y);
 	copy_flow_tables(&h, &before);
-	seq = client_stream(&h, 40000, x + 1, x + 1 + 2 * seg, y, seg);
+	seq = client_stream(&h, HOOK_XDP_IN, 40000, x + 1, x + 1 + 2 * seg, y, seg);
 	assert_int_equal(field_of(seq), field_of(x + 1));
 	copy_flow_tables(&h, &after);
 	assert_memory_equal(&before, &after, sizeof(before));
-	seq = client_stream(&h, 40000, seq, run_end - 100000, y, seg);
+	seq = client_stream(&h, HOOK_XDP_IN, 40000, seq, run_end - 100000, y, seg);
 	assert_true(field_of(seq) >= field_of(x + 1) + 2);
 	copy_flow_tables(&h, &after);
 	assert_memory_equal(before.head, after.head, sizeof(before.head));
@@ -377,7 +388,7 @@ static void test_bulk_stream_moves_only_its_gate(void **unused)
 	/* Connection 2 on the same tuple: the new record leaves the gate's
 	 * line alone (its epoch empties the gate). */
 	copy_flow_tables(&h, &before);
-	connect_one(&h, "10.9.0.1", 40000, x, y);
+	connect_transit(&h, 40000, x, y);
 	copy_flow_tables(&h, &after);
 	assert_memory_equal(before.gate, after.gate, sizeof(before.gate));
 	assert_int_equal(live_flow(&h, &fields), x + 1);
@@ -385,9 +396,9 @@ static void test_bulk_stream_moves_only_its_gate(void **unused)
 
 	/* Its stream crosses the end of the run: that segment is sampled,
 	 * and the gate set from the record's positions. */
-	seq = client_stream(&h, 40000, x + 1, run_end - 500, y, seg);
+	seq = client_stream(&h, HOOK_XDP_IN, 40000, x + 1, run_end - 500, y, seg);
 	assert_int_equal(live_flow(&h, &fields), x + 1);
-	seq = client_stream(&h, 40000, seq, seq + seg, y, seg);
+	seq = client_stream(&h, HOOK_XDP_IN, 40000, seq, seq + seg, y, seg);
 	assert_true(seq > run_end);
 	assert_int_equal(live_flow(&h, &fields), seq);
 	assert_true(gate_holds(fields, seq, y + 1));
@@ -422,6 +433,98 @@ static void test_bulk_stream_moves_only_its_gate(void **unused)
 	assert_int_equal(st.resets_ignored, 1);
 	assert_int_equal(st.handshakes, 2);
 	assert_int_equal(harness_gauge(&h, CS_ESTABLISHED), 1);
+	harness_close(&h);
+}
+
+/* A gate field the server's ACKs set: the client's block at seq. */
+static __u32 acked_field_of(__u32 seq)
+{
+	return field_of(seq) | FLOW_GATE_ACKED;
+}
+
+/* The stream to a server of this host (its SYN-ACK and ACKs leave through
+ * egress): the server's ACKs keep the client's block in the gate, marked
+ * FLOW_GATE_ACKED, and the client's own segments move nothing (fsm.h,
+ * fsm_position_from_acks). A blind spoofer's data far ahead, crossing a
+ * block, passes without a write; its RST at that data's end is doubted and
+ * the client's next segment contradicts it. An ACK of the server's that
+ * jumps is sampled; the client's RST where the server's ACKs are is
+ * believed. */
+static void test_local_stream_position_from_acks(void **unused)
+{
+	struct harness_config hc = { .flow_buckets = 2, .spill_max = 64, .ingress = INGRESS_XDP_ONLY };
+	const __u32 block = 1u << FLOW_BLOCK_SHIFT, x = 999999, y = 0x7000000;
+	const __u16 seg = 1000;
+	struct flow_tables_copy before, after;
+	struct iface_stats st;
+	struct harness h;
+	__u32 seq, fields, forged;
+
+	(void)unused;
+	assert_int_equal(harness_load(&h, &hc), 0);
+	connect_one(&h, "10.9.0.1", 40000, x, y);
+	seq = client_stream(&h, HOOK_TC_OUT, 40000, x + 1, x + 1 + 400000, y, seg);
+	assert_int_equal(live_flow(&h, &fields), x + 1);
+	assert_true(fields == acked_field_of(seq) << FLOW_GATE_FIELD_BITS ||
+		    fields == acked_field_of(seq));
+
+	/* The client's crossing moves nothing; the server's ACK of it does. */
+	seq = ((seq >> FLOW_BLOCK_SHIFT) + 1) * block - seg / 2;
+	pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, "10.9.0.1", 40000, TCPF_ACK, y + 1, seq);
+	copy_flow_tables(&h, &before);
+	client_data(&h, 40000, seq, y + 1, seg);
+	seq += seg;
+	copy_flow_tables(&h, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+	pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, "10.9.0.1", 40000, TCPF_ACK, y + 1, seq);
+	copy_flow_tables(&h, &after);
+	assert_memory_equal(before.head, after.head, sizeof(before.head));
+	assert_int_equal(live_flow(&h, &fields), x + 1);
+	assert_true(fields == acked_field_of(seq) << FLOW_GATE_FIELD_BITS ||
+		    fields == acked_field_of(seq));
+
+	/* Forged client data 2^28 on, crossing a block: no write at all. */
+	forged = ((seq + (1u << 28)) | (block - 1)) - seg / 2;
+	copy_flow_tables(&h, &before);
+	client_data(&h, 40000, forged, y + 1, seg);
+	copy_flow_tables(&h, &after);
+	assert_memory_equal(&before, &after, sizeof(before));
+	/* Its RST at the forged data's end: doubted, then contradicted. */
+	pkt(&h, HOOK_XDP_IN, "10.9.0.1", 40000, "10.1.0.1", 80, TCPF_RST, forged + seg, 0);
+	harness_stats(&h, &st);
+	assert_int_equal(st.closes_reset, 0);
+	assert_int_equal(harness_flow_used(&h), 1);
+	client_data(&h, 40000, seq, y + 1, seg);
+	seq += seg;
+	harness_stats(&h, &st);
+	assert_int_equal(st.resets_ignored, 1);
+	assert_int_equal(harness_gauge(&h, CS_ESTABLISHED), 1);
+
+	/* With the fast path off after a doubted RST, forged data reaches
+	 * the state machine (and contradicts that RST), and still moves
+	 * nothing: a RST at its end is doubted again. */
+	pkt(&h, HOOK_XDP_IN, "10.9.0.1", 40000, "10.1.0.1", 80, TCPF_RST, seq + 0x80000000u, 0);
+	client_data(&h, 40000, forged, y + 1, seg);
+	assert_int_equal(live_flow(&h, &fields), x + 1);
+	pkt(&h, HOOK_XDP_IN, "10.9.0.1", 40000, "10.1.0.1", 80, TCPF_RST, forged + seg, 0);
+	client_data(&h, 40000, seq, y + 1, seg);
+	seq += seg;
+	harness_stats(&h, &st);
+	assert_int_equal(st.closes_reset, 0);
+	assert_int_equal(st.resets_ignored, 3);
+
+	/* An ACK of the server's three blocks on (client data the monitor
+	 * missed) is sampled: the record takes it. */
+	seq += 3 * block;
+	pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, "10.9.0.1", 40000, TCPF_ACK, y + 1, seq);
+	assert_int_equal(live_flow(&h, &fields), seq);
+
+	/* The client's RST at the server's ACK: believed. */
+	pkt(&h, HOOK_XDP_IN, "10.9.0.1", 40000, "10.1.0.1", 80, TCPF_RST, seq, 0);
+	harness_stats(&h, &st);
+	assert_int_equal(st.closes_reset, 1);
+	assert_int_equal(st.resets_ignored, 3);
+	assert_int_equal(harness_flow_used(&h), 0);
 	harness_close(&h);
 }
 
@@ -796,7 +899,7 @@ static void test_event_contents(void **unused)
 	assert_memory_equal(e->key.addr_b, want, 16);
 	assert_int_equal(ntohs(e->key.port_b), 5555);
 	assert_int_equal(e->conn.service_port, 80);
-	assert_false(e->conn.seen & SEEN_LOCAL_ORIG);
+	assert_false(e->conn.seen & SEEN_EGRESS_ORIG);
 	assert_true(e->conn.t_syn <= e->conn.t_synack);
 	assert_true(e->conn.t_synack <= e->conn.t_established);
 	assert_true(e->conn.t_established <= e->conn.t_fin);
@@ -866,6 +969,7 @@ int main(void)
 		cmocka_unit_test(test_spill_swept_in_slices),
 		cmocka_unit_test(test_full_bucket_uses_alternative),
 		cmocka_unit_test(test_bulk_stream_moves_only_its_gate),
+		cmocka_unit_test(test_local_stream_position_from_acks),
 		cmocka_unit_test(test_high_load_fits_in_ways),
 		cmocka_unit_test(test_twenty_thousand_attempts),
 		cmocka_unit_test(test_moved_attempt_completes),

@@ -18,6 +18,12 @@ one the test assigned to its own namespaces.
       numbers are half the sequence space away from the real one (so the
       test is deterministic: a truly blind RST is in the window once in
       2^14 tries). Prints the number of RSTs sent.
+
+  blind-data-rst --dst S4 --dport P --conns N --per-conn K
+      The same connections; per connection K times two bytes of forged
+      client data crossing a sequence block 2^28 past the real position,
+      then a RST right after that data: what used to move the position a
+      RST is checked against. Prints the number of RSTs sent.
 """
 
 import argparse
@@ -66,7 +72,8 @@ def orphan_pairs(a):
     print(a.count)
 
 
-def blind_rst(a):
+def sniff_client_segments(a):
+    """A segment (no SYN, FIN or RST) of each of a.conns client ports."""
     seen = {}
 
     def note(p):
@@ -83,6 +90,11 @@ def blind_rst(a):
     if len(seen) < a.conns:
         raise SystemExit("spoof: saw %d of %d connections within %g s" %
                          (len(seen), a.conns, a.timeout))
+    return seen
+
+
+def blind_rst(a):
+    seen = sniff_client_segments(a)
     s, src, dst = raw_socket(), mac_of(IFACE), a.peer_mac
     sent = 0
     for k in range(a.per_conn):
@@ -90,6 +102,33 @@ def blind_rst(a):
             seq = (p[TCP].seq + 0x80000000 + k * 0x100000) & 0xFFFFFFFF
             rst = Ether(src=src, dst=dst) / IP(src=p[IP].src, dst=p[IP].dst) / TCP(
                 sport=sport, dport=a.dport, flags="R", seq=seq)
+            s.send(bytes(rst))
+            sent += 1
+        time.sleep(a.gap)
+    print(sent)
+
+
+def blind_data_rst(a):
+    """Per connection and round, forged client data that crosses a 128 KiB
+    sequence block 2^28 and more past the client's real position (out of
+    the server's window, so its kernel drops it, but less than 2^30 ahead,
+    a jump a monitor would sample), then a RST right after that data. The
+    real numbers place the forgery deterministically; a blind spoofer's
+    random ones land so one time in four."""
+    seen = sniff_client_segments(a)
+    s, src, dst = raw_socket(), mac_of(IFACE), a.peer_mac
+    sent = 0
+    for k in range(a.per_conn):
+        for sport, p in seen.items():
+            base = (p[TCP].seq + 0x10000000 + k * 0x1000000) & ~0x1FFFF & 0xFFFFFFFF
+            seq = (base + 0x20000 - 1) & 0xFFFFFFFF
+            ip = IP(src=p[IP].src, dst=p[IP].dst)
+            data = Ether(src=src, dst=dst) / ip / TCP(
+                sport=sport, dport=a.dport, flags="PA", seq=seq, ack=p[TCP].ack) / b"xx"
+            rst = Ether(src=src, dst=dst) / ip / TCP(
+                sport=sport, dport=a.dport, flags="R", seq=(seq + 2) & 0xFFFFFFFF)
+            s.send(bytes(data))
+            time.sleep(0.002)
             s.send(bytes(rst))
             sent += 1
         time.sleep(a.gap)
@@ -104,19 +143,21 @@ def main():
     o.add_argument("--src-net", required=True)
     o.add_argument("--dst", required=True)
     o.add_argument("--dport", type=int, required=True)
-    b = sub.add_parser("blind-rst")
-    b.add_argument("--dst", required=True)
-    b.add_argument("--dport", type=int, required=True)
-    b.add_argument("--conns", type=int, required=True)
-    b.add_argument("--per-conn", type=int, default=5)
-    b.add_argument("--gap", type=float, default=0.1)
-    b.add_argument("--timeout", type=float, default=10.0)
-    for q in (o, b):
+    blind = [sub.add_parser(name) for name in ("blind-rst", "blind-data-rst")]
+    for b in blind:
+        b.add_argument("--dst", required=True)
+        b.add_argument("--dport", type=int, required=True)
+        b.add_argument("--conns", type=int, required=True)
+        b.add_argument("--per-conn", type=int, default=5)
+        b.add_argument("--gap", type=float, default=0.1)
+        b.add_argument("--timeout", type=float, default=10.0)
+    for q in [o] + blind:
         q.add_argument("--peer-mac", required=True, help="the server veth's MAC address")
     a = ap.parse_args()
     if (a.count if a.cmd == "orphan-pairs" else a.conns) > 4096:
         raise SystemExit("spoof: at most 4096 flows")
-    {"orphan-pairs": orphan_pairs, "blind-rst": blind_rst}[a.cmd](a)
+    {"orphan-pairs": orphan_pairs, "blind-rst": blind_rst,
+     "blind-data-rst": blind_data_rst}[a.cmd](a)
     return 0
 
 

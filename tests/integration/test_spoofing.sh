@@ -6,6 +6,11 @@
 #                 server kernel ignores them (TcpEstabResets stays 0), so must
 #                 the monitor: every connection's graceful close counted,
 #                 resets_ignored_total = RSTs injected
+#   blind-data-rst  the same connections; the injector first sends forged
+#                 client data 2^28 past the real position (out of the
+#                 server's window, a jump of less than 2^30), then a RST
+#                 right after it: the position a RST is checked against
+#                 comes from the server's own ACKs, so every RST is ignored
 #   port-reuse    the client vanishes while the server's socket is in
 #                 FIN-WAIT-2 (its FIN acknowledged, the client's FIN never
 #                 comes); the server kernel forgets it (tcp_fin_timeout), the
@@ -40,6 +45,32 @@ sc_blind_rst() {
 		--gap 0.2 --rounds 20 --timeout 20
 	sent=$(spoof blind-rst --dst "$S4" --dport $PORT --conns $n --per-conn $per --gap 0.15) ||
 		die "[$tag] spoof.py blind-rst failed"
+	client_wait "$tag"
+	server_wait "$tag"
+	wait_metric 10 $n tcpshake_closes_total 'kind="graceful"'
+	sc_end
+	check_eq "[$tag] RSTs injected" $((n * per)) "$sent"
+	check_eq "[$tag] server TcpEstabResets delta (the kernel ignored them)" 0 "$(nstat_s TcpEstabResets)"
+	check_eq "[$tag] closes_total{kind=\"graceful\"} = connections" $n "$(metric tcpshake_closes_total 'kind="graceful"')"
+	check_eq "[$tag] closes_total{kind=\"reset\"}" 0 "$(metric tcpshake_closes_total 'kind="reset"')"
+	check_eq "[$tag] resets_ignored_total = RSTs injected" "$sent" "$(metric tcpshake_resets_ignored_total)"
+	check_eq "[$tag] events outcome=closed" $n "$(event_count "$tag" outcome=closed)"
+	check_eq "[$tag] events outcome=reset" 0 "$(event_count "$tag" outcome=reset)"
+	check_handshakes $n
+	check_quiet_gauges
+}
+
+# ---- forged data, then a RST where it ended -------------------------------------
+
+sc_blind_data_rst() {
+	local n=8 per=3 tag=blind-data-rst sent
+	note "scenario: $n connections trickling 1 byte / 0.2 s for 4 s; $per forged data segments 2^28 ahead, each with a RST after it, from the client side (--ingress $1)"
+	sc_begin "$tag" --ingress "$1"
+	server_start "$tag" --addr "$S4" --port $PORT --mode trickle --count $n --timeout 30
+	client_start "$tag" --addr "$S4" --port $PORT --mode trickle --count $n --parallel $n \
+		--gap 0.2 --rounds 20 --timeout 20
+	sent=$(spoof blind-data-rst --dst "$S4" --dport $PORT --conns $n --per-conn $per --gap 0.3) ||
+		die "[$tag] spoof.py blind-data-rst failed"
 	client_wait "$tag"
 	server_wait "$tag"
 	wait_metric 10 $n tcpshake_closes_total 'kind="graceful"'
@@ -184,6 +215,7 @@ sc_orphan_pairs() {
 }
 
 run_sc blind-rst sc_blind_rst xdp
+run_sc blind-data-rst sc_blind_data_rst tc
 run_sc port-reuse sc_port_reuse tc
 run_sc orphan-pairs sc_orphan_pairs xdp
 net_down

@@ -76,7 +76,7 @@ static json_object *reference(const struct event *ev, const char *iface, double 
 	json_object_object_add(o, "dst", ref_address(c->orig_is_a ? k->addr_b : k->addr_a, k->family));
 	json_object_object_add(o, "dport", json_object_new_int(ntohs(c->orig_is_a ? k->port_b : k->port_a)));
 	json_object_object_add(o, "direction", json_object_new_string(
-		(c->seen & SEEN_LOCAL_ORIG) ? "outbound" : "inbound"));
+		(c->seen & SEEN_EGRESS_ORIG) ? "outbound" : "inbound"));
 	json_object_object_add(o, "outcome", json_object_new_string(outcome_name(c->outcome)));
 	json_object_object_add(o, "conn_state", json_object_new_string(zeek_conn_state(c)));
 	json_object_object_add(o, "syn_to_synack_s", ref_seconds(c->t_syn, c->t_synack));

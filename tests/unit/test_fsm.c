@@ -741,6 +741,107 @@ static void test_fin_ack_is_exact(void **state)
 	assert_int_equal(c.state, CS_FIN_WAIT_2);
 }
 
+/* A segment of a connection this host serves: the client's from the
+ * network, the server's through egress. */
+static __u32 seg_at(struct conn *c, int from_orig, __u8 flags, __u32 seq, __u32 ack, __u32 len,
+		    __u64 now)
+{
+	struct segment s = { .seq = seq, .ack = ack, .payload_len = len, .flags = flags,
+			     .from_orig = (__u8)from_orig, .local = !from_orig };
+
+	return fsm_segment(c, &s, now);
+}
+
+/* A client RST from the network at seq, with the gate's block of the
+ * client's position, set by the server's ACKs or not. */
+static __u32 client_rst_gate(struct conn *c, __u32 seq, __u32 block, int acked)
+{
+	struct segment s = { .seq = seq, .flags = TCPF_RST, .from_orig = 1, .has_gate_block = 1,
+			     .gate_block = (__u16)(block & FLOW_BLOCK_MASK), .gate_acked = (__u8)acked };
+
+	return fsm_segment(c, &s, 2 * SEC);
+}
+
+/* RFC 5961 for connections of this host: the remote's position is where
+ * this host's ACKs put it (its RCV.NXT). Data a blind spoofer sends "from
+ * the client", however far it jumps, moves nothing, so its RST at the end
+ * of that data is doubted; the server's ACKs move the position, and a RST
+ * there is believed. A transit connection (no egress) still takes the
+ * position from the sender's own segments: nothing there is unforgeable. */
+static void test_rst_window_from_this_hosts_acks(void **state)
+{
+	const __u32 forged = 1001 + (1u << 28);
+	struct conn c;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	assert_int_equal(seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC), 0);
+	assert_true(c.seen & SEEN_EGRESS_RESP);
+	assert_false(c.seen & SEEN_EGRESS_ORIG);
+	/* Forged client data far ahead, then a RST at its end: doubted. */
+	seg_at(&c, ORIG, F_DATA, forged, 7001, 100, 2 * SEC);
+	assert_int_equal(c.pos_orig, 1001);
+	assert_int_equal(seg_at(&c, ORIG, F_RST, forged + 100, 0, 0, 2 * SEC), 0);
+	assert_true(c.seen & SEEN_RST_DOUBT_ORIG);
+	/* The server goes on: the RST was not real. */
+	assert_int_equal(seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC + 2 * FSM_RST_GRACE_NS),
+			 FX_RST_IGNORED);
+	assert_int_equal(c.state, CS_ESTABLISHED);
+
+	/* Real data: the server's ACK moves the client's position, and the
+	 * client's RST there is believed. */
+	seg_at(&c, ORIG, F_DATA, 1001, 7001, 3000000, 3 * SEC);
+	assert_int_equal(c.pos_orig, 1001);
+	seg_at(&c, RESP, F_ACK, 7001, 3001001, 0, 3 * SEC);
+	assert_int_equal(c.pos_orig, 3001001);
+	assert_true(seg_at(&c, ORIG, F_RST, 3001001, 0, 0, 3 * SEC) & FX_RESET);
+
+	/* A RST may be ahead of the server's ACKs by what it has not
+	 * acknowledged yet: up to FSM_RST_AHEAD_OF_ACKS. */
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	assert_true(seg_at(&c, ORIG, F_RST, 1001 + FSM_RST_AHEAD_OF_ACKS - 1, 0, 0, 2 * SEC) &
+		    FX_RESET);
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	assert_int_equal(seg_at(&c, ORIG, F_RST, 1001 + FSM_RST_AHEAD_OF_ACKS, 0, 0, 2 * SEC), 0);
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	assert_int_equal(seg_at(&c, ORIG, F_RST, 1001 - FSM_RST_WINDOW - 1, 0, 0, 2 * SEC), 0);
+
+	/* The gate's block (three blocks on) counts when the server's ACKs
+	 * set it. */
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	assert_int_equal(client_rst_gate(&c, 3u << FLOW_BLOCK_SHIFT, 3, 0), 0);
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	assert_true(client_rst_gate(&c, 3u << FLOW_BLOCK_SHIFT, 3, 1) & FX_RESET);
+
+	/* A client FIN sets its position only once the server acknowledged it. */
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	seg_at(&c, ORIG, F_FIN, forged, 7001, 0, 2 * SEC);
+	assert_int_equal(seg_at(&c, ORIG, F_RST, forged + 1, 0, 0, 2 * SEC), 0);
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	seg_at(&c, ORIG, F_FIN, 1001, 7001, 0, 2 * SEC);
+	seg_at(&c, RESP, F_ACK, 7001, 1002, 0, 2 * SEC);
+	assert_int_equal(c.state, CS_FIN_WAIT_2);
+	assert_true(seg_at(&c, ORIG, F_RST, 1002, 0, 0, 2 * SEC) & FX_RESET);
+
+	/* The server's own RSTs need no window. */
+	handshake(&c, 1000, 7000);
+	assert_true(seg_at(&c, RESP, F_RST, 0x80000000u, 0, 0, 2 * SEC) & FX_RESET);
+
+	/* Transit: the same forged data moves the position (accepted,
+	 * docs/design.md). */
+	handshake(&c, 1000, 7000);
+	seg(&c, ORIG, F_DATA, forged, 7001, 100, 2 * SEC);
+	assert_int_equal(c.pos_orig, forged + 100);
+	assert_true(seg(&c, ORIG, F_RST, forged + 100, 0, 0, 2 * SEC) & FX_RESET);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -776,6 +877,7 @@ int main(void)
 		cmocka_unit_test(test_rst_plausibility),
 		cmocka_unit_test(test_rst_position_from_the_gate),
 		cmocka_unit_test(test_fin_ack_is_exact),
+		cmocka_unit_test(test_rst_window_from_this_hosts_acks),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
