@@ -717,13 +717,13 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
 }
 
 /* Fast path: a segment of an established connection reads the bucket
- * header; one that crosses into another sequence block, and every one this
- * host sends, also reads its gate (flow_gate) and, entering the next
- * block, writes it, until the record is
- * due for a sample (abi.h, FLOW_BLOCK_SHIFT), which data_sample() takes at
- * the way found. 1 when done, 0 for the slow path. A global function: its locals
- * stay off the slow path's call chain, whose combined stack is at the
- * verifier's 512 bytes. */
+ * header; every one this host sends, and one from the network that crosses
+ * into another sequence block (of a transit connection), also reads its
+ * gate (flow_gate) and, entering the next block, writes it, until the
+ * record is due for a sample (abi.h, FLOW_BLOCK_SHIFT), which
+ * data_sample() takes at the way found. 1 when done, 0 for the slow path.
+ * A global function: its locals stay off the slow path's call chain, whose
+ * combined stack is at the verifier's 512 bytes. */
 CORE_GLOBAL int data_fast_path(const struct packet *p, __u64 hash, __u32 egress)
 {
 	struct flow_ref fb = flow_bucket_of(hash);
@@ -740,8 +740,8 @@ CORE_GLOBAL int data_fast_path(const struct packet *p, __u64 hash, __u32 egress)
 	if (!p || !h || i < 0 || i >= FLOW_WAYS)
 		return 0;
 	bucket = h == fb.h ? fb.home : fb.alt;
-	/* The gate's address only: flow_gate_pass() loads its line for a
-	 * crossing or egress segment alone. */
+	/* The gate's address only: flow_gate_pass() decides whether its line
+	 * is loaded. */
 	if (flow_gate_pass(h, flow_gate_at(bucket), i, now_coarse, p, egress))
 		return 1;
 	return data_sample(p, hash, bucket, i, egress);

@@ -261,6 +261,7 @@ struct hs_ways {
  * gate, so it passes a crossing without loading the gate's line, which
  * then stays in the cache of the CPU that sends this host's ACKs. */
 #define FLOW_SAMPLED_HOST (1u << 31)
+_Static_assert(FLOW_SAMPLED_HOST > FLOW_EPOCH_MASK, "the host bit is above the gate's epoch");
 /* flow_gate.blocks: the epoch above a field per endpoint, a's above b's;
  * a field is FLOW_GATE_SET and a block, or 0 before the endpoint's data.
  * FLOW_GATE_ACKED: the block is where this host's ACKs put the endpoint
