@@ -7,6 +7,7 @@
 #include "kernel.bpf.h"
 #include "platform.bpf.h"
 #include "track.h"
+#include "host_socket.h"
 #include "sweep.h"
 
 /* Parsing (parse.h): the IPv6 extension-header walk is a function the
@@ -158,6 +159,15 @@ static __always_inline int parse_skb(struct __sk_buff *skb, int raw_ip, struct p
 	return skb_parse_linear(skb, raw_ip, p);
 }
 
+/* An arriving segment parsed with result r: a RST first learns this host's
+ * RCV.NXT for its connection (host_rcv_nxt). */
+static __always_inline int arriving(void *ctx, int r, struct packet *p)
+{
+	if (r == PARSE_TCP && (p->flags & TCPF_RST))
+		host_rcv_nxt(ctx, p);
+	return r;
+}
+
 SEC("xdp")
 int tcpshake_xdp(struct xdp_md *ctx)
 {
@@ -165,7 +175,7 @@ int tcpshake_xdp(struct xdp_md *ctx)
 	struct packet p = {};
 
 	if (iface < MAX_IFACES)
-		track_parsed(parse_xdp(ctx, iface_raw_ip(iface), &p), iface, &p, 0);
+		track_parsed(arriving(ctx, parse_xdp(ctx, iface_raw_ip(iface), &p), &p), iface, &p, 0);
 	return XDP_PASS;
 }
 
@@ -176,7 +186,7 @@ int tcpshake_tc_in(struct __sk_buff *skb)
 	struct packet p = {};
 
 	if (iface < MAX_IFACES)
-		track_parsed(parse_skb(skb, iface_raw_ip(iface), &p), iface, &p, 0);
+		track_parsed(arriving(skb, parse_skb(skb, iface_raw_ip(iface), &p), &p), iface, &p, 0);
 	return TC_ACT_UNSPEC_;
 }
 

@@ -54,6 +54,8 @@ static __always_inline void make_segment(struct segment *s, const struct packet 
 	s->flags = p->flags;
 	s->from_orig = from_orig;
 	s->local = egress == DIR_EGRESS;
+	s->host_rcv_known = p->host_rcv_known;
+	s->host_rcv_nxt = p->host_rcv_nxt;
 }
 
 /* A new record for a packet: from a SYN, or from a SYN-ACK whose SYN was

@@ -9,6 +9,7 @@
 #include <bpf/libbpf.h>
 #include "geometry.h"
 #include "iface.h"
+#include "kernel_btf.h"
 #include "loader.h"
 #include "log.h"
 #include "tcpshake.skel.h"
@@ -92,6 +93,16 @@ static void configure(struct loader *l, const struct options *o, const unsigned 
 	geometry_from_options(&g, o);
 	config_from_options(cfg, o, &g, 0, ifindex, n);
 	cfg->raw_ip_mask = raw_ip_mask(ifindex, n);
+	/* Where the kernel checks a RST, its socket's RCV.NXT (platform.bpf.h,
+	 * host_rcv_nxt). */
+	cfg->tcp_rcv_nxt_off = kernel_member_offset("tcp_sock", "rcv_nxt");
+	if (cfg->tcp_rcv_nxt_off)
+		log_debug("tcp_sock.rcv_nxt is at byte %u of this kernel's struct",
+			  cfg->tcp_rcv_nxt_off);
+	else
+		log_info("this kernel has no BTF for struct tcp_sock: a RST to a connection of this "
+			 "host is checked against its ACKs only, and one far ahead of them is believed "
+			 "after --close-timeout");
 	loader_set_geometry(l, &g);
 	bpf_map__set_max_entries(l->skel->maps.syn_sketches, (__u32)(n > 0 ? n : 1));
 	/* The ring buffer must be a power-of-two number of pages. */

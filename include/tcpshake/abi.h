@@ -79,6 +79,8 @@ struct tcpshake_config {
 	__u32 raw_ip_mask;        /* bit i: interface slot i carries bare IP packets, no
 	                           * link-layer header (tun, WireGuard, ipip, sit, gre, ppp) */
 	__u32 spill_max;          /* records the spill maps hold together */
+	__u32 tcp_rcv_nxt_off;    /* offsetof(struct tcp_sock, rcv_nxt) in this kernel,
+	                           * from its BTF; 0: unknown, sockets are not read */
 };
 _Static_assert(MAX_IFACES <= 32, "raw_ip_mask has one bit per interface slot");
 

@@ -55,7 +55,11 @@ struct segment {
 	 * gate_acked when this host's ACKs put it there (FLOW_GATE_ACKED). */
 	__u16 gate_block;
 	__u8  gate_acked;
-	__u8  pad;
+	/* A RST from the network to a connection of this host: the receiving
+	 * socket's RCV.NXT as the host's kernel holds it (host_rcv_nxt), which
+	 * is where the kernel itself checks the RST (RFC 5961). */
+	__u8  host_rcv_known;
+	__u32 host_rcv_nxt;
 };
 
 /* Effects of one step. */
@@ -91,11 +95,12 @@ struct segment {
  * probability 2^-14. */
 #define FSM_RST_WINDOW (1u << 17)
 _Static_assert(FSM_RST_WINDOW >= (1u << FLOW_BLOCK_SHIFT), "a real RST must fit the window");
-/* Where the sender's position comes from this host's ACKs (a connection of
- * this host, fsm_position_from_acks), a RST may be this far ahead of it:
- * those ACKs trail what arrived by up to a NAPI batch (64 frames, about
- * 92 KiB on a NIC with a 1500-byte MTU) and a delayed ACK; a blind RST
- * then lands in the window with probability 3 * 2^-15. */
+/* Where the sender's position comes from this host (a connection of this
+ * host, fsm_position_from_acks: its kernel's RCV.NXT, else its ACKs), a RST
+ * may be this far ahead of it: both trail what arrived by up to a NAPI
+ * batch (64 frames, about 92 KiB on a NIC with a 1500-byte MTU), the ACKs
+ * also by a delayed ACK; a blind RST then lands in the window with
+ * probability 3 * 2^-15. */
 #define FSM_RST_AHEAD_OF_ACKS (2 * FSM_RST_WINDOW)
 /* After a doubted RST, segments of its receiver within this time may have
  * been in flight before it; later ones prove the connection went on. */
@@ -415,12 +420,19 @@ static inline int fsm_rst_plausible(const struct conn *c, const struct segment *
 	if (s->local)
 		return 1;
 	if (fsm_position_from_acks(c, s)) {
-		/* The position a FIN of the sender set counts once this host's
+		/* The receiving socket's RCV.NXT, where the host's kernel checks
+		 * the RST itself, when the hook could read it: exact, and ahead
+		 * of the ACKs by all it received and did not acknowledge yet (a
+		 * delayed ACK, a receiver that does not read, megabytes). Else
+		 * the position a FIN of the sender set counts once this host's
 		 * ACK took it: the FIN too may be forged. */
-		if ((c->seen & (fin | finack)) == fin)
+		if (s->host_rcv_known)
+			pos = s->host_rcv_nxt;
+		else if ((c->seen & (fin | finack)) == fin)
 			return 0;
-		/* This host's ACKs trail the sender by what it received and
-		 * has not acknowledged yet (a NAPI batch, a delayed ACK). */
+		/* Both trail the sender by what arrived and was not processed
+		 * yet (a NAPI batch the XDP hook sees before the stack), the
+		 * ACKs also by a delayed ACK. */
 		ahead = FSM_RST_AHEAD_OF_ACKS;
 	}
 	/* Behind too: a RST answering a segment carries that segment's ack. */

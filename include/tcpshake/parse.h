@@ -53,7 +53,11 @@ struct packet {
 	__u32 payload_len;        /* TCP payload bytes (GSO: whole super-packet) */
 	__u8  flags;              /* TCP flag byte */
 	__u8  from_a;             /* the sender is endpoint a of the key */
-	__u8  pad[2];
+	__u8  host_rcv_known;     /* host_rcv_nxt is set (not by the parser) */
+	__u8  pad;
+	/* A RST from the network: this host's own RCV.NXT for the connection,
+	 * read from its kernel socket by the hook (platform.bpf.h). */
+	__u32 host_rcv_nxt;
 };
 
 struct cursor {

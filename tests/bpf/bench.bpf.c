@@ -11,6 +11,7 @@
 #include "kernel.bpf.h"
 #include "platform.bpf.h"
 #include "track.h"
+#include "host_socket.h"
 #include "bench.h"
 
 /* The client address steps through a full-period LCG; the port by 7. */
@@ -185,6 +186,38 @@ int bench_probe_clock(struct xdp_md *ctx)
 		sum += clock_ns() & (sum | 1);
 	asm volatile("" : : "r"(sum));
 	return XDP_PASS;
+}
+
+/* A RST from the network learns this host's RCV.NXT (host_socket.h): the
+ * packet parsed once, then PROBE_STEPS lookups of its tuple; against the
+ * parse alone. */
+static __always_inline int probe_host_socket(struct xdp_md *ctx, int steps)
+{
+	void *data = (void *)(long)ctx->data, *end = (void *)(long)ctx->data_end;
+	struct packet p;
+	__u32 sum = 0;
+	int i;
+
+	if (parse_packet(data, end, &p) != PARSE_TCP)
+		return XDP_PASS;
+	for (i = 0; i < steps; i++) {
+		host_rcv_nxt(ctx, &p);
+		sum += p.host_rcv_nxt + p.host_rcv_known;
+	}
+	asm volatile("" : : "r"(sum), "r"(p.seq));
+	return XDP_PASS;
+}
+
+SEC("xdp")
+int bench_probe_parse(struct xdp_md *ctx)
+{
+	return probe_host_socket(ctx, 0);
+}
+
+SEC("xdp")
+int bench_probe_host_socket(struct xdp_md *ctx)
+{
+	return probe_host_socket(ctx, PROBE_STEPS);
 }
 
 /* One event written to the ring buffer as account.h writes one: reserve,

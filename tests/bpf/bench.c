@@ -19,9 +19,17 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sched.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "harness.h"
+#include "kernel_btf.h"
 #include "log.h"
 #include "options.h"
 #include "reader.h"
@@ -151,6 +159,7 @@ static struct bench_bpf *bench_load(const struct bench_geometry *g)
 	cfg->events_enabled = g->events;
 	cfg->wakeup_bytes = 1u << 30;
 	cfg->spill_max = 32768;
+	cfg->tcp_rcv_nxt_off = kernel_member_offset("tcp_sock", "rcv_nxt");
 	bpf_map__set_max_entries(b->maps.hs_heads, g->hs_ways / HS_WAYS);
 	bpf_map__set_max_entries(b->maps.hs_ways, g->hs_ways / HS_WAYS);
 	bpf_map__set_max_entries(b->maps.flow_heads, g->flows / FLOW_WAYS);
@@ -374,6 +383,67 @@ static double best_of_ring(struct bench_bpf *b, int fd, const __u8 *pkt, size_t 
 	return best;
 }
 
+/* What a RST from the network adds to learn this host's RCV.NXT
+ * (host_socket.h), per lookup: of a tuple no socket has, and of the server
+ * side of a connection established over lo. In a child, in a network
+ * namespace of its own (an XDP test run looks sockets up in the caller's),
+ * so the bench's connection touches nothing outside it. 0 with both costs
+ * written to out[2]. */
+static int host_socket_costs(struct bench_bpf *b, double out[2])
+{
+	int fds[2], status;
+	pid_t pid;
+
+	if (pipe(fds))
+		return -1;
+	pid = fork();
+	if (pid == 0) {
+		struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		struct sockaddr_in c = a;
+		socklen_t len = sizeof(a);
+		struct ifreq ifr = { 0 };
+		double r[2] = { -1, -1 }, parse;
+		int ls, cs, ss, sk;
+		struct craft k = { .family = 4, .src = "127.0.0.1", .dst = "127.0.0.1",
+				   .flags = TCPF_RST | TCPF_ACK, .seq = X, .ack = Y };
+		__u8 p[256];
+		size_t n;
+
+		close(fds[0]);
+		strcpy(ifr.ifr_name, "lo");
+		if (unshare(CLONE_NEWNET) || (sk = socket(AF_INET, SOCK_DGRAM, 0)) < 0 ||
+		    ioctl(sk, SIOCGIFFLAGS, &ifr) ||
+		    (ifr.ifr_flags |= IFF_UP, ioctl(sk, SIOCSIFFLAGS, &ifr)))
+			_exit(1);
+		ls = socket(AF_INET, SOCK_STREAM, 0);
+		cs = socket(AF_INET, SOCK_STREAM, 0);
+		if (bind(ls, (struct sockaddr *)&a, sizeof(a)) || listen(ls, 1) ||
+		    getsockname(ls, (struct sockaddr *)&a, &len) ||
+		    connect(cs, (struct sockaddr *)&a, sizeof(a)) ||
+		    (ss = accept(ls, NULL, NULL)) < 0 ||
+		    getsockname(cs, (struct sockaddr *)&c, &len))
+			_exit(1);
+		k.sport = ntohs(c.sin_port);
+		k.dport = ntohs(a.sin_port);
+		n = craft_packet(p, sizeof(p), &k);
+		parse = best_of(bpf_program__fd(b->progs.bench_probe_parse), p, n, LOOP_REPS / 10);
+		r[1] = (best_of(bpf_program__fd(b->progs.bench_probe_host_socket), p, n,
+				LOOP_REPS / 10) - parse) / PROBE_STEPS;
+		k.sport++;
+		n = craft_packet(p, sizeof(p), &k);
+		r[0] = (best_of(bpf_program__fd(b->progs.bench_probe_host_socket), p, n,
+				LOOP_REPS / 10) - parse) / PROBE_STEPS;
+		_exit(write(fds[1], r, sizeof(r)) == sizeof(r) ? 0 : 1);
+	}
+	close(fds[1]);
+	if (pid < 0 || read(fds[0], out, 2 * sizeof(double)) != 2 * sizeof(double))
+		out[0] = out[1] = -1;
+	close(fds[0]);
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	return out[0] < 0 ? -1 : 0;
+}
+
 /* Per call of a global function, per clock read and per event, on this
  * machine: the probes chain PROBE_STEPS of each after the same arithmetic
  * inlined (an event also once per run, against the bare program). */
@@ -381,7 +451,7 @@ static int machine_costs(void)
 {
 	struct bench_geometry g = { 1024, 8192, false };
 	struct bench_bpf *b = bench_load(&g);
-	double inlined, calls, clock, events, event, fresh = -1, bare;
+	double inlined, calls, clock, events, event, fresh = -1, bare, sock[2];
 	__u8 p[256];
 	size_t n;
 
@@ -405,6 +475,14 @@ static int machine_costs(void)
 	       (events - inlined) / PROBE_STEPS);
 	printf("  %-44s %7.1f ns\n", "the same, one per program run", event - bare);
 	printf("  %-44s %7.1f ns\n", "the same, into ring pages not yet written", fresh - bare);
+	if (host_socket_costs(b, sock) == 0) {
+		printf("  %-44s %7.1f ns\n", "a RST's socket lookup (RCV.NXT), no socket", sock[0]);
+		printf("  %-44s %7.1f ns\n", "the same, an established socket", sock[1]);
+	} else {
+		printf("  %-44s %s\n", "a RST's socket lookup (RCV.NXT)",
+		       b->rodata->cfg.tcp_rcv_nxt_off ? "not measured (no network namespace)"
+						      : "none (the kernel has no BTF)");
+	}
 	bench_bpf__destroy(b);
 	return 0;
 }

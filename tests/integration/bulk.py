@@ -9,7 +9,11 @@ Per connection the client sends --up bytes, the server answers with --down
 bytes, the client closes first once it has them all, the server closes on
 the client's FIN (a graceful close, client TIME-WAIT). With --reset the
 client aborts instead (SO_LINGER {1, 0}: a RST at the end of its data) and
-the server closes on the reset. Every socket call has a timeout; exit
+the server closes on the reset. With --unread BYTES (and --reset) the client
+sends that much more after the response, which the server does not read
+for UNREAD_PAUSE s, and aborts 5 ms later: the server's kernel has taken
+it in but, its window not moving, acknowledged little of it, so the RST is
+far ahead of the server's last ACK. Every socket call has a timeout; exit
 status 0 only if every connection moved every byte.
 """
 
@@ -17,8 +21,10 @@ import argparse
 import socket
 import struct
 import sys
+import time
 
 TIMEOUT = 20.0
+UNREAD_PAUSE = 0.3
 
 
 def recv_exact(s, n):
@@ -43,7 +49,12 @@ def server(a):
         c.settimeout(TIMEOUT)
         recv_exact(c, a.up)
         c.sendall(b"D" * a.down)
+        if a.unread:
+            time.sleep(UNREAD_PAUSE)
         try:
+            # The unread bytes the kernel holds come first, then the reset.
+            while a.unread and c.recv(1 << 20):
+                pass
             if c.recv(1):
                 raise ValueError("data after the response")
             if a.reset:
@@ -60,9 +71,14 @@ def client(a):
         s = socket.create_connection((a.addr, a.port), timeout=TIMEOUT)
         s.sendall(b"U" * a.up)
         recv_exact(s, a.down)
+        if a.unread:
+            s.sendall(b"V" * a.unread)
+            time.sleep(0.005)
         if a.reset:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         s.close()
+        if a.unread:
+            time.sleep(UNREAD_PAUSE)
     return 0
 
 
@@ -75,6 +91,7 @@ def main():
     ap.add_argument("--up", type=int, default=1 << 20)
     ap.add_argument("--down", type=int, default=4 << 20)
     ap.add_argument("--reset", action="store_true")
+    ap.add_argument("--unread", type=int, default=0)
     ap.add_argument("--ready", default="/dev/null")
     a = ap.parse_args()
     return server(a) if a.role == "server" else client(a)

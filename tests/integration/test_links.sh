@@ -12,6 +12,9 @@
 #              and GRO: GSO super-packets whose IP length exceeds the MTU
 #              are neither unparsed nor mistaken for liars
 #   gso-reset  the same ended by the client's RST: believed at once
+#   unread-reset  the client's RST after a megabyte the server's kernel
+#              holds unread and mostly unacknowledged: the RST is checked
+#              at the server socket's RCV.NXT, believed at once
 . "$(dirname "$0")/lib.sh"
 
 PORT=8080
@@ -263,11 +266,53 @@ sc_gso_reset() {
 	check_quiet_gauges
 }
 
+# rst_lead_max TAG: over the capture's connections, the most a client RST
+# was ahead of the server's last ACK before it (bytes, modulo 2^32).
+rst_lead_max() {
+	tshark -n -r "$WORK/$1.pcapng" -Y tcp -T fields -e tcp.stream -e ip.src \
+		-e tcp.flags.ack -e tcp.flags.reset -e tcp.seq_raw -e tcp.ack_raw 2>/dev/null |
+		awk -v server="$S4" '
+			$2 == server && $3 == 1 { ack[$1] = $6; next }
+			$2 != server && $4 == 1 && ($1 in ack) {
+				lead = ($5 - ack[$1] + 4294967296) % 4294967296
+				if (lead > max) max = lead
+			}
+			END { print max + 0 }'
+}
+
+# A client that aborts an upload its server has stopped reading (a client
+# timeout against a stuck server): after 8 MB up, it sends 1 MB more,
+# which the server's kernel takes in without reading, its window not
+# moving, so it acknowledges little of it, and aborts 5 ms later. The
+# server's kernel accepts the RST (it is at its RCV.NXT: TcpEstabResets);
+# its ACKs alone would put the RST megabytes ahead and doubt it for the
+# close timeout. The monitor reads the server socket's RCV.NXT and
+# believes it at once, as the kernel does.
+sc_unread_reset() {
+	local n=4 tag=unread-reset-$1 lead
+	note "scenario: $n connections moving 8 MB up, then 1 MB the server does not read and the client's RST (--ingress $1)"
+	net_up
+	mon_start "$tag" --ingress "$1"
+	bulk_transfers "$tag" $n $((8 << 20)) 1 --reset --unread $((1 << 20))
+	check_handshake_counts $n
+	lead=$(rst_lead_max "$tag")
+	check_ge "[$tag] some RST in the capture is more than FSM_RST_AHEAD_OF_ACKS (256 KiB) ahead of the server's last ACK (bytes)" \
+		262145 "$lead"
+	check_eq "[$tag] server TcpEstabResets delta" $n "$(nstat_s TcpEstabResets)"
+	check_eq "[$tag] closes_total{kind=\"reset\"} = server TcpEstabResets delta" "$(nstat_s TcpEstabResets)" \
+		"$(metric tcpshake_closes_total 'kind="reset"')"
+	check_eq "[$tag] resets_ignored_total" 0 "$(metric tcpshake_resets_ignored_total)"
+	check_eq "[$tag] closes_total{kind=\"graceful\"}" 0 "$(metric tcpshake_closes_total 'kind="graceful"')"
+	check_quiet_gauges
+}
+
 RELAY_PID=
 run_sc gso-tc sc_gso tc
 run_sc gso-xdp sc_gso xdp
 run_sc gso-reset-tc sc_gso_reset tc
 run_sc gso-reset-xdp sc_gso_reset xdp
+run_sc unread-reset-tc sc_unread_reset tc
+run_sc unread-reset-xdp sc_unread_reset xdp
 run_sc tun-tc sc_tun tc
 run_sc tun-xdp sc_tun xdp
 run_sc loopback-tc sc_loopback tc

@@ -842,6 +842,71 @@ static void test_rst_window_from_this_hosts_acks(void **state)
 	assert_true(seg(&c, ORIG, F_RST, forged + 100, 0, 0, 2 * SEC) & FX_RESET);
 }
 
+/* A client RST from the network at seq, with the server socket's RCV.NXT
+ * as the hook read it from the server's kernel. */
+static __u32 client_rst_rcv_nxt(struct conn *c, __u32 seq, __u32 rcv_nxt)
+{
+	struct segment s = { .seq = seq, .flags = TCPF_RST, .from_orig = 1, .host_rcv_known = 1,
+			     .host_rcv_nxt = rcv_nxt };
+
+	return fsm_segment(c, &s, 2 * SEC);
+}
+
+/* A connection of this host whose RST the kernel checks at its socket's
+ * RCV.NXT: the server received 3 MB it has not acknowledged (a delayed
+ * ACK, an application that does not read), then the client aborts. The
+ * ACKs alone would doubt that RST; the socket's RCV.NXT, which only data
+ * the kernel took in order moves, believes it, and still doubts a RST
+ * anywhere else: after forged data, at a forged FIN. */
+static void test_rst_window_from_the_hosts_socket(void **state)
+{
+	const __u32 unacked = 1001 + 3000000, forged = 1001 + (1u << 28);
+	struct conn c;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	seg_at(&c, ORIG, F_DATA, 1001, 7001, 3000000, 2 * SEC);
+	assert_int_equal(seg_at(&c, ORIG, F_RST, unacked, 0, 0, 2 * SEC), 0);
+	assert_true(c.seen & SEEN_RST_DOUBT_ORIG);
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	seg_at(&c, ORIG, F_DATA, 1001, 7001, 3000000, 2 * SEC);
+	assert_true(client_rst_rcv_nxt(&c, unacked, unacked) & FX_RESET);
+	assert_int_equal(c.outcome, OUT_RESET);
+	/* Ahead of RCV.NXT by a NAPI batch the stack has not taken yet, or
+	 * behind it (a RST answering a segment): believed; further: doubted. */
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	assert_true(client_rst_rcv_nxt(&c, unacked + FSM_RST_AHEAD_OF_ACKS - 1, unacked) & FX_RESET);
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	assert_int_equal(client_rst_rcv_nxt(&c, unacked + FSM_RST_AHEAD_OF_ACKS, unacked), 0);
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	assert_int_equal(client_rst_rcv_nxt(&c, unacked - FSM_RST_WINDOW - 1, unacked), 0);
+	/* Forged data does not move the kernel's RCV.NXT: the RST after it
+	 * is doubted, as with the ACKs alone. */
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	seg_at(&c, ORIG, F_DATA, forged, 7001, 100, 2 * SEC);
+	assert_int_equal(client_rst_rcv_nxt(&c, forged + 100, 1001), 0);
+	assert_true(c.seen & SEEN_RST_DOUBT_ORIG);
+	/* A FIN the kernel took (RCV.NXT past it) needs no ACK of it; a
+	 * forged FIN moves nothing. */
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	seg_at(&c, ORIG, F_FIN, 1001, 7001, 0, 2 * SEC);
+	assert_true(client_rst_rcv_nxt(&c, 1002, 1002) & FX_RESET);
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	seg_at(&c, ORIG, F_FIN, forged, 7001, 0, 2 * SEC);
+	assert_int_equal(client_rst_rcv_nxt(&c, forged + 1, 1001), 0);
+	/* Transit (no egress): a socket's number means nothing there. */
+	handshake(&c, 1000, 7000);
+	assert_int_equal(client_rst_rcv_nxt(&c, 1001 + (1u << 24), 1001 + (1u << 24)), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -878,6 +943,7 @@ int main(void)
 		cmocka_unit_test(test_rst_position_from_the_gate),
 		cmocka_unit_test(test_fin_ack_is_exact),
 		cmocka_unit_test(test_rst_window_from_this_hosts_acks),
+		cmocka_unit_test(test_rst_window_from_the_hosts_socket),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

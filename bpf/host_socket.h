@@ -1,0 +1,58 @@
+/* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
+/*
+ * What this host's kernel knows of a connection: kernel programs only (the
+ * native build of the core has no host). Included by the hook wrappers.
+ */
+#ifndef TCPSHAKE_HOST_SOCKET_H
+#define TCPSHAKE_HOST_SOCKET_H
+
+#include "tcpshake/parse.h"
+
+/* A RST from the network: this host's RCV.NXT for the connection, read
+ * from its kernel socket into p (host_rcv_nxt), which fsm_rst_plausible()
+ * checks the RST against as the kernel itself will. The socket is looked
+ * up in the interface's network namespace, as the stack will for this
+ * packet; a listener, a TIME-WAIT or request socket, or none, leaves p as
+ * it was. Not inlined: the tuple's stack stays off the slow path's chain.
+ * tcp_sock is read at the offset the loader found in the kernel's BTF
+ * (cfg.tcp_rcv_nxt_off; none, nothing is looked up), through
+ * bpf_probe_read_kernel, so a wrong offset could only read a wrong value. */
+static __noinline int host_rcv_nxt(void *ctx, struct packet *p)
+{
+	struct bpf_sock_tuple t = {};
+	const __u32 *src, *dst;
+	struct bpf_sock *sk;
+	struct tcp_sock *tp;
+	__u32 size;
+
+	if (!cfg.tcp_rcv_nxt_off || !p)
+		return 0;
+	src = (const __u32 *)(p->from_a ? p->key.addr_a : p->key.addr_b);
+	dst = (const __u32 *)(p->from_a ? p->key.addr_b : p->key.addr_a);
+	if (p->key.family == 4) {
+		t.ipv4.saddr = src[3];
+		t.ipv4.daddr = dst[3];
+		t.ipv4.sport = p->from_a ? p->key.port_a : p->key.port_b;
+		t.ipv4.dport = p->from_a ? p->key.port_b : p->key.port_a;
+		size = sizeof(t.ipv4);
+	} else {
+		__builtin_memcpy(t.ipv6.saddr, src, 16);
+		__builtin_memcpy(t.ipv6.daddr, dst, 16);
+		t.ipv6.sport = p->from_a ? p->key.port_a : p->key.port_b;
+		t.ipv6.dport = p->from_a ? p->key.port_b : p->key.port_a;
+		size = sizeof(t.ipv6);
+	}
+	sk = bpf_sk_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
+	if (!sk)
+		return 0;
+	if (sk->state != BPF_TCP_LISTEN) {
+		tp = bpf_skc_to_tcp_sock(sk);
+		if (tp && !bpf_probe_read_kernel(&p->host_rcv_nxt, sizeof(p->host_rcv_nxt),
+						 (const char *)tp + cfg.tcp_rcv_nxt_off))
+			p->host_rcv_known = 1;
+	}
+	bpf_sk_release(sk);
+	return 0;
+}
+
+#endif /* TCPSHAKE_HOST_SOCKET_H */
