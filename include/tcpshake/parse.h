@@ -53,7 +53,7 @@ struct packet {
 	__u32 payload_len;        /* TCP payload bytes (GSO: whole super-packet) */
 	__u8  flags;              /* TCP flag byte */
 	__u8  from_a;             /* the sender is endpoint a of the key */
-	__u8  host_rcv_known;     /* host_rcv_nxt is set (not by the parser) */
+	__u8  host_rcv_known;     /* host_rcv_nxt is set (the parser clears both) */
 	__u8  pad;
 	/* A RST from the network: this host's own RCV.NXT for the connection,
 	 * read from its kernel socket by the hook (platform.bpf.h). */
@@ -372,6 +372,8 @@ PARSE_INLINE enum parse_result parse_transport(struct cursor *c, __u32 ip_payloa
 	p->ack = load_be32(tcp + 8);
 	p->flags = tcp[13];
 	p->payload_len = ip_payload - doff;
+	p->host_rcv_known = 0;   /* the kernel hook's to set (host_socket.h) */
+	p->host_rcv_nxt = 0;
 	s0 = stored_word(w);
 	s1 = stored_word(w + 1);
 	d0 = stored_word(w + 2);

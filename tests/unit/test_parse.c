@@ -129,6 +129,21 @@ static void test_same_address_ports_decide(void **state)
 	assert_int_equal(ntohs(p.key.port_a), 80);
 }
 
+/* A parsed packet is whole: what only the kernel hook sets (this host's
+ * RCV.NXT for a RST) is cleared, whatever the caller's struct held. */
+static void test_host_fields_cleared(void **state)
+{
+	struct craft c = V4(.flags = TCPF_RST | TCPF_ACK);
+	struct packet p;
+	__u8 buf[256];
+
+	(void)state;
+	memset(&p, 0xff, sizeof(p));
+	assert_int_equal(parse_packet(buf, buf + craft_packet(buf, sizeof(buf), &c), &p), PARSE_TCP);
+	assert_int_equal(p.host_rcv_known, 0);
+	assert_int_equal(p.host_rcv_nxt, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -136,6 +151,7 @@ int main(void)
 		cmocka_unit_test(test_fields_and_canonical_key),
 		cmocka_unit_test(test_ipv6_addresses),
 		cmocka_unit_test(test_same_address_ports_decide),
+		cmocka_unit_test(test_host_fields_cleared),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
