@@ -14,7 +14,7 @@
 #   gso-reset  the same ended by the client's RST: believed at once
 #   unread-reset  the client's RST after a megabyte the server's kernel
 #              holds unread and mostly unacknowledged: the RST is checked
-#              at the server socket's RCV.NXT, believed at once
+#              at the server socket's RCV.NXT, believed at once; IPv4, IPv6
 . "$(dirname "$0")/lib.sh"
 
 PORT=8080
@@ -214,12 +214,12 @@ bulk_transfers() {
 	nstat_snap "$NS_S" "$tag.s"
 	nstat_snap "$NS_C" "$tag.c"
 	rm -f "$WORK/$tag.ready"
-	in_s "$PY" "$BULK" server --addr "$S4" --port $PORT --count "$n" --up "$up" --down "$down" \
+	in_s "$PY" "$BULK" server --addr "${BULK_ADDR:-$S4}" --port $PORT --count "$n" --up "$up" --down "$down" \
 		"$@" --ready "$WORK/$tag.ready" >"$WORK/$tag.server.log" 2>&1 &
 	SERVER_PID=$!
 	track "$SERVER_PID"
 	wait_for 10 "bulk server" test -e "$WORK/$tag.ready" || die "bulk.py server did not start"
-	timeout 120 ip netns exec "$NS_C" "$PY" "$BULK" client --addr "$S4" --port $PORT --count "$n" \
+	timeout 120 ip netns exec "$NS_C" "$PY" "$BULK" client --addr "${BULK_ADDR:-$S4}" --port $PORT --count "$n" \
 		--up "$up" --down "$down" "$@" >"$WORK/$tag.client.log" 2>&1 ||
 		fail "[$tag] bulk.py client: $(tail -n 2 "$WORK/$tag.client.log")"
 	server_wait "$tag"
@@ -266,15 +266,17 @@ sc_gso_reset() {
 	check_quiet_gauges
 }
 
-# rst_lead_max TAG: over the capture's connections, the most a client RST
-# was ahead of the server's last ACK before it (bytes, modulo 2^32).
+# rst_lead_max TAG SERVER: over the capture's connections, the most a
+# client RST was ahead of the last ACK of SERVER (address) before it
+# (bytes, modulo 2^32).
 rst_lead_max() {
-	tshark -n -r "$WORK/$1.pcapng" -Y tcp -T fields -e tcp.stream -e ip.src \
-		-e tcp.flags.ack -e tcp.flags.reset -e tcp.seq_raw -e tcp.ack_raw 2>/dev/null |
-		awk -v server="$S4" '
-			$2 == server && $3 == 1 { ack[$1] = $6; next }
-			$2 != server && $4 == 1 && ($1 in ack) {
-				lead = ($5 - ack[$1] + 4294967296) % 4294967296
+	tshark -n -r "$WORK/$1.pcapng" -Y tcp -T fields -E separator=/t -e tcp.stream -e ip.src \
+		-e ipv6.src -e tcp.flags.ack -e tcp.flags.reset -e tcp.seq_raw -e tcp.ack_raw 2>/dev/null |
+		awk -F '\t' -v server="$2" '
+			{ src = $2 != "" ? $2 : $3 }
+			src == server && $4 == 1 { ack[$1] = $7; next }
+			src != server && $5 == 1 && ($1 in ack) {
+				lead = ($6 - ack[$1] + 4294967296) % 4294967296
 				if (lead > max) max = lead
 			}
 			END { print max + 0 }'
@@ -289,13 +291,14 @@ rst_lead_max() {
 # close timeout. The monitor reads the server socket's RCV.NXT and
 # believes it at once, as the kernel does.
 sc_unread_reset() {
-	local n=4 tag=unread-reset-$1 lead
-	note "scenario: $n connections moving 8 MB up, then 1 MB the server does not read and the client's RST (--ingress $1)"
+	local n=4 tag=unread-reset$2-$1 server=$S4 lead
+	[[ $2 == 6 ]] && server=$S6
+	note "scenario: $n IPv$2 connections moving 8 MB up, then 1 MB the server does not read and the client's RST (--ingress $1)"
 	net_up
 	mon_start "$tag" --ingress "$1"
-	bulk_transfers "$tag" $n $((8 << 20)) 1 --reset --unread $((1 << 20))
+	BULK_ADDR=$server bulk_transfers "$tag" $n $((8 << 20)) 1 --reset --unread $((1 << 20))
 	check_handshake_counts $n
-	lead=$(rst_lead_max "$tag")
+	lead=$(rst_lead_max "$tag" "$server")
 	check_ge "[$tag] some RST in the capture is more than FSM_RST_AHEAD_OF_ACKS (256 KiB) ahead of the server's last ACK (bytes)" \
 		262145 "$lead"
 	check_eq "[$tag] server TcpEstabResets delta" $n "$(nstat_s TcpEstabResets)"
@@ -311,8 +314,10 @@ run_sc gso-tc sc_gso tc
 run_sc gso-xdp sc_gso xdp
 run_sc gso-reset-tc sc_gso_reset tc
 run_sc gso-reset-xdp sc_gso_reset xdp
-run_sc unread-reset-tc sc_unread_reset tc
-run_sc unread-reset-xdp sc_unread_reset xdp
+run_sc unread-reset4-tc sc_unread_reset tc 4
+run_sc unread-reset4-xdp sc_unread_reset xdp 4
+run_sc unread-reset6-tc sc_unread_reset tc 6
+run_sc unread-reset6-xdp sc_unread_reset xdp 6
 run_sc tun-tc sc_tun tc
 run_sc tun-xdp sc_tun xdp
 run_sc loopback-tc sc_loopback tc
