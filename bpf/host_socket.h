@@ -10,12 +10,16 @@
 
 /* A RST from the network: this host's RCV.NXT for the connection, read
  * from its kernel socket into p (host_rcv_nxt), which fsm_rst_plausible()
- * checks the RST against as the kernel itself will. The socket is looked
+ * checks the RST against as the kernel itself will, and the bytes waiting
+ * in the socket's backlog (host_backlog: while the application holds the
+ * socket, segments queue there, and the kernel takes them in before this
+ * RST). The socket is looked
  * up in the interface's network namespace, as the stack will for this
  * packet; a listener, a TIME-WAIT or request socket, or none, leaves p as
  * it was. Not inlined: the tuple's stack stays off the slow path's chain.
  * tcp_sock is read at the offset the loader found in the kernel's BTF
- * (cfg.tcp_rcv_nxt_off; none, nothing is looked up), through
+ * (cfg.tcp_rcv_nxt_off, cfg.tcp_backlog_len_off; no rcv_nxt, nothing is
+ * looked up), through
  * bpf_probe_read_kernel, so a wrong offset could only read a wrong value. */
 static __noinline int host_rcv_nxt(void *ctx, struct packet *p)
 {
@@ -48,8 +52,16 @@ static __noinline int host_rcv_nxt(void *ctx, struct packet *p)
 	if (sk->state != BPF_TCP_LISTEN) {
 		tp = bpf_skc_to_tcp_sock(sk);
 		if (tp && !bpf_probe_read_kernel(&p->host_rcv_nxt, sizeof(p->host_rcv_nxt),
-						 (const char *)tp + cfg.tcp_rcv_nxt_off))
+						 (const char *)tp + cfg.tcp_rcv_nxt_off)) {
+			__s32 backlog = 0;
+
 			p->host_rcv_known = 1;
+			if (cfg.tcp_backlog_len_off &&
+			    !bpf_probe_read_kernel(&backlog, sizeof(backlog),
+						   (const char *)tp + cfg.tcp_backlog_len_off) &&
+			    backlog > 0)
+				p->host_backlog = (__u32)backlog;
+		}
 	}
 	bpf_sk_release(sk);
 	return 0;

@@ -56,6 +56,7 @@ static __always_inline void make_segment(struct segment *s, const struct packet 
 	s->local = egress == DIR_EGRESS;
 	s->host_rcv_known = p->host_rcv_known;
 	s->host_rcv_nxt = p->host_rcv_nxt;
+	s->host_backlog = p->host_backlog;
 }
 
 /* A new record for a packet: from a SYN, or from a SYN-ACK whose SYN was

@@ -5,9 +5,11 @@
 
 #include <linux/types.h>
 
-/* The byte offset of member in struct type_name of the running kernel,
- * read from its BTF by a child process; 0 when the kernel has no BTF, no
- * such member, or a member that is not byte-aligned. */
-__u32 kernel_member_offset(const char *type_name, const char *member);
+/* The byte offsets of n member paths ("a.b.c", through nested structs and
+ * unions) in struct type_name of the running kernel, read from its BTF by
+ * a child process. Each is 0 where the kernel has no BTF, no such member,
+ * or one that is not byte-aligned. 0 when the first was found, else -1. */
+int kernel_member_offsets(const char *type_name, const char *const *paths, __u32 *offsets,
+			  int n);
 
 #endif /* TCPSHAKE_KERNEL_BTF_H */

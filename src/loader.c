@@ -85,6 +85,23 @@ static __u32 raw_ip_mask(const unsigned int *ifindex, int n)
 	return mask;
 }
 
+void config_host_socket(struct tcpshake_config *cfg)
+{
+	static const char *const paths[] = { "rcv_nxt", "inet_conn.icsk_inet.sk.sk_backlog.len" };
+	__u32 off[2];
+
+	kernel_member_offsets("tcp_sock", paths, off, 2);
+	cfg->tcp_rcv_nxt_off = off[0];
+	cfg->tcp_backlog_len_off = off[0] ? off[1] : 0;
+	if (cfg->tcp_rcv_nxt_off)
+		log_debug("tcp_sock.rcv_nxt is at byte %u of this kernel's struct, its backlog's "
+			  "length at byte %u", cfg->tcp_rcv_nxt_off, cfg->tcp_backlog_len_off);
+	else
+		log_info("this kernel has no BTF for struct tcp_sock: a RST to a connection of this "
+			 "host is checked against its ACKs only, and one far ahead of them is believed "
+			 "after --close-timeout");
+}
+
 static void configure(struct loader *l, const struct options *o, const unsigned int *ifindex, int n)
 {
 	struct tcpshake_config *cfg = (struct tcpshake_config *)&l->skel->rodata->cfg;
@@ -93,16 +110,7 @@ static void configure(struct loader *l, const struct options *o, const unsigned 
 	geometry_from_options(&g, o);
 	config_from_options(cfg, o, &g, 0, ifindex, n);
 	cfg->raw_ip_mask = raw_ip_mask(ifindex, n);
-	/* Where the kernel checks a RST, its socket's RCV.NXT (platform.bpf.h,
-	 * host_rcv_nxt). */
-	cfg->tcp_rcv_nxt_off = kernel_member_offset("tcp_sock", "rcv_nxt");
-	if (cfg->tcp_rcv_nxt_off)
-		log_debug("tcp_sock.rcv_nxt is at byte %u of this kernel's struct",
-			  cfg->tcp_rcv_nxt_off);
-	else
-		log_info("this kernel has no BTF for struct tcp_sock: a RST to a connection of this "
-			 "host is checked against its ACKs only, and one far ahead of them is believed "
-			 "after --close-timeout");
+	config_host_socket(cfg);
 	loader_set_geometry(l, &g);
 	bpf_map__set_max_entries(l->skel->maps.syn_sketches, (__u32)(n > 0 ? n : 1));
 	/* The ring buffer must be a power-of-two number of pages. */

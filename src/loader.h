@@ -34,6 +34,10 @@ void loader_set_geometry(struct loader *l, const struct table_geometry *g);
 /* Leaves an ingress program (XDP, tc) unloaded, between open and finish:
  * the verifier's work is most of the start-up. */
 void loader_skip_ingress(struct loader *l, bool xdp, bool tc);
+/* Where this kernel's struct tcp_sock keeps what a RST's check reads
+ * (host_socket.h), from its BTF; both 0, and a line saying so, without. */
+struct tcpshake_config;
+void config_host_socket(struct tcpshake_config *cfg);
 /* Runs the sweeper program once: timeouts, TIME-WAIT expiry, occupancy. */
 int loader_sweep(struct loader *l);
 void loader_close(struct loader *l);

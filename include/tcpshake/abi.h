@@ -81,6 +81,7 @@ struct tcpshake_config {
 	__u32 spill_max;          /* records the spill maps hold together */
 	__u32 tcp_rcv_nxt_off;    /* offsetof(struct tcp_sock, rcv_nxt) in this kernel,
 	                           * from its BTF; 0: unknown, sockets are not read */
+	__u32 tcp_backlog_len_off;/* the same of sk_backlog.len (struct sock inside it) */
 };
 _Static_assert(MAX_IFACES <= 32, "raw_ip_mask has one bit per interface slot");
 

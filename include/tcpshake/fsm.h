@@ -57,9 +57,11 @@ struct segment {
 	__u8  gate_acked;
 	/* A RST from the network to a connection of this host: the receiving
 	 * socket's RCV.NXT as the host's kernel holds it (host_rcv_nxt), which
-	 * is where the kernel itself checks the RST (RFC 5961). */
+	 * is where the kernel itself checks the RST (RFC 5961), and the bytes
+	 * waiting in its backlog, which move RCV.NXT before the RST is seen. */
 	__u8  host_rcv_known;
 	__u32 host_rcv_nxt;
+	__u32 host_backlog;
 };
 
 /* Effects of one step. */
@@ -102,6 +104,10 @@ _Static_assert(FSM_RST_WINDOW >= (1u << FLOW_BLOCK_SHIFT), "a real RST must fit 
  * also by a delayed ACK; a blind RST then lands in the window with
  * probability 3 * 2^-15. */
 #define FSM_RST_AHEAD_OF_ACKS (2 * FSM_RST_WINDOW)
+/* At most this much of a socket's backlog widens the window ahead of its
+ * RCV.NXT: the kernel's own limit is the socket's receive and send
+ * buffers, megabytes. */
+#define FSM_RST_BACKLOG_MAX (1u << 26)
 /* After a doubted RST, segments of its receiver within this time may have
  * been in flight before it; later ones prove the connection went on. */
 #define FSM_RST_GRACE_NS 1000000ull
@@ -431,9 +437,14 @@ static inline int fsm_rst_plausible(const struct conn *c, const struct segment *
 		else if ((c->seen & (fin | finack)) == fin)
 			return 0;
 		/* Both trail the sender by what arrived and was not processed
-		 * yet (a NAPI batch the XDP hook sees before the stack), the
-		 * ACKs also by a delayed ACK. */
+		 * yet (a NAPI batch the XDP hook sees before the stack; what
+		 * waits in the socket's backlog while its application holds
+		 * it, which the kernel takes in before this RST), the ACKs also
+		 * by a delayed ACK. */
 		ahead = FSM_RST_AHEAD_OF_ACKS;
+		if (s->host_rcv_known)
+			ahead += s->host_backlog < FSM_RST_BACKLOG_MAX ? s->host_backlog
+								       : FSM_RST_BACKLOG_MAX;
 	}
 	/* Behind too: a RST answering a segment carries that segment's ack. */
 	return s->seq - pos + FSM_RST_WINDOW < FSM_RST_WINDOW + ahead;

@@ -56,8 +56,11 @@ struct packet {
 	__u8  host_rcv_known;     /* host_rcv_nxt is set (the parser clears both) */
 	__u8  pad;
 	/* A RST from the network: this host's own RCV.NXT for the connection,
-	 * read from its kernel socket by the hook (platform.bpf.h). */
+	 * and the bytes (truesize) waiting in the socket's backlog, which the
+	 * kernel takes in before the RST: read from its socket by the hook
+	 * (host_socket.h). */
 	__u32 host_rcv_nxt;
+	__u32 host_backlog;
 };
 
 struct cursor {
@@ -374,6 +377,7 @@ PARSE_INLINE enum parse_result parse_transport(struct cursor *c, __u32 ip_payloa
 	p->payload_len = ip_payload - doff;
 	p->host_rcv_known = 0;   /* the kernel hook's to set (host_socket.h) */
 	p->host_rcv_nxt = 0;
+	p->host_backlog = 0;
 	s0 = stored_word(w);
 	s1 = stored_word(w + 1);
 	d0 = stored_word(w + 2);

@@ -29,7 +29,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include "harness.h"
-#include "kernel_btf.h"
+#include "loader.h"
 #include "log.h"
 #include "options.h"
 #include "reader.h"
@@ -159,7 +159,7 @@ static struct bench_bpf *bench_load(const struct bench_geometry *g)
 	cfg->events_enabled = g->events;
 	cfg->wakeup_bytes = 1u << 30;
 	cfg->spill_max = 32768;
-	cfg->tcp_rcv_nxt_off = kernel_member_offset("tcp_sock", "rcv_nxt");
+	config_host_socket(cfg);
 	bpf_map__set_max_entries(b->maps.hs_heads, g->hs_ways / HS_WAYS);
 	bpf_map__set_max_entries(b->maps.hs_ways, g->hs_ways / HS_WAYS);
 	bpf_map__set_max_entries(b->maps.flow_heads, g->flows / FLOW_WAYS);

@@ -13,8 +13,11 @@ the server closes on the reset. With --unread BYTES (and --reset) the client
 sends that much more after the response, which the server does not read
 for UNREAD_PAUSE s, and aborts 5 ms later: the server's kernel has taken
 it in but, its window not moving, acknowledged little of it, so the RST is
-far ahead of the server's last ACK. Every socket call has a timeout; exit
-status 0 only if every connection moved every byte.
+far ahead of the server's last ACK. With --abort-upload the client aborts
+right after sending --up bytes, while the server is still reading them as
+fast as it can (a RST that may meet segments waiting in the socket's
+backlog), and the server reads until the reset. Every socket call has a
+timeout; exit status 0 only if every connection moved every byte.
 """
 
 import argparse
@@ -36,6 +39,20 @@ def recv_exact(s, n):
         got += len(chunk)
 
 
+def read_until_reset(s, most):
+    got = 0
+    try:
+        while True:
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                raise ValueError("a FIN where a RST was due")
+            got += len(chunk)
+            if got > most:
+                raise ValueError("more than the %d bytes sent" % most)
+    except ConnectionResetError:
+        pass
+
+
 def server(a):
     fam = socket.AF_INET6 if ":" in a.addr else socket.AF_INET
     ls = socket.socket(fam, socket.SOCK_STREAM)
@@ -47,6 +64,10 @@ def server(a):
     for _ in range(a.count):
         c, _ = ls.accept()
         c.settimeout(TIMEOUT)
+        if a.abort_upload:
+            read_until_reset(c, a.up)
+            c.close()
+            continue
         recv_exact(c, a.up)
         c.sendall(b"D" * a.down)
         if a.unread:
@@ -70,6 +91,10 @@ def client(a):
     for _ in range(a.count):
         s = socket.create_connection((a.addr, a.port), timeout=TIMEOUT)
         s.sendall(b"U" * a.up)
+        if a.abort_upload:
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            s.close()
+            continue
         recv_exact(s, a.down)
         if a.unread:
             s.sendall(b"V" * a.unread)
@@ -92,6 +117,7 @@ def main():
     ap.add_argument("--down", type=int, default=4 << 20)
     ap.add_argument("--reset", action="store_true")
     ap.add_argument("--unread", type=int, default=0)
+    ap.add_argument("--abort-upload", action="store_true")
     ap.add_argument("--ready", default="/dev/null")
     a = ap.parse_args()
     return server(a) if a.role == "server" else client(a)

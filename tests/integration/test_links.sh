@@ -15,6 +15,9 @@
 #   unread-reset  the client's RST after a megabyte the server's kernel
 #              holds unread and mostly unacknowledged: the RST is checked
 #              at the server socket's RCV.NXT, believed at once; IPv4, IPv6
+#   abort-upload  clients that abort 16 MB uploads their server is reading
+#              as fast as it can: RSTs that may meet segments in the
+#              socket's backlog, believed at once
 . "$(dirname "$0")/lib.sh"
 
 PORT=8080
@@ -282,6 +285,18 @@ rst_lead_max() {
 			END { print max + 0 }'
 }
 
+# check_resets_at_once N: the server's kernel took N RSTs, and the monitor
+# reported each as a reset at once: none ignored, doubted or left open.
+check_resets_at_once() {
+	local n=$1 tag=$MON_TAG
+	check_eq "[$tag] server TcpEstabResets delta" $n "$(nstat_s TcpEstabResets)"
+	check_eq "[$tag] closes_total{kind=\"reset\"} = server TcpEstabResets delta" "$(nstat_s TcpEstabResets)" \
+		"$(metric tcpshake_closes_total 'kind="reset"')"
+	check_eq "[$tag] resets_ignored_total" 0 "$(metric tcpshake_resets_ignored_total)"
+	check_eq "[$tag] closes_total{kind=\"graceful\"}" 0 "$(metric tcpshake_closes_total 'kind="graceful"')"
+	check_quiet_gauges
+}
+
 # A client that aborts an upload its server has stopped reading (a client
 # timeout against a stuck server): after 8 MB up, it sends 1 MB more,
 # which the server's kernel takes in without reading, its window not
@@ -301,12 +316,23 @@ sc_unread_reset() {
 	lead=$(rst_lead_max "$tag" "$server")
 	check_ge "[$tag] some RST in the capture is more than FSM_RST_AHEAD_OF_ACKS (256 KiB) ahead of the server's last ACK (bytes)" \
 		262145 "$lead"
-	check_eq "[$tag] server TcpEstabResets delta" $n "$(nstat_s TcpEstabResets)"
-	check_eq "[$tag] closes_total{kind=\"reset\"} = server TcpEstabResets delta" "$(nstat_s TcpEstabResets)" \
-		"$(metric tcpshake_closes_total 'kind="reset"')"
-	check_eq "[$tag] resets_ignored_total" 0 "$(metric tcpshake_resets_ignored_total)"
-	check_eq "[$tag] closes_total{kind=\"graceful\"}" 0 "$(metric tcpshake_closes_total 'kind="graceful"')"
-	check_quiet_gauges
+	check_resets_at_once $n
+}
+
+# Clients that abort their uploads right after the last byte, while the
+# server still reads as fast as it can: the application holds the socket
+# inside recv(), segments wait in its backlog, which RCV.NXT does not count
+# yet, and the kernel takes them in before the RST. The monitor widens the
+# RST's window by the backlog it reads from the socket, so each reset is
+# believed at once, none ignored.
+sc_abort_upload() {
+	local n=16 tag=abort-upload-$1
+	note "scenario: $n connections each aborting a 16 MB upload the server is reading (--ingress $1)"
+	net_up
+	mon_start "$tag" --ingress "$1"
+	bulk_transfers "$tag" $n $((16 << 20)) 1 --reset --abort-upload
+	check_handshake_counts $n
+	check_resets_at_once $n
 }
 
 RELAY_PID=
@@ -318,6 +344,8 @@ run_sc unread-reset4-tc sc_unread_reset tc 4
 run_sc unread-reset4-xdp sc_unread_reset xdp 4
 run_sc unread-reset6-tc sc_unread_reset tc 6
 run_sc unread-reset6-xdp sc_unread_reset xdp 6
+run_sc abort-upload-tc sc_abort_upload tc
+run_sc abort-upload-xdp sc_abort_upload xdp
 run_sc tun-tc sc_tun tc
 run_sc tun-xdp sc_tun xdp
 run_sc loopback-tc sc_loopback tc

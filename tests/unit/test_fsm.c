@@ -843,13 +843,18 @@ static void test_rst_window_from_this_hosts_acks(void **state)
 }
 
 /* A client RST from the network at seq, with the server socket's RCV.NXT
- * as the hook read it from the server's kernel. */
-static __u32 client_rst_rcv_nxt(struct conn *c, __u32 seq, __u32 rcv_nxt)
+ * and backlog bytes as the hook read them from the server's kernel. */
+static __u32 client_rst_socket(struct conn *c, __u32 seq, __u32 rcv_nxt, __u32 backlog)
 {
 	struct segment s = { .seq = seq, .flags = TCPF_RST, .from_orig = 1, .host_rcv_known = 1,
-			     .host_rcv_nxt = rcv_nxt };
+			     .host_rcv_nxt = rcv_nxt, .host_backlog = backlog };
 
 	return fsm_segment(c, &s, 2 * SEC);
+}
+
+static __u32 client_rst_rcv_nxt(struct conn *c, __u32 seq, __u32 rcv_nxt)
+{
+	return client_rst_socket(c, seq, rcv_nxt, 0);
 }
 
 /* A connection of this host whose RST the kernel checks at its socket's
@@ -902,6 +907,21 @@ static void test_rst_window_from_the_hosts_socket(void **state)
 	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
 	seg_at(&c, ORIG, F_FIN, forged, 7001, 0, 2 * SEC);
 	assert_int_equal(client_rst_rcv_nxt(&c, forged + 1, 1001), 0);
+	/* Segments waiting in the socket's backlog (its application holds
+	 * it) move RCV.NXT before the RST: the window ahead grows by them, up
+	 * to FSM_RST_BACKLOG_MAX. */
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	assert_int_equal(client_rst_socket(&c, unacked + FSM_RST_AHEAD_OF_ACKS + 65536, unacked,
+					   65536), 0);
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	assert_true(client_rst_socket(&c, unacked + FSM_RST_AHEAD_OF_ACKS + 65535, unacked, 65536) &
+		    FX_RESET);
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_ACK, 7001, 1001, 0, 2 * SEC);
+	assert_int_equal(client_rst_socket(&c, unacked + FSM_RST_AHEAD_OF_ACKS + FSM_RST_BACKLOG_MAX,
+					   unacked, 0xffffffffu), 0);
 	/* Transit (no egress): a socket's number means nothing there. */
 	handshake(&c, 1000, 7000);
 	assert_int_equal(client_rst_rcv_nxt(&c, 1001 + (1u << 24), 1001 + (1u << 24)), 0);
