@@ -8,19 +8,18 @@
 
 #include "tcpshake/parse.h"
 
-/* A RST from the network: this host's RCV.NXT for the connection, read
- * from its kernel socket into p (host_rcv_nxt), which fsm_rst_plausible()
- * checks the RST against as the kernel itself will, and the bytes waiting
- * in the socket's backlog (host_backlog: while the application holds the
- * socket, segments queue there, and the kernel takes them in before this
- * RST). The socket is looked
- * up in the interface's network namespace, as the stack will for this
- * packet; a listener, a TIME-WAIT or request socket, or none, leaves p as
- * it was. Not inlined: the tuple's stack stays off the slow path's chain.
- * tcp_sock is read at the offset the loader found in the kernel's BTF
- * (cfg.tcp_rcv_nxt_off, cfg.tcp_backlog_len_off; no rcv_nxt, nothing is
- * looked up), through
- * bpf_probe_read_kernel, so a wrong offset could only read a wrong value. */
+/* A RST from the network: what this host's kernel holds for its
+ * connection, read from its socket into p. host_rcv_nxt, the socket's
+ * RCV.NXT, is where the kernel itself checks the RST (fsm_rst_plausible()
+ * does the same); host_backlog, the bytes (truesize) waiting in the
+ * socket's backlog while its application holds it, which the kernel takes
+ * in before this RST. The socket is looked up in the interface's network
+ * namespace, as the stack will for this packet; a listener, a TIME-WAIT or
+ * request socket, or none, leaves p as it was. tcp_sock is read at the
+ * offsets the loader found in the kernel's BTF (cfg.tcp_rcv_nxt_off, none:
+ * nothing is looked up; cfg.tcp_backlog_len_off) through
+ * bpf_probe_read_kernel, so a wrong offset could only read a wrong value.
+ * Not inlined: the tuple's stack stays off the slow path's call chain. */
 static __noinline int host_rcv_nxt(void *ctx, struct packet *p)
 {
 	struct bpf_sock_tuple t = {};
