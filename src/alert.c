@@ -292,7 +292,15 @@ static void *runner(void *arg)
 {
 	struct alerter *a = arg;
 	struct alert_job j;
+	sigset_t pipe_signal;
 
+	/* A program that exits before reading its stdin makes the write fail
+	 * with EPIPE: blocked here, the SIGPIPE stays pending on this thread
+	 * and never ends a process that has not ignored it (the unit tests;
+	 * main.c ignores it). Its children start with an empty mask (spawn). */
+	sigemptyset(&pipe_signal);
+	sigaddset(&pipe_signal, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &pipe_signal, NULL);
 	pthread_mutex_lock(&a->lock);
 	for (;;) {
 		while (!a->count && !a->stopping)
