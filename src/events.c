@@ -15,6 +15,7 @@
 #include "events.h"
 #include "log.h"
 #include "names.h"
+#include "tcpshake/fsm.h"
 
 double clock_mono_now(void)
 {
@@ -245,6 +246,18 @@ static void put_seconds(struct line *l, __u64 from, __u64 to)
 	put(l, frac, sizeof(frac));
 }
 
+/* A side's payload bytes, or null where the record does not hold them
+ * exactly (fsm_payload_sent). */
+static void put_payload(struct line *l, const struct conn *c, int orig)
+{
+	__u64 bytes;
+
+	if (fsm_payload_sent(c, orig, &bytes))
+		put_u64(l, bytes);
+	else
+		put(l, "null", 4);
+}
+
 /* Formats the event into buf (no newline); returns its length, 0 if it does
  * not fit. */
 size_t event_format(char *buf, size_t len, const struct event *ev, const char *iface,
@@ -292,6 +305,10 @@ size_t event_format(char *buf, size_t len, const struct event *ev, const char *i
 		put(&l, "null", 4);
 	key(&l, "duration_s");
 	put_seconds(&l, start, c->t_end);
+	key(&l, "orig_bytes");
+	put_payload(&l, c, 1);
+	key(&l, "resp_bytes");
+	put_payload(&l, c, 0);
 	key(&l, "syn_retransmits");
 	put_u64(&l, c->syn_retransmits);
 	key(&l, "synack_retransmits");

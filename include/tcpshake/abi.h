@@ -160,6 +160,10 @@ enum outcome {
 #define SEEN_RST_DOUBT_ORIG (1u << 23) /* a RST outside the sender's window, not yet */
 #define SEEN_RST_DOUBT_RESP (1u << 24) /* believed (fsm.h: doubted resets) */
 #define SEEN_RST_DOUBT    (SEEN_RST_DOUBT_ORIG | SEEN_RST_DOUBT_RESP)
+/* The side's final sequence position came from a RST it sent that was
+ * believed at once: its bytes are known (fsm.h, fsm_payload_sent). */
+#define SEEN_RSTPOS_ORIG  (1u << 26)
+#define SEEN_RSTPOS_RESP  (1u << 27)
 
 /* Everything known about one connection or attempt. Lives in a table way and
  * is copied into events. Times are CLOCK_MONOTONIC nanoseconds, 0 = not seen. */
@@ -188,7 +192,12 @@ struct conn {
 	__u8  synack_retransmits;
 	__u8  outcome;        /* enum outcome, set when the record ends */
 	__u8  fail_reason;    /* enum fail_reason, valid when outcome is a failure */
-	__u8  pad[6];
+	/* How often each side's position passed its ISN + 1 (2^32 bytes each,
+	 * up to 128 TiB): every move is counted (fsm.h, fsm_move_pos);
+	 * negative only after a forged move backwards. */
+	__s16 wraps_orig;
+	__s16 wraps_resp;
+	__u8  pad[2];
 };
 _Static_assert(sizeof(struct conn) == 88, "conn layout changed: check struct way");
 _Static_assert(CS_MAX <= 255 && OUT_MAX <= 255, "state and outcome are stored in bytes");

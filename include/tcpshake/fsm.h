@@ -390,11 +390,45 @@ static inline int fsm_host_connection(const struct conn *c)
 	return !!(c->seen & (SEEN_EGRESS_ORIG | SEEN_EGRESS_RESP));
 }
 
-/* Moves a sampled sequence position forward (see FSM_POS_JUMP). */
-static inline void fsm_advance(__u32 *pos, __u32 to)
+/* 1 when a move from one sequence position to another passes base going
+ * forward, -1 going back, else 0. A real move is less than FSM_POS_JUMP
+ * (the data fast path samples a stream at least every FLOW_BLOCK_RUN
+ * blocks, abi.h); a longer one (a forged FIN's) counts 0, so the real FIN
+ * that puts the position back leaves the count as it was. */
+static inline int fsm_wraps_passed(__u32 from, __u32 to, __u32 base)
 {
-	if (to - *pos - 1 < FSM_POS_JUMP - 1)
-		*pos = to;
+	__u32 ahead = to - from, back = from - to;
+
+	if (ahead < FSM_POS_JUMP)
+		return base - from - 1 < ahead;
+	if (back < FSM_POS_JUMP)
+		return -(from - base < back);
+	return 0;
+}
+
+/* Sets a side's sequence position and counts its passes over the side's
+ * ISN + 1 in its wraps, so that its bytes (fsm_payload_sent) stay exact
+ * past 4 GiB. A branch per side, not pointers to the side's fields: those
+ * grew conn_step()'s frame by 32 bytes, past the programs' 512-byte call
+ * chain (docs/design.md, "Payload bytes per connection"). */
+static inline void fsm_move_pos(struct conn *c, int orig, __u32 to)
+{
+	if (orig) {
+		c->wraps_orig += fsm_wraps_passed(c->pos_orig, to, c->isn_orig + 1);
+		c->pos_orig = to;
+	} else {
+		c->wraps_resp += fsm_wraps_passed(c->pos_resp, to, c->isn_resp + 1);
+		c->pos_resp = to;
+	}
+}
+
+/* Moves a sampled sequence position forward (see FSM_POS_JUMP). */
+static inline void fsm_advance(struct conn *c, int orig, __u32 to)
+{
+	__u32 pos = orig ? c->pos_orig : c->pos_resp;
+
+	if (to - pos - 1 < FSM_POS_JUMP - 1)
+		fsm_move_pos(c, orig, to);
 }
 
 /* The sender's position a RST is checked against: the record's, or the
@@ -466,8 +500,19 @@ static inline __u32 fsm_reset(struct conn *c, int from_orig, __u64 when)
  * and believed when it stays silent for the close timeout (fsm_expire). */
 static inline __u32 fsm_open_rst(struct conn *c, const struct segment *s, __u64 now)
 {
-	if (fsm_rst_plausible(c, s))
+	if (fsm_rst_plausible(c, s)) {
+		/* A RST carries its sender's next sequence number: the end of
+		 * all it sent (frozen at its FIN). This host's own is exact;
+		 * one from the network moves the position forward only. */
+		if (!(c->seen & (s->from_orig ? SEEN_FIN_ORIG : SEEN_FIN_RESP))) {
+			if (s->local)
+				fsm_move_pos(c, s->from_orig, s->seq);
+			else
+				fsm_advance(c, s->from_orig, s->seq);
+			c->seen |= s->from_orig ? SEEN_RSTPOS_ORIG : SEEN_RSTPOS_RESP;
+		}
 		return fsm_reset(c, s->from_orig, now);
+	}
 	if (c->seen & SEEN_RST_DOUBT)
 		return FX_RST_IGNORED;
 	c->seen |= s->from_orig ? SEEN_RST_DOUBT_ORIG : SEEN_RST_DOUBT_RESP;
@@ -497,8 +542,6 @@ static inline __attribute__((always_inline)) __u32 fsm_open_segment(struct conn 
 	__u32 own_finack = s->from_orig ? SEEN_FINACK_ORIG : SEEN_FINACK_RESP;
 	__u32 peer_fin = s->from_orig ? SEEN_FIN_RESP : SEEN_FIN_ORIG;
 	__u32 peer_finack = s->from_orig ? SEEN_FINACK_RESP : SEEN_FINACK_ORIG;
-	__u32 *own_pos = s->from_orig ? &c->pos_orig : &c->pos_resp;
-	__u32 *peer_pos = s->from_orig ? &c->pos_resp : &c->pos_orig;
 	__u32 fx = 0, state;
 
 	if (s->flags & TCPF_RST)
@@ -508,13 +551,13 @@ static inline __attribute__((always_inline)) __u32 fsm_open_segment(struct conn 
 
 	/* An ACK of exactly the peer's FIN (which takes one sequence number). */
 	if ((s->flags & TCPF_ACK) && (c->seen & peer_fin) && !(c->seen & peer_finack) &&
-	    s->ack == *peer_pos)
+	    s->ack == (s->from_orig ? c->pos_resp : c->pos_orig))
 		c->seen |= peer_finack;
 	/* Positions freeze at each side's FIN. */
 	if (!(c->seen & own_fin) && !fsm_position_from_acks(c, s))
-		fsm_advance(own_pos, s->seq + s->payload_len);
+		fsm_advance(c, s->from_orig, s->seq + s->payload_len);
 	if ((s->flags & TCPF_ACK) && !(c->seen & peer_fin))
-		fsm_advance(peer_pos, s->ack);
+		fsm_advance(c, !s->from_orig, s->ack);
 
 	if (s->payload_len) {
 		c->seen |= s->from_orig ? SEEN_DATA_ORIG : SEEN_DATA_RESP;
@@ -527,10 +570,10 @@ static inline __attribute__((always_inline)) __u32 fsm_open_segment(struct conn 
 	/* A later FIN with another sequence number replaces one that nobody
 	 * acknowledged: the first may have been forged. */
 	if ((s->flags & TCPF_FIN) && (c->seen & own_fin) && !(c->seen & own_finack))
-		*own_pos = s->seq + s->payload_len + 1;
+		fsm_move_pos(c, s->from_orig, s->seq + s->payload_len + 1);
 	if ((s->flags & TCPF_FIN) && !(c->seen & own_fin)) {
 		c->seen |= own_fin;
-		*own_pos = s->seq + s->payload_len + 1;
+		fsm_move_pos(c, s->from_orig, s->seq + s->payload_len + 1);
 		if (!(c->seen & peer_fin)) {
 			c->t_fin = now;
 			if (!s->from_orig)
@@ -716,6 +759,36 @@ static inline __u32 fsm_expire(struct conn *c, __u64 now, const struct fsm_timeo
 	c->t_end = now;
 	c->state = CS_CLOSED;
 	return FX_EXPIRED | FX_EVENT | FX_RELEASE;
+}
+
+/* ---- what a finished record reports ---- */
+
+/* Payload bytes a side sent, from sequence numbers as Zeek counts them (its
+ * SYN's Fast Open data included), into *bytes: 1 when the record holds
+ * them exactly, else 0. Exact: an attempt that never completed (its SYN's
+ * data, or none), a side whose FIN was seen (its position froze there), or
+ * one that sent a RST believed at once (fsm_open_rst). Other positions are
+ * samples, which the data fast path leaves behind a stream by up to a
+ * coarse tick of its data, so they are not reported. */
+static inline int fsm_payload_sent(const struct conn *c, int orig, __u64 *bytes)
+{
+	__u32 fin = orig ? SEEN_FIN_ORIG : SEEN_FIN_RESP;
+	__u32 rstpos = orig ? SEEN_RSTPOS_ORIG : SEEN_RSTPOS_RESP;
+	__u32 offset = (orig ? c->pos_orig - c->isn_orig : c->pos_resp - c->isn_resp) - 1;
+	__s64 wraps = orig ? c->wraps_orig : c->wraps_resp;
+	__s64 n;
+
+	if (!c->t_established) {
+		*bytes = orig ? c->syn_len : 0;
+		return 1;
+	}
+	if (!(c->seen & (fin | rstpos)))
+		return 0;
+	n = wraps * (1ll << 32) + offset - ((c->seen & fin) ? 1 : 0);
+	if (n < 0)
+		return 0;
+	*bytes = (__u64)n;
+	return 1;
 }
 
 #endif /* TCPSHAKE_FSM_H */

@@ -30,6 +30,13 @@
       syn_to_synack, synack_to_ack, handshake (summed over port), close and
       connection seconds, every cumulative bucket equals the number of final
       events with a value <= le, and _count / _sum match.
+  analyze.py bytes FILE.pcapng FILE.events
+      Every final event's orig_bytes / resp_bytes that is not null equals the
+      payload that side sent in the capture (its furthest data end past its
+      ISN + 1, a SYN's data included, unwrapped past 4 GiB; spoof.py's
+      forged frames left out), matched by 4-tuple and start time; a
+      connection both of whose FINs the capture shows acknowledged must have
+      both counts. Prints how many were compared and how many were null.
   analyze.py validate-events FILE.events
       Every line is a JSON object with exactly the documented fields and types.
   analyze.py halfopen FILE.pcapng SYN_TIMEOUT_S WINDOW_S T...
@@ -52,8 +59,9 @@ import sys
 FIELDS = [
     "frame.number", "frame.time_epoch", "ip.src", "ip.dst", "ipv6.src", "ipv6.dst",
     "tcp.srcport", "tcp.dstport", "tcp.stream", "tcp.flags", "tcp.seq_raw", "tcp.ack_raw",
-    "tcp.len", "tcp.completeness", "tcp.analysis.initial_rtt", "vlan.id",
+    "tcp.len", "tcp.completeness", "tcp.analysis.initial_rtt", "vlan.id", "eth.src",
 ]
+FORGED_MAC = "02:00:00:00:f0:9e"   # spoof.py's frames: no real stack sent them
 
 F_FIN, F_SYN, F_RST, F_ACK = 0x01, 0x02, 0x04, 0x10
 
@@ -88,6 +96,7 @@ def read_packets(path):
             "completeness": int(v["tcp.completeness"] or 0),
             "irtt": float(v["tcp.analysis.initial_rtt"]) if v["tcp.analysis.initial_rtt"] else None,
             "vlan": v["vlan.id"] != "",
+            "forged": v.get("eth.src") == FORGED_MAC,
         })
     return pkts
 
@@ -118,6 +127,8 @@ class Conn:
         self.t_syn = None
         self.t_ack3 = None       # time of the validated third ACK
         self.syn_len = 0         # Fast Open data in the SYN
+        self.sent = {"orig": 0, "resp": 0}   # payload bytes, by sequence numbers
+        self.t_first = p["t"]
         self.acked_syn_len = 0   # how much of it the SYN-ACK acknowledged
 
     def tuple(self):
@@ -143,6 +154,13 @@ def analyze(pkts):
         if p["irtt"] is not None:
             c.irtt = p["irtt"]
         side = "orig" if (p["src"], p["sport"]) == c.orig else "resp"
+        isn = c.isn_o if side == "orig" else c.isn_r
+        if p["len"] and isn is not None and not f & F_SYN and not p["forged"]:
+            # Unwrapped past 4 GiB: each segment ends within 2 GiB of the
+            # furthest end so far, ahead or behind (a retransmission).
+            ahead = (p["seq"] + p["len"] - isn - 1 - c.sent[side]) & 0xFFFFFFFF
+            if 0 < ahead < 0x80000000:
+                c.sent[side] += ahead
         if f & F_SYN and not f & F_ACK:
             s["syn"] += 1
             if side == "orig":
@@ -153,6 +171,7 @@ def analyze(pkts):
                     c.isn_o = p["seq"]
                     c.t_syn = p["t"]
                     c.syn_len = p["len"]
+                    c.sent["orig"] = p["len"]
                 c.syn_seen = True
             continue
         if f & F_SYN and f & F_ACK:
@@ -359,7 +378,8 @@ EVENT_FIELDS = {
     "ts": str, "iface": str, "family": str, "src": str, "sport": int, "dst": str, "dport": int,
     "direction": str, "outcome": str, "conn_state": str, "syn_to_synack_s": (float, type(None)),
     "synack_to_ack_s": (float, type(None)), "handshake_s": (float, type(None)),
-    "close_s": (float, type(None)), "duration_s": (float, type(None)), "syn_retransmits": int,
+    "close_s": (float, type(None)), "duration_s": (float, type(None)),
+    "orig_bytes": (int, type(None)), "resp_bytes": (int, type(None)), "syn_retransmits": int,
     "synack_retransmits": int, "close_initiator": (str, type(None)), "half_close": bool,
     "simultaneous_open": bool, "simultaneous_close": bool,
 }
@@ -396,6 +416,49 @@ def cmd_validate(path):
     for b in bad[:20]:
         print("  " + b)
     return 1 if bad or not events else 0
+
+
+def event_epoch(e):
+    from datetime import datetime, timezone
+    return datetime.strptime(e["ts"], "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc).timestamp()
+
+
+def cmd_bytes(pcap, events_path):
+    """orig_bytes / resp_bytes against the capture's sequence numbers."""
+    _, conns = analyze(read_packets(pcap))
+    by_tuple = {}
+    for c in conns:
+        by_tuple.setdefault(c.tuple(), []).append(c)
+    bad, compared, nulls, closed_checked = [], 0, 0, 0
+    for e in load_events(events_path):
+        if e.get("outcome") == "established":
+            continue
+        key = (norm(e["src"]), e["sport"], norm(e["dst"]), e["dport"])
+        cs = by_tuple.get(key)
+        if not cs:
+            bad.append("%s: a %s event without its connection in the capture" % (key, e["outcome"]))
+            continue
+        t = event_epoch(e)
+        c = min(cs, key=lambda c: abs((c.t_syn if c.t_syn is not None else c.t_first) - t))
+        graceful = len(c.fin_acked) == 2 and not c.rst
+        closed_checked += graceful
+        for side, field in (("orig", "orig_bytes"), ("resp", "resp_bytes")):
+            v = e[field]
+            if v is None:
+                nulls += 1
+                if graceful:
+                    bad.append("%s: %s null for a connection the capture shows closed"
+                               % (key, field))
+                continue
+            compared += 1
+            if v != c.sent[side]:
+                bad.append("%s: %s %d, the capture %d (outcome %s)"
+                           % (key, field, v, c.sent[side], e["outcome"]))
+    print("%d counts compared, %d null, %d closed connections, %d problems"
+          % (compared, nulls, closed_checked, len(bad)))
+    for b in bad[:20]:
+        print("  " + b)
+    return 1 if bad or not compared else 0
 
 
 def decimal_ns(text):
@@ -581,6 +644,8 @@ def main(argv):
         return cmd_sum(argv[2], argv[3], argv[4:])
     if len(argv) == 4 and argv[1] == "hist":
         return cmd_hist(argv[2], argv[3])
+    if len(argv) == 4 and argv[1] == "bytes":
+        return cmd_bytes(argv[2], argv[3])
     if len(argv) == 3 and argv[1] == "validate-events":
         return cmd_validate(argv[2])
     if len(argv) >= 6 and argv[1] == "halfopen":

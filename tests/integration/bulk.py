@@ -39,6 +39,14 @@ def recv_exact(s, n):
         got += len(chunk)
 
 
+def send_n(s, byte, n):
+    """n bytes of byte, a megabyte at a time (gigabytes need no buffer)."""
+    chunk = memoryview(byte * min(n, 1 << 20))
+    while n:
+        s.sendall(chunk[:min(n, len(chunk))])
+        n -= min(n, len(chunk))
+
+
 def read_until_reset(s, most):
     got = 0
     try:
@@ -69,7 +77,7 @@ def server(a):
             c.close()
             continue
         recv_exact(c, a.up)
-        c.sendall(b"D" * a.down)
+        send_n(c, b"D", a.down)
         if a.unread:
             time.sleep(UNREAD_PAUSE)
         try:
@@ -90,14 +98,14 @@ def server(a):
 def client(a):
     for _ in range(a.count):
         s = socket.create_connection((a.addr, a.port), timeout=TIMEOUT)
-        s.sendall(b"U" * a.up)
+        send_n(s, b"U", a.up)
         if a.abort_upload:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             s.close()
             continue
         recv_exact(s, a.down)
         if a.unread:
-            s.sendall(b"V" * a.unread)
+            send_n(s, b"V", a.unread)
             time.sleep(0.005)
         if a.reset:
             s.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))

@@ -634,6 +634,18 @@ check_rtt() {
 	fi
 }
 
+# check_bytes NAME: every orig_bytes / resp_bytes of a final event that is not
+# null = that side's payload in the capture; closed connections have both.
+check_bytes() {
+	local out what="[$1] orig_bytes / resp_bytes of the final events = the capture's payload by sequence numbers"
+	if out=$("$PY" "$ANALYZE" bytes "$WORK/$1.pcapng" "$WORK/$1.events" 2>&1); then
+		pass "$what: $(head -n 1 <<<"$out")"
+	else
+		fail "$what"
+		sed 's/^/      /' <<<"$out" | head -n 30
+	fi
+}
+
 # check_hist: the textfile's histograms hold exactly the durations of the events.
 check_hist() {
 	check_cmd "[$MON_TAG] histogram buckets, counts and sums = the events' durations" \
@@ -716,6 +728,7 @@ check_handshakes() {
 	check_eq "[$tag] events outcome=established" "$n" "$(event_count "$tag" outcome=established)"
 	check_cmd "[$tag] every event line has the documented fields and types" "$PY" "$ANALYZE" validate-events "$WORK/$tag.events"
 	check_rtt "$tag"
+	check_bytes "$tag"
 	check_hist
 }
 

@@ -18,6 +18,7 @@
 #include <linux/types.h>
 #include "events.h"
 #include "names.h"
+#include "tcpshake/fsm.h"
 
 /* ---- the reference: the object json-c builds for an event ---- */
 
@@ -58,6 +59,13 @@ static json_object *ref_seconds(__u64 from, __u64 to)
 	return json_object_new_double_s((double)ns / 1e9, text);
 }
 
+static json_object *ref_payload(const struct conn *c, int orig)
+{
+	__u64 bytes;
+
+	return fsm_payload_sent(c, orig, &bytes) ? json_object_new_uint64(bytes) : NULL;
+}
+
 static json_object *reference(const struct event *ev, const char *iface, double mono_to_wall)
 {
 	const struct conn *c = &ev->conn;
@@ -84,6 +92,8 @@ static json_object *reference(const struct event *ev, const char *iface, double 
 	json_object_object_add(o, "handshake_s", ref_seconds(c->t_syn, c->t_established));
 	json_object_object_add(o, "close_s", c->outcome == OUT_CLOSED ? ref_seconds(c->t_fin, c->t_end) : NULL);
 	json_object_object_add(o, "duration_s", ref_seconds(start, c->t_end));
+	json_object_object_add(o, "orig_bytes", ref_payload(c, 1));
+	json_object_object_add(o, "resp_bytes", ref_payload(c, 0));
 	json_object_object_add(o, "syn_retransmits", json_object_new_int(c->syn_retransmits));
 	json_object_object_add(o, "synack_retransmits", json_object_new_int(c->synack_retransmits));
 	if (c->t_fin)
@@ -105,7 +115,7 @@ static void check_same(const struct event *ev, const char *iface, double mono_to
 	assert_string_equal(line, json_object_to_json_string_ext(ref, JSON_C_TO_STRING_PLAIN));
 	back = json_tokener_parse(line);
 	assert_non_null(back);
-	assert_int_equal(json_object_object_length(back), 21);
+	assert_int_equal(json_object_object_length(back), 23);
 	assert_string_equal(json_object_get_string(json_object_object_get(back, "iface")), iface);
 	json_object_put(back);
 	json_object_put(ref);
@@ -159,6 +169,14 @@ static void random_event(struct event *ev)
 	c->outcome = (__u8)(rnd() % (OUT_MAX + 1));
 	c->syn_retransmits = (__u8)rnd();
 	c->synack_retransmits = (__u8)rnd();
+	/* Positions anywhere, up to 2^47 bytes and below 0 (a forged wrap). */
+	c->isn_orig = (__u32)rnd();
+	c->isn_resp = (__u32)rnd();
+	c->pos_orig = (__u32)rnd();
+	c->pos_resp = (__u32)rnd();
+	c->wraps_orig = (__s16)rnd();
+	c->wraps_resp = (__s16)(rnd() % 3) - 1;
+	c->syn_len = (__u16)rnd();
 	/* Each time is absent, or after (usually) or before the previous one. */
 	{
 		__u64 *t[] = { &c->t_syn, &c->t_synack, &c->t_established, &c->t_fin, &c->t_end };
@@ -213,6 +231,10 @@ static void test_edge_cases(void **unused)
 	memset(ev.key.addr_a, 0xff, 16);
 	ev.conn.syn_retransmits = 255;
 	ev.conn.seen = ~0u;
+	ev.conn.t_established = 3;         /* the largest byte count: 2^47 - 1 */
+	ev.conn.wraps_orig = 0x7fff;
+	ev.conn.pos_orig = 0;
+	ev.conn.isn_orig = 0;
 	for (i = 0; i < sizeof(odd_ifaces) / sizeof(odd_ifaces[0]); i++)
 		check_same(&ev, odd_ifaces[i], 1764561600.123456);
 }

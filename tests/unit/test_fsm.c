@@ -927,6 +927,133 @@ static void test_rst_window_from_the_hosts_socket(void **state)
 	assert_int_equal(client_rst_rcv_nxt(&c, 1001 + (1u << 24), 1001 + (1u << 24)), 0);
 }
 
+/* ---- payload bytes (fsm_payload_sent) ---- */
+
+static __u64 sent(const struct conn *c, int orig)
+{
+	__u64 n = 0;
+
+	return fsm_payload_sent(c, orig, &n) ? n : ~0ull;   /* ~0: unknown (null) */
+}
+
+/* Each side's count is exact once its FIN froze its position, and unknown
+ * before: the record holds samples then. */
+static void test_payload_bytes_of_a_close(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	assert_int_equal(sent(&c, ORIG), ~0ull);
+	assert_int_equal(sent(&c, RESP), ~0ull);
+	seg(&c, ORIG, F_DATA, 1001, 7001, 500, 2 * SEC);
+	seg(&c, RESP, F_DATA, 7001, 1501, 3000, 2 * SEC);
+	seg(&c, ORIG, F_FIN, 1501, 10001, 0, 3 * SEC);
+	assert_int_equal(sent(&c, ORIG), 500);
+	assert_int_equal(sent(&c, RESP), ~0ull);
+	seg(&c, RESP, F_FIN, 10001, 1502, 0, 3 * SEC);
+	assert_int_equal(seg(&c, ORIG, F_ACK, 1502, 10002, 0, 3 * SEC) & FX_CLOSED, FX_CLOSED);
+	assert_int_equal(sent(&c, ORIG), 500);
+	assert_int_equal(sent(&c, RESP), 3000);
+}
+
+/* Past 4 GiB: samples 2^29 apart carry the position over the ISN several
+ * times; the FIN's count is the whole transfer. A FIN that carries data
+ * counts it. */
+static void test_payload_bytes_past_4_gib(void **state)
+{
+	const __u32 x = 0xfffff000u, step = 1u << 29;
+	__u32 seq = x + 1;
+	struct conn c;
+	int i;
+
+	(void)state;
+	handshake(&c, x, 7000);
+	for (i = 0; i < 21; i++) {
+		seg(&c, ORIG, F_DATA, seq + step - 1448, 7001, 1448, 2 * SEC);
+		seq += step;
+	}
+	assert_int_equal(c.wraps_orig, 2);
+	seg(&c, ORIG, F_FIN, seq, 7001, 100, 3 * SEC);
+	assert_int_equal(sent(&c, ORIG), 21ull * step + 100);
+	/* A client that only sent a FIN sent nothing. */
+	handshake(&c, x, 7000);
+	seg(&c, ORIG, F_FIN, x + 1, 7001, 0, 3 * SEC);
+	assert_int_equal(sent(&c, ORIG), 0);
+	assert_int_equal(c.wraps_orig, 0);
+}
+
+/* A FIN nobody acknowledged is replaced by a later one: a forged FIN far
+ * ahead (past the ISN) leaves no wrap behind. */
+static void test_payload_bytes_after_a_forged_fin(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	seg(&c, ORIG, F_FIN, 1000 + 0xc0000000u, 7001, 0, 2 * SEC);
+	seg(&c, ORIG, F_FIN, 1000 + 0x80000000u, 7001, 0, 2 * SEC);
+	seg(&c, ORIG, F_FIN, 1001 + 4000, 7001, 0, 2 * SEC);
+	assert_int_equal(c.wraps_orig, 0);
+	assert_int_equal(sent(&c, ORIG), 4000);
+}
+
+/* A RST believed at once ends its sender's data: its sequence number, or
+ * the position when that is ahead (data seen after the RST was made). Its
+ * receiver's count stays unknown; a doubted RST fixes nothing. This host's
+ * own RST is exact even where forged ACKs pushed its position ahead. */
+static void test_payload_bytes_of_a_reset(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	seg(&c, ORIG, F_DATA, 1001, 7001, 700, 2 * SEC);
+	assert_true(seg(&c, ORIG, F_RSTACK, 1701, 7001, 0, 2 * SEC) & FX_RESET);
+	assert_int_equal(sent(&c, ORIG), 700);
+	assert_int_equal(sent(&c, RESP), ~0ull);
+
+	handshake(&c, 1000, 7000);
+	seg(&c, ORIG, F_DATA, 1001, 7001, 700, 2 * SEC);
+	assert_true(seg(&c, ORIG, F_RST, 1001, 0, 0, 2 * SEC) & FX_RESET);
+	assert_int_equal(sent(&c, ORIG), 700);
+
+	handshake(&c, 1000, 7000);
+	assert_int_equal(seg(&c, ORIG, F_RST, 1001 + (1u << 20), 0, 0, 2 * SEC), 0);
+	assert_true(c.seen & SEEN_RST_DOUBT_ORIG);
+	assert_true(fsm_expire(&c, 2 * SEC + timeouts.close_ns, &timeouts) & FX_RESET);
+	assert_int_equal(sent(&c, ORIG), ~0ull);
+
+	/* The server is this host (its segments are local): a forged client
+	 * ACK moves its position, its own RST puts it back. */
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_DATA, 7001, 1001, 100, 2 * SEC);
+	seg_at(&c, ORIG, F_ACK, 1001, 7101 + 50000, 0, 2 * SEC);
+	assert_int_equal(c.pos_resp, 7101 + 50000);
+	assert_true(seg_at(&c, RESP, F_RSTACK, 7101, 1001, 0, 2 * SEC) & FX_RESET);
+	assert_int_equal(sent(&c, RESP), 100);
+}
+
+/* An attempt that never completed sent its SYN's data and nothing else; an
+ * established event knows nothing final yet. */
+static void test_payload_bytes_of_attempts(void **state)
+{
+	struct segment s = { .seq = 1000, .flags = TCPF_SYN, .payload_len = 10, .from_orig = 1 };
+	struct conn c;
+
+	(void)state;
+	fsm_start_syn(&c, &s, SEC);
+	assert_true(seg(&c, RESP, F_RSTACK, 0, 1011, 0, SEC) & FX_FAILED);
+	assert_int_equal(sent(&c, ORIG), 10);
+	assert_int_equal(sent(&c, RESP), 0);
+	fsm_start_syn(&c, &s, SEC);
+	assert_int_equal(seg(&c, RESP, F_SYNACK, 7000, 1011, 0, SEC), FX_SYNACK_FIRST);
+	assert_true(seg(&c, ORIG, F_ACK, 1011, 7001, 0, SEC) & FX_HANDSHAKE);
+	assert_int_equal(sent(&c, ORIG), ~0ull);
+	seg(&c, ORIG, F_FIN, 1011, 7001, 0, 2 * SEC);
+	assert_int_equal(sent(&c, ORIG), 10);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -964,6 +1091,11 @@ int main(void)
 		cmocka_unit_test(test_fin_ack_is_exact),
 		cmocka_unit_test(test_rst_window_from_this_hosts_acks),
 		cmocka_unit_test(test_rst_window_from_the_hosts_socket),
+		cmocka_unit_test(test_payload_bytes_of_a_close),
+		cmocka_unit_test(test_payload_bytes_past_4_gib),
+		cmocka_unit_test(test_payload_bytes_after_a_forged_fin),
+		cmocka_unit_test(test_payload_bytes_of_a_reset),
+		cmocka_unit_test(test_payload_bytes_of_attempts),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
