@@ -32,9 +32,10 @@
       events with a value <= le, and _count / _sum match.
   analyze.py bytes FILE.pcapng FILE.events
       Every final event's orig_bytes / resp_bytes that is not null equals the
-      payload that side sent in the capture (its furthest data end past its
-      ISN + 1, a SYN's data included, unwrapped past 4 GiB; spoof.py's
-      forged frames left out), matched by 4-tuple and start time; a
+      payload that side sent in the capture (the furthest its data, or a
+      RST before its FIN, reached past its ISN + 1, a SYN's data included,
+      unwrapped past 4 GiB; spoof.py's forged frames left out), matched by
+      4-tuple and start time; a
       connection both of whose FINs the capture shows acknowledged must have
       both counts. Prints how many were compared and how many were null.
   analyze.py validate-events FILE.events
@@ -155,7 +156,10 @@ def analyze(pkts):
             c.irtt = p["irtt"]
         side = "orig" if (p["src"], p["sport"]) == c.orig else "resp"
         isn = c.isn_o if side == "orig" else c.isn_r
-        if p["len"] and isn is not None and not f & F_SYN and not p["forged"]:
+        # A RST carries its sender's next sequence number (up to its FIN):
+        # data the network lost on the way counts, as the sender sent it.
+        reaches = p["len"] or (f & F_RST and side not in c.fin)
+        if reaches and isn is not None and not f & F_SYN and not p["forged"]:
             # Unwrapped past 4 GiB: each segment ends within 2 GiB of the
             # furthest end so far, ahead or behind (a retransmission).
             ahead = (p["seq"] + p["len"] - isn - 1 - c.sent[side]) & 0xFFFFFFFF
