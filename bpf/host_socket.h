@@ -26,23 +26,26 @@ static __noinline int host_rcv_nxt(void *ctx, struct packet *p)
 	const __u32 *src, *dst;
 	struct bpf_sock *sk;
 	struct tcp_sock *tp;
+	__u16 sport, dport;     /* network order, as the key holds them */
 	__u32 size;
 
 	if (!cfg.tcp_rcv_nxt_off || !p)
 		return 0;
 	src = (const __u32 *)(p->from_a ? p->key.addr_a : p->key.addr_b);
 	dst = (const __u32 *)(p->from_a ? p->key.addr_b : p->key.addr_a);
+	sport = p->from_a ? p->key.port_a : p->key.port_b;
+	dport = p->from_a ? p->key.port_b : p->key.port_a;
 	if (p->key.family == 4) {
 		t.ipv4.saddr = src[3];
 		t.ipv4.daddr = dst[3];
-		t.ipv4.sport = p->from_a ? p->key.port_a : p->key.port_b;
-		t.ipv4.dport = p->from_a ? p->key.port_b : p->key.port_a;
+		t.ipv4.sport = sport;
+		t.ipv4.dport = dport;
 		size = sizeof(t.ipv4);
 	} else {
 		__builtin_memcpy(t.ipv6.saddr, src, 16);
 		__builtin_memcpy(t.ipv6.daddr, dst, 16);
-		t.ipv6.sport = p->from_a ? p->key.port_a : p->key.port_b;
-		t.ipv6.dport = p->from_a ? p->key.port_b : p->key.port_a;
+		t.ipv6.sport = sport;
+		t.ipv6.dport = dport;
 		size = sizeof(t.ipv6);
 	}
 	sk = bpf_sk_lookup_tcp(ctx, &t, size, BPF_F_CURRENT_NETNS, 0);
