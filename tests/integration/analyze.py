@@ -35,9 +35,8 @@
       payload that side sent in the capture (the furthest its data, or a
       RST before its FIN, reached past its ISN + 1, a SYN's data included,
       unwrapped past 4 GiB; spoof.py's forged frames left out), matched by
-      4-tuple and start time; a
-      connection both of whose FINs the capture shows acknowledged must have
-      both counts. Prints how many were compared and how many were null.
+      4-tuple and start time; a connection both of whose FINs the capture
+      shows acknowledged must have both counts. Prints how many were compared and how many were null.
   analyze.py validate-events FILE.events
       Every line is a JSON object with exactly the documented fields and types.
   analyze.py halfopen FILE.pcapng SYN_TIMEOUT_S WINDOW_S T...
