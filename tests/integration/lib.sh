@@ -125,6 +125,20 @@ check_cmd() {
 	fi
 }
 
+# check_report NAME CMD...: check_cmd for a command that reports what it
+# compared: its first line joins the pass line, the rest follows indented.
+check_report() {
+	local name=$1 out
+	shift
+	if out=$("$@" 2>&1); then
+		pass "$name: $(head -n 1 <<<"$out")"
+		tail -n +2 <<<"$out" | sed 's/^/      /'
+	else
+		fail "$name"
+		printf '%s\n' "$out" | head -n 30 | sed 's/^/      /'
+	fi
+}
+
 # ---- cleanup ----------------------------------------------------------------
 
 # stop_pid PID SIGNAL TIMEOUT_S: signal a process we started and wait for it,
@@ -624,26 +638,15 @@ event_sum() {
 # scheduling outliers below 5 ms, at most 10 %, are listed but tolerated
 # unless RTT_STRICT=1: see analyze.py).
 check_rtt() {
-	local out
-	if out=$("$PY" "$ANALYZE" rtt "$WORK/$1.pcapng" "$WORK/$1.events" 2>&1); then
-		pass "[$1] handshake_s of every established event = tshark initial_rtt (5 % or 100 us): $(head -n 1 <<<"$out")"
-		tail -n +2 <<<"$out" | sed 's/^/      /'
-	else
-		fail "[$1] handshake_s of every established event = tshark initial_rtt (5 % or 100 us)"
-		sed 's/^/      /' <<<"$out" | head -n 30
-	fi
+	check_report "[$1] handshake_s of every established event = tshark initial_rtt (5 % or 100 us)" \
+		"$PY" "$ANALYZE" rtt "$WORK/$1.pcapng" "$WORK/$1.events"
 }
 
 # check_bytes NAME: every orig_bytes / resp_bytes of a final event that is not
 # null = that side's payload in the capture; closed connections have both.
 check_bytes() {
-	local out what="[$1] orig_bytes / resp_bytes of the final events = the capture's payload by sequence numbers"
-	if out=$("$PY" "$ANALYZE" bytes "$WORK/$1.pcapng" "$WORK/$1.events" 2>&1); then
-		pass "$what: $(head -n 1 <<<"$out")"
-	else
-		fail "$what"
-		sed 's/^/      /' <<<"$out" | head -n 30
-	fi
+	check_report "[$1] orig_bytes / resp_bytes of the final events = the capture's payload by sequence numbers" \
+		"$PY" "$ANALYZE" bytes "$WORK/$1.pcapng" "$WORK/$1.events"
 }
 
 # check_hist: the textfile's histograms hold exactly the durations of the events.
