@@ -10,10 +10,15 @@
  *       then prints {"accepted":N,"closed":N,"errors":N}
  *   connrate client ADDR:PORT --seconds S [--warmup W] [--concurrency C] [--rate R]
  *                   [--request B]
- *       keeps C connects in flight; each connection closes as soon as it is
+ *       keeps C connections in flight; each sends its FIN as soon as it is
  *       established (the client closes first, so TIME-WAIT is on its side),
  *       or with B > 0 after sending a B-byte request and reading the
- *       server's B-byte echo (request/response traffic).
+ *       server's B-byte echo (request/response traffic), and is complete
+ *       when the server's FIN arrives. Waiting for it keeps the run closed
+ *       loop: the server's accept queue never holds more than C
+ *       connections. (Counted at establishment, a server that fell behind
+ *       overflowed its queue, which drops SYNs, and the run stalled on 1 s
+ *       SYN retransmissions: a cliff, not a rate.)
  *       R > 0 paces new connections to R per second. Prints the connections
  *       completed in total and inside the measured window after the warm-up.
  *
@@ -157,12 +162,20 @@ static int run_server(const struct sockaddr_in *sa, const char *ready)
 	return 0;
 }
 
+/* Where a client connection is; descriptors index c->phase. */
+enum phase {
+	PHASE_CONNECTING = 0,   /* connect() in flight */
+	PHASE_REQUEST,          /* --request: sent, waiting for the echo */
+	PHASE_CLOSING,          /* our FIN is out, waiting for the server's */
+};
+#define MAX_FD 65536
+
 struct client {
 	struct sockaddr_in dst;
 	double seconds, warmup, rate;
 	int concurrency;
 	int request;                      /* bytes sent and echoed; 0: none */
-	unsigned char *sent;              /* per descriptor: the request is out */
+	unsigned char *phase;             /* per descriptor: enum phase */
 	int ep, inflight;
 	unsigned long long started, done, in_window, errors;
 	int first_errno;
@@ -179,8 +192,10 @@ static void client_open(struct client *c)
 {
 	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 
-	if (fd < 0) {
-		client_error(c, errno);
+	if (fd < 0 || fd >= MAX_FD) {
+		client_error(c, fd < 0 ? errno : EMFILE);
+		if (fd >= 0)
+			close(fd);
 		return;
 	}
 	if (connect(fd, (const struct sockaddr *)&c->dst, sizeof(c->dst)) && errno != EINPROGRESS) {
@@ -197,43 +212,78 @@ static void client_open(struct client *c)
 	c->inflight++;
 }
 
-/* With --request, a connected socket sends its request and waits for the
- * echo; returns true while the connection goes on. */
-static bool client_exchange(struct client *c, int fd)
+static void client_end(struct client *c, int fd)
 {
-	static const char payload[512];
-	char buf[512];
-	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
-
-	if (!c->sent[fd]) {
-		if (write(fd, payload, (size_t)c->request) != c->request ||
-		    epoll_ctl(c->ep, EPOLL_CTL_MOD, fd, &ev))
-			return false;
-		c->sent[fd] = 1;
-		return true;
-	}
-	/* The echo of a request this small arrives in one segment. */
-	return read(fd, buf, sizeof(buf)) < 0 && errno == EAGAIN;
+	c->phase[fd] = PHASE_CONNECTING;
+	close(fd);
+	c->inflight--;
 }
 
-static void client_complete(struct client *c, int fd, double t, double t_begin, double t_end)
+/* Sends our FIN and waits for the server's; false on failure. */
+static bool client_shutdown(struct client *c, int fd)
+{
+	struct epoll_event ev = { .events = EPOLLIN | EPOLLRDHUP, .data.fd = fd };
+
+	if (shutdown(fd, SHUT_WR) || epoll_ctl(c->ep, EPOLL_CTL_MOD, fd, &ev))
+		return false;
+	c->phase[fd] = PHASE_CLOSING;
+	return true;
+}
+
+/* Sends the request and waits for its echo; false on failure. */
+static bool client_request(struct client *c, int fd)
+{
+	static const char payload[512];
+	struct epoll_event ev = { .events = EPOLLIN, .data.fd = fd };
+
+	if (write(fd, payload, (size_t)c->request) != c->request ||
+	    epoll_ctl(c->ep, EPOLL_CTL_MOD, fd, &ev))
+		return false;
+	c->phase[fd] = PHASE_REQUEST;
+	return true;
+}
+
+/* One readiness event of a client connection. */
+static void client_step(struct client *c, int fd, double t, double t_begin, double t_end)
 {
 	int err = 0;
 	socklen_t len = sizeof(err);
+	char buf[512];
+	ssize_t got;
 
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) || err) {
-		client_error(c, err ? err : errno);
-	} else if (c->request && fd < 65536 && client_exchange(c, fd)) {
-		return;
-	} else {
-		c->done++;
-		if (t >= t_begin && t < t_end)
-			c->in_window++;
+	switch (c->phase[fd]) {
+	case PHASE_CONNECTING:
+		if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len) || err)
+			break;
+		if (c->request ? client_request(c, fd) : client_shutdown(c, fd))
+			return;
+		err = errno;
+		break;
+	case PHASE_REQUEST:
+		/* The echo of a request this small arrives in one segment. */
+		got = read(fd, buf, sizeof(buf));
+		if (got < 0 && errno == EAGAIN)
+			return;
+		if (got > 0 && client_shutdown(c, fd))
+			return;
+		err = got < 0 ? errno : ECONNRESET;
+		break;
+	case PHASE_CLOSING:
+		got = read(fd, buf, sizeof(buf));
+		if (got > 0 || (got < 0 && errno == EAGAIN))
+			return;
+		if (got == 0) {
+			c->done++;
+			if (t >= t_begin && t < t_end)
+				c->in_window++;
+			client_end(c, fd);
+			return;
+		}
+		err = errno;
+		break;
 	}
-	if (c->request && fd < 65536)
-		c->sent[fd] = 0;
-	close(fd);
-	c->inflight--;
+	client_error(c, err ? err : errno);
+	client_end(c, fd);
 }
 
 static int run_client(struct client *c)
@@ -269,7 +319,7 @@ static int run_client(struct client *c)
 		n = epoll_wait(c->ep, evs, MAX_EVENTS, 1);
 		t = now_s();
 		for (i = 0; i < n; i++)
-			client_complete(c, evs[i].data.fd, t, t_begin, t_end);
+			client_step(c, evs[i].data.fd, t, t_begin, t_end);
 	}
 	printf("{\"connections\":%llu,\"measured\":%llu,\"seconds\":%.3f,\"rate\":%.1f,"
 	       "\"errors\":%llu,\"first_error\":\"%s\",\"unfinished\":%d}\n",
@@ -337,7 +387,7 @@ int main(int argc, char **argv)
 	if (c.seconds <= 0)
 		return usage();
 	c.dst = addr;
-	if (c.request && !(c.sent = calloc(65536, 1))) {
+	if (!(c.phase = calloc(MAX_FD, 1))) {
 		fputs("connrate client: out of memory\n", stderr);
 		return 1;
 	}
