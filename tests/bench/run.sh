@@ -540,13 +540,14 @@ cpu_share() {
 	awk -v s="$s" 'BEGIN { for (i = 1; i < ARGC; i++) t += ARGV[i]; printf "%.4f", 100 * t / 1e9 / s }' "$@"
 }
 
-# pp_read TAG: the monitor's two tc programs and the two that do nothing
+# pp_read TAG [INGRESS_PROGRAM]: the monitor's ingress program (default its
+# tc one; tcpshake_xdp with --ingress xdp) and tc egress program, and the two that do nothing
 # (BARE_IDS) in $WORK/TAG.progstats, as PP_IN, PP_OUT, PP_BIN and PP_BOUT
 # (each "ns-per-run runs run-time-ns", progstats_ns). A program that did not
 # run saw no packet at its hook, so the round measured nothing: die.
 pp_read() {
 	local f=$WORK/$1.progstats
-	read -r -a PP_IN <<<"$(progstats_ns "$f" tcpshake_tc_in)"
+	read -r -a PP_IN <<<"$(progstats_ns "$f" "${2:-tcpshake_tc_in}")"
 	read -r -a PP_OUT <<<"$(progstats_ns "$f" tcpshake_tc_out)"
 	read -r -a PP_BIN <<<"$(progstats_ns "$f" "${BARE_IDS[0]}")"
 	read -r -a PP_BOUT <<<"$(progstats_ns "$f" "${BARE_IDS[1]}")"
@@ -633,8 +634,46 @@ per_packet_connrate_rounds() {
 	done
 }
 
+# bulk_rounds HOOK TAG SAMPLES PROG_ID...: $ROUNDS rounds of one iperf3
+# stream each under the running monitor (its ingress on HOOK, tc or xdp)
+# and the do-nothing tc programs (BARE_IDS): run time per packet, runs per
+# second, the programs' share of one CPU and the busiest CPU's share,
+# appended to SAMPLES as workloads bulk_* (tc) or xdpbulk_* (xdp).
+bulk_rounds() {
+	local hook=$1 tag=$2 samples=$3 r bsecs=5 cpu bcpu busiest pk w prog=tcpshake_tc_in
+	shift 3
+	w=bulk_
+	[[ $hook == xdp ]] && { w=xdpbulk_; prog=tcpshake_xdp; }
+	echo "   under bulk traffic, $hook ingress: $ROUNDS rounds of ${bsecs} s inside one iperf3 stream each"
+	for ((r = 0; r < ROUNDS; r++)); do
+		PS_CPU_PACKETS_PID=$TOOL_PID progstats_under_load "$tag-bulk-$r" "$bsecs" "$@" "${BARE_IDS[@]}" -- iperf
+		pp_read "$tag-bulk-$r" "$prog"
+		cpu=$(cpu_share "$bsecs" "${PP_IN[2]}" "${PP_OUT[2]}")
+		bcpu=$(cpu_share "$bsecs" "${PP_BIN[2]}" "${PP_BOUT[2]}")
+		read -r -a busiest < <(busiest_cpu "$tag-bulk-$r")
+		pk=$(cpu_packets "$tag-bulk-$r" "${busiest[1]}") || die "[$tag-bulk-$r] no per-CPU packet counts"
+		{
+			echo "$r,0,tcpshake-mon,${w}ingress,${PP_IN[0]}"
+			echo "$r,0,tcpshake-mon,${w}egress,${PP_OUT[0]}"
+			echo "$r,0,tcpshake-mon,${w}ingress_pps,$(per_second "$bsecs" "${PP_IN[1]}")"
+			echo "$r,0,tcpshake-mon,${w}egress_pps,$(per_second "$bsecs" "${PP_OUT[1]}")"
+			echo "$r,0,tcpshake-mon,${w}cpu,$cpu"
+			echo "$r,0,tcpshake-mon,${w}gbps,$MT_GBPS"
+			echo "$r,0,tcpshake-mon,${w}busiest_cpu,${busiest[0]}"
+			echo "$r,0,tcpshake-mon,${w}busiest_cpu_pps,$(per_second "$bsecs" "$pk")"
+			echo "$r,1,nothing,${w}ingress,${PP_BIN[0]}"
+			echo "$r,1,nothing,${w}egress,${PP_BOUT[0]}"
+			echo "$r,1,nothing,${w}cpu,$bcpu"
+		} >>"$samples"
+		printf '   bulk round %d  %s ingress %4d ns (doing nothing %3d) x %3dk/s, egress %4d ns (%3d) x %3dk/s; BPF %.2f %% of a CPU (doing nothing %.2f %%), %.2f Gbit/s; %s %.0f %% busy\n' \
+			"$r" "$hook" "${PP_IN[0]}" "${PP_BIN[0]}" "$((PP_IN[1] / bsecs / 1000))" "${PP_OUT[0]}" "${PP_BOUT[0]}" \
+			"$((PP_OUT[1] / bsecs / 1000))" "$cpu" "$bcpu" "$MT_GBPS" "${busiest[1]}" \
+			"$(awk -v b="${busiest[0]}" 'BEGIN { print 100 * b }')"
+	done
+}
+
 bench_per_packet() {
-	local r bsecs=5 tag=pp samples=$OUT/per_packet.csv saved=$SECONDS_PER_RUN ids cpu bcpu busiest pk
+	local tag=pp samples=$OUT/per_packet.csv saved=$SECONDS_PER_RUN ids
 	echo
 	echo "== BPF run time per packet under real traffic: $ROUNDS rounds of ${PP_SECS} s after a warm-up ($(load_note))"
 	echo "round,slot,config,workload,value" >"$samples"
@@ -647,35 +686,18 @@ bench_per_packet() {
 	per_packet_connrate_rounds "" "round" "$samples" "${ids[@]}" -- --rate 10000
 	echo "   request/response: $ROUNDS rounds of ${PP_SECS} s, 10k conn/s paced, a ${RR_BYTES}-byte request echoed on each"
 	per_packet_connrate_rounds rr_ "rr round" "$samples" "${ids[@]}" -- --rate 10000 --request "$RR_BYTES"
-	echo "   under bulk traffic: $ROUNDS rounds of ${bsecs} s inside one iperf3 stream each"
-	for ((r = 0; r < ROUNDS; r++)); do
-		PS_CPU_PACKETS_PID=$TOOL_PID progstats_under_load "$tag-bulk-$r" "$bsecs" "${ids[@]}" "${BARE_IDS[@]}" -- iperf
-		pp_read "$tag-bulk-$r"
-		cpu=$(cpu_share "$bsecs" "${PP_IN[2]}" "${PP_OUT[2]}")
-		bcpu=$(cpu_share "$bsecs" "${PP_BIN[2]}" "${PP_BOUT[2]}")
-		read -r -a busiest < <(busiest_cpu "$tag-bulk-$r")
-		pk=$(cpu_packets "$tag-bulk-$r" "${busiest[1]}") || die "[$tag-bulk-$r] no per-CPU packet counts"
-		{
-			echo "$r,0,tcpshake-mon,bulk_ingress,${PP_IN[0]}"
-			echo "$r,0,tcpshake-mon,bulk_egress,${PP_OUT[0]}"
-			echo "$r,0,tcpshake-mon,bulk_ingress_pps,$(per_second "$bsecs" "${PP_IN[1]}")"
-			echo "$r,0,tcpshake-mon,bulk_egress_pps,$(per_second "$bsecs" "${PP_OUT[1]}")"
-			echo "$r,0,tcpshake-mon,bulk_cpu,$cpu"
-			echo "$r,0,tcpshake-mon,bulk_gbps,$MT_GBPS"
-			echo "$r,0,tcpshake-mon,bulk_busiest_cpu,${busiest[0]}"
-			echo "$r,0,tcpshake-mon,bulk_busiest_cpu_pps,$(per_second "$bsecs" "$pk")"
-			echo "$r,1,nothing,bulk_ingress,${PP_BIN[0]}"
-			echo "$r,1,nothing,bulk_egress,${PP_BOUT[0]}"
-			echo "$r,1,nothing,bulk_cpu,$bcpu"
-		} >>"$samples"
-		printf '   bulk round %d  tc ingress %4d ns (doing nothing %3d) x %3dk/s, egress %4d ns (%3d) x %3dk/s; BPF %.2f %% of a CPU (doing nothing %.2f %%), %.2f Gbit/s; %s %.0f %% busy\n' \
-			"$r" "${PP_IN[0]}" "${PP_BIN[0]}" "$((PP_IN[1] / bsecs / 1000))" "${PP_OUT[0]}" "${PP_BOUT[0]}" \
-			"$((PP_OUT[1] / bsecs / 1000))" "$cpu" "$bcpu" "$MT_GBPS" "${busiest[1]}" \
-			"$(awk -v b="${busiest[0]}" 'BEGIN { print 100 * b }')"
-	done
+	bulk_rounds tc "$tag" "$samples" "${ids[@]}"
+	# The same stream with the monitor on XDP ingress: one frame per run
+	# (no GRO before the hook), what a native XDP deployment pays per
+	# packet. A hook holds one XDP program, so the floor of a run is the
+	# tc ingress program that does nothing, on the same stream's skbs.
+	tool_stop
+	tool_start xdp "$tag-xdp"
+	mapfile -t ids < <(prog_ids "$TOOL_PID")
+	bulk_rounds xdp "$tag-xdp" "$samples" "${ids[@]}"
 	bare_tc_detach
 	tool_stop
-	rm -f "$WORK/$tag.events"
+	rm -f "$WORK/$tag.events" "$WORK/$tag-xdp.events"
 	"$PY" "$STATS" perpacket "$samples" "$OUT/figures.tsv"
 }
 

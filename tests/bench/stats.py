@@ -25,7 +25,8 @@
       "bulk_<direction>_pps" (runs per second) and "bulk_gbps" in the row
       names, and one row for "bulk_cpu": the BPF run time of ingress +
       egress in % of one CPU, the monitor's against the do-nothing
-      programs' of the same rounds.
+      programs' of the same rounds; the same for "xdpbulk_*" (the monitor
+      on XDP ingress) if present.
   stats.py median VALUE...
       "MEDIAN LO HI": the median of one value per round and its bootstrap
       95 % confidence interval (the offline bench's per-round figures).
@@ -161,7 +162,7 @@ def against_nothing(runs, samples, workload):
                 diff=statistics.median(diffs), dlo=dlo, dhi=dhi, rounds=len(both))
 
 
-def bulk_throughput_estimate(runs, gbps):
+def bulk_throughput_estimate(runs, gbps, w="bulk_", hook="tc"):
     """The throughput ratio a stream keeps when the monitor's programs take
     their run time from the CPU the stream saturates: per round,
     1 - (the programs' run time on that CPU per second) / (its busy time per
@@ -172,54 +173,58 @@ def bulk_throughput_estimate(runs, gbps):
     first, as they cost more, so the bound is an upper one. Nothing is
     charged for cache effects: an estimate, not a bound. Returns the
     figures' rows: the decision (run time as measured, which includes
-    bpf_stats' own clock reads), and two for reference."""
+    bpf_stats' own clock reads), and two for reference. w: the workloads'
+    prefix, bulk_ (monitor on tc ingress, against no tool) or xdpbulk_ (on
+    XDP ingress, against the same XDP hook without our program's time:
+    xdp-pass)."""
     mon = lambda w: runs[(w, "tcpshake-mon")]
     bare = lambda w: runs[(w, "nothing")]
-    busy_rounds = [r for r in sorted(mon("bulk_busiest_cpu")) if mon("bulk_busiest_cpu")[r] > 0]
-    per_cpu = ("bulk_busiest_cpu_pps", "tcpshake-mon") in runs
+    busy_rounds = [r for r in sorted(mon(f"{w}busiest_cpu")) if mon(f"{w}busiest_cpu")[r] > 0]
+    per_cpu = (f"{w}busiest_cpu_pps", "tcpshake-mon") in runs
 
     def on_cpu(r):
         """Ingress and egress runs per second on the stream's CPU."""
-        i, o = mon("bulk_ingress_pps")[r], mon("bulk_egress_pps")[r]
+        i, o = mon(f"{w}ingress_pps")[r], mon(f"{w}egress_pps")[r]
         if not per_cpu:
             return i, o
-        p = mon("bulk_busiest_cpu_pps")[r]
+        p = mon(f"{w}busiest_cpu_pps")[r]
         return min(i, p), min(o, max(0, p - min(i, p)))
 
     def kept(r, runs_on_cpu, over_nothing=False):
         i, o = runs_on_cpu
-        ns = lambda d: max(0, mon(f"bulk_{d}")[r] - (bare(f"bulk_{d}")[r] if over_nothing else 0))
-        return 1 - (ns("ingress") * i + ns("egress") * o) * 1e-9 / mon("bulk_busiest_cpu")[r]
+        ns = lambda d: max(0, mon(f"{w}{d}")[r] - (bare(f"{w}{d}")[r] if over_nothing else 0))
+        return 1 - (ns("ingress") * i + ns("egress") * o) * 1e-9 / mon(f"{w}busiest_cpu")[r]
 
     def summary(xs, name):
         lo, hi = bootstrap_median_ci(xs, seed=zlib.crc32(name.encode()))
         return statistics.median(xs), lo, hi
 
-    all_on_cpu = summary([kept(r, (mon("bulk_ingress_pps")[r], mon("bulk_egress_pps")[r]))
-                          for r in busy_rounds], "perpacket/bulk_estimate")
-    measured = summary([kept(r, on_cpu(r)) for r in busy_rounds], "perpacket/bulk_estimate_cpu")
-    net = summary([kept(r, on_cpu(r), True) for r in busy_rounds], "perpacket/bulk_estimate_net")
-    busy = statistics.median(mon("bulk_busiest_cpu").values())
-    share = statistics.median([sum(on_cpu(r)) / (mon("bulk_ingress_pps")[r] + mon("bulk_egress_pps")[r])
+    all_on_cpu = summary([kept(r, (mon(f"{w}ingress_pps")[r], mon(f"{w}egress_pps")[r]))
+                          for r in busy_rounds], f"perpacket/{w}estimate")
+    measured = summary([kept(r, on_cpu(r)) for r in busy_rounds], f"perpacket/{w}estimate_cpu")
+    net = summary([kept(r, on_cpu(r), True) for r in busy_rounds], f"perpacket/{w}estimate_net")
+    busy = statistics.median(mon(f"{w}busiest_cpu").values())
+    share = statistics.median([sum(on_cpu(r)) / (mon(f"{w}ingress_pps")[r] + mon(f"{w}egress_pps")[r])
                                for r in busy_rounds])
     target = TARGETS["throughput"]
     ci = lambda e: f"{e[0]:.4f} (95% CI {e[1]:.4f}..{e[2]:.4f})"
-    print(f"  bulk throughput kept, estimated from the programs' run time on the stream's busiest CPU "
+    base = "no tool" if hook == "tc" else "xdp-pass"
+    print(f"  bulk throughput kept ({hook} ingress), estimated from the programs' run time on the stream's busiest CPU "
           f"({100 * busy:.0f} % busy, {100 * share:.0f} % of the runs there): {ci(measured)}, target >= {target}; "
           f"over programs that do nothing {ci(net)}; all runs charged to it {ci(all_on_cpu)}")
     where = ("which runs were there: the monitor's per-CPU segment counts"
              if per_cpu else "all of the programs' runs charged to the stream's CPU")
-    rows = [("footprint", f"throughput: tc / no tool, estimated: 1 - the programs' run time per second on the "
+    rows = [("footprint", f"throughput: {hook} / {base}, estimated: 1 - the programs' run time per second on the "
              f"stream's busiest CPU ({100 * busy:.0f} % busy; {where}; one iperf3 stream, {gbps:.1f} Gbit/s) / "
              f"its busy time", measured[0], "x", 1,
-             "no tool: the stream's CPU time without the programs' (same rounds)", measured[0],
+             f"{base}: the stream's CPU time without the programs' (same rounds)", measured[0],
              f"{measured[1]:.3f}..{measured[2]:.3f}", f">= {target}", verdict(measured[1], measured[2], target))]
     if per_cpu:
         rows.append(("footprint", "  the same over programs that do nothing (without bpf_stats' own clock reads, "
-                     "as a monitor runs by default)", net[0], "x", 1, "no tool (same rounds)", net[0],
+                     "as a monitor runs by default)", net[0], "x", 1, f"{base} (same rounds)", net[0],
                      f"{net[1]:.3f}..{net[2]:.3f}", "-", "reference"))
         rows.append(("footprint", "  the same with every run of both programs charged to that CPU", all_on_cpu[0],
-                     "x", 1, "no tool (same rounds)", all_on_cpu[0],
+                     "x", 1, f"{base} (same rounds)", all_on_cpu[0],
                      f"{all_on_cpu[1]:.3f}..{all_on_cpu[2]:.3f}", "-", "reference"))
     return rows
 
@@ -256,28 +261,38 @@ def per_packet(samples, figures):
                   f"({per_conn:.1f} per connection), doing nothing {s['bare']:.0f} ns; {paired_ns(s)}")
             out.append(row(f"BPF per packet under {what}, tc {d}, {per_conn:.1f} "
                            f"per connection: {over_nothing_ns(s)}", s, "ns"))
-    # Bulk (one iperf3 stream: GSO skbs at tc ingress, pure ACKs at egress):
-    # per packet as above, and the share of one CPU both directions take.
-    if ("bulk_ingress", "tcpshake-mon") in runs:
-        gbps = mon_median("bulk_gbps")
+    # Bulk (one iperf3 stream: GSO skbs at tc ingress, single frames at XDP,
+    # pure ACKs at tc egress): per packet as above, and the share of one CPU
+    # both directions take; with the monitor on tc ingress, then on XDP.
+    for w, hook in (("bulk_", "tc"), ("xdpbulk_", "xdp")):
+        if (f"{w}ingress", "tcpshake-mon") not in runs:
+            continue
+        gbps = mon_median(f"{w}gbps")
         for d in ("ingress", "egress"):
-            s = against_nothing(runs, samples, f"bulk_{d}")
-            pps = mon_median(f"bulk_{d}_pps")
-            print(f"  bulk, tc {d}: tcpshake-mon {s['mon']:.0f} ns per packet at {pps:.0f} packets/s "
+            s = against_nothing(runs, samples, f"{w}{d}")
+            pps = mon_median(f"{w}{d}_pps")
+            at = f"{hook} ingress" if d == "ingress" else ("tc egress" if hook == "tc" else
+                                                          "tc egress (with --ingress xdp)")
+            print(f"  bulk, {at}: tcpshake-mon {s['mon']:.0f} ns per packet at {pps:.0f} packets/s "
                   f"({gbps:.1f} Gbit/s), doing nothing {s['bare']:.0f} ns; {paired_ns(s)}")
-            out.append(row(f"BPF per packet under bulk traffic (one iperf3 stream, {pps / 1e3:.0f}k "
-                           f"packets/s), tc {d}: {over_nothing_ns(s)}", s, "ns"))
-        s = against_nothing(runs, samples, "bulk_cpu")
-        lo, hi = bootstrap_median_ci(list(runs[("bulk_cpu", "tcpshake-mon")].values()),
-                                     seed=zlib.crc32(b"perpacket/bulk_cpu/value"))
-        print(f"  bulk, tc ingress + egress: tcpshake-mon {s['mon']:.2f} % of one CPU (95% CI "
+            r = row(f"BPF per packet under bulk traffic (one iperf3 stream, {pps / 1e3:.0f}k "
+                    f"packets/s), {at}: {over_nothing_ns(s)}", s, "ns")
+            if hook == "xdp" and d == "ingress":
+                # One XDP program per hook: the floor is tc's do-nothing one.
+                r = r[:5] + ("a tc ingress program that does nothing (the floor of a run), same "
+                             "load and rounds",) + r[6:]
+            out.append(r)
+        s = against_nothing(runs, samples, f"{w}cpu")
+        lo, hi = bootstrap_median_ci(list(runs[(f"{w}cpu", "tcpshake-mon")].values()),
+                                     seed=zlib.crc32(f"perpacket/{w}cpu/value".encode()))
+        print(f"  bulk, {hook} ingress + tc egress: tcpshake-mon {s['mon']:.2f} % of one CPU (95% CI "
               f"{lo:.2f}..{hi:.2f}), doing nothing {s['bare']:.2f} %; paired over {s['rounds']} rounds: "
               f"+{s['diff']:.2f} % (95% CI {s['dlo']:.2f}..{s['dhi']:.2f})")
-        out.append(row(f"BPF CPU under bulk traffic (one iperf3 stream, {gbps:.1f} Gbit/s): {s['mon']:.2f} % "
-                       f"of one CPU (ingress + egress; 95% CI {lo:.2f}..{hi:.2f}), +{s['diff']:.2f} % over "
-                       "doing nothing", s, "%"))
-        if ("bulk_busiest_cpu", "tcpshake-mon") in runs:
-            out.extend(bulk_throughput_estimate(runs, gbps))
+        out.append(row(f"BPF CPU under bulk traffic (one iperf3 stream, {gbps:.1f} Gbit/s), {hook} ingress: "
+                       f"{s['mon']:.2f} % of one CPU (ingress + egress; 95% CI {lo:.2f}..{hi:.2f}), "
+                       f"+{s['diff']:.2f} % over doing nothing", s, "%"))
+        if (f"{w}busiest_cpu", "tcpshake-mon") in runs:
+            out.extend(bulk_throughput_estimate(runs, gbps, w, hook))
     with open(figures, "a") as f:
         for r in out:
             f.write("\t".join(fmt(x) for x in r) + "\n")
