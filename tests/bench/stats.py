@@ -177,8 +177,8 @@ def bulk_throughput_estimate(runs, gbps, w="bulk_", hook="tc"):
     prefix, bulk_ (monitor on tc ingress, against no tool) or xdpbulk_ (on
     XDP ingress, against the same XDP hook without our program's time:
     xdp-pass)."""
-    mon = lambda w: runs[(w, "tcpshake-mon")]
-    bare = lambda w: runs[(w, "nothing")]
+    mon = lambda k: runs[(k, "tcpshake-mon")]
+    bare = lambda k: runs[(k, "nothing")]
     busy_rounds = [r for r in sorted(mon(f"{w}busiest_cpu")) if mon(f"{w}busiest_cpu")[r] > 0]
     per_cpu = (f"{w}busiest_cpu_pps", "tcpshake-mon") in runs
 
