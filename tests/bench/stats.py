@@ -243,9 +243,9 @@ def per_packet(samples, figures):
     def over_nothing_ns(s):
         return f"+{s['diff']:.0f} ns over doing nothing (95% CI {s['dlo']:.0f}..{s['dhi']:.0f})"
 
-    def row(name, s, unit):
+    def row(name, s, unit, floor=None):
         return ("footprint", name, s["mon"], unit, s["bare"],
-                "programs that do nothing, same hooks, load and rounds", s["ratio"],
+                floor or "programs that do nothing, same hooks, load and rounds", s["ratio"],
                 f"{s['lo']:.3f}..{s['hi']:.3f}", "-", "measured")
 
     # Connections opened and closed, then (if present) the same with a request
@@ -275,13 +275,11 @@ def per_packet(samples, figures):
                                                           "tc egress (with --ingress xdp)")
             print(f"  bulk, {at}: tcpshake-mon {s['mon']:.0f} ns per packet at {pps:.0f} packets/s "
                   f"({gbps:.1f} Gbit/s), doing nothing {s['bare']:.0f} ns; {paired_ns(s)}")
-            r = row(f"BPF per packet under bulk traffic (one iperf3 stream, {pps / 1e3:.0f}k "
-                    f"packets/s), {at}: {over_nothing_ns(s)}", s, "ns")
-            if hook == "xdp" and d == "ingress":
-                # One XDP program per hook: the floor is tc's do-nothing one.
-                r = r[:5] + ("a tc ingress program that does nothing (the floor of a run), same "
-                             "load and rounds",) + r[6:]
-            out.append(r)
+            # One XDP program per hook: XDP's floor is tc's do-nothing one.
+            floor = ("a tc ingress program that does nothing (the floor of a run), same load and rounds"
+                     if hook == "xdp" and d == "ingress" else None)
+            out.append(row(f"BPF per packet under bulk traffic (one iperf3 stream, {pps / 1e3:.0f}k "
+                           f"packets/s), {at}: {over_nothing_ns(s)}", s, "ns", floor))
         s = against_nothing(runs, samples, f"{w}cpu")
         lo, hi = bootstrap_median_ci(list(runs[(f"{w}cpu", "tcpshake-mon")].values()),
                                      seed=zlib.crc32(f"perpacket/{w}cpu/value".encode()))
