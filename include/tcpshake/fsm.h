@@ -501,10 +501,15 @@ static inline __u32 fsm_reset(struct conn *c, int from_orig, __u64 when)
 static inline __u32 fsm_open_rst(struct conn *c, const struct segment *s, __u64 now)
 {
 	if (fsm_rst_plausible(c, s)) {
-		/* A RST carries its sender's next sequence number: the end of
-		 * all it sent (frozen at its FIN). This host's own is exact;
-		 * one from the network moves the position forward only. */
-		if (!(c->seen & (s->from_orig ? SEEN_FIN_ORIG : SEEN_FIN_RESP))) {
+		/* An abort (RST with ACK) carries its sender's next sequence
+		 * number: the end of all it sent (frozen at its FIN). This
+		 * host's own is exact; one from the network moves the position
+		 * forward only. A RST without ACK answers a segment of a
+		 * connection its sender no longer has and takes that segment's
+		 * ack (RFC 793, 3.4): what its peer received, not what it sent
+		 * (data lost on the way to the peer, a hole its peer waits on). */
+		if ((s->flags & TCPF_ACK) &&
+		    !(c->seen & (s->from_orig ? SEEN_FIN_ORIG : SEEN_FIN_RESP))) {
 			if (s->local)
 				fsm_move_pos(c, s->from_orig, s->seq);
 			else
@@ -767,7 +772,7 @@ static inline __u32 fsm_expire(struct conn *c, __u64 now, const struct fsm_timeo
  * SYN's Fast Open data included), into *bytes: 1 when the record holds
  * them exactly, else 0. Exact: an attempt that never completed (its SYN's
  * data, or none), a side whose FIN was seen (its position froze there), or
- * one that sent a RST believed at once (fsm_open_rst). Other positions are
+ * one that aborted with a RST believed at once (fsm_open_rst). Other positions are
  * samples, which the data fast path leaves behind a stream by up to a
  * coarse tick of its data, so they are not reported. */
 static inline int fsm_payload_sent(const struct conn *c, int orig, __u64 *bytes)

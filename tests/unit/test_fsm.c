@@ -998,10 +998,12 @@ static void test_payload_bytes_after_a_forged_fin(void **state)
 	assert_int_equal(sent(&c, ORIG), 4000);
 }
 
-/* A RST believed at once ends its sender's data: its sequence number, or
- * the position when that is ahead (data seen after the RST was made). Its
- * receiver's count stays unknown; a doubted RST fixes nothing. This host's
- * own RST is exact even where forged ACKs pushed its position ahead. */
+/* An abort (RST with ACK) believed at once ends its sender's data: its
+ * sequence number, or the position when that is ahead (data seen after the
+ * RST was made). Its receiver's count stays unknown; a doubted RST fixes
+ * nothing, and neither does a RST without ACK, which repeats the ack of
+ * the segment it answers. This host's own abort is exact even where
+ * forged ACKs pushed its position ahead. */
 static void test_payload_bytes_of_a_reset(void **state)
 {
 	struct conn c;
@@ -1015,8 +1017,13 @@ static void test_payload_bytes_of_a_reset(void **state)
 
 	handshake(&c, 1000, 7000);
 	seg(&c, ORIG, F_DATA, 1001, 7001, 700, 2 * SEC);
-	assert_true(seg(&c, ORIG, F_RST, 1001, 0, 0, 2 * SEC) & FX_RESET);
+	assert_true(seg(&c, ORIG, F_RSTACK, 1001, 7001, 0, 2 * SEC) & FX_RESET);
 	assert_int_equal(sent(&c, ORIG), 700);
+
+	handshake(&c, 1000, 7000);
+	seg(&c, ORIG, F_DATA, 1001, 7001, 700, 2 * SEC);
+	assert_true(seg(&c, ORIG, F_RST, 1701, 0, 0, 2 * SEC) & FX_RESET);
+	assert_int_equal(sent(&c, ORIG), ~0ull);
 
 	handshake(&c, 1000, 7000);
 	assert_int_equal(seg(&c, ORIG, F_RST, 1001 + (1u << 20), 0, 0, 2 * SEC), 0);
@@ -1032,6 +1039,41 @@ static void test_payload_bytes_of_a_reset(void **state)
 	assert_int_equal(c.pos_resp, 7101 + 50000);
 	assert_true(seg_at(&c, RESP, F_RSTACK, 7101, 1001, 0, 2 * SEC) & FX_RESET);
 	assert_int_equal(sent(&c, RESP), 100);
+	/* This host's RST without ACK answers a segment of a socket it no
+	 * longer has: its sequence number is not its position. */
+	handshake(&c, 1000, 7000);
+	seg_at(&c, RESP, F_DATA, 7001, 1001, 100, 2 * SEC);
+	assert_true(seg_at(&c, RESP, F_RST, 7001, 0, 0, 2 * SEC) & FX_RESET);
+	assert_int_equal(c.pos_resp, 7101);
+	assert_int_equal(sent(&c, RESP), ~0ull);
+}
+
+/* A client aborts an upload whose last 300 kB were lost before the
+ * server's hook: its abort is far ahead of the server socket's RCV.NXT,
+ * doubted (the server's kernel answers it with a challenge ACK); the
+ * client, whose socket is gone, answers that ACK with a RST at the hole,
+ * which ends the connection. What the client sent is unknown: the RST
+ * that ended it says what the server received. */
+static void test_reset_after_a_lost_tail(void **state)
+{
+	const __u32 hole = 1001 + 5000000, abort_seq = hole + 300000;
+	struct segment abort_rst = { .seq = abort_seq, .ack = 7001, .flags = F_RSTACK, .from_orig = 1,
+				     .host_rcv_known = 1, .host_rcv_nxt = hole };
+	struct segment answer = { .seq = hole, .flags = F_RST, .from_orig = 1,
+				  .host_rcv_known = 1, .host_rcv_nxt = hole };
+	struct conn c;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	seg_at(&c, ORIG, F_DATA, 1001, 7001, 5000000, 2 * SEC);
+	seg_at(&c, RESP, F_ACK, 7001, hole, 0, 2 * SEC);
+	assert_int_equal(fsm_segment(&c, &abort_rst, 2 * SEC), 0);
+	assert_true(c.seen & SEEN_RST_DOUBT_ORIG);
+	assert_int_equal(seg_at(&c, RESP, F_ACK, 7001, hole, 0, 2 * SEC + 10000), 0);
+	assert_int_equal(fsm_segment(&c, &answer, 2 * SEC + 20000), FX_RESET | FX_EVENT | FX_RELEASE);
+	assert_int_equal(c.outcome, OUT_RESET);
+	assert_int_equal(sent(&c, ORIG), ~0ull);
+	assert_int_equal(sent(&c, RESP), ~0ull);
 }
 
 /* An attempt that never completed sent its SYN's data and nothing else; an
@@ -1095,6 +1137,7 @@ int main(void)
 		cmocka_unit_test(test_payload_bytes_past_4_gib),
 		cmocka_unit_test(test_payload_bytes_after_a_forged_fin),
 		cmocka_unit_test(test_payload_bytes_of_a_reset),
+		cmocka_unit_test(test_reset_after_a_lost_tail),
 		cmocka_unit_test(test_payload_bytes_of_attempts),
 	};
 
