@@ -253,6 +253,18 @@ bulk_transfers() {
 	server_wait "$tag"
 	sc_end
 	check_eq "[$tag] frames the veth pair dropped" 0 "$(veth_drops)"
+	check_eq "[$tag] segments the server's kernel dropped after the hook" 0 "$(server_rcv_drops)"
+}
+
+# server_rcv_drops: segments the server's kernel dropped on receipt, after
+# the hook and the capture saw them (a full socket backlog or receive queue).
+server_rcv_drops() {
+	local total=0 counter
+	for counter in TcpExtTCPBacklogDrop TcpExtTCPRcvQDrop TcpExtTCPOFODrop TcpExtRcvPruned \
+		TcpExtTCPZeroWindowDrop; do
+		total=$((total + $(nstat_s "$counter")))
+	done
+	echo "$total"
 }
 
 sc_gso() {
