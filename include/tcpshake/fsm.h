@@ -772,9 +772,9 @@ static inline __u32 fsm_expire(struct conn *c, __u64 now, const struct fsm_timeo
  * SYN's Fast Open data included), into *bytes: 1 when the record holds
  * them exactly, else 0. Exact: an attempt that never completed (its SYN's
  * data, or none), a side whose FIN was seen (its position froze there), or
- * one that aborted with a RST believed at once (fsm_open_rst). Other positions are
- * samples, which the data fast path leaves behind a stream by up to a
- * coarse tick of its data, so they are not reported. */
+ * one that aborted with a RST believed at once (fsm_open_rst). Other
+ * positions are samples, which the data fast path leaves behind a stream by
+ * up to a coarse tick of its data, so they are not reported. */
 static inline int fsm_payload_sent(const struct conn *c, int orig, __u64 *bytes)
 {
 	__u32 fin = orig ? SEEN_FIN_ORIG : SEEN_FIN_RESP;

@@ -499,12 +499,15 @@ nstat_snap() {
 	ip netns exec "$1" nstat -asz 2>/dev/null | awk '!/^#/ { print $1, $2 }' >"$WORK/nstat.$2"
 }
 
-# nstat_delta NS NAME COUNTER: COUNTER now minus its value in snapshot NAME.
+# nstat_delta NS NAME COUNTER...: the sum of the COUNTERs now minus their sum
+# in snapshot NAME (a counter the kernel does not list reads 0).
 nstat_delta() {
-	local now before
-	now=$(ip netns exec "$1" nstat -asz 2>/dev/null | awk -v c="$3" '$1 == c { print $2 }')
-	before=$(awk -v c="$3" '$1 == c { print $2 }' "$WORK/nstat.$2")
-	echo $((${now:-0} - ${before:-0}))
+	local ns=$1 name=$2 now before
+	shift 2
+	local sum='BEGIN { split(cs, c, " "); for (i in c) want[c[i]] = 1 } $1 in want { s += $2 } END { print s + 0 }'
+	now=$(ip netns exec "$ns" nstat -asz 2>/dev/null | awk -v cs="$*" "$sum")
+	before=$(awk -v cs="$*" "$sum" "$WORK/nstat.$name")
+	echo $((now - before))
 }
 
 # ss_count NS STATE: sockets of NS in STATE (ss state names, e.g. time-wait).
@@ -707,9 +710,9 @@ sc_end() {
 	mon_stop
 }
 
-# nstat_s / nstat_c COUNTER: delta since sc_begin in the server / client namespace.
-nstat_s() { nstat_delta "$NS_S" "$MON_TAG.s" "$1"; }
-nstat_c() { nstat_delta "$NS_C" "$MON_TAG.c" "$1"; }
+# nstat_s / nstat_c COUNTER...: delta since sc_begin in the server / client namespace.
+nstat_s() { nstat_delta "$NS_S" "$MON_TAG.s" "$@"; }
+nstat_c() { nstat_delta "$NS_C" "$MON_TAG.c" "$@"; }
 
 # check_quiet_gauges: nothing left open at the end of a scenario.
 check_quiet_gauges() {

@@ -259,12 +259,8 @@ bulk_transfers() {
 # server_rcv_drops: segments the server's kernel dropped on receipt, after
 # the hook and the capture saw them (a full socket backlog or receive queue).
 server_rcv_drops() {
-	local total=0 counter
-	for counter in TcpExtTCPBacklogDrop TcpExtTCPRcvQDrop TcpExtTCPOFODrop TcpExtRcvPruned \
-		TcpExtTCPZeroWindowDrop; do
-		total=$((total + $(nstat_s "$counter")))
-	done
-	echo "$total"
+	nstat_s TcpExtTCPBacklogDrop TcpExtTCPRcvQDrop TcpExtTCPOFODrop TcpExtRcvPruned \
+		TcpExtTCPZeroWindowDrop
 }
 
 sc_gso() {
