@@ -9,8 +9,8 @@
 # the server's veth. Configurations: no tool, tcpshake-mon with tc ingress,
 # tcpshake-mon with XDP ingress, a bare XDP_PASS program (what the XDP hook
 # costs a veth by itself), and libbpf-tools tcpstates. Every round runs each
-# configuration once, in an order rotated by one every round, one right after
-# the other in the same namespaces; the client is pinned to CPU 0 and the
+# configuration once, one right after the other in the same namespaces, in
+# the orders of a Williams design (round_order); the client is pinned to CPU 0 and the
 # server to CPU 1. Each configuration is compared with the no-tool run of its
 # own round (paired ratios), so slow drifts of the shared VM cancel out.
 #
@@ -220,14 +220,47 @@ run_connrate() {
 
 # ---- 1. real traffic, side by side ------------------------------------------
 
+# round_order R N: the order of round R over N configurations (indices),
+# a row of a Williams design: row r is the base sequence 0, 1, N-1, 2, N-2,
+# ... plus r (mod N), and for odd N rows N..2N-1 are the first N reversed.
+# Over a whole design (N rows, 2N for odd N) every configuration runs in
+# every position, and right after every other one, equally often. A plain
+# rotation keeps each configuration right after the same neighbour in
+# every round, so whatever a run leaves behind (TIME-WAIT sockets, a
+# detached XDP program's veth mode, caches) would bias one ratio in the
+# same direction every time.
+round_order() {
+	local r=$1 n=$2 j b row=()
+	local rows=$((n % 2 ? 2 * n : n))
+	r=$((r % rows))
+	for ((j = 0; j < n; j++)); do
+		if ((j % 2)); then b=$(((j + 1) / 2)); else b=$(((n - j / 2) % n)); fi
+		row+=($(((b + r % n) % n)))
+	done
+	if ((r >= n)); then
+		for ((j = n - 1; j >= 0; j--)); do echo "${row[j]}"; done
+	else
+		printf '%s\n' "${row[@]}"
+	fi
+}
+
+# design_rounds N ROUNDS: ROUNDS rounded up to a whole Williams design.
+design_rounds() {
+	local n=$1 rows=$(($1 % 2 ? 2 * $1 : $1))
+	echo $((($2 + rows - 1) / rows * rows))
+}
+
 bench_traffic() {
-	local r i c tag gbps rate hs conns lost
+	local r i c tag gbps rate hs conns lost order rounds
+	rounds=$(design_rounds ${#CONFIGS[@]} "$ROUNDS")
 	echo
-	echo "== Real traffic: ${#CONFIGS[@]} configurations x $ROUNDS rounds, ${SECONDS_PER_RUN} s per run"
+	echo "== Real traffic: ${#CONFIGS[@]} configurations x $rounds rounds (--rounds $ROUNDS, rounded up to a"
+	echo "   whole balanced order design), ${SECONDS_PER_RUN} s per run"
 	echo "   ($(load_note))"
-	for ((r = 0; r < ROUNDS; r++)); do
+	for ((r = 0; r < rounds; r++)); do
+		mapfile -t order < <(round_order "$r" ${#CONFIGS[@]})
 		for ((i = 0; i < ${#CONFIGS[@]}; i++)); do
-			c=${CONFIGS[(r + i) % ${#CONFIGS[@]}]}
+			c=${CONFIGS[order[i]]}
 			tag=r$r-$c
 			tool_start "$c" "$tag"
 			gbps=$(run_iperf "$tag")

@@ -97,7 +97,7 @@ def traffic(samples, figures):
     for w in workloads:
         configs = [c for (wk, c) in order if wk == w]
         print(f"\n{w} ({UNITS[w]}), {len(runs[(w, NONE)])} rounds, configurations interleaved "
-              "in rotating order; ratio = paired per round to the no-tool run of that round")
+              "in a balanced order; ratio = paired per round to the no-tool run of that round")
         print(f"  {'configuration':<12} {'median':>9} {'IQR':>19} {'min..max':>19} "
               f"{'ratio med':>9} {'95% CI':>15} {'per-round ratios':<}")
         for i, c in enumerate(configs):
