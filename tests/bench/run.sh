@@ -10,9 +10,10 @@
 # tcpshake-mon with XDP ingress, a bare XDP_PASS program (what the XDP hook
 # costs a veth by itself), and libbpf-tools tcpstates. Every round runs each
 # configuration once, one right after the other in the same namespaces, in
-# the orders of a Williams design (round_order); the client is pinned to CPU 0 and the
-# server to CPU 1. Each configuration is compared with the no-tool run of its
-# own round (paired ratios), so slow drifts of the shared VM cancel out.
+# the orders of a Williams design (round_order); the client is pinned to
+# CPU 0 and the server to CPU 1. Each configuration is compared with the
+# no-tool run of its own round (paired ratios), so slow drifts of the
+# shared VM cancel out.
 #
 # Results: $BUILD/bench/ (samples.csv, figures.tsv, ratios.svg, raw logs).
 
