@@ -18,7 +18,7 @@ REQUIRED_CFLAGS := -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -MMD -MP \
              -Iinclude -Isrc -Ibpf -I$(BUILD) -DTCPSHAKE_VERSION=\"$(VERSION)\"
 ALL_CFLAGS = $(REQUIRED_CFLAGS) $(CFLAGS)
 ALL_LDFLAGS = $(LDFLAGS)
-LDLIBS    += -lbpf -lelf -lz -lmicrohttpd -ljson-c -lm -lpthread
+LDLIBS    += -lbpf -lelf -lz -ljson-c -lm -lpthread
 
 # make SANITIZE=1: user space and every test binary under AddressSanitizer
 # (LeakSanitizer included) and UBSan, any report fatal. The BPF object is

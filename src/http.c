@@ -1,5 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <microhttpd.h>
 #include <stdarg.h>
@@ -81,18 +82,71 @@ int http_check_listen(const char *listen)
 	return 2;
 }
 
+/* libmicrohttpd is loaded when --listen asks for it, not linked: linked,
+ * it and the TLS libraries it initialises at start (gnutls, p11-kit,
+ * nettle) took 2.9 MiB of the monitor's RSS whether or not HTTP was served
+ * (docs/performance.md, "The loader's RSS"). */
+#define MHD_LIBRARY "libmicrohttpd.so.12"
+
+static struct {
+	__typeof__(MHD_start_daemon) *start_daemon;
+	__typeof__(MHD_stop_daemon) *stop_daemon;
+	__typeof__(MHD_create_response_from_buffer) *create_response_from_buffer;
+	__typeof__(MHD_add_response_header) *add_response_header;
+	__typeof__(MHD_queue_response) *queue_response;
+	__typeof__(MHD_destroy_response) *destroy_response;
+} mhd;
+
+/* 0 once every function above is resolved (the library stays loaded). */
+static int mhd_load(void)
+{
+	const struct {
+		const char *name;
+		void **slot;   /* POSIX: a function pointer is stored as a void * */
+	} syms[] = {
+		{ "MHD_start_daemon", (void **)&mhd.start_daemon },
+		{ "MHD_stop_daemon", (void **)&mhd.stop_daemon },
+		{ "MHD_create_response_from_buffer", (void **)&mhd.create_response_from_buffer },
+		{ "MHD_add_response_header", (void **)&mhd.add_response_header },
+		{ "MHD_queue_response", (void **)&mhd.queue_response },
+		{ "MHD_destroy_response", (void **)&mhd.destroy_response },
+	};
+	void *lib;
+	size_t i;
+
+	if (mhd.start_daemon)
+		return 0;
+	lib = dlopen(MHD_LIBRARY, RTLD_NOW | RTLD_LOCAL);
+	if (!lib) {
+		log_error("cannot load %s for --listen (%s): install libmicrohttpd12, or export "
+			  "with --prom-textfile", MHD_LIBRARY, dlerror());
+		return -1;
+	}
+	for (i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+		*syms[i].slot = dlsym(lib, syms[i].name);
+		if (!*syms[i].slot) {
+			log_error("%s has no %s: install libmicrohttpd12 0.9.71 or newer", MHD_LIBRARY,
+				  syms[i].name);
+			memset(&mhd, 0, sizeof(mhd));
+			dlclose(lib);
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static enum MHD_Result reply(struct MHD_Connection *conn, unsigned int status, const char *type,
 			     const char *body, size_t len)
 {
-	struct MHD_Response *r = MHD_create_response_from_buffer(len, (void *)body,
+	struct MHD_Response *r = mhd.create_response_from_buffer(len, (void *)body,
 								 MHD_RESPMEM_MUST_COPY);
 	enum MHD_Result ret;
 
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	ret = MHD_queue_response(conn, status, r);
-	MHD_destroy_response(r);
+	mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	ret = mhd.queue_response(conn, status, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -159,9 +213,11 @@ int http_start(struct http *h, const char *listen)
 	if (http_check_listen(listen))
 		return 2;
 	http_parse_listen(listen, &sa, &len);
+	if (mhd_load())
+		return 1;
 	if (sa.sin6_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
-	h->daemon = MHD_start_daemon(flags, ntohs(sa.sin6_port), NULL, NULL, handle, h,
+	h->daemon = mhd.start_daemon(flags, ntohs(sa.sin6_port), NULL, NULL, handle, h,
 				     MHD_OPTION_SOCK_ADDR, &sa,
 				     MHD_OPTION_CONNECTION_LIMIT, HTTP_MAX_CONNECTIONS,
 				     MHD_OPTION_PER_IP_CONNECTION_LIMIT, HTTP_MAX_PER_ADDRESS,
@@ -191,7 +247,7 @@ void http_publish(struct http *h, char *body, size_t len, bool healthy)
 void http_stop(struct http *h)
 {
 	if (h->daemon)
-		MHD_stop_daemon(h->daemon);
+		mhd.stop_daemon(h->daemon);
 	h->daemon = NULL;
 	free(h->body);
 	h->body = NULL;
