@@ -526,6 +526,27 @@ static int touch_tables(struct bench_bpf *b)
 	return 0;
 }
 
+#define LINE_RUN 256
+
+/* One trial of line_costs() in one way of calling: the generator alone,
+ * LINE_RUN lines read, and the same lines read again; the best of the
+ * first and the last in *base and *again. */
+static void lines_again(struct bench_bpf *b, int idx, int line, const __u8 *p, size_t n,
+			bool singles, double *base, double *again)
+{
+	int fds[3] = { idx, line, line }, k;
+	double d[3];
+
+	for (k = 0; k < 3; k++) {
+		b->bss->floor_state = 0;
+		d[k] = singles ? run_singles(fds[k], p, n, LINE_RUN) : run_once(fds[k], p, n, LINE_RUN);
+	}
+	if (d[0] >= 0 && d[0] < *base)
+		*base = d[0];
+	if (d[2] >= 0 && d[2] < *again)
+		*again = d[2];
+}
+
 /* A line read from a table of floor_records (bench.bpf.c) at random, one
  * per program run: in one long BPF_PROG_TEST_RUN, where lines and pages
  * stay cached; LINE_RUN lines read again by the next call of LINE_RUN runs;
@@ -533,32 +554,17 @@ static int touch_tables(struct bench_bpf *b)
  * index's generator alone. What it shows on this guest: a call of more
  * than one run (the XDP dispatcher's update around it) leaves every line
  * cold, a call of one run does not (run_singles()). */
-#define LINE_RUN 256
 static void line_costs(struct bench_bpf *b, const __u8 *p, size_t n, double out[3])
 {
 	int idx = bpf_program__fd(b->progs.bench_probe_index);
 	int line = bpf_program__fd(b->progs.bench_probe_line);
-	double base = 1e18, again = 1e18, base1 = 1e18, again1 = 1e18, d;
+	double base = 1e18, again = 1e18, base1 = 1e18, again1 = 1e18;
 	int t;
 
 	out[0] = best_of(line, p, n, LOOP_REPS / 10) - best_of(idx, p, n, LOOP_REPS / 10);
 	for (t = 0; t < TRIALS; t++) {
-		b->bss->floor_state = 0;
-		d = run_once(idx, p, n, LINE_RUN);
-		base = d >= 0 && d < base ? d : base;
-		b->bss->floor_state = 0;
-		run_once(line, p, n, LINE_RUN);
-		b->bss->floor_state = 0;
-		d = run_once(line, p, n, LINE_RUN);
-		again = d >= 0 && d < again ? d : again;
-		b->bss->floor_state = 0;
-		d = run_singles(idx, p, n, LINE_RUN);
-		base1 = d >= 0 && d < base1 ? d : base1;
-		b->bss->floor_state = 0;
-		run_singles(line, p, n, LINE_RUN);
-		b->bss->floor_state = 0;
-		d = run_singles(line, p, n, LINE_RUN);
-		again1 = d >= 0 && d < again1 ? d : again1;
+		lines_again(b, idx, line, p, n, false, &base, &again);
+		lines_again(b, idx, line, p, n, true, &base1, &again1);
 	}
 	out[1] = again - base;
 	out[2] = again1 - base1;
