@@ -321,11 +321,12 @@ int bench_floor_clock_next_src(struct xdp_md *ctx)
 	return floor_step(ctx, true, SRC_OFFSETS);
 }
 
-/* What a kernel entry leaves of a table in cache: one line read per run,
- * at an index from a generator user space restarts (floor_state), so runs
- * can read the same lines again; against the generator alone. The value
- * read (zero) goes into the next index, so no read overlaps the next one,
- * as a packet's lookup does not: the latency, not the throughput. */
+/* What a call of BPF_PROG_TEST_RUN leaves of a table in cache for the next
+ * (bench.c, line_costs): one line read per run, at an index from a
+ * generator user space restarts (floor_state), so calls can read the same
+ * lines again; against the generator alone. The value read (zero) goes
+ * into the next index, so no read overlaps the next one, as a packet's
+ * lookup does not: the latency, not the throughput. */
 __u32 floor_state;
 
 static __always_inline __u32 floor_index(void)
@@ -336,7 +337,7 @@ static __always_inline __u32 floor_index(void)
 SEC("xdp")
 int bench_probe_index(struct xdp_md *ctx __attribute__((unused)))
 {
-	floor_state = floor_state * 1103515245u + 12345u + (floor_index() & 0);
+	floor_state = floor_state * 1103515245u + 12345u;
 	return XDP_PASS;
 }
 
