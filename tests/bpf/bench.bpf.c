@@ -259,16 +259,8 @@ int bench_probe_event(struct xdp_md *ctx)
  * compared, state and time stored), and for a handshake or close packet
  * the clock. No bucket header, no second table, no counter, no call. The
  * table has a record per slot of the class's table (bench_load sizes it),
- * so each new connection's packet touches one random line of it. */
-struct floor_record {
-	__u64 key[5];
-	__u64 t;
-	__u32 seq;
-	__u32 state;
-	__u64 pad;
-} __attribute__((aligned(64)));
-_Static_assert(sizeof(struct floor_record) == 64, "the floor's record is one cache line");
-
+ * so each new connection's packet touches one random line of it (struct
+ * floor_record, bench.h). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);

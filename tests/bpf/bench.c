@@ -165,6 +165,11 @@ static size_t packet(__u8 *buf, size_t cap, const char *client, __u16 port, bool
 	return craft_packet(buf, cap, &k);
 }
 
+static void print_row(const char *name, double ns, double base, const char *verdict)
+{
+	printf("  %-44s %7.1f ns  %+7.1f ns  %5.2fx   %s\n", name, ns, ns - base, ns / base, verdict);
+}
+
 /* A row of the one-record core (bench.bpf.c, floor_step): what of the
  * class's target its minimum leaves to everything else a core does. */
 static void floor_row(const char *name, double ns, double base, double target)
@@ -176,7 +181,7 @@ static void floor_row(const char *name, double ns, double base, double target)
 			 target - (ns - base), target);
 	else
 		snprintf(verdict, sizeof(verdict), "alone above the +%.0f target", target);
-	printf("  %-44s %7.1f ns  %+7.1f ns  %5.2fx   %s\n", name, ns, ns - base, ns / base, verdict);
+	print_row(name, ns, base, verdict);
 }
 
 static void row(const char *name, double ns, double base, double target)
@@ -186,7 +191,7 @@ static void row(const char *name, double ns, double base, double target)
 	if (target > 0)
 		snprintf(verdict, sizeof(verdict), "target <= +%.0f: %s", target,
 			 ns - base <= target ? "met" : "MISSED");
-	printf("  %-44s %7.1f ns  %+7.1f ns  %5.2fx   %s\n", name, ns, ns - base, ns / base, verdict);
+	print_row(name, ns, base, verdict);
 }
 
 static struct bench_bpf *bench_load(const struct bench_geometry *g)
@@ -360,7 +365,7 @@ static int syn_flood(double bare, __u32 hs_ways)
 	snprintf(name, sizeof(name), "  the same, table crowded (after a sweep)");
 	row(name, flood, base, 60);
 	snprintf(name, sizeof(name), "  one record of %u (%.1f MiB), clock", hs_ways,
-		 hs_ways * 64 / 1048576.0);
+		 FLOOR_MIB(hs_ways));
 	floor_row(name, best_of(bpf_program__fd(b->progs.bench_floor_clock_next_src), p, n, LOOP_REPS),
 		  base, 60);
 	/* A pure ACK of no connection from a new source each time (a spoofed
@@ -615,7 +620,7 @@ static int machine_costs(void)
 						      : "none (the kernel has no BTF)");
 	}
 	printf("  A random line of a %.0f MiB table, read once a program run (dependent):\n",
-	       g.floor_records * 64 / 1048576.0);
+	       FLOOR_MIB(g.floor_records));
 	printf("  %-44s %7.1f ns\n", "in one call of many runs (lines cached)", lines[0]);
 	printf("  %-44s %7.1f ns\n", "256 lines again, after a call of 256 runs", lines[1]);
 	printf("  %-44s %7.1f ns\n", "the same, calls of one run (the classes')", lines[2]);
@@ -721,7 +726,7 @@ static int lifecycle(const struct bench_geometry *g, __u32 flows, int batches, c
 			row(steps[k].name, best[k], base, steps[k].target);
 	printf("  What a core of one 64-byte record per connection pays at least: parse,\n"
 	       "  hash, and the record (of %u, %.1f MiB) read and written; nothing else\n",
-	       g->floor_records, g->floor_records * 64 / 1048576.0);
+	       g->floor_records, FLOOR_MIB(g->floor_records));
 	floor_row("one record: a new connection's, clock", floor[FLOOR_NEW], base, 60);
 	floor_row("one record: one class later, clock", floor[FLOOR_LATER], base, 100);
 	floor_row("one record: the same without a clock", floor[FLOOR_NO_CLOCK], base, 20);
