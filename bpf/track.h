@@ -45,6 +45,13 @@ static __always_inline __u32 iface_slot(__u32 ifindex)
 	return cfg.nr_ifaces <= 1 ? 0 : iface_slot_search(ifindex);
 }
 
+/* The time of a step that needs no clock (fsm_segment_needs_time): the
+ * start of the sweeper's current coarse tick, all such a step keeps. */
+static __always_inline __u64 coarse_now_ns(void)
+{
+	return (__u64)now_coarse << FSM_COARSE_SHIFT;
+}
+
 static __always_inline void make_segment(struct segment *s, const struct packet *p, __u8 from_orig,
 					 __u32 egress)
 {
@@ -86,6 +93,7 @@ static __always_inline void start_conn(struct conn *c, const struct packet *p, _
 struct update {
 	__u32 fx;
 	__u32 gone;
+	__u64 now;        /* the time the step was taken at */
 	struct way w;     /* key and committed record */
 };
 _Static_assert(sizeof(struct update) <= sizeof(struct scratch), "an update lives in the scratch");
@@ -120,6 +128,8 @@ enum record_how {
 	HOW_GATE_BLOCK = 4,       /* the sender's block from the data gate is
 				   * above HOW_BLOCK_SHIFT (fsm_sender_position) */
 	HOW_GATE_ACKED = 8,       /* ... where this host's ACKs put it */
+	HOW_TIME_LATE  = 16,      /* the clock is read only if the step needs it
+				   * (fsm_segment_needs_time): now is not given */
 };
 #define HOW_BLOCK_SHIFT 16
 _Static_assert(HOW_BLOCK_SHIFT + FLOW_BLOCK_BITS <= 32, "a block fits above the flags");
@@ -152,6 +162,9 @@ CORE_GLOBAL int update_try(struct way *w, const struct packet *p, __u64 now, __u
 		s.gate_block = (__u16)((how >> HOW_BLOCK_SHIFT) & FLOW_BLOCK_MASK);
 		s.gate_acked = !!(how & HOW_GATE_ACKED);
 	}
+	if (how & HOW_TIME_LATE)
+		now = fsm_segment_needs_time(&u->w.conn, &s) ? clock_ns() : coarse_now_ns();
+	u->now = now;
 	u->fx = conn_step(&u->w.conn, &s, now);
 	/* Compared with the live record: had it changed since the copy, the
 	 * commit below would fail anyway. */
@@ -186,6 +199,7 @@ CORE_GLOBAL int restart_try(struct way *w, const struct packet *p, __u64 now, __
 	if (!fsm_is_handshake(u->w.conn.state) && u->w.conn.state != CS_FAILED)
 		return 1;
 	u->w.key = p->key;
+	u->now = now;
 	start_conn(&fresh, p, now, egress);
 	if (!record_commit(w, v, &fresh))
 		return 0;
@@ -235,8 +249,8 @@ static __always_inline __u32 record_step(struct way *w, const struct packet *p, 
 	if (!record_tries(w, p, now, (egress ? HOW_EGRESS : 0) | (restart ? HOW_RESTART : 0) | gate,
 			  u))
 		return 0;
-	if (u->fx)
-		account(&u->w.key, &u->w.conn, u->fx, now);
+	if (u->fx & FX_ACCOUNTED)
+		account(&u->w.key, &u->w.conn, u->fx, u->now);
 	return u->fx;
 }
 
@@ -244,6 +258,14 @@ static __always_inline __u32 record_update(struct way *w, const struct packet *p
 					   __u32 egress, struct update *u, __u32 gate)
 {
 	return record_step(w, p, now, egress, u, false, gate);
+}
+
+/* record_update() of an open or TIME-WAIT record, which reads the clock
+ * only for a step that stamps a time (fsm_segment_needs_time). */
+static __always_inline __u32 record_update_late(struct way *w, const struct packet *p,
+						__u32 egress, struct update *u, __u32 gate)
+{
+	return record_step(w, p, 0, egress, u, false, gate | HOW_TIME_LATE);
 }
 
 /* The places an update of an attempt looks for it: where it was found,
@@ -596,9 +618,9 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 
 		if (w && !((w->conn.seen & SEEN_CONTESTED) && !(p->flags & TCPF_SYN) &&
 			   hs_lookup(&probe, tag, &p->key) >= 0)) {
-			fx = record_update(w, p, clock_ns(), egress, u,
-					   (p->flags & TCPF_RST) && fi >= 0 ?
-						   flow_gate_hint(fb.h, flow_gate_at(fb.found), fi, p) : 0);
+			fx = record_update_late(w, p, egress, u,
+						(p->flags & TCPF_RST) && fi >= 0 ?
+							flow_gate_hint(fb.h, flow_gate_at(fb.found), fi, p) : 0);
 			flow_updated(&fb, fi, tag, p, egress, fx, u);
 			/* Only a SYN-ACK that may open a new connection goes on. */
 			if (!(fx & FX_CONTEST))
@@ -712,7 +734,7 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
 	w = &fb.w->way[way];
 	if (w->conn.seen & SEEN_CONTESTED)
 		return 0;
-	fx = record_update(w, p, clock_ns(), egress, u, 0);
+	fx = record_update_late(w, p, egress, u, 0);
 	if (u->gone)
 		return 0;
 	flow_updated(&fb, way, tag, p, egress, fx, u);

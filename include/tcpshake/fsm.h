@@ -681,12 +681,52 @@ static inline __u32 fsm_failed_segment(struct conn *c, const struct segment *s)
 
 /* ---- the step function ---- */
 
+/* Whether fsm_segment() uses the time beyond the coarse tick it keeps in
+ * last_active: only such a step needs the clock read (about 40 ns a
+ * packet on the BPF path). A step stamps or measures a time in a
+ * handshake, on a RST (its end, its grace, TIME-WAIT's length), after a
+ * doubted RST (fsm_contradict_rst), on the first FIN (t_fin) and on the
+ * ACK that completes a close (t_end: it acknowledges the peer's FIN once
+ * the sender's own FIN was acknowledged). Every other step (data and ACKs
+ * of an open connection, a second FIN, a copy of a SYN-ACK, segments of
+ * TIME-WAIT or of a failed attempt but a RST) is the same at any time
+ * (tests/unit/test_fsm_time.c holds it; the time of the last packet
+ * moves forward only: fsm_touch). */
+static inline int fsm_segment_needs_time(const struct conn *c, const struct segment *s)
+{
+	__u32 own_finack = s->from_orig ? SEEN_FINACK_ORIG : SEEN_FINACK_RESP;
+	__u32 peer_fin = s->from_orig ? SEEN_FIN_RESP : SEEN_FIN_ORIG;
+	__u32 peer_finack = s->from_orig ? SEEN_FINACK_RESP : SEEN_FINACK_ORIG;
+
+	if (fsm_is_handshake(c->state) || (s->flags & TCPF_RST))
+		return 1;
+	if (!fsm_is_open(c->state) || (s->flags & TCPF_SYN))
+		return 0;
+	if (c->seen & SEEN_RST_DOUBT)
+		return 1;
+	if ((s->flags & TCPF_FIN) && !(c->seen & (SEEN_FIN_ORIG | SEEN_FIN_RESP)))
+		return 1;
+	return (c->seen & own_finack) && (c->seen & (peer_fin | peer_finack));
+}
+
+/* The coarse time of the last packet, forward only: a step that needs no
+ * clock is given the start of the sweeper's current tick, which may trail
+ * a time an earlier packet read from the clock (and a capture's
+ * timestamps may be out of order). */
+static inline void fsm_touch(struct conn *c, __u64 now)
+{
+	__u32 tick = fsm_coarse(now);
+
+	if ((__s32)(tick - c->last_active) > 0)
+		c->last_active = tick;
+}
+
 static inline __u32 fsm_segment(struct conn *c, const struct segment *s, __u64 now)
 {
 	__u8 syn = s->flags & TCPF_SYN, ack = s->flags & TCPF_ACK;
 	__u32 fx;
 
-	c->last_active = fsm_coarse(now);
+	fsm_touch(c, now);
 	if (s->local)
 		c->seen |= s->from_orig ? SEEN_EGRESS_ORIG : SEEN_EGRESS_RESP;
 	if (c->state == CS_TIME_WAIT)
