@@ -93,8 +93,8 @@ static __always_inline void start_conn(struct conn *c, const struct packet *p, _
 struct update {
 	__u32 fx;
 	__u32 gone;
-	__u64 now;        /* the time the step was taken at */
 	struct way w;     /* key and committed record */
+	__u64 now;        /* the time the step was taken at */
 };
 _Static_assert(sizeof(struct update) <= sizeof(struct scratch), "an update lives in the scratch");
 
