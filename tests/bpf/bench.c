@@ -24,6 +24,7 @@
 #include <netinet/in.h>
 #include <sched.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <bpf/bpf.h>
@@ -87,15 +88,47 @@ static void prog_stats(int fd, __u64 *ns, __u64 *runs)
  * of the packets until 2026-12-04. No packet of real traffic pays it. */
 /* Pages of the bench's own memory read between two calls in the disturbed
  * regime: more than the second-level TLB of the CPUs we run on holds
- * (2,048 or 3,072 entries on AMD Zen), as the kernel's own work between
- * two packets of a connection leaves it. */
+ * (2,048 or 3,072 entries on AMD Zen). */
 #define DISTURB_PAGES 4096u
+/* Pages of code called between two calls: more than the instruction
+ * TLBs and caches hold, and a return for each in the branch predictors. */
+#define DISTURB_CODE_PAGES 2048u
 
-/* One line of each of DISTURB_PAGES pages, a different line each time:
- * their TLB entries and lines push the program's out. */
+/* The one-byte return instruction the code pages are made of: x86's.
+ * Elsewhere the regime runs without them, and says so. */
+#if defined(__x86_64__)
+#define DISTURB_RET 0xc3
+#else
+#define DISTURB_RET 0
+#endif
+
+/* DISTURB_CODE_PAGES pages of return instructions, or NULL. */
+static const __u8 *disturb_code_map(void)
+{
+	const size_t len = (size_t)DISTURB_CODE_PAGES * 4096;
+	__u8 *code;
+
+	if (!DISTURB_RET)
+		return NULL;
+	code = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (code == MAP_FAILED)
+		return NULL;
+	memset(code, DISTURB_RET, len);
+	if (mprotect(code, len, PROT_READ | PROT_EXEC)) {
+		munmap(code, len);
+		return NULL;
+	}
+	return code;
+}
+
+/* The kernel's work between two packets of a connection, in small: a line
+ * of each of DISTURB_PAGES written pages, and a call into each of
+ * DISTURB_CODE_PAGES pages of code, a different line each time, whose TLB
+ * entries, lines and branch history push the program's out. */
 static void disturb(void)
 {
 	static volatile __u8 *buf;
+	static const __u8 *code;
 	static __u32 line;
 	__u32 k, sink = 0;
 
@@ -105,11 +138,14 @@ static void disturb(void)
 			return;
 		/* Written, so each page is one of its own, not the zero page. */
 		memset((void *)buf, 1, (size_t)DISTURB_PAGES * 4096);
+		code = disturb_code_map();
 	}
 	line = (line + 1) & 63;
 	for (k = 0; k < DISTURB_PAGES; k++)
 		sink += buf[(size_t)k * 4096 + line * 64];
 	buf[0] = (__u8)sink;
+	for (k = 0; code && k < DISTURB_CODE_PAGES; k++)
+		((void (*)(void))(const void *)(code + (size_t)k * 4096 + line * 64))();
 }
 
 /* runs calls of one run each, each fed the packet the previous one
@@ -758,9 +794,10 @@ static int lifecycle(const struct bench_geometry *g, __u32 flows, int batches, c
 	       regime, batches, flows, g->hs_ways, g->flows,
 	       g->events ? "on" : "off (no --events, the default)", base);
 	if (disturbed)
-		printf("  (before each call the bench reads a line of each of %u pages of its own:\n"
-		       "  TLB and caches as the kernel's work between two packets leaves them)\n",
-		       DISTURB_PAGES);
+		printf("  (before each call the bench reads a line of each of %u pages of its own and\n"
+		       "  calls into each of %u pages of code: TLBs, caches and branch history as\n"
+		       "  the kernel's work between two packets of a connection leaves them)\n",
+		       DISTURB_PAGES, DISTURB_RET ? DISTURB_CODE_PAGES : 0);
 	for (k = 0; k < NSTEPS; k++)
 		if (steps[k].target > 0)
 			row(steps[k].name, best[k], base, steps[k].target);
@@ -846,9 +883,10 @@ lifecycles:
 		 * same with events off: the default monitor, without --events, whose
 		 * programs write no ring buffer. Cold: default sizes, every packet a
 		 * different connection, so every packet pays cache and TLB misses.
-		 * Disturbed: the quiet warm regime with the TLB and caches pushed
-		 * out between packets (disturb()), what a packet of real traffic
-		 * finds after the kernel's work since the previous one. */
+		 * Disturbed: the quiet warm regime with TLBs, caches and branch
+		 * history pushed out between packets (disturb()), what a packet
+		 * of real traffic finds after the kernel's work since the
+		 * previous one (docs/performance.md). */
 		struct bench_geometry warm = { 8192, 16384, true, 16384 };
 		struct bench_geometry cold = { 32768, 262144, true, 262144 };
 		struct bench_geometry quiet = { 8192, 16384, false, 16384 };
@@ -856,7 +894,7 @@ lifecycles:
 		if (machine_costs() || lifecycle(&warm, 256, 8, "warm", false, false) ||
 		    lifecycle(&quiet, 256, 8, "warm", false, false) ||
 		    lifecycle(&cold, FLOWS, 3, "cold", false, false) ||
-		    lifecycle(&quiet, 256, 8, "warm tables, TLB disturbed", false, true) ||
+		    lifecycle(&quiet, 256, 8, "warm tables, disturbed between packets", false, true) ||
 		    lifecycle(&warm, 256, 8, "warm, cross-checked by bpf_stats", true, false))
 			return 1;
 	}
