@@ -587,15 +587,16 @@ static __always_inline void contest(struct flow_ref fb, int fi, struct way *w, _
 enum slow_result { SLOW_DONE = 0, SLOW_NEW_ATTEMPT };
 
 /* Everything that is not a fast path, but starting an attempt: returns
- * SLOW_NEW_ATTEMPT when the packet starts one (track_slow_path). */
-CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
+ * SLOW_NEW_ATTEMPT when the packet starts one (track_slow_path). now: the
+ * packet's time when the SYN fast path read it (a copy of a SYN in
+ * progress), else 0. */
+CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress, __u64 now)
 {
 	struct flow_ref fb = flow_bucket_of(hash);
 	struct hs_ref b = hs_bucket_of(hash);
 	struct update *u = (struct update *)scratch_of_cpu();
 	struct way *w = 0;
 	__u32 tag, fx;
-	__u64 now;
 	int i, fi = -1;
 
 	if (!p || !fb.h || !fb.w || !b.h || !b.w || !u)
@@ -635,7 +636,8 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
 			contest(fb, fi, w, tag, &p->key);
 		return SLOW_NEW_ATTEMPT;
 	}
-	now = clock_ns();
+	if (!now)
+		now = clock_ns();
 	fx = hs_step(&b, &i, p, hash, now, egress, u, false);
 	if (i < 0 || i >= HS_WAYS)
 		return SLOW_DONE;
@@ -669,20 +671,22 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress)
  * called by the program, not by track_slow(), so the chain of calls
  * below it stays within the stack's 512 bytes. The SYN fast path inlines
  * new_handshake(). */
-CORE_GLOBAL int new_handshake_slow(const struct packet *p, __u64 hash, __u32 egress)
+CORE_GLOBAL int new_handshake_slow(const struct packet *p, __u64 hash, __u32 egress, __u64 now)
 {
 	struct hs_ref b = hs_bucket_of(hash);
 
 	if (!p || !b.h || !b.w)
 		return 0;
-	new_handshake(b, p, flow_tag(hash), clock_ns(), egress);
+	new_handshake(b, p, flow_tag(hash), now ? now : clock_ns(), egress);
 	return 0;
 }
 
-static __always_inline void track_slow_path(const struct packet *p, __u64 hash, __u32 egress)
+/* now: as track_slow() takes it. */
+static __always_inline void track_slow_path(const struct packet *p, __u64 hash, __u32 egress,
+					    __u64 now)
 {
-	if (track_slow(p, hash, egress) == SLOW_NEW_ATTEMPT)
-		new_handshake_slow(p, hash, egress);
+	if (track_slow(p, hash, egress, now) == SLOW_NEW_ATTEMPT)
+		new_handshake_slow(p, hash, egress, now);
 }
 
 /* The first half of track(): parses a frame of interface ifindex. Returns 1
@@ -777,14 +781,19 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 					  struct iface_stats *st, __u32 egress)
 {
 	__u32 tag = flow_tag(hash);
+	__u64 now = 0;
 
 	st->packets++;
 	if ((p->flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
 		/* Fast path: a SYN for a tuple without an attempt in progress.
 		 * The clock is read first: its latency then overlaps the bucket's
-		 * cache miss instead of adding to it. */
-		__u64 now = clock_ns();
-		struct hs_ref b = hs_bucket_of(hash);
+		 * cache miss instead of adding to it. A copy of a SYN in progress
+		 * takes the time on to the slow path, which reads no clock of
+		 * its own then. */
+		struct hs_ref b;
+
+		now = clock_ns();
+		b = hs_bucket_of(hash);
 
 		st->syn_packets++;
 		flood_syn(p, egress);
@@ -800,7 +809,7 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 		if (data_fast_path(p, hash, egress))
 			return;
 	}
-	track_slow_path(p, hash, egress);
+	track_slow_path(p, hash, egress, now);
 }
 
 /* The core after a hook parsed a frame of interface slot iface into *p

@@ -241,7 +241,7 @@ static int attempt(struct hs_ref *b, __u64 *hash, __u64 now)
 	*hash = flow_hash(&syn.key, cfg.hash_seed);
 	*b = hs_bucket_of(*hash);
 	native.now = now;
-	track_slow_path(&syn, *hash, DIR_INGRESS);
+	track_slow_path(&syn, *hash, DIR_INGRESS, 0);
 	i = hs_lookup(b, flow_tag(*hash), &syn.key);
 	assert_true(i >= 0 && !b->in_alt);
 	return i;
@@ -306,7 +306,7 @@ static void test_move_keeps_a_racing_update(void **state)
 	 * attempt in its alternative and completes it once. */
 	b.h->tag[i] = TAG_FREE;
 	native.now = T0 + 2000;
-	track_slow_path(&ack, hash, DIR_INGRESS);
+	track_slow_path(&ack, hash, DIR_INGRESS, 0);
 	assert_int_equal(native.stats[0].handshakes, 1);
 	assert_int_equal(f.h->tag[j], TAG_FREE);
 	assert_int_equal(b.h->elsewhere, 0);
