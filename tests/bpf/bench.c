@@ -79,13 +79,6 @@ static void prog_stats(int fd, __u64 *ns, __u64 *runs)
 	}
 }
 
-/* The mean ns of runs calls of one run each, the packet each run rewrote
- * fed to the next (the _next programs step to the next connection). A call
- * of more than one run of an XDP program first puts it in the kernel's XDP
- * dispatcher and takes it out after, and on this guest such a call leaves
- * every cache line cold for the next ("Machine costs", line_costs()): the
- * lifecycle classes, a few hundred packets a call, measured that instead
- * of the packets until 2026-12-04. No packet of real traffic pays it. */
 /* Pages of the bench's own memory read between two calls in the disturbed
  * regime: more than the second-level TLB of the CPUs we run on holds
  * (2,048 or 3,072 entries on AMD Zen). */
@@ -102,55 +95,68 @@ static void prog_stats(int fd, __u64 *ns, __u64 *runs)
 #define DISTURB_RET 0
 #endif
 
-/* DISTURB_CODE_PAGES pages of return instructions, or NULL. */
-static const __u8 *disturb_code_map(void)
+/* What disturb() walks: set up once by disturb_setup(). */
+static struct {
+	volatile __u8 *pages;     /* DISTURB_PAGES pages, written */
+	const __u8 *code;         /* code_pages pages of DISTURB_RET, or NULL */
+	__u32 code_pages;
+	__u32 line;               /* the line of each page read last */
+} dist;
+
+/* The pages, and the code pages where the return instruction is known;
+ * -1 when the pages cannot be had (the regime would measure nothing). */
+static int disturb_setup(void)
 {
 	const size_t len = (size_t)DISTURB_CODE_PAGES * 4096;
 	__u8 *code;
 
-	if (!DISTURB_RET)
-		return NULL;
+	if (!dist.pages) {
+		dist.pages = malloc((size_t)DISTURB_PAGES * 4096);
+		if (!dist.pages)
+			return -1;
+		/* Written, so each page is one of its own, not the zero page. */
+		memset((void *)dist.pages, 1, (size_t)DISTURB_PAGES * 4096);
+	}
+	if (dist.code || !DISTURB_RET)
+		return 0;
 	code = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (code == MAP_FAILED)
-		return NULL;
+		return -1;
 	memset(code, DISTURB_RET, len);
 	if (mprotect(code, len, PROT_READ | PROT_EXEC)) {
 		munmap(code, len);
-		return NULL;
+		return -1;
 	}
-	return code;
+	dist.code = code;
+	dist.code_pages = DISTURB_CODE_PAGES;
+	return 0;
 }
 
 /* The kernel's work between two packets of a connection, in small: a line
- * of each of DISTURB_PAGES written pages, and a call into each of
- * DISTURB_CODE_PAGES pages of code, a different line each time, whose TLB
- * entries, lines and branch history push the program's out. */
+ * of each of DISTURB_PAGES written pages, and a call into each code page,
+ * a different line each time, whose TLB entries, lines and branch history
+ * push the program's out. */
 static void disturb(void)
 {
-	static volatile __u8 *buf;
-	static const __u8 *code;
-	static __u32 line;
 	__u32 k, sink = 0;
 
-	if (!buf) {
-		buf = malloc((size_t)DISTURB_PAGES * 4096);
-		if (!buf)
-			return;
-		/* Written, so each page is one of its own, not the zero page. */
-		memset((void *)buf, 1, (size_t)DISTURB_PAGES * 4096);
-		code = disturb_code_map();
-	}
-	line = (line + 1) & 63;
+	dist.line = (dist.line + 1) & 63;
 	for (k = 0; k < DISTURB_PAGES; k++)
-		sink += buf[(size_t)k * 4096 + line * 64];
-	buf[0] = (__u8)sink;
-	for (k = 0; code && k < DISTURB_CODE_PAGES; k++)
-		((void (*)(void))(const void *)(code + (size_t)k * 4096 + line * 64))();
+		sink += dist.pages[(size_t)k * 4096 + dist.line * 64];
+	dist.pages[0] = (__u8)sink;
+	for (k = 0; k < dist.code_pages; k++)
+		((void (*)(void))(const void *)(dist.code + (size_t)k * 4096 + dist.line * 64))();
 }
 
-/* runs calls of one run each, each fed the packet the previous one
- * rewrote; with disturbed, disturb() before each call (outside the time
- * the kernel measures). */
+/* The mean ns of runs calls of one run each, the packet each run rewrote
+ * fed to the next (the _next programs step to the next connection); with
+ * disturbed, disturb() before each call, outside the time the kernel
+ * measures. A call of more than one run of an XDP program first puts it
+ * in the kernel's XDP dispatcher and takes it out after, and on this
+ * guest such a call leaves every cache line cold for the next ("Machine
+ * costs", line_costs()): the lifecycle classes, a few hundred packets a
+ * call, measured that instead of the packets until 2026-12-04. No packet
+ * of real traffic pays it. */
 static double run_singles(int fd, const __u8 *pkt, size_t len, __u32 runs, bool disturbed)
 {
 	__u8 in[256], out[256];
@@ -720,6 +726,12 @@ static int lifecycle(const struct bench_geometry *g, __u32 flows, int batches, c
 
 	if (!b)
 		return -1;
+	if (disturbed && disturb_setup()) {
+		fprintf(stderr, "bench: cannot map the pages the disturbed regime walks: %s\n",
+			strerror(errno));
+		bench_bpf__destroy(b);
+		return -1;
+	}
 	if (touch_tables(b)) {
 		fprintf(stderr, "bench: cannot write the tables: %s\n", strerror(errno));
 		bench_bpf__destroy(b);
@@ -797,7 +809,7 @@ static int lifecycle(const struct bench_geometry *g, __u32 flows, int batches, c
 		printf("  (before each call the bench reads a line of each of %u pages of its own and\n"
 		       "  calls into each of %u pages of code: TLBs, caches and branch history as\n"
 		       "  the kernel's work between two packets of a connection leaves them)\n",
-		       DISTURB_PAGES, DISTURB_RET ? DISTURB_CODE_PAGES : 0);
+		       DISTURB_PAGES, dist.code_pages);
 	for (k = 0; k < NSTEPS; k++)
 		if (steps[k].target > 0)
 			row(steps[k].name, best[k], base, steps[k].target);
