@@ -254,16 +254,10 @@ static __always_inline __u32 record_step(struct way *w, const struct packet *p, 
 	return u->fx;
 }
 
-static __always_inline __u32 record_update(struct way *w, const struct packet *p, __u64 now,
-					   __u32 egress, struct update *u, __u32 gate)
-{
-	return record_step(w, p, now, egress, u, false, gate);
-}
-
-/* record_update() of an open or TIME-WAIT record, which reads the clock
+/* record_step() on an open or TIME-WAIT record, which reads the clock
  * only for a step that stamps a time (fsm_segment_needs_time). */
-static __always_inline __u32 record_update_late(struct way *w, const struct packet *p,
-						__u32 egress, struct update *u, __u32 gate)
+static __always_inline __u32 record_update(struct way *w, const struct packet *p, __u32 egress,
+					   struct update *u, __u32 gate)
 {
 	return record_step(w, p, 0, egress, u, false, gate | HOW_TIME_LATE);
 }
@@ -619,9 +613,9 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress, __u
 
 		if (w && !((w->conn.seen & SEEN_CONTESTED) && !(p->flags & TCPF_SYN) &&
 			   hs_lookup(&probe, tag, &p->key) >= 0)) {
-			fx = record_update_late(w, p, egress, u,
-						(p->flags & TCPF_RST) && fi >= 0 ?
-							flow_gate_hint(fb.h, flow_gate_at(fb.found), fi, p) : 0);
+			fx = record_update(w, p, egress, u,
+					   (p->flags & TCPF_RST) && fi >= 0 ?
+						   flow_gate_hint(fb.h, flow_gate_at(fb.found), fi, p) : 0);
 			flow_updated(&fb, fi, tag, p, egress, fx, u);
 			/* Only a SYN-ACK that may open a new connection goes on. */
 			if (!(fx & FX_CONTEST))
@@ -738,7 +732,7 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
 	w = &fb.w->way[way];
 	if (w->conn.seen & SEEN_CONTESTED)
 		return 0;
-	fx = record_update_late(w, p, egress, u, 0);
+	fx = record_update(w, p, egress, u, 0);
 	if (u->gone)
 		return 0;
 	flow_updated(&fb, way, tag, p, egress, fx, u);

@@ -906,6 +906,7 @@ static void test_event_contents(void **unused)
 	assert_true(e->conn.t_synack <= e->conn.t_established);
 	/* The first FIN and the last ACK read the clock, not the start of
 	 * the sweeper's tick (fsm_segment_needs_time). */
+	assert_true(e->conn.t_established <= e->conn.t_fin);
 	assert_true(closing <= e->conn.t_fin);
 	assert_true(e->conn.t_fin < e->conn.t_end);
 	assert_true(e->t_event == e->conn.t_end);

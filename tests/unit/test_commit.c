@@ -160,13 +160,13 @@ static void test_half_written_record_is_not_used(void **state)
 	w.conn.version |= 1;
 	copy = w;
 	assert_int_equal(update_try(&w, &synack, T0 + 100, DIR_INGRESS, &u), 0);
-	assert_int_equal(record_update(&w, &synack, T0 + 100, DIR_INGRESS, &u, 0), 0);
+	assert_int_equal(record_step(&w, &synack, T0 + 100, DIR_INGRESS, &u, false, 0), 0);
 	assert_memory_equal(&w, &copy, sizeof(w));
 	assert_int_equal(native.stats[0].update_conflicts, before.update_conflicts + 1);
 	assert_int_equal(native.stats[0].update_retries, before.update_retries + UPDATE_TRIES);
 
 	w.conn.version &= ~1u;   /* the writer finished */
-	assert_true(record_update(&w, &synack, T0 + 200, DIR_INGRESS, &u, 0) & FX_SYNACK_FIRST);
+	assert_true(record_step(&w, &synack, T0 + 200, DIR_INGRESS, &u, false, 0) & FX_SYNACK_FIRST);
 	assert_int_equal(native.stats[0].update_conflicts, before.update_conflicts + 1);
 }
 
