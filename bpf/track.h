@@ -2,7 +2,7 @@
 /*
  * The one core behind every hook: parse, find the connection's record, run
  * the state machine, account. Two fast paths come first in each program:
- *   - data on an established flow (a global function of its own): one
+ *   - data on an established flow (inlined, no call): one
  *     flow-bucket header read, no clock, no helper call, and for payload
  *     one gate word read in a table of their own (stored when the stream
  *     enters a new block); a segment due for a sample updates the record
@@ -95,6 +95,7 @@ struct update {
 	__u32 gone;
 	struct way w;     /* key and committed record */
 	__u64 now;        /* the time the step was taken at */
+	__u32 how;        /* how record_tries() applies the packet (enum record_how) */
 };
 _Static_assert(sizeof(struct update) <= sizeof(struct scratch), "an update lives in the scratch");
 
@@ -135,11 +136,11 @@ enum record_how {
 _Static_assert(HOW_BLOCK_SHIFT + FLOW_BLOCK_BITS <= 32, "a block fits above the flags");
 _Static_assert((int)HOW_EGRESS == (int)DIR_EGRESS, "how & HOW_EGRESS is the packet's direction");
 
-/* One try at applying a packet to a record: 1 when done (committed, or
- * nothing to write, or the way holds another flow now: u->gone), 0 when
- * another CPU committed first and the step must be recomputed. */
-CORE_GLOBAL int update_try(struct way *w, const struct packet *p, __u64 now, __u32 how,
-			   struct update *u)
+/* One try at applying a packet to a record at u->now, as u->how says:
+ * 1 when done (committed, or nothing to write, or the way holds another
+ * flow now: u->gone), 0 when another CPU committed first and the step
+ * must be recomputed. */
+CORE_GLOBAL int update_try(struct way *w, const struct packet *p, struct update *u)
 {
 	struct segment s = {};
 	__u32 v;
@@ -156,16 +157,15 @@ CORE_GLOBAL int update_try(struct way *w, const struct packet *p, __u64 now, __u
 		return 1;
 	}
 	u->w.key = p->key;
-	make_segment(&s, p, p->from_a == u->w.conn.orig_is_a, how & HOW_EGRESS);
-	if (how & HOW_GATE_BLOCK) {
+	make_segment(&s, p, p->from_a == u->w.conn.orig_is_a, u->how & HOW_EGRESS);
+	if (u->how & HOW_GATE_BLOCK) {
 		s.has_gate_block = 1;
-		s.gate_block = (__u16)((how >> HOW_BLOCK_SHIFT) & FLOW_BLOCK_MASK);
-		s.gate_acked = !!(how & HOW_GATE_ACKED);
+		s.gate_block = (__u16)((u->how >> HOW_BLOCK_SHIFT) & FLOW_BLOCK_MASK);
+		s.gate_acked = !!(u->how & HOW_GATE_ACKED);
 	}
-	if (how & HOW_TIME_LATE)
-		now = fsm_segment_needs_time(&u->w.conn, &s) ? clock_ns() : coarse_now_ns();
-	u->now = now;
-	u->fx = conn_step(&u->w.conn, &s, now);
+	if (u->how & HOW_TIME_LATE)
+		u->now = fsm_segment_needs_time(&u->w.conn, &s) ? clock_ns() : coarse_now_ns();
+	u->fx = conn_step(&u->w.conn, &s, u->now);
 	/* Compared with the live record: had it changed since the copy, the
 	 * commit below would fail anyway. */
 	if (!record_changed(&u->w.conn, &w->conn))
@@ -178,15 +178,17 @@ CORE_GLOBAL int update_try(struct way *w, const struct packet *p, __u64 now, __u
 
 /* A SYN with a new ISN over an unfinished attempt or a tombstone: the old
  * attempt ends unanswered (its final record is left in u for accounting)
- * and a new attempt takes the way. Same return convention as update_try. */
-CORE_GLOBAL int restart_try(struct way *w, const struct packet *p, __u64 now, __u32 egress,
-			    struct update *u)
+ * and a new attempt takes the way at u->now. Same return convention as
+ * update_try. */
+CORE_GLOBAL int restart_try(struct way *w, const struct packet *p, struct update *u)
 {
 	struct conn fresh;
 	__u32 v;
+	__u64 now;
 
 	if (!w || !p || !u)
 		return 1;
+	now = u->now;
 	u->fx = 0;
 	u->gone = 0;
 	v = record_read(w, &u->w.conn);
@@ -199,8 +201,7 @@ CORE_GLOBAL int restart_try(struct way *w, const struct packet *p, __u64 now, __
 	if (!fsm_is_handshake(u->w.conn.state) && u->w.conn.state != CS_FAILED)
 		return 1;
 	u->w.key = p->key;
-	u->now = now;
-	start_conn(&fresh, p, now, egress);
+	start_conn(&fresh, p, now, u->how & HOW_EGRESS);
 	if (!record_commit(w, v, &fresh))
 		return 0;
 	if (u->w.conn.state != CS_FAILED)
@@ -228,13 +229,19 @@ static __always_inline bool retry_lost_races(__u32 iface, __u32 tries)
 CORE_GLOBAL int record_tries(struct way *w, const struct packet *p, __u64 now, __u32 how,
 			     struct update *u)
 {
-	__u32 egress = how & HOW_EGRESS, i;
+	__u32 i;
 
 	if (!w || !p || !u)
 		return 0;
+	/* The time and the how ride in the update, not in registers the
+	 * calls would make this frame and the tries' spill: the chain of
+	 * calls below the programs is held to 512 bytes (data_fast_path). A
+	 * try overwrites the time only with the one it read for a step that
+	 * needs the clock (HOW_TIME_LATE). */
+	u->now = now;
+	u->how = how;
 	for (i = 0; i < UPDATE_TRIES; i++) {
-		if ((how & HOW_RESTART) ? restart_try(w, p, now, egress, u)
-					: update_try(w, p, now, how, u))
+		if ((how & HOW_RESTART) ? restart_try(w, p, u) : update_try(w, p, u))
 			break;
 	}
 	return retry_lost_races(p->key.iface, i);
@@ -745,9 +752,13 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
  * gate (flow_gate) and, entering the next block, writes it, until the
  * record is due for a sample (abi.h, FLOW_BLOCK_SHIFT), which
  * data_sample() takes at the way found. 1 when done, 0 for the slow path.
- * A global function: its locals stay off the slow path's call chain, whose
- * combined stack is at the verifier's 512 bytes. */
-CORE_GLOBAL int data_fast_path(const struct packet *p, __u64 hash, __u32 egress)
+ * Inlined into the programs: a call and its return (a return thunk on
+ * this guest) cost a data packet about 12 ns, a third of its cost in the
+ * loop class (docs/performance.md). Its locals join the programs' frames,
+ * the start of the chain of calls the verifier holds to 512 bytes, which
+ * record_tries() and update_try() make room for (their time and how
+ * ride in the update). */
+static __always_inline int data_fast_path(const struct packet *p, __u64 hash, __u32 egress)
 {
 	struct flow_ref fb = flow_bucket_of(hash);
 	struct flow_gate *home_gate = flow_gate_at(fb.home);

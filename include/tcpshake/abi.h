@@ -212,7 +212,7 @@ _Static_assert(sizeof(struct way) == 128, "a way is two cache lines");
 /* Per-CPU scratch space of the slow path: a record being updated lives
  * here rather than on the 512-byte BPF stack (see track.h, struct update). */
 struct scratch {
-	__u64 words[18];
+	__u64 words[19];
 };
 
 /* The two direct-mapped tables. Each bucket is split in two arrays with the

@@ -62,6 +62,15 @@ static int teardown(void **state)
 	return 0;
 }
 
+/* One update_try() at time now, applied as how says (record_tries() sets
+ * both in the update before its tries). */
+static int try_at(struct way *w, const struct packet *p, __u64 now, __u32 how, struct update *u)
+{
+	u->now = now;
+	u->how = how;
+	return update_try(w, p, u);
+}
+
 /* A record started by the client's SYN, as the SYN fast path writes it. */
 static void start(struct way *w, __u64 now)
 {
@@ -77,7 +86,7 @@ static __u32 apply(struct way *w, bool from_client, __u8 flags, __u32 seq, __u32
 	struct packet p = packet_of(from_client, flags, seq, ack, 0);
 	struct update u;
 
-	assert_int_equal(update_try(w, &p, now, DIR_INGRESS, &u), 1);
+	assert_int_equal(try_at(w, &p, now, DIR_INGRESS, &u), 1);
 	return u.fx;
 }
 
@@ -114,7 +123,7 @@ static void test_stale_copy_is_recomputed(void **state)
 	assert_true(w.conn.seen & SEEN_FIN_RESP);
 	assert_false(w.conn.seen & SEEN_FIN_ORIG);
 
-	assert_int_equal(update_try(&w, &fin_c, T0 + 3200, DIR_INGRESS, &a), 1);
+	assert_int_equal(try_at(&w, &fin_c, T0 + 3200, DIR_INGRESS, &a), 1);
 	assert_true(a.fx & FX_SIMCLOSE);
 	assert_int_equal(w.conn.state, CS_CLOSING);
 	assert_int_equal(w.conn.version & 1, 0);
@@ -140,7 +149,7 @@ static void test_syn_retransmit_racing_the_synack(void **state)
 
 	assert_int_equal(a.w.conn.state, CS_SYN_SENT);   /* the stale copy */
 	assert_false(record_commit(&w, v, &a.w.conn));
-	assert_int_equal(update_try(&w, &syn, T0 + 700, DIR_INGRESS, &a), 1);
+	assert_int_equal(try_at(&w, &syn, T0 + 700, DIR_INGRESS, &a), 1);
 	assert_true(a.fx & FX_SYN_RETRANS);
 	assert_int_equal(w.conn.state, CS_SYN_RCVD);
 	assert_int_equal(w.conn.syn_retransmits, 1);
@@ -159,7 +168,7 @@ static void test_half_written_record_is_not_used(void **state)
 	start(&w, T0);
 	w.conn.version |= 1;
 	copy = w;
-	assert_int_equal(update_try(&w, &synack, T0 + 100, DIR_INGRESS, &u), 0);
+	assert_int_equal(try_at(&w, &synack, T0 + 100, DIR_INGRESS, &u), 0);
 	assert_int_equal(record_step(&w, &synack, T0 + 100, DIR_INGRESS, &u, false, 0), 0);
 	assert_memory_equal(&w, &copy, sizeof(w));
 	assert_int_equal(native.stats[0].update_conflicts, before.update_conflicts + 1);
@@ -193,7 +202,7 @@ static void test_reused_way_is_left_alone(void **state)
 	y = w;
 
 	assert_false(record_commit(&w, v, &a.w.conn));
-	assert_int_equal(update_try(&w, &synack, T0 + 300, DIR_INGRESS, &a), 1);
+	assert_int_equal(try_at(&w, &synack, T0 + 300, DIR_INGRESS, &a), 1);
 	assert_int_equal(a.fx, 0);
 	assert_memory_equal(&w, &y, sizeof(w));
 }
@@ -288,7 +297,7 @@ static void test_move_keeps_a_racing_update(void **state)
 
 	/* CPU A's copy predates the move: its commit must not land. */
 	assert_false(record_commit(src, v, &cpu_a.w.conn));
-	assert_int_equal(update_try(src, &synack, T0 + 1000, DIR_EGRESS, &u), 1);
+	assert_int_equal(try_at(src, &synack, T0 + 1000, DIR_EGRESS, &u), 1);
 	assert_int_equal(u.gone, 1);
 	assert_int_equal(u.fx, 0);
 
