@@ -12,8 +12,9 @@ client aborts instead (SO_LINGER {1, 0}: a RST at the end of its data) and
 the server closes on the reset. With --unread BYTES (and --reset) the client
 sends that much more after the response, which the server does not read
 for UNREAD_PAUSE s, and aborts 5 ms later: the server's kernel has taken
-it in but, its window not moving, acknowledged little of it, so the RST is
-far ahead of the server's last ACK. With --abort-upload the client aborts
+it in but, its window not moving (a fixed receive buffer, UNREAD_RCVBUF),
+acknowledged little of it, so the RST is far ahead of the server's last
+ACK. With --abort-upload the client aborts
 right after sending --up bytes, while the server is still reading them as
 fast as it can (a RST that may meet segments waiting in the socket's
 backlog), and the server reads until the reset. Every socket call has a
@@ -28,6 +29,8 @@ import time
 
 TIMEOUT = 20.0
 UNREAD_PAUSE = 0.3
+UNREAD_RCVBUF = 2 << 20   # the kernel doubles it; holds the unread megabyte
+SO_RCVBUFFORCE = getattr(socket, "SO_RCVBUFFORCE", 33)   # root: past rmem_max
 
 
 def recv_exact(s, n):
@@ -65,6 +68,13 @@ def server(a):
     fam = socket.AF_INET6 if ":" in a.addr else socket.AF_INET
     ls = socket.socket(fam, socket.SOCK_STREAM)
     ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if a.unread:
+        # A fixed receive buffer, set before the handshake: the window
+        # stops growing, so unread bytes shrink it and the kernel delays
+        # its ACKs. Left to autotuning, the buffer may still be growing
+        # when the unread megabyte comes, and the kernel then acknowledges
+        # every segment of it at once: no RST far ahead.
+        ls.setsockopt(socket.SOL_SOCKET, SO_RCVBUFFORCE, UNREAD_RCVBUF)
     ls.bind((a.addr, a.port))
     ls.listen(16)
     ls.settimeout(60)
