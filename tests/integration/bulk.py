@@ -14,11 +14,11 @@ sends that much more after the response, which the server does not read
 for UNREAD_PAUSE s, and aborts 5 ms later: the server's kernel has taken
 it in but, its window not moving (a fixed receive buffer, UNREAD_RCVBUF),
 acknowledged little of it, so the RST is far ahead of the server's last
-ACK. With --abort-upload the client aborts
-right after sending --up bytes, while the server is still reading them as
-fast as it can (a RST that may meet segments waiting in the socket's
-backlog), and the server reads until the reset. Every socket call has a
-timeout; exit status 0 only if every connection moved every byte.
+ACK. With --abort-upload the client aborts right after sending --up
+bytes, while the server is still reading them as fast as it can (a RST
+that may meet segments waiting in the socket's backlog), and the server
+reads until the reset. Every socket call has a timeout; exit status 0
+only if every connection moved every byte.
 """
 
 import argparse
