@@ -93,9 +93,15 @@ static __always_inline __u32 flow_alt_index(__u64 hash, __u32 home)
 	return (home ^ ((__u32)(hash >> 40) | 1)) & cfg.flow_mask;
 }
 
+/* A flow's home bucket. */
+static __always_inline __u32 flow_home_index(__u64 hash)
+{
+	return (__u32)(hash >> 8) & cfg.flow_mask;
+}
+
 static __always_inline struct flow_ref flow_bucket_of(__u64 hash)
 {
-	__u32 idx = (__u32)(hash >> 8) & cfg.flow_mask;
+	__u32 idx = flow_home_index(hash);
 	struct flow_ref b = {
 		.h = flow_head_at(idx),
 		.w = flow_ways_at(idx),
@@ -844,19 +850,29 @@ static __always_inline struct way *flow_lookup(struct flow_ref *b, __u32 tag,
 	return spill_lookup(b->spill_part, key);
 }
 
-/* The data fast path's way for tag: in the home bucket, else in the
- * alternative one when the home bucket has records elsewhere; *h is set to
- * the bucket found. */
-static __always_inline int flow_find_established_any(const struct flow_ref *b, __u32 tag,
-						     struct flow_head **h)
+/* The data fast path's way for tag: in its home bucket, else in the
+ * alternative one when the home bucket has records elsewhere; *h and
+ * *bucket are set to the bucket found. Only the header of each bucket is
+ * looked up, and the home bucket's count of records elsewhere only on a
+ * miss: the ways, the gate and the spill map are the caller's to reach. */
+static __always_inline int flow_find_established_any(__u64 hash, __u32 tag, struct flow_head **h,
+						     __u32 *bucket)
 {
+	__u32 home = flow_home_index(hash), alt;
+	__u32 *spilled;
 	int i;
 
-	*h = b->h;
-	i = b->h ? flow_find_established(b->h, tag) : -1;
-	if (i >= 0 || !b->spilled || !*b->spilled || b->alt == b->home)
+	*bucket = home;
+	*h = flow_head_at(home);
+	i = *h ? flow_find_established(*h, tag) : -1;
+	if (i >= 0)
 		return i;
-	*h = flow_head_at(b->alt);
+	spilled = flow_spilled_at(home);
+	alt = flow_alt_index(hash, home);
+	if (!spilled || !*spilled || alt == home)
+		return -1;
+	*bucket = alt;
+	*h = flow_head_at(alt);
 	return *h ? flow_find_established(*h, tag) : -1;
 }
 

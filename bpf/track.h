@@ -760,20 +760,21 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
  * ride in the update). */
 static __always_inline int data_fast_path(const struct packet *p, __u64 hash, __u32 egress)
 {
-	struct flow_ref fb = flow_bucket_of(hash);
-	struct flow_gate *home_gate = flow_gate_at(fb.home);
 	struct flow_head *h;
 	__u32 bucket;
 	int i;
 
 	/* An egress segment loads its gate's line (flow_gate_pass): started
 	 * before the header's, the two misses overlap. */
-	if (egress == DIR_EGRESS && home_gate)
-		__asm__ __volatile__("" : : "r"(*(volatile __u32 *)&home_gate->blocks[0]));
-	i = flow_find_established_any(&fb, flow_tag(hash), &h);
+	if (egress == DIR_EGRESS) {
+		struct flow_gate *home_gate = flow_gate_at(flow_home_index(hash));
+
+		if (home_gate)
+			__asm__ __volatile__("" : : "r"(*(volatile __u32 *)&home_gate->blocks[0]));
+	}
+	i = flow_find_established_any(hash, flow_tag(hash), &h, &bucket);
 	if (!p || !h || i < 0 || i >= FLOW_WAYS)
 		return 0;
-	bucket = h == fb.h ? fb.home : fb.alt;
 	/* The gate's address only: flow_gate_pass() decides whether its line
 	 * is loaded. */
 	if (flow_gate_pass(h, flow_gate_at(bucket), i, now_coarse, p, egress))
