@@ -54,7 +54,7 @@ struct packet {
 	__u8  flags;              /* TCP flag byte */
 	__u8  from_a;             /* the sender is endpoint a of the key */
 	__u8  host_rcv_known;     /* host_rcv_nxt is set (the parser clears both) */
-	__u8  pad;
+	__u8  addr_order;         /* enum addr_order: the network stage's, for the transport's */
 	/* A RST from the network: this host's own RCV.NXT for the connection,
 	 * and the bytes (truesize) waiting in the socket's backlog, which the
 	 * kernel takes in before the RST: read from its socket by the hook
@@ -82,8 +82,6 @@ PARSE_INLINE const __u8 *cursor_take(struct cursor *c, __u32 len)
 	return p;
 }
 
-static inline __u16 load_be16(const __u8 *p) { return (__u16)(p[0] << 8 | p[1]); }
-
 /* Raw (network-order) word loads of possibly unaligned packet bytes: one
  * load instruction in BPF, where the JIT handles any alignment on the
  * architectures we run on; memcpy natively, which compiles to the same. */
@@ -97,6 +95,7 @@ static inline __u64 load_raw64(const __u8 *p) { __u64 v; __builtin_memcpy(&v, p,
 static inline __u16 load_raw16(const __u8 *p) { __u16 v; __builtin_memcpy(&v, p, 2); return v; }
 #endif
 
+static inline __u16 load_be16(const __u8 *p) { return be16_to_host(load_raw16(p)); }
 static inline __u32 load_be32(const __u8 *p) { return be32_to_host(load_raw32(p)); }
 
 /* Ethernet and VLAN tags: the EtherType of the payload, or a negative
@@ -154,11 +153,29 @@ PARSE_INLINE __u32 ip_length(__u32 field, __u32 room)
 	return field <= room ? field : 0;
 }
 
-/* IPv4 header: the addresses as IPv4-mapped IPv6 words (raw byte order);
- * returns the IP payload length, or a negative enum parse_result. */
-PARSE_INLINE int parse_ipv4(struct cursor *c, __u64 *saddr, __u64 *daddr)
+/* How the sender's address compares with the receiver's. The network stage
+ * stores the addresses in the key lower first, and parse_transport() orders
+ * the ports by it (endpoint a is the lower endpoint: address, then port).
+ * Any total order works; raw words are compared as they are loaded. */
+enum addr_order {
+	ADDR_SENDER_LOWER = 0,
+	ADDR_SENDER_EQUAL,
+	ADDR_SENDER_HIGHER,
+};
+
+/* The IPv4-mapped IPv6 word of an address loaded raw: bytes 8..15 of
+ * ::ffff:a.b.c.d are 00 00 ff ff a b c d. */
+PARSE_INLINE __u64 ipv4_mapped_word(__u32 raw)
 {
-	__u32 room = frame_left(c), ihl, tot_len;
+	return 0xffff0000ull | (__u64)raw << 32;
+}
+
+/* IPv4 header: the addresses as IPv4-mapped IPv6 words (raw byte order),
+ * lower first, in w[0..3], their order in *order; returns the IP payload
+ * length, or a negative enum parse_result. */
+PARSE_INLINE int parse_ipv4(struct cursor *c, __u64 *w, __u8 *order)
+{
+	__u32 room = frame_left(c), ihl, tot_len, saddr, daddr;
 	const __u8 *ip = cursor_take(c, 20);
 
 	if (!ip)
@@ -177,19 +194,38 @@ PARSE_INLINE int parse_ipv4(struct cursor *c, __u64 *saddr, __u64 *daddr)
 		return -PARSE_OTHER;
 	if (load_be16(ip + 6) & 0x1fff)   /* fragment offset: not the first */
 		return -PARSE_OTHER;
-	/* bytes 8..15 of ::ffff:a.b.c.d are 00 00 ff ff a b c d */
-	saddr[0] = daddr[0] = 0;
-	saddr[1] = 0xffff0000ull | (__u64)load_raw32(ip + 12) << 32;
-	daddr[1] = 0xffff0000ull | (__u64)load_raw32(ip + 16) << 32;
+	saddr = load_raw32(ip + 12);
+	daddr = load_raw32(ip + 16);
+	/* Compared as their mapped words would be: the upper halves are equal. */
+	*order = saddr < daddr ? ADDR_SENDER_LOWER :
+		 saddr == daddr ? ADDR_SENDER_EQUAL : ADDR_SENDER_HIGHER;
+	w[0] = w[2] = 0;
+	w[1] = ipv4_mapped_word(saddr < daddr ? saddr : daddr);
+	w[3] = ipv4_mapped_word(saddr < daddr ? daddr : saddr);
 	return (int)(tot_len - ihl);
 }
 
-/* IPv6 header; same return convention as IPv4, and *next is the protocol
- * of the header that follows it. */
-PARSE_INLINE int parse_ipv6(struct cursor *c, __u64 *saddr, __u64 *daddr, __u8 *next)
+/* How the IPv6 address at s compares with the one at d, word by word as
+ * they are loaded: two words at a time are all BPF's registers hold here. */
+PARSE_INLINE __u8 ipv6_addr_order(const __u8 *s, const __u8 *d)
+{
+	__u64 s0 = load_raw64(s), d0 = load_raw64(d), s1, d1;
+
+	if (s0 != d0)
+		return s0 < d0 ? ADDR_SENDER_LOWER : ADDR_SENDER_HIGHER;
+	s1 = load_raw64(s + 8);
+	d1 = load_raw64(d + 8);
+	if (s1 != d1)
+		return s1 < d1 ? ADDR_SENDER_LOWER : ADDR_SENDER_HIGHER;
+	return ADDR_SENDER_EQUAL;
+}
+
+/* IPv6 header; same conventions as IPv4, and *next is the protocol of the
+ * header that follows it. */
+PARSE_INLINE int parse_ipv6(struct cursor *c, __u64 *w, __u8 *order, __u8 *next)
 {
 	__u32 room = frame_left(c), payload;
-	const __u8 *ip = cursor_take(c, 40);
+	const __u8 *ip = cursor_take(c, 40), *lo, *hi;
 
 	if (!ip)
 		return -PARSE_TRUNCATED;
@@ -198,10 +234,14 @@ PARSE_INLINE int parse_ipv6(struct cursor *c, __u64 *saddr, __u64 *daddr, __u8 *
 	payload = ip_length(load_be16(ip + 4), room > 40 ? room - 40 : 0);
 	if (!payload)
 		return -PARSE_BAD_LENGTH;     /* larger than the frame, or zero */
-	saddr[0] = load_raw64(ip + 8);
-	saddr[1] = load_raw64(ip + 16);
-	daddr[0] = load_raw64(ip + 24);
-	daddr[1] = load_raw64(ip + 32);
+	*order = ipv6_addr_order(ip + 8, ip + 24);
+	/* Lower first; equal addresses either way round. */
+	lo = *order == ADDR_SENDER_HIGHER ? ip + 24 : ip + 8;
+	hi = *order == ADDR_SENDER_HIGHER ? ip + 8 : ip + 24;
+	w[0] = load_raw64(lo);
+	w[1] = load_raw64(lo + 8);
+	w[2] = load_raw64(hi);
+	w[3] = load_raw64(hi + 8);
 	*next = ip[6];
 	return (int)payload;
 }
@@ -283,26 +323,6 @@ PARSE_INLINE void key_set_iface(struct flow_key *k, __u8 iface)
 		      (__u64)iface << KEY_TAIL_IFACE_SHIFT;
 }
 
-/* A word of an address the network stage has just stored, read at the
- * width it was stored: natively, a compiler would merge two such loads into
- * one 16-byte load, which store forwarding cannot serve (a stall of a dozen
- * cycles on every packet). */
-PARSE_INLINE __u64 stored_word(const __u64 *w)
-{
-	return *(const volatile __u64 *)w;
-}
-
-/* Lower (address, port) endpoint first, so both directions share one key.
- * Any total order works; raw words are compared as they are loaded. */
-PARSE_INLINE int endpoint_is_lower(__u64 a0, __u64 a1, __u16 pa, __u64 b0, __u64 b1, __u16 pb)
-{
-	if (a0 != b0)
-		return a0 < b0;
-	if (a1 != b1)
-		return a1 < b1;
-	return pa <= pb;
-}
-
 /* The parse runs in stages, each starting where the last one left the
  * cursor: the link layer, the network header, IPv6 extension headers,
  * TCP. parse_frame() runs them one after the other. The BPF programs run
@@ -325,10 +345,11 @@ PARSE_INLINE int parse_link(struct cursor *c, int raw_ip)
 }
 
 /* Stage 2: the network header of EtherType proto. Leaves the addresses in
- * p->key as they were sent, the sender's first (parse_transport() orders
- * them), the family, and in *next the protocol of the header at the
- * cursor (TCP, or an IPv6 extension header: parse_extensions()); returns
- * the IP payload length, or a negative enum parse_result. */
+ * p->key, lower first, their order in p->addr_order (parse_transport()
+ * orders the ports by it), the family, and in *next the protocol of the
+ * header at the cursor (TCP, or an IPv6 extension header:
+ * parse_extensions()); returns the IP payload length, or a negative
+ * enum parse_result. */
 PARSE_INLINE int parse_network(struct cursor *c, int proto, struct packet *p, __u8 *next)
 {
 	__u64 *w = p->key.words;
@@ -336,11 +357,11 @@ PARSE_INLINE int parse_network(struct cursor *c, int proto, struct packet *p, __
 	if (proto == ETHP_IPV4) {
 		p->key.family = 4;
 		*next = IPPROTO_TCP_;      /* parse_ipv4() only returns TCP */
-		return parse_ipv4(c, w, w + 2);
+		return parse_ipv4(c, w, &p->addr_order);
 	}
 	if (proto == ETHP_IPV6) {
 		p->key.family = 6;
-		return parse_ipv6(c, w, w + 2, next);
+		return parse_ipv6(c, w, &p->addr_order, next);
 	}
 	return -PARSE_OTHER;
 }
@@ -350,7 +371,6 @@ PARSE_INLINE int parse_network(struct cursor *c, int proto, struct packet *p, __
 PARSE_INLINE enum parse_result parse_transport(struct cursor *c, __u32 ip_payload,
 						struct packet *p)
 {
-	__u64 *w = p->key.words, s0, s1, d0, d1;
 	const __u8 *tcp;
 	__u16 sport, dport;
 	__u32 doff;
@@ -378,17 +398,9 @@ PARSE_INLINE enum parse_result parse_transport(struct cursor *c, __u32 ip_payloa
 	p->host_rcv_known = 0;   /* the kernel hook's to set (host_socket.h) */
 	p->host_rcv_nxt = 0;
 	p->host_backlog = 0;
-	s0 = stored_word(w);
-	s1 = stored_word(w + 1);
-	d0 = stored_word(w + 2);
-	d1 = stored_word(w + 3);
-	from_a = endpoint_is_lower(s0, s1, be16_to_host(sport), d0, d1, be16_to_host(dport));
+	from_a = p->addr_order == ADDR_SENDER_LOWER ||
+		 (p->addr_order == ADDR_SENDER_EQUAL && be16_to_host(sport) <= be16_to_host(dport));
 	p->from_a = (__u8)from_a;
-	/* Selects, not a branch: the order is a coin toss per packet. */
-	w[0] = from_a ? s0 : d0;
-	w[1] = from_a ? s1 : d1;
-	w[2] = from_a ? d0 : s0;
-	w[3] = from_a ? d1 : s1;
 	/* The caller knows the interface: key_set_iface(). */
 	p->key.words[4] = key_tail(from_a ? sport : dport, from_a ? dport : sport,
 				   p->key.family);

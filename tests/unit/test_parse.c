@@ -129,6 +129,80 @@ static void test_same_address_ports_decide(void **state)
 	assert_int_equal(ntohs(p.key.port_a), 80);
 }
 
+/* An address as the key holds it: IPv6, or IPv4-mapped. */
+static void key_address(int family, const char *text, __u8 out[16])
+{
+	memset(out, 0, 16);
+	if (family == 4) {
+		out[10] = out[11] = 0xff;
+		inet_pton(AF_INET, text, out + 12);
+	} else {
+		inet_pton(AF_INET6, text, out);
+	}
+}
+
+/* The key's order of endpoints (parse.h): the address words as a
+ * little-endian host loads them, first word first, then the port. */
+static int endpoint_before(const __u8 x[16], __u16 xport, const __u8 y[16], __u16 yport)
+{
+	__u64 xw[2], yw[2];
+
+	memcpy(xw, x, 16);
+	memcpy(yw, y, 16);
+	if (xw[0] != yw[0])
+		return xw[0] < yw[0];
+	if (xw[1] != yw[1])
+		return xw[1] < yw[1];
+	return xport <= yport;
+}
+
+/* Both directions of a connection parse to one key, its endpoint a the
+ * first in the key's order, whichever part decides: the first address
+ * word, the second, or, for equal addresses, the ports. */
+static void test_endpoint_order(void **state)
+{
+	static const struct craft pairs[] = {
+		{ .family = 4, .src = "10.0.0.1", .dst = "10.0.0.2", .sport = 40000, .dport = 80 },
+		{ .family = 4, .src = "10.0.0.9", .dst = "192.168.0.1", .sport = 80, .dport = 40000 },
+		{ .family = 4, .src = "127.0.0.1", .dst = "127.0.0.1", .sport = 80, .dport = 40000 },
+		{ .family = 4, .src = "127.0.0.1", .dst = "127.0.0.1", .sport = 40000, .dport = 80 },
+		{ .family = 6, .src = "fd00::1", .dst = "fe80::1", .sport = 443, .dport = 40000 },
+		{ .family = 6, .src = "fd00::1:0:0:1", .dst = "fd00::1:0:0:2", .sport = 1, .dport = 2 },
+		{ .family = 6, .src = "fd00::ff00:0:0:0", .dst = "fd00::1:0:0:0", .sport = 2, .dport = 1 },
+		{ .family = 6, .src = "::1", .dst = "::1", .sport = 443, .dport = 40000 },
+		{ .family = 6, .src = "::1", .dst = "::1", .sport = 40000, .dport = 443 },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		struct craft up = pairs[i], down = pairs[i];
+		struct packet a = { 0 }, b = { 0 };
+		__u8 buf[256], src[16], dst[16];
+		int src_first;
+
+		up.flags = down.flags = TCPF_ACK;
+		down.src = up.dst;
+		down.dst = up.src;
+		down.sport = up.dport;
+		down.dport = up.sport;
+		assert_int_equal(parse_packet(buf, buf + craft_packet(buf, sizeof(buf), &up), &a),
+				 PARSE_TCP);
+		assert_int_equal(parse_packet(buf, buf + craft_packet(buf, sizeof(buf), &down), &b),
+				 PARSE_TCP);
+		key_address(up.family, up.src, src);
+		key_address(up.family, up.dst, dst);
+		src_first = endpoint_before(src, up.sport, dst, up.dport);
+		assert_int_equal(a.from_a, src_first);
+		assert_int_equal(b.from_a, !src_first);
+		assert_memory_equal(a.key.addr_a, src_first ? src : dst, 16);
+		assert_memory_equal(a.key.addr_b, src_first ? dst : src, 16);
+		assert_int_equal(ntohs(a.key.port_a), src_first ? up.sport : up.dport);
+		assert_int_equal(ntohs(a.key.port_b), src_first ? up.dport : up.sport);
+		assert_memory_equal(&a.key, &b.key, sizeof(a.key));
+	}
+}
+
 /* A parsed packet is whole: what only the kernel hook sets (this host's
  * RCV.NXT for a RST) is cleared, whatever the caller's struct held. */
 static void test_host_fields_cleared(void **state)
@@ -151,6 +225,7 @@ int main(void)
 		cmocka_unit_test(test_fields_and_canonical_key),
 		cmocka_unit_test(test_ipv6_addresses),
 		cmocka_unit_test(test_same_address_ports_decide),
+		cmocka_unit_test(test_endpoint_order),
 		cmocka_unit_test(test_host_fields_cleared),
 	};
 
