@@ -203,19 +203,34 @@ static void test_endpoint_order(void **state)
 	}
 }
 
-/* A parsed packet is whole: what only the kernel hook sets (this host's
- * RCV.NXT for a RST) is cleared, whatever the caller's struct held. */
-static void test_host_fields_cleared(void **state)
+/* A parsed packet is whole: every byte of it is written, whatever the
+ * caller's struct held (the BPF programs do not clear theirs), and what
+ * only the kernel hook sets (this host's RCV.NXT for a RST) is cleared. */
+static void test_parse_writes_whole_packet(void **state)
 {
-	struct craft c = V4(.flags = TCPF_RST | TCPF_ACK);
-	struct packet p;
-	__u8 buf[256];
+	size_t i;
 
 	(void)state;
-	memset(&p, 0xff, sizeof(p));
-	assert_int_equal(parse_packet(buf, buf + craft_packet(buf, sizeof(buf), &c), &p), PARSE_TCP);
-	assert_int_equal(p.host_rcv_known, 0);
-	assert_int_equal(p.host_rcv_nxt, 0);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct craft c = cases[i].pkt;
+		struct packet zeros, ones;
+		__u8 buf[256];
+		size_t len;
+
+		if (cases[i].want != PARSE_TCP)
+			continue;
+		c.flags = TCPF_RST | TCPF_ACK;
+		len = craft_packet(buf, sizeof(buf), &c);
+		memset(&zeros, 0, sizeof(zeros));
+		memset(&ones, 0xff, sizeof(ones));
+		assert_int_equal(parse_packet(buf, buf + len, &zeros), PARSE_TCP);
+		assert_int_equal(parse_packet(buf, buf + len, &ones), PARSE_TCP);
+		if (memcmp(&zeros, &ones, sizeof(zeros)))
+			fail_msg("%s: the parse left bytes of struct packet unwritten", cases[i].name);
+		assert_int_equal(ones.host_rcv_known, 0);
+		assert_int_equal(ones.host_rcv_nxt, 0);
+		assert_int_equal(ones.host_backlog, 0);
+	}
 }
 
 int main(void)
@@ -226,7 +241,7 @@ int main(void)
 		cmocka_unit_test(test_ipv6_addresses),
 		cmocka_unit_test(test_same_address_ports_decide),
 		cmocka_unit_test(test_endpoint_order),
-		cmocka_unit_test(test_host_fields_cleared),
+		cmocka_unit_test(test_parse_writes_whole_packet),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
