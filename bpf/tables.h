@@ -362,8 +362,6 @@ static __always_inline bool hs_may_hold(const struct hs_head *h, __u32 tag)
 
 	for (i = 0; i < HS_WAYS; i++)
 		hit |= (h->tag[i] & ~TAG_TOMBSTONE) == tag;
-	/* The ways before the count, as hs_lookup() reads them. */
-	__asm__ __volatile__("" ::: "memory");
 	return hit || h->elsewhere;
 }
 
