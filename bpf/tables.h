@@ -71,15 +71,9 @@ struct flow_ref {
 	__u32 found;              /* the bucket h and w are (home or alt) */
 };
 
-/* An attempt's home bucket. */
-static __always_inline __u32 hs_home_index(__u64 hash)
-{
-	return (__u32)hash & cfg.hs_mask;
-}
-
 static __always_inline struct hs_ref hs_bucket_of(__u64 hash)
 {
-	__u32 idx = hs_home_index(hash);
+	__u32 idx = (__u32)hash & cfg.hs_mask;
 	struct hs_ref b = {
 		.h = hs_head_at(idx),
 		.w = hs_ways_at(idx),
@@ -356,13 +350,13 @@ static __always_inline int hs_lookup(struct hs_ref *b, __u32 tag, const struct f
 /* Whether bucket b may hold an attempt of fingerprint tag, by its header
  * alone: a way with that tag, or attempts held in its alternative (a
  * false yes costs a hint its loads, nothing else). */
-static __always_inline bool hs_may_hold(const struct hs_head *h, __u32 tag)
+static __always_inline bool hs_may_hold(const struct hs_ref *b, __u32 tag)
 {
 	__u32 i, hit = 0;
 
 	for (i = 0; i < HS_WAYS; i++)
-		hit |= (h->tag[i] & ~TAG_TOMBSTONE) == tag;
-	return hit || h->elsewhere;
+		hit |= (b->h->tag[i] & ~TAG_TOMBSTONE) == tag;
+	return hit || b->h->elsewhere;
 }
 
 /* Way i of bucket idx held another bucket's attempt and no longer does:
@@ -854,20 +848,6 @@ static __always_inline struct way *flow_lookup(struct flow_ref *b, __u32 tag,
 		}
 	}
 	return spill_lookup(b->spill_part, key);
-}
-
-/* Whether the flow table may hold a record of tag, in any state: a way of
- * its home bucket h carries the tag, or the bucket has records elsewhere
- * (*spilled, its count: the alternative bucket or the spill map). Reads the
- * header alone, as hs_may_hold() does. */
-static __always_inline bool flow_may_hold(const struct flow_head *h, const __u32 *spilled,
-					  __u32 tag)
-{
-	__u32 i, hit = 0;
-
-	for (i = 0; i < FLOW_WAYS; i++)
-		hit |= (h->tag[i] & ~TAG_ESTABLISHED) == tag;
-	return hit || !spilled || *spilled;
 }
 
 /* The data fast path's way for tag: in its home bucket, else in the

@@ -9,8 +9,6 @@
  *     at the way found (data_sample());
  *   - a new SYN: one handshake-bucket header read, one clock read, one way
  *     written; nothing shared with established flows is touched.
- * A data or ACK segment whose tuple neither table may hold (an ACK of no
- * connection) ends after the two bucket headers (untracked_segment()).
  * Everything else (handshake and close packets, retransmissions) goes to
  * track_slow(), a global function the verifier checks once.
  */
@@ -615,7 +613,7 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress, __u
 		 * would move to loads alongside the attempt's record. Asked of
 		 * the handshake header first, so ACKs of no attempt (a spoofed
 		 * ACK flood) do not pay for the loads. */
-		if (!w && !(p->flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) && hs_may_hold(b.h, tag))
+		if (!w && !(p->flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) && hs_may_hold(&b, tag))
 			flow_insert_load_ahead(&fb);
 		/* A contested record's tuple belongs to the new handshake first. */
 		struct hs_ref probe = b;
@@ -748,21 +746,6 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
 	return 1;
 }
 
-/* A segment (no SYN, FIN or RST) whose tuple has no established way: 1
- * when neither table may hold a record of it, so track_slow() would find
- * none and, for such a segment, do nothing (an ACK of no connection: a
- * spoofed ACK flood, or a connection older than the monitor); 0 for the
- * slow path. The handshake header is read only here, never for a segment
- * of an established flow. */
-static __always_inline int untracked_segment(__u64 hash, __u32 tag)
-{
-	__u32 home = flow_home_index(hash);
-	struct flow_head *fh = flow_head_at(home);
-	struct hs_head *hh = hs_head_at(hs_home_index(hash));
-
-	return fh && hh && !flow_may_hold(fh, flow_spilled_at(home), tag) && !hs_may_hold(hh, tag);
-}
-
 /* Fast path: a segment of an established connection reads the bucket
  * header; every one this host sends, and one from the network that crosses
  * into another sequence block (of a transit connection), also reads its
@@ -829,7 +812,7 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 	} else if (p->flags & TCPF_SYN) {
 		st->synack_packets++;
 	} else if (!(p->flags & (TCPF_FIN | TCPF_RST))) {
-		if (data_fast_path(p, hash, egress) || untracked_segment(hash, tag))
+		if (data_fast_path(p, hash, egress))
 			return;
 	}
 	track_slow_path(p, hash, egress, now);
