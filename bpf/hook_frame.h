@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * What a hook hands the core: the frame's readable bytes, its whole length
- * and, on tc, the skb, so headers outside the linear area can be pulled in
- * instead of being counted as truncated. Parsing and the unparsed counters.
+ * A frame held whole, as the bench's XDP programs and the native core
+ * (offline replay, unit tests) hand it to the core: its readable bytes and
+ * its whole length. Parsing, and the unparsed counters every hook keeps.
+ * (The production hooks parse with hook_parse.h, which also pulls a tc
+ * packet's headers into its linear part.)
  */
 #ifndef TCPSHAKE_HOOK_FRAME_H
 #define TCPSHAKE_HOOK_FRAME_H
@@ -12,16 +14,10 @@
 #endif
 #include "tcpshake/parse.h"
 
-/* Bytes pulled into the linear area when headers reach past it: Ethernet,
- * three VLAN tags, IPv6 with extension headers, TCP with options. */
-#define FRAME_PULL_MAX 512
-
 struct hook_frame {
 	const void *data;         /* readable bytes: [data, data_end) */
 	const void *data_end;
-	__u32 len;                /* the whole frame, paged part included */
-	__u32 pad;
-	void *skb;                /* tc: the skb to pull headers into; NULL elsewhere */
+	__u32 len;                /* the whole frame */
 };
 
 /* An XDP frame, or any buffer held whole. (The verifier allows the
@@ -36,26 +32,9 @@ static __always_inline struct hook_frame hook_frame_linear(const void *data,
 	return f;
 }
 
-/* How many bytes to pull into the linear part and parse again after a
- * parse that ended with r, or 0: only headers cut off by the end of the
- * linear part (tc: GRO, paged skbs) are worth it, and only once. */
-static __always_inline __u32 frame_pull_len(enum parse_result r, __u32 len, __u32 linear)
-{
-	if (r != PARSE_TRUNCATED || len <= linear)
-		return 0;
-	return len < FRAME_PULL_MAX ? len : FRAME_PULL_MAX;
-}
-
-/* Parses the frame, pulling headers in once where frame_pull_len() says. */
-static __always_inline enum parse_result hook_frame_parse(struct hook_frame *f, int raw_ip,
+static __always_inline enum parse_result hook_frame_parse(const struct hook_frame *f, int raw_ip,
 							  struct packet *p)
 {
-	enum parse_result r = parse_frame(f->data, f->data_end, f->len, raw_ip, p);
-	__u32 pull = frame_pull_len(r, f->len,
-				    (__u32)((const __u8 *)f->data_end - (const __u8 *)f->data));
-
-	if (!pull || !f->skb || skb_pull_headers(f->skb, pull, &f->data, &f->data_end))
-		return r;
 	return parse_frame(f->data, f->data_end, f->len, raw_ip, p);
 }
 

@@ -389,21 +389,6 @@ static __always_inline __u64 clock_ns(void)
 	return bpf_ktime_get_ns();
 }
 
-/* Makes the first len bytes of a tc packet linear (they stay the same
- * bytes: nothing on the wire changes) and reloads the readable range;
- * 0 on success. Every earlier packet pointer is invalid afterwards. */
-static __always_inline int skb_pull_headers(void *ctx, __u32 len, const void **data,
-					    const void **data_end)
-{
-	struct __sk_buff *skb = ctx;
-
-	if (bpf_skb_pull_data(skb, len))
-		return -1;
-	*data = (void *)(long)skb->data;
-	*data_end = (void *)(long)skb->data_end;
-	return 0;
-}
-
 /* bpf_loop runs at most this many iterations per call (E2BIG above). */
 static __always_inline __u32 loop_max_iter(void)
 {

@@ -312,13 +312,6 @@ static inline __u64 clock_ns(void)
 	return native.now;
 }
 
-/* Natively every frame is held whole: nothing to pull. */
-static inline int skb_pull_headers(void *ctx, __u32 len, const void **data, const void **data_end)
-{
-	(void)ctx; (void)len; (void)data; (void)data_end;
-	return -1;
-}
-
 /* The kernel's bpf_loop limit, kept natively so both platforms fail alike;
  * tests may lower native.loop_max to exercise chunked walks cheaply. */
 static inline __u32 loop_max_iter(void)

@@ -6,13 +6,15 @@
  * After each run the client address steps to the next one in 10.64.0.0/10,
  * so with BPF_PROG_TEST_RUN repetition k of both programs is client k: a
  * batch of SYNs, then the batch of RSTs, makes one refused event per client.
+ * The parse is the production hooks' (hook_parse.h), so the verifier sees
+ * what it sees in tcpshake.bpf.c's tc programs.
  * tc, not XDP: an XDP test run with repetitions updates the XDP dispatcher
  * twice per call, and each update waits for an RCU grace period.
  */
 #include "kernel.bpf.h"
 #include "platform.bpf.h"
 #include "track.h"
-#include "tc_frame.h"
+#include "hook_parse.h"
 
 #define CLIENT_NET   0x0a400000u   /* 10.64.0.0 */
 #define CLIENT_HOSTS 0x003fffffu   /* a /10 */
@@ -32,9 +34,11 @@ static __always_inline void next_client(struct __sk_buff *skb, __u32 addr_off)
 SEC("tc")
 int evgen_syn(struct __sk_buff *skb)
 {
-	struct hook_frame f = skb_hook_frame(skb);
+	__u32 iface = iface_slot(skb->ifindex);
+	struct packet p;
 
-	track(&f, skb->ifindex, 0);
+	if (iface < MAX_IFACES)
+		track_parsed(parse_skb(skb, iface_raw_ip(iface), &p), iface, &p, 0);
 	next_client(skb, ETH_IP + 12);     /* the source */
 	return TC_ACT_UNSPEC_;
 }
@@ -42,9 +46,11 @@ int evgen_syn(struct __sk_buff *skb)
 SEC("tc")
 int evgen_rst(struct __sk_buff *skb)
 {
-	struct hook_frame f = skb_hook_frame(skb);
+	__u32 iface = iface_slot(skb->ifindex);
+	struct packet p;
 
-	track(&f, skb->ifindex, 1);
+	if (iface < MAX_IFACES)
+		track_parsed(parse_skb(skb, iface_raw_ip(iface), &p), iface, &p, 1);
 	next_client(skb, ETH_IP + 16);     /* the destination */
 	return TC_ACT_UNSPEC_;
 }
