@@ -71,9 +71,15 @@ struct flow_ref {
 	__u32 found;              /* the bucket h and w are (home or alt) */
 };
 
+/* An attempt's home bucket. */
+static __always_inline __u32 hs_home_index(__u64 hash)
+{
+	return (__u32)hash & cfg.hs_mask;
+}
+
 static __always_inline struct hs_ref hs_bucket_of(__u64 hash)
 {
-	__u32 idx = (__u32)hash & cfg.hs_mask;
+	__u32 idx = hs_home_index(hash);
 	struct hs_ref b = {
 		.h = hs_head_at(idx),
 		.w = hs_ways_at(idx),
@@ -347,16 +353,18 @@ static __always_inline int hs_lookup(struct hs_ref *b, __u32 tag, const struct f
 	return i;
 }
 
-/* Whether bucket b may hold an attempt of fingerprint tag, by its header
- * alone: a way with that tag, or attempts held in its alternative (a
- * false yes costs a hint its loads, nothing else). */
-static __always_inline bool hs_may_hold(const struct hs_ref *b, __u32 tag)
+/* Whether bucket header h may hold an attempt of fingerprint tag: a way
+ * with that tag, or attempts held in its alternative (a false yes costs its
+ * caller the slow path's loads, nothing else). The ways before the count,
+ * as hs_lookup() reads them. */
+static __always_inline bool hs_may_hold(const struct hs_head *h, __u32 tag)
 {
 	__u32 i, hit = 0;
 
 	for (i = 0; i < HS_WAYS; i++)
-		hit |= (b->h->tag[i] & ~TAG_TOMBSTONE) == tag;
-	return hit || b->h->elsewhere;
+		hit |= (h->tag[i] & ~TAG_TOMBSTONE) == tag;
+	__asm__ __volatile__("" ::: "memory");
+	return hit || h->elsewhere;
 }
 
 /* Way i of bucket idx held another bucket's attempt and no longer does:
@@ -850,30 +858,58 @@ static __always_inline struct way *flow_lookup(struct flow_ref *b, __u32 tag,
 	return spill_lookup(b->spill_part, key);
 }
 
+/* What flow_find_established_any() finds when no way holds an established
+ * record of the tag: whether the table may still hold a record of it. */
+enum flow_miss {
+	FLOW_MISS_MAY_HOLD = -1,  /* in another state, elsewhere, or not known */
+	FLOW_MISS_NONE = -2,      /* no record: its home header has no way of the
+				   * tag in any state and no records elsewhere */
+};
+
+/* Whether header h has a way of fingerprint tag, in any state. */
+static __always_inline bool flow_head_has(const struct flow_head *h, __u32 tag)
+{
+	__u32 i, hit = 0;
+
+	for (i = 0; i < FLOW_WAYS; i++)
+		hit |= (h->tag[i] & ~TAG_ESTABLISHED) == tag;
+	return hit;
+}
+
 /* The data fast path's way for tag: in its home bucket, else in the
  * alternative one when the home bucket has records elsewhere; *h and
- * *bucket are set to the bucket found. Only the header of each bucket is
- * looked up, and the home bucket's count of records elsewhere only on a
- * miss: the ways, the gate and the spill map are the caller's to reach. */
+ * *bucket are set to the bucket found. Else an enum flow_miss. Only the
+ * header of each bucket is looked up, and the home bucket's count of
+ * records elsewhere only on a miss: the ways, the gate and the spill map
+ * are the caller's to reach. */
 static __always_inline int flow_find_established_any(__u64 hash, __u32 tag, struct flow_head **h,
 						     __u32 *bucket)
 {
 	__u32 home = flow_home_index(hash), alt;
 	__u32 *spilled;
+	bool here;
 	int i;
 
 	*bucket = home;
 	*h = flow_head_at(home);
-	i = *h ? flow_find_established(*h, tag) : -1;
+	if (!*h)
+		return FLOW_MISS_MAY_HOLD;
+	i = flow_find_established(*h, tag);
 	if (i >= 0)
 		return i;
+	here = flow_head_has(*h, tag);
 	spilled = flow_spilled_at(home);
+	if (!spilled)
+		return FLOW_MISS_MAY_HOLD;
+	if (!*spilled)
+		return here ? FLOW_MISS_MAY_HOLD : FLOW_MISS_NONE;
 	alt = flow_alt_index(hash, home);
-	if (!spilled || !*spilled || alt == home)
-		return -1;
+	if (alt == home)
+		return FLOW_MISS_MAY_HOLD;
 	*bucket = alt;
 	*h = flow_head_at(alt);
-	return *h ? flow_find_established(*h, tag) : -1;
+	i = *h ? flow_find_established(*h, tag) : -1;
+	return i >= 0 ? i : FLOW_MISS_MAY_HOLD;
 }
 
 static __always_inline void flow_release(struct flow_ref b, int way, __u32 tag,

@@ -9,6 +9,8 @@
  *     at the way found (data_sample());
  *   - a new SYN: one handshake-bucket header read, one clock read, one way
  *     written; nothing shared with established flows is touched.
+ * A data or ACK segment of no connection (a spoofed ACK flood) ends in the
+ * first: after the flow-bucket header, the handshake-bucket header.
  * Everything else (handshake and close packets, retransmissions) goes to
  * track_slow(), a global function the verifier checks once.
  */
@@ -613,7 +615,7 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress, __u
 		 * would move to loads alongside the attempt's record. Asked of
 		 * the handshake header first, so ACKs of no attempt (a spoofed
 		 * ACK flood) do not pay for the loads. */
-		if (!w && !(p->flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) && hs_may_hold(&b, tag))
+		if (!w && !(p->flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) && hs_may_hold(b.h, tag))
 			flow_insert_load_ahead(&fb);
 		/* A contested record's tuple belongs to the new handshake first. */
 		struct hs_ref probe = b;
@@ -746,12 +748,27 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
 	return 1;
 }
 
+/* Whether the handshake table has no attempt of tag, by its home header
+ * alone (hs_may_hold): then a segment (no SYN, FIN or RST) that the flow
+ * table has no record of either is one of no connection, which
+ * track_slow() would leave alone: an ACK flood's spoofed segment, or one of
+ * a connection older than the monitor. An accepted race: an attempt
+ * published on another CPU meanwhile is not seen, as in track_slow(). */
+static __always_inline int no_attempt(__u64 hash, __u32 tag)
+{
+	const struct hs_head *hh = hs_head_at(hs_home_index(hash));
+
+	return hh && !hs_may_hold(hh, tag);
+}
+
 /* Fast path: a segment of an established connection reads the bucket
  * header; every one this host sends, and one from the network that crosses
  * into another sequence block (of a transit connection), also reads its
  * gate (flow_gate) and, entering the next block, writes it, until the
  * record is due for a sample (abi.h, FLOW_BLOCK_SHIFT), which
- * data_sample() takes at the way found. 1 when done, 0 for the slow path.
+ * data_sample() takes at the way found. A segment of no connection
+ * (FLOW_MISS_NONE, no_attempt()) ends after the two tables' headers. 1
+ * when done, 0 for the slow path.
  * Inlined into the programs: a call and its return (a return thunk on
  * this guest) cost a data packet about 12 ns, a third of its cost in the
  * loop class (docs/performance.md). Its locals join the programs' frames,
@@ -760,8 +777,8 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
  * ride in the update). */
 static __always_inline int data_fast_path(const struct packet *p, __u64 hash, __u32 egress)
 {
+	__u32 tag = flow_tag(hash), bucket;
 	struct flow_head *h;
-	__u32 bucket;
 	int i;
 
 	/* An egress segment loads its gate's line (flow_gate_pass): started
@@ -772,9 +789,9 @@ static __always_inline int data_fast_path(const struct packet *p, __u64 hash, __
 		if (home_gate)
 			__asm__ __volatile__("" : : "r"(*(volatile __u32 *)&home_gate->blocks[0]));
 	}
-	i = flow_find_established_any(hash, flow_tag(hash), &h, &bucket);
-	if (!p || !h || i < 0 || i >= FLOW_WAYS)
-		return 0;
+	i = flow_find_established_any(hash, tag, &h, &bucket);
+	if (i < 0 || i >= FLOW_WAYS || !p || !h)
+		return i == FLOW_MISS_NONE && no_attempt(hash, tag);
 	/* The gate's address only: flow_gate_pass() decides whether its line
 	 * is loaded. */
 	if (flow_gate_pass(h, flow_gate_at(bucket), i, now_coarse, p, egress))

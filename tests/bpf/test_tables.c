@@ -966,6 +966,62 @@ static void test_garbage_always_passes(void **unused)
 	harness_close(&h);
 }
 
+/* ACKs and data of no connection (a spoofed ACK flood, or connections
+ * older than the monitor) change nothing but the count of segments, from
+ * either side, on both backends. Both tables have one bucket, so those
+ * segments meet headers that hold other tags: an established flow, a flow
+ * that is closing, an attempt. Each of those still takes its segments
+ * afterwards. */
+static void test_ack_of_no_connection(void **unused)
+{
+	struct iface_stats before, after;
+	struct harness h;
+	char client[32];
+	int b, i;
+
+	(void)unused;
+	for (b = 0; b < 2; b++) {
+		struct harness_config hc = { .hs_buckets = 1, .flow_buckets = 1, .spill_max = 64,
+					     .backend = b ? BACKEND_NATIVE : BACKEND_KERNEL,
+					     .ingress = INGRESS_XDP_ONLY };
+
+		assert_int_equal(harness_load(&h, &hc), 0);
+		connect_one(&h, "10.9.0.1", 10000, 1000, 7000);
+		connect_one(&h, "10.9.0.2", 10001, 2000, 8000);
+		pkt(&h, HOOK_XDP_IN, "10.9.0.2", 10001, "10.1.0.1", 80, TCPF_FIN | TCPF_ACK, 2001, 8001);
+		pkt(&h, HOOK_XDP_IN, "10.9.0.3", 10002, "10.1.0.1", 80, TCPF_SYN, 3000, 0);
+		harness_stats(&h, &before);
+		for (i = 0; i < 64; i++) {
+			snprintf(client, sizeof(client), "10.9.1.%d", i + 1);
+			pkt(&h, HOOK_XDP_IN, client, (__u16)(20000 + i), "10.1.0.1", 80, TCPF_ACK,
+			    (__u32)i * 7919u, (__u32)i * 104729u);
+			pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, client, (__u16)(20000 + i),
+			    TCPF_ACK | TCPF_PSH, (__u32)i * 104729u, (__u32)i * 7919u);
+		}
+		harness_stats(&h, &after);
+		assert_int_equal(after.packets, before.packets + 128);
+		after.packets = before.packets;
+		assert_memory_equal(&after, &before, sizeof(before));
+		assert_int_equal(harness_flow_used(&h), 2);
+		assert_int_equal(harness_hs_used(&h), 1);
+
+		/* The attempt completes, the closing flow closes, the open one too. */
+		pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, "10.9.0.3", 10002, TCPF_SYN | TCPF_ACK, 9000, 3001);
+		pkt(&h, HOOK_XDP_IN, "10.9.0.3", 10002, "10.1.0.1", 80, TCPF_ACK, 3001, 9001);
+		pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, "10.9.0.2", 10001, TCPF_FIN | TCPF_ACK, 8001, 2002);
+		pkt(&h, HOOK_XDP_IN, "10.9.0.2", 10001, "10.1.0.1", 80, TCPF_ACK, 2002, 8002);
+		close_one(&h, "10.9.0.1", 10000, 1000, 7000);
+		harness_stats(&h, &after);
+		assert_int_equal(after.handshakes, 3);
+		assert_int_equal(after.closes_graceful, 2);
+		assert_int_equal(after.invalid_segments, 0);
+		assert_int_equal(after.flow_evictions, 0);
+		assert_int_equal(harness_gauge(&h, CS_TIME_WAIT), 2);
+		assert_int_equal(harness_gauge(&h, CS_ESTABLISHED), 1);
+		harness_close(&h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -978,6 +1034,7 @@ int main(void)
 		cmocka_unit_test(test_high_load_fits_in_ways),
 		cmocka_unit_test(test_twenty_thousand_attempts),
 		cmocka_unit_test(test_moved_attempt_completes),
+		cmocka_unit_test(test_ack_of_no_connection),
 		cmocka_unit_test(test_flood_marks_crowded),
 		cmocka_unit_test(test_half_open_gauge),
 		cmocka_unit_test(test_half_open_beyond_the_table),
