@@ -2,7 +2,8 @@
 /*
  * How the kernel hooks parse a frame into a struct packet (parse.h), XDP's
  * and tc's: the one parse of the production programs, also used by the
- * bench programs that run the core as a hook does (tests/bench/evgen.bpf.c).
+ * bench programs that run the core as a hook does (tests/bpf/bench.bpf.c,
+ * tests/bench/evgen.bpf.c).
  */
 #ifndef TCPSHAKE_HOOK_PARSE_H
 #define TCPSHAKE_HOOK_PARSE_H
