@@ -77,6 +77,8 @@ BPFT_SRCS := $(wildcard tests/bpf/test_*.c)
 BPFT_BINS := $(BPFT_SRCS:tests/bpf/%.c=$(BUILD)/tests/bpf/%)
 HARNESS   := $(BUILD)/tests/bpf/harness.o
 BENCH_BIN := $(BUILD)/tests/bpf/bench
+# The bench programs the bpf test layer loads (bench load, evbench --load).
+BENCH_LOADED := $(BENCH_BIN) $(BUILD)/tests/bench/evbench
 HOOKS_BIN := $(BUILD)/tests/hooks
 # Real-traffic, event-path and footprint benchmarks (tests/bench/run.sh).
 BENCH_TOOLS := $(BUILD)/tests/bench/connrate $(BUILD)/tests/bench/evbench \
@@ -129,7 +131,7 @@ deps-bench:
 run: deps all
 	./tcpshake-mon $(RUN_OPTS) $(IFACE)
 
-test-bins: $(UNIT_BINS) $(BPFT_BINS) $(HOOKS_BIN) $(FUZZ_BINS)
+test-bins: $(UNIT_BINS) $(BPFT_BINS) $(BENCH_LOADED) $(HOOKS_BIN) $(FUZZ_BINS)
 
 check: deps-test all test-bins
 	@scripts/run-tests.sh $(BUILD)
@@ -137,7 +139,7 @@ check: deps-test all test-bins
 test-unit: $(UNIT_BINS) all
 	@scripts/run-tests.sh $(BUILD) unit
 
-test-bpf: $(BPFT_BINS)
+test-bpf: $(BPFT_BINS) $(BENCH_LOADED)
 	@scripts/run-tests.sh $(BUILD) bpf
 
 test-integration: all $(HOOKS_BIN)

@@ -57,7 +57,11 @@ for layer in $layers; do
 	bpf)
 		for t in "$build"/tests/bpf/test_*; do
 			[ -x "$t" ] && run "bpf/$(basename "$t")" "$t"
-		done ;;
+		done
+		# make bench's programs, which run the core as the hooks do:
+		# the verifier must still take them.
+		run "bpf/bench_load" "$build/tests/bpf/bench" load
+		run "bpf/evbench_load" "$build/tests/bench/evbench" --load ;;
 	integration)
 		for t in tests/integration/test_*.sh; do
 			[ -f "$t" ] && run "integration/$(basename "$t" .sh)" bash "$t"
