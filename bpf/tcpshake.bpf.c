@@ -15,15 +15,6 @@
  * parse that returns PARSE_TCP has written every byte of it
  * (test_parse), and nothing reads it after any other result. */
 
-/* An arriving segment parsed with result r: a RST first learns this host's
- * RCV.NXT for its connection (host_rcv_nxt). */
-static __always_inline int arriving(void *ctx, int r, struct packet *p)
-{
-	if (r == PARSE_TCP && (p->flags & TCPF_RST))
-		host_rcv_nxt(ctx, p);
-	return r;
-}
-
 SEC("xdp")
 int tcpshake_xdp(struct xdp_md *ctx)
 {
@@ -31,7 +22,7 @@ int tcpshake_xdp(struct xdp_md *ctx)
 	struct packet p;
 
 	if (iface < MAX_IFACES)
-		track_parsed(arriving(ctx, parse_xdp(ctx, iface_raw_ip(iface), &p), &p), iface, &p, 0);
+		track_parsed(arriving(ctx, parse_xdp(ctx, iface_raw_ip(iface), &p), &p, iface), iface, &p, 0);
 	return XDP_PASS;
 }
 
@@ -42,7 +33,7 @@ int tcpshake_tc_in(struct __sk_buff *skb)
 	struct packet p;
 
 	if (iface < MAX_IFACES)
-		track_parsed(arriving(skb, parse_skb(skb, iface_raw_ip(iface), &p), &p), iface, &p, 0);
+		track_parsed(arriving(skb, parse_skb(skb, iface_raw_ip(iface), &p), &p, iface), iface, &p, 0);
 	return TC_ACT_UNSPEC_;
 }
 

@@ -9,8 +9,9 @@
  *     at the way found (data_sample());
  *   - a new SYN: one handshake-bucket header read, one clock read, one way
  *     written; nothing shared with established flows is touched.
- * A data or ACK segment of no connection (a spoofed ACK flood) ends in the
- * first: after the flow-bucket header, the handshake-bucket header.
+ * A segment of no connection (a spoofed ACK, FIN or RST flood) ends after
+ * the flow-bucket header and the handshake-bucket header: data and ACKs in
+ * the first fast path, FINs and RSTs in no_record().
  * Everything else (handshake and close packets, retransmissions) goes to
  * track_slow(), a global function the verifier checks once.
  */
@@ -761,6 +762,23 @@ static __always_inline int no_attempt(__u64 hash, __u32 tag)
 	return hh && !hs_may_hold(hh, tag);
 }
 
+/* Whether neither table may hold a record of tag, by the two home
+ * headers and the flow bucket's count of records elsewhere alone (what
+ * data_fast_path() learns on its way to FLOW_MISS_NONE, then
+ * no_attempt()): a FIN or RST of no connection, which track_slow() would
+ * leave alone. The same race is accepted as there. */
+static __always_inline bool no_record(__u64 hash, __u32 tag)
+{
+	__u32 home = flow_home_index(hash);
+	const struct flow_head *h = flow_head_at(home);
+	const __u32 *spilled;
+
+	if (!h || flow_head_has(h, tag))
+		return false;
+	spilled = flow_spilled_at(home);
+	return spilled && !*spilled && no_attempt(hash, tag);
+}
+
 /* Fast path: a segment of an established connection reads the bucket
  * header; every one this host sends, and one from the network that crosses
  * into another sequence block (of a transit connection), also reads its
@@ -831,6 +849,8 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 	} else if (!(p->flags & (TCPF_FIN | TCPF_RST))) {
 		if (data_fast_path(p, hash, egress))
 			return;
+	} else if (no_record(hash, tag)) {
+		return;    /* a FIN or RST of no connection */
 	}
 	track_slow_path(p, hash, egress, now);
 }

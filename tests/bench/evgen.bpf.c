@@ -15,6 +15,7 @@
 #include "platform.bpf.h"
 #include "track.h"
 #include "hook_parse.h"
+#include "host_socket.h"
 
 #define CLIENT_NET   0x0a400000u   /* 10.64.0.0 */
 #define CLIENT_HOSTS 0x003fffffu   /* a /10 */
@@ -38,7 +39,8 @@ int evgen_syn(struct __sk_buff *skb)
 	struct packet p;
 
 	if (iface < MAX_IFACES)
-		track_parsed(parse_skb(skb, iface_raw_ip(iface), &p), iface, &p, 0);
+		track_parsed(arriving(skb, parse_skb(skb, iface_raw_ip(iface), &p), &p, iface), iface,
+			     &p, 0);
 	next_client(skb, ETH_IP + 12);     /* the source */
 	return TC_ACT_UNSPEC_;
 }

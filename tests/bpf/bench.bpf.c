@@ -29,16 +29,20 @@ static __always_inline void next_client(struct xdp_md *ctx, __u32 addr_off, __u3
 }
 
 /* The core on the frame as tcpshake_xdp runs it: the production parse
- * (hook_parse.h), then track_parsed(); egress as a tc egress hook would
- * pass it. (An arriving RST's host-socket lookup, arriving() in
- * tcpshake.bpf.c, is left out: no class sends a RST from the network.) */
+ * (hook_parse.h), what an arriving segment learns first (arriving()), then
+ * track_parsed(); egress as tcpshake_tc_out passes it. */
 static __always_inline void track_xdp(struct xdp_md *ctx, __u32 egress)
 {
 	__u32 iface = iface_slot(ctx->ingress_ifindex);
 	struct packet p;
+	int r;
 
-	if (iface < MAX_IFACES)
-		track_parsed(parse_xdp(ctx, iface_raw_ip(iface), &p), iface, &p, egress);
+	if (iface >= MAX_IFACES)
+		return;
+	r = parse_xdp(ctx, iface_raw_ip(iface), &p);
+	if (egress != DIR_EGRESS)
+		r = arriving(ctx, r, &p, iface);
+	track_parsed(r, iface, &p, egress);
 }
 
 /* The production parse alone, p in memory as a hook's packet is (its

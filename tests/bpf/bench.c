@@ -463,11 +463,16 @@ static int syn_flood(double bare, __u32 hs_ways)
 		  base, 60);
 	/* A pure ACK of no connection from a new source each time (a spoofed
 	 * ACK flood, a scan's stray ACKs), against the same full tables: the
-	 * data fast path's header read in vain, then both tables' lookups. The
-	 * issue sets no target for it; it is the price of the slow path's
-	 * first steps for a packet that changes nothing. */
+	 * data fast path's header read in vain, then the handshake header's
+	 * (no_attempt()). The issue sets no target for it; it is the price of
+	 * a packet that changes nothing. */
 	n = packet(p, sizeof(p), "10.251.0.1", 1024, false, TCPF_ACK, 91, 92, 0);
 	row("ACK of no connection (spoofed ACK flood)",
+	    best_of(bpf_program__fd(b->progs.bench_track_next_src), p, n, LOOP_REPS), base, 0);
+	/* The same for a RST from the network: no socket lookup, no slow
+	 * path, when neither table may hold its connection. */
+	n = packet(p, sizeof(p), "10.252.0.1", 1024, false, TCPF_RST, 93, 0, 0);
+	row("RST of no connection (spoofed RST flood)",
 	    best_of(bpf_program__fd(b->progs.bench_track_next_src), p, n, LOOP_REPS), base, 0);
 	bench_bpf__destroy(b);
 	return 0;
