@@ -60,15 +60,14 @@ struct {
 	__type(value, struct flow_gate);
 } flow_gate SEC(".maps");
 
-/* Per flow bucket: how many of its flows live elsewhere, in their
- * alternative bucket or the spill map. Read only when a lookup misses the
- * bucket's ways. */
+/* Per flow bucket: how many of its flows live elsewhere (abi.h). Read only
+ * when a lookup misses the bucket's ways. */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(max_entries, 1);
 	__type(key, __u32);
-	__type(value, __u32);
-} flow_spilled SEC(".maps");
+	__type(value, struct flow_away);
+} flow_away SEC(".maps");
 
 /* Overflow of full flow-table buckets, so bucket collisions lose nothing:
  * SPILL_PARTS hash maps (abi.h), which the loader creates after load
@@ -254,9 +253,9 @@ static __always_inline struct flow_gate *flow_gate_at(__u32 idx)
 	return bpf_map_lookup_elem(&flow_gate, &idx);
 }
 
-static __always_inline __u32 *flow_spilled_at(__u32 idx)
+static __always_inline struct flow_away *flow_away_at(__u32 idx)
 {
-	return bpf_map_lookup_elem(&flow_spilled, &idx);
+	return bpf_map_lookup_elem(&flow_away, &idx);
 }
 
 static __always_inline void *spill_part_map(__u32 part)

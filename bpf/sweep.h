@@ -172,8 +172,8 @@ static long sweep_spill_elem(void *map __attribute__((unused)), const struct flo
 		__u64 hash = flow_hash(key, cfg.hash_seed);
 		struct flow_ref b = flow_bucket_of(hash);
 
-		if (spill_delete(b.spill_part, key) == 0 && b.spilled)
-			sync_sub(b.spilled, 1);
+		if (spill_delete(b.spill_part, key) == 0 && b.away)
+			sync_sub(&b.away->spill, 1);
 		return 0;
 	}
 	report_entry(report.flow_entries, w);

@@ -58,14 +58,14 @@ static __always_inline __u32 hs_alt_index(__u32 tag, __u32 idx)
 }
 
 /* A flow's home bucket, where it goes and is looked for first; when that is
- * full, its alternative bucket, then the spill map. spilled counts the
- * records of the home bucket held in either; lookups only pay for a second
- * place when it is not zero. flow_lookup() points h and w at the bucket
- * where it found the record. */
+ * full, its alternative bucket, then the spill map. away counts the
+ * records of the home bucket held in each (abi.h); lookups only pay for a
+ * second place whose count is not zero. flow_lookup() points h and w at
+ * the bucket where it found the record. */
 struct flow_ref {
 	struct flow_head *h;
 	struct flow_ways *w;
-	__u32 *spilled;           /* the home bucket's count */
+	struct flow_away *away;   /* the home bucket's counts */
 	__u32 home, alt;          /* bucket indexes; alt == home: no alternative */
 	__u32 spill_part;         /* where the spill map would hold it (abi.h) */
 	__u32 found;              /* the bucket h and w are (home or alt) */
@@ -111,7 +111,7 @@ static __always_inline struct flow_ref flow_bucket_of(__u64 hash)
 	struct flow_ref b = {
 		.h = flow_head_at(idx),
 		.w = flow_ways_at(idx),
-		.spilled = flow_spilled_at(idx),
+		.away = flow_away_at(idx),
 		.home = idx,
 		.found = idx,
 		.alt = flow_alt_index(hash, idx),
@@ -702,8 +702,8 @@ static __always_inline void flow_left_alt(const struct flow_key *key, __u32 idx)
 {
 	struct flow_ref home = flow_bucket_of(flow_hash(key, cfg.hash_seed));
 
-	if (home.home != idx && home.spilled)
-		sync_sub(home.spilled, 1);
+	if (home.home != idx && home.away)
+		sync_sub(&home.away->alt, 1);
 }
 
 /* The oldest TIME-WAIT way of a bucket (its tag in *vtag), or -1. */
@@ -781,7 +781,7 @@ CORE_GLOBAL __u32 flow_insert(struct way *src, __u64 hash, __u64 now)
 
 	if (!src)   /* global functions verify their pointers themselves */
 		return MAX_IFACES;
-	if (!b.h || !b.w || !b.spilled)
+	if (!b.h || !b.w || !b.away)
 		return src->key.iface;
 	h = b.h;
 	w = b.w;
@@ -810,10 +810,10 @@ CORE_GLOBAL __u32 flow_insert(struct way *src, __u64 hash, __u64 now)
 	/* Counted before the record is published: a lookup that can see the
 	 * record then knows to look there. */
 	if (i >= 0 && h != b.h)
-		sync_add(b.spilled, 1);
+		sync_add(&b.away->alt, 1);
 	if (i < 0) {
 		if (spill_insert(b.spill_part, &src->key, src) == 0) {
-			sync_add(b.spilled, 1);
+			sync_add(&b.away->spill, 1);
 			return MAX_IFACES;
 		}
 		h = b.h;
@@ -841,9 +841,9 @@ static __always_inline struct way *flow_lookup(struct flow_ref *b, __u32 tag,
 	*way = i;
 	if (i >= 0 && i < FLOW_WAYS)
 		return &b->w->way[i];
-	if (!b->spilled || !*b->spilled)
+	if (!b->away)
 		return 0;
-	if (b->alt != b->home) {
+	if (b->away->alt && b->alt != b->home) {
 		h = flow_head_at(b->alt);
 		w = flow_ways_at(b->alt);
 		i = h && w ? flow_find(h, w, tag, key) : -1;
@@ -855,15 +855,17 @@ static __always_inline struct way *flow_lookup(struct flow_ref *b, __u32 tag,
 			return &w->way[i];
 		}
 	}
-	return spill_lookup(b->spill_part, key);
+	return b->away->spill ? spill_lookup(b->spill_part, key) : 0;
 }
 
 /* What flow_find_established_any() finds when no way holds an established
  * record of the tag: whether the table may still hold a record of it. */
 enum flow_miss {
-	FLOW_MISS_MAY_HOLD = -1,  /* in another state, elsewhere, or not known */
-	FLOW_MISS_NONE = -2,      /* no record: its home header has no way of the
-				   * tag in any state and no records elsewhere */
+	FLOW_MISS_MAY_HOLD = -1,  /* in another state, spilled, or not known */
+	FLOW_MISS_NONE = -2,      /* no record: neither its home header nor, when
+				   * the home bucket has records there, its
+				   * alternative header has a way of the tag in any
+				   * state, and the home bucket has none spilled */
 };
 
 /* Whether header h has a way of fingerprint tag, in any state. */
@@ -877,17 +879,17 @@ static __always_inline bool flow_head_has(const struct flow_head *h, __u32 tag)
 }
 
 /* The data fast path's way for tag: in its home bucket, else in the
- * alternative one when the home bucket has records elsewhere; *h and
- * *bucket are set to the bucket found. Else an enum flow_miss. Only the
- * header of each bucket is looked up, and the home bucket's count of
- * records elsewhere only on a miss: the ways, the gate and the spill map
- * are the caller's to reach. */
+ * alternative one when the home bucket has records there; *h and *bucket
+ * are set to the bucket found. Else an enum flow_miss. Only the header of
+ * each bucket is looked up, and the home bucket's counts of records away
+ * only on a miss: the ways, the gate and the spill map are the caller's
+ * to reach. */
 static __always_inline int flow_find_established_any(__u64 hash, __u32 tag, struct flow_head **h,
 						     __u32 *bucket)
 {
 	__u32 home = flow_home_index(hash), alt;
-	__u32 *spilled;
-	bool here;
+	const struct flow_away *away;
+	bool maybe;
 	int i;
 
 	*bucket = home;
@@ -897,19 +899,23 @@ static __always_inline int flow_find_established_any(__u64 hash, __u32 tag, stru
 	i = flow_find_established(*h, tag);
 	if (i >= 0)
 		return i;
-	here = flow_head_has(*h, tag);
-	spilled = flow_spilled_at(home);
-	if (!spilled)
+	away = flow_away_at(home);
+	if (!away)
 		return FLOW_MISS_MAY_HOLD;
-	if (!*spilled)
-		return here ? FLOW_MISS_MAY_HOLD : FLOW_MISS_NONE;
+	maybe = flow_head_has(*h, tag) || away->spill;
+	if (!away->alt)
+		return maybe ? FLOW_MISS_MAY_HOLD : FLOW_MISS_NONE;
 	alt = flow_alt_index(hash, home);
 	if (alt == home)
 		return FLOW_MISS_MAY_HOLD;
 	*bucket = alt;
 	*h = flow_head_at(alt);
-	i = *h ? flow_find_established(*h, tag) : -1;
-	return i >= 0 ? i : FLOW_MISS_MAY_HOLD;
+	if (!*h)
+		return FLOW_MISS_MAY_HOLD;
+	i = flow_find_established(*h, tag);
+	if (i >= 0)
+		return i;
+	return maybe || flow_head_has(*h, tag) ? FLOW_MISS_MAY_HOLD : FLOW_MISS_NONE;
 }
 
 static __always_inline void flow_release(struct flow_ref b, int way, __u32 tag,
@@ -919,12 +925,12 @@ static __always_inline void flow_release(struct flow_ref b, int way, __u32 tag,
 		__u32 t = b.h->tag[way];
 
 		if ((t & ~TAG_ESTABLISHED) == tag && way_release(&b.h->tag[way], t) &&
-		    b.found != b.home && b.spilled)
-			sync_sub(b.spilled, 1);
+		    b.found != b.home && b.away)
+			sync_sub(&b.away->alt, 1);
 		return;
 	}
-	if (spill_delete(b.spill_part, key) == 0 && b.spilled)
-		sync_sub(b.spilled, 1);
+	if (spill_delete(b.spill_part, key) == 0 && b.away)
+		sync_sub(&b.away->spill, 1);
 }
 
 #endif /* TCPSHAKE_TABLES_H */

@@ -762,21 +762,18 @@ static __always_inline int no_attempt(__u64 hash, __u32 tag)
 	return hh && !hs_may_hold(hh, tag);
 }
 
-/* Whether neither table may hold a record of tag, by the two home
- * headers and the flow bucket's count of records elsewhere alone (what
- * data_fast_path() learns on its way to FLOW_MISS_NONE, then
- * no_attempt()): a FIN or RST of no connection, which track_slow() would
- * leave alone. The same race is accepted as there. */
+/* Whether neither table may hold a record of tag, decided as
+ * data_fast_path() decides it, by the flow bucket headers and counts
+ * (FLOW_MISS_NONE) and the handshake home header (no_attempt()): a FIN or
+ * RST of no connection, which track_slow() would leave alone. The same
+ * race is accepted as there. */
 static __always_inline bool no_record(__u64 hash, __u32 tag)
 {
-	__u32 home = flow_home_index(hash);
-	const struct flow_head *h = flow_head_at(home);
-	const __u32 *spilled;
+	struct flow_head *h;
+	__u32 bucket;
 
-	if (!h || flow_head_has(h, tag))
-		return false;
-	spilled = flow_spilled_at(home);
-	return spilled && !*spilled && no_attempt(hash, tag);
+	return flow_find_established_any(hash, tag, &h, &bucket) == FLOW_MISS_NONE &&
+	       no_attempt(hash, tag);
 }
 
 /* Fast path: a segment of an established connection reads the bucket

@@ -66,7 +66,7 @@ void loader_set_geometry(struct loader *l, const struct table_geometry *g)
 	bpf_map__set_max_entries(l->skel->maps.flow_heads, g->flow_buckets);
 	bpf_map__set_max_entries(l->skel->maps.flow_ways, g->flow_buckets);
 	bpf_map__set_max_entries(l->skel->maps.flow_gate, g->flow_buckets);
-	bpf_map__set_max_entries(l->skel->maps.flow_spilled, g->flow_buckets);
+	bpf_map__set_max_entries(l->skel->maps.flow_away, g->flow_buckets);
 	bpf_map__set_max_entries(l->skel->maps.port_stats, g->port_slots);
 }
 

@@ -57,7 +57,7 @@ static size_t layout(char *base, __u32 hs_buckets, __u32 flow_buckets, __u32 slo
 	native.flow_heads = slice(base, &at, flow_buckets, sizeof(struct flow_head));
 	native.flow_ways = slice(base, &at, flow_buckets, sizeof(struct flow_ways));
 	native.flow_gate = slice(base, &at, flow_buckets, sizeof(struct flow_gate));
-	native.flow_spilled = slice(base, &at, flow_buckets, sizeof(__u32));
+	native.flow_away = slice(base, &at, flow_buckets, sizeof(struct flow_away));
 	native.port_slot = slice(base, &at, MAX_IFACES * 65536u, sizeof(__u32));
 	native.port_stats = slice(base, &at, port_slots, sizeof(struct service_stats));
 	native.spill.keys = slice(base, &at, slots, sizeof(struct flow_key));
@@ -124,7 +124,7 @@ void native_reset(void)
 		.hs_heads = native.hs_heads, .hs_ways = native.hs_ways,
 		.flow_heads = native.flow_heads, .flow_ways = native.flow_ways,
 		.flow_gate = native.flow_gate,
-		.flow_spilled = native.flow_spilled,
+		.flow_away = native.flow_away,
 		.hs_buckets = native.hs_buckets, .flow_buckets = native.flow_buckets,
 		.spill = native.spill,
 		.port_slot = native.port_slot, .port_stats = native.port_stats,
@@ -138,7 +138,7 @@ void native_reset(void)
 	memset(t.flow_heads, 0, t.flow_buckets * sizeof(struct flow_head));
 	memset(t.flow_ways, 0, t.flow_buckets * sizeof(struct flow_ways));
 	memset(t.flow_gate, 0, t.flow_buckets * sizeof(struct flow_gate));
-	memset(t.flow_spilled, 0, t.flow_buckets * sizeof(__u32));
+	memset(t.flow_away, 0, t.flow_buckets * sizeof(struct flow_away));
 	memset(t.port_slot, 0, MAX_IFACES * 65536u * sizeof(__u32));
 	memset(t.port_stats, 0, t.port_slots * sizeof(struct service_stats));
 	memset(t.spill.keys, 0, slots * sizeof(struct flow_key));

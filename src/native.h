@@ -41,7 +41,7 @@ struct native_tables {
 	struct flow_head *flow_heads;
 	struct flow_ways *flow_ways;
 	struct flow_gate *flow_gate;
-	__u32 *flow_spilled;
+	struct flow_away *flow_away;
 	__u32 hs_buckets, flow_buckets;
 	struct native_spill spill;
 	struct iface_stats stats[MAX_IFACES];
@@ -169,9 +169,9 @@ static inline struct flow_gate *flow_gate_at(__u32 idx)
 	return idx < native.flow_buckets ? &native.flow_gate[idx] : NULL;
 }
 
-static inline __u32 *flow_spilled_at(__u32 idx)
+static inline struct flow_away *flow_away_at(__u32 idx)
 {
-	return idx < native.flow_buckets ? &native.flow_spilled[idx] : NULL;
+	return idx < native.flow_buckets ? &native.flow_away[idx] : NULL;
 }
 
 /* One open-addressing table stands for the kernel's SPILL_PARTS maps: a

@@ -41,8 +41,9 @@ void native_track_segment(const struct native_segment *s, __u32 egress)
 }
 
 /* A bare SYN reads the handshake bucket alone; other segments may read
- * both headers, and the flow bucket's spilled count with its header
- * (whether to look elsewhere): a separate array, so a line of its own. */
+ * both headers, and the flow bucket's counts of records away with its
+ * header (whether to look elsewhere): a separate array, so a line of its
+ * own. */
 void native_prefetch_heads(const struct native_segment *s)
 {
 	struct flow_ref fb;
@@ -52,7 +53,7 @@ void native_prefetch_heads(const struct native_segment *s)
 		return;
 	fb = flow_bucket_of(s->hash);
 	prefetch_write(fb.h);
-	prefetch_write(fb.spilled);
+	prefetch_write(fb.away);
 }
 
 /* The first free way of a flow bucket, the one flow_claim_free() takes. */
@@ -167,11 +168,13 @@ unsigned int native_prefetch_ways(const struct native_segment *s)
 	}
 	if (!(flags & (TCPF_SYN | TCPF_FIN | TCPF_RST)) && flow_find_established(fb.h, tag) >= 0)
 		return 0;
-	if (!prefetch_matching(fb.h, fb.w, tag) && *fb.spilled) {
-		prefetch_write(flow_head_at(fb.alt));
-		native_spill_prefetch(native_spill_slot(&s->p.key));
-		if (fb.alt != fb.home)
+	if (!prefetch_matching(fb.h, fb.w, tag)) {
+		if (fb.away->alt && fb.alt != fb.home) {
+			prefetch_write(flow_head_at(fb.alt));
 			later |= PREFETCH_LATER_ALT;
+		}
+		if (fb.away->spill)
+			native_spill_prefetch(native_spill_slot(&s->p.key));
 	}
 	for (i = 0; i < HS_WAYS; i++) {
 		if ((hb.h->tag[i] | TAG_TOMBSTONE) == (tag | TAG_TOMBSTONE)) {

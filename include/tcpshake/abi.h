@@ -307,6 +307,17 @@ struct flow_ways {
 	struct way way[FLOW_WAYS];
 };
 
+/* Per flow bucket: how many of its records live elsewhere, in their
+ * alternative buckets (each flow's own, by its hash) and in the spill map,
+ * counted apart so that a lookup that misses at home asks only a place
+ * that holds some: a spoofed segment into a crowded bucket then ends after
+ * the alternative header instead of a spill-map lookup. Each count changes
+ * by atomic adds of its own; the counts of 2^32 records cannot wrap. */
+struct flow_away {
+	__u32 alt;
+	__u32 spill;
+};
+
 /* ---- histograms ---- */
 
 enum hist_id {

@@ -297,7 +297,7 @@ static struct bench_bpf *bench_load(const struct bench_geometry *g)
 	bpf_map__set_max_entries(b->maps.flow_heads, g->flows / FLOW_WAYS);
 	bpf_map__set_max_entries(b->maps.flow_ways, g->flows / FLOW_WAYS);
 	bpf_map__set_max_entries(b->maps.flow_gate, g->flows / FLOW_WAYS);
-	bpf_map__set_max_entries(b->maps.flow_spilled, g->flows / FLOW_WAYS);
+	bpf_map__set_max_entries(b->maps.flow_away, g->flows / FLOW_WAYS);
 	bpf_map__set_max_entries(b->maps.port_stats, 160);
 	bpf_map__set_max_entries(b->maps.events, 1u << 24);
 	bpf_map__set_max_entries(b->maps.floor_records, g->floor_records ? g->floor_records : 1);

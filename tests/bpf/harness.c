@@ -483,6 +483,44 @@ int harness_spill_used(struct harness *h)
 	return harness_spill_walk(h, NULL, NULL);
 }
 
+int harness_flow_guests(struct harness *h)
+{
+	const struct tcpshake_config *c = h->backend == BACKEND_NATIVE ? &cfg : &h->l.skel->rodata->cfg;
+	struct flow_head head;
+	struct flow_ways ways;
+	__u32 i, w;
+	int n = 0;
+
+	for (i = 0; i < h->l.geo.flow_buckets; i++) {
+		if (flow_head_read(h, i, &head))
+			return -1;
+		if (h->backend == BACKEND_NATIVE)
+			ways = native.flow_ways[i];
+		else if (bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_ways), &i, &ways))
+			return -1;
+		for (w = 0; w < FLOW_WAYS; w++)
+			n += (head.tag[w] & TAG_LIVE) &&
+			     ((__u32)(flow_hash(&ways.way[w].key, c->hash_seed) >> 8) & c->flow_mask) != i;
+	}
+	return n;
+}
+
+struct flow_away harness_flow_away(struct harness *h)
+{
+	struct flow_away sum = { 0, 0 }, n;
+	__u32 i;
+
+	for (i = 0; i < h->l.geo.flow_buckets; i++) {
+		if (h->backend == BACKEND_NATIVE)
+			n = native.flow_away[i];
+		else if (bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_away), &i, &n))
+			return (struct flow_away){ ~0u, ~0u };
+		sum.alt += n.alt;
+		sum.spill += n.spill;
+	}
+	return sum;
+}
+
 bool harness_hs_crowded(struct harness *h)
 {
 	return h->backend == BACKEND_NATIVE ? hs_crowded : h->l.skel->bss->hs_crowded;

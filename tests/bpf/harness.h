@@ -85,6 +85,11 @@ int harness_hs_bucket(struct harness *h, __u32 i, struct hs_head *head, struct h
 int harness_spill_walk(struct harness *h, void (*visit)(const struct flow_key *key, void *ctx),
 		       void *ctx);
 int harness_spill_used(struct harness *h);
+/* The flow buckets' counts of their records held elsewhere, summed (all
+ * ones when one cannot be read). */
+struct flow_away harness_flow_away(struct harness *h);
+/* Flow records in a way of a bucket other than their home bucket, or -1. */
+int harness_flow_guests(struct harness *h);
 /* Records of interface slot 0 in a state, counted by a sweeper pass. */
 __s64 harness_gauge(struct harness *h, enum conn_state state);
 /* Half-open attempts of interface slot 0 evicted from the handshake table

@@ -156,38 +156,6 @@ static void test_spill_swept_in_slices(void **unused)
 	}
 }
 
-/* The flow buckets' counts of their records held elsewhere, summed. */
-static __u32 spilled_total(struct harness *h)
-{
-	__u32 k, n, sum = 0;
-
-	for (k = 0; k <= h->l.skel->rodata->cfg.flow_mask; k++) {
-		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_spilled), &k, &n), 0);
-		sum += n;
-	}
-	return sum;
-}
-
-/* Flow records in a way of a bucket other than their home bucket. */
-static __u32 away_from_home(struct harness *h)
-{
-	const struct tcpshake_config *cfg = &h->l.skel->rodata->cfg;
-	struct flow_head head;
-	struct flow_ways ways;
-	__u32 k, n = 0;
-	int i;
-
-	for (k = 0; k <= cfg->flow_mask; k++) {
-		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_heads), &k, &head), 0);
-		assert_int_equal(bpf_map_lookup_elem(bpf_map__fd(h->l.skel->maps.flow_ways), &k, &ways), 0);
-		for (i = 0; i < FLOW_WAYS; i++)
-			if ((head.tag[i] & TAG_LIVE) &&
-			    ((__u32)(flow_hash(&ways.way[i].key, cfg->hash_seed) >> 8) & cfg->flow_mask) != k)
-				n++;
-	}
-	return n;
-}
-
 /* Two flow buckets: a flow whose home bucket is full takes a way of the
  * other (its alternative), and only when both are full the spill map. Data
  * and closes find flows in all three places; expiry empties them and gives
@@ -207,8 +175,9 @@ static void test_full_bucket_uses_alternative(void **unused)
 		connect_one(&h, "10.9.0.1", (__u16)(10000 + i), 1000u * (__u32)i, 7);
 	assert_int_equal(harness_flow_used(&h), 40);
 	assert_int_equal(harness_spill_used(&h), 24);   /* 16 ways, then the map */
-	assert_int_equal(spilled_total(&h), 24 + away_from_home(&h));
-	assert_true(away_from_home(&h) > 0);
+	assert_int_equal(harness_flow_away(&h).spill, 24);
+	assert_int_equal(harness_flow_away(&h).alt, harness_flow_guests(&h));
+	assert_true(harness_flow_guests(&h) > 0);
 	for (i = 0; i < 40; i++)
 		close_one(&h, "10.9.0.1", (__u16)(10000 + i), 1000u * (__u32)i, 7);
 	harness_stats(&h, &st);
@@ -219,7 +188,8 @@ static void test_full_bucket_uses_alternative(void **unused)
 	nanosleep(&pause, NULL);
 	assert_int_equal(harness_sweep(&h), 0);
 	assert_int_equal(harness_flow_used(&h), 0);
-	assert_int_equal(spilled_total(&h), 0);
+	assert_int_equal(harness_flow_away(&h).alt, 0);
+	assert_int_equal(harness_flow_away(&h).spill, 0);
 	harness_close(&h);
 }
 
@@ -281,7 +251,7 @@ static void test_high_load_fits_in_ways(void **unused)
 	direct = direct_mapped_overflow(&h);
 	print_message("  6400 flows in 8192 ways: %d spilled (direct mapping would spill %d), "
 		      "%u in their alternative bucket\n", harness_spill_used(&h), direct,
-		      away_from_home(&h));
+		      harness_flow_guests(&h));
 	assert_true(direct > 0);
 	assert_true(harness_spill_used(&h) * 4 <= direct);
 	for (i = 0; i < 6400; i++) {
@@ -723,6 +693,75 @@ static void test_segments_of_no_connection(void **unused)
 	}
 }
 
+/* Two flow buckets with records in their alternative buckets and none
+ * spilled, the closing ones without the established mark: segments of no
+ * connection, which now end after the alternative header, change nothing
+ * but the segment count, and every connection then closes exactly, its
+ * FIN, ACK and last ACK found in whichever bucket it lives. */
+static void test_segments_of_no_connection_beside_guests(void **unused)
+{
+	struct iface_stats before, after;
+	struct flow_away away;
+	struct harness h;
+	char client[32];
+	int b, i;
+
+	(void)unused;
+	for (b = 0; b < 2; b++) {
+		struct harness_config hc = { .flow_buckets = 2, .spill_max = 64, .hash_seed = 42,
+					     .backend = b ? BACKEND_NATIVE : BACKEND_KERNEL,
+					     .ingress = INGRESS_XDP_ONLY };
+
+		assert_int_equal(harness_load(&h, &hc), 0);
+		for (i = 0; i < 12; i++)
+			connect_one(&h, "10.9.0.1", (__u16)(10000 + i), 1000u * (__u32)i, 7);
+		/* Half of them start to close: FIN-WAIT-1, no longer marked. */
+		for (i = 0; i < 12; i += 2)
+			pkt(&h, HOOK_XDP_IN, "10.9.0.1", (__u16)(10000 + i), "10.1.0.1", 80,
+			    TCPF_FIN | TCPF_ACK, 1000u * (__u32)i + 1, 8);
+		away = harness_flow_away(&h);
+		assert_true(away.alt > 0);
+		assert_int_equal(away.alt, harness_flow_guests(&h));
+		assert_int_equal(away.spill, 0);
+		harness_stats(&h, &before);
+		for (i = 0; i < 64; i++) {
+			snprintf(client, sizeof(client), "10.9.1.%d", i + 1);
+			pkt(&h, HOOK_XDP_IN, client, (__u16)(20000 + i), "10.1.0.1", 80, TCPF_ACK,
+			    (__u32)i * 7919u, (__u32)i * 104729u);
+			pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, client, (__u16)(20000 + i),
+			    TCPF_ACK | TCPF_PSH, (__u32)i * 104729u, (__u32)i * 7919u);
+			pkt(&h, HOOK_XDP_IN, client, (__u16)(20000 + i), "10.1.0.1", 80,
+			    TCPF_FIN | TCPF_ACK, (__u32)i * 7919u, (__u32)i * 104729u);
+			pkt(&h, HOOK_XDP_IN, client, (__u16)(20000 + i), "10.1.0.1", 80, TCPF_RST,
+			    (__u32)i * 7919u, 0);
+		}
+		harness_stats(&h, &after);
+		assert_int_equal(after.packets, before.packets + 4 * 64);
+		after.packets = before.packets;
+		assert_memory_equal(&after, &before, sizeof(before));
+		assert_int_equal(harness_flow_used(&h), 12);
+
+		/* The closing half: the server's ACK, its FIN, the last ACK. The
+		 * other half closes whole. */
+		for (i = 0; i < 12; i += 2) {
+			pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, "10.9.0.1", (__u16)(10000 + i), TCPF_ACK,
+			    8, 1000u * (__u32)i + 2);
+			pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, "10.9.0.1", (__u16)(10000 + i),
+			    TCPF_FIN | TCPF_ACK, 8, 1000u * (__u32)i + 2);
+			pkt(&h, HOOK_XDP_IN, "10.9.0.1", (__u16)(10000 + i), "10.1.0.1", 80, TCPF_ACK,
+			    1000u * (__u32)i + 2, 9);
+			close_one(&h, "10.9.0.1", (__u16)(10000 + i + 1), 1000u * (__u32)(i + 1), 7);
+		}
+		harness_stats(&h, &after);
+		assert_int_equal(after.handshakes, 12);
+		assert_int_equal(after.closes_graceful, 12);
+		assert_int_equal(after.invalid_segments, 0);
+		assert_int_equal(after.flow_evictions, 0);
+		assert_int_equal(harness_gauge(&h, CS_TIME_WAIT), 12);
+		harness_close(&h);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -734,6 +773,7 @@ int main(void)
 		cmocka_unit_test(test_twenty_thousand_attempts),
 		cmocka_unit_test(test_moved_attempt_completes),
 		cmocka_unit_test(test_segments_of_no_connection),
+		cmocka_unit_test(test_segments_of_no_connection_beside_guests),
 		cmocka_unit_test(test_flood_marks_crowded),
 		cmocka_unit_test(test_half_open_gauge),
 		cmocka_unit_test(test_half_open_beyond_the_table),

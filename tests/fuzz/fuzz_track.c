@@ -441,7 +441,8 @@ static void check_key(const struct flow_key *k, const char *table)
 static void check_tables(void)
 {
 	__u64 hs_live[MAX_IFACES] = {0}, flow_live[MAX_IFACES] = {0}, spilled = 0;
-	__u32 hs_guests[MAX_BUCKETS] = {0}, flow_elsewhere[MAX_BUCKETS] = {0};
+	__u32 hs_guests[MAX_BUCKETS] = {0}, flow_in_alt[MAX_BUCKETS] = {0};
+	__u32 flow_in_spill[MAX_BUCKETS] = {0};
 	static const struct way *recs[8 * FLOW_WAYS + 8], *attempts[MAX_BUCKETS * HS_WAYS];
 	__u32 b, nkeys = 0, nattempts = 0, s, st;
 	int w;
@@ -506,7 +507,7 @@ static void check_tables(void)
 					"flow record under its own tag, in its home or alternative bucket",
 					x->key.iface, t, b);
 				if (r.home != b && r.home < MAX_BUCKETS)
-					flow_elsewhere[r.home]++;
+					flow_in_alt[r.home]++;
 			}
 			require(!!(t & TAG_ESTABLISHED) == !!fsm_data_fast_path(&x->conn),
 				"data fast-path mark matches the record", x->key.iface, t, x->conn.seen);
@@ -531,17 +532,21 @@ static void check_tables(void)
 			__u32 home = flow_bucket_of(flow_hash(&x->key, cfg.hash_seed)).home;
 
 			if (home < MAX_BUCKETS)
-				flow_elsewhere[home]++;
+				flow_in_spill[home]++;
 		}
 	}
 	require(spilled == native.spill.count, "spill count", 0, spilled, native.spill.count);
 	require(spilled == report.spill_entries, "spill entries reported", 0, spilled,
 		report.spill_entries);
 	/* Each bucket's counts of its records held elsewhere are exact. */
-	for (b = 0; b < native.flow_buckets && b < MAX_BUCKETS; b++)
-		require(native.flow_spilled[b] == flow_elsewhere[b],
-			"flow bucket's count == its records in the alternative or spilled", 0,
-			native.flow_spilled[b], flow_elsewhere[b]);
+	for (b = 0; b < native.flow_buckets && b < MAX_BUCKETS; b++) {
+		require(native.flow_away[b].alt == flow_in_alt[b],
+			"flow bucket's count == its records in their alternative buckets", b,
+			native.flow_away[b].alt, flow_in_alt[b]);
+		require(native.flow_away[b].spill == flow_in_spill[b],
+			"flow bucket's count == its records in the spill map", b,
+			native.flow_away[b].spill, flow_in_spill[b]);
+	}
 	for (b = 0; b < native.hs_buckets && b < MAX_BUCKETS; b++)
 		require(native.hs_heads[b].elsewhere == hs_guests[b],
 			"handshake bucket's count == its attempts in the alternative", 0,
