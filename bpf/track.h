@@ -750,10 +750,10 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
 }
 
 /* Whether the handshake table has no attempt of tag, by its home header
- * alone (hs_may_hold()): then a segment without SYN that the flow table
- * has no record of either is one of no connection, which track_slow()
- * would leave alone: a spoofed ACK, FIN or RST, or one of a connection
- * older than the monitor. An accepted race: an attempt published on
+ * alone (hs_may_hold()): then a segment that is not a bare SYN, and that
+ * the flow table has no record of either, is one of no connection, which
+ * track_slow() would leave alone: a spoofed ACK, FIN or RST, a SYN-ACK of
+ * backscatter, or one of a connection older than the monitor. An accepted race: an attempt published on
  * another CPU meanwhile is not seen, as in track_slow(). */
 static __always_inline int no_attempt(__u64 hash, __u32 tag)
 {
@@ -764,9 +764,10 @@ static __always_inline int no_attempt(__u64 hash, __u32 tag)
 
 /* Whether neither table may hold a record of tag, decided as
  * data_fast_path() decides it, by the flow bucket headers and counts
- * (FLOW_MISS_NONE) and the handshake home header (no_attempt()): a FIN or
- * RST of no connection, which track_slow() would leave alone. The same
- * race is accepted as there. */
+ * (FLOW_MISS_NONE) and the handshake home header (no_attempt()): a FIN,
+ * RST or SYN-ACK of no connection, which track_slow() would leave alone
+ * (but count a SYN-ACK from the network unsolicited). The same race is
+ * accepted as there. */
 static __always_inline bool no_record(__u64 hash, __u32 tag)
 {
 	struct flow_head *h;
@@ -843,6 +844,12 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 		}
 	} else if (p->flags & TCPF_SYN) {
 		st->synack_packets++;
+		/* A SYN-ACK from the network of no connection (backscatter of a
+		 * flood that spoofs this host, or the answer to a SYN older than
+		 * the monitor) ends here: starts_handshake() counts it
+		 * unsolicited, as track_slow() would after its lookups. */
+		if (egress == DIR_INGRESS && no_record(hash, tag) && !starts_handshake(p, egress))
+			return;
 	} else if (!(p->flags & (TCPF_FIN | TCPF_RST))) {
 		if (data_fast_path(p, hash, egress))
 			return;

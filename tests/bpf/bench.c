@@ -474,6 +474,11 @@ static int syn_flood(double bare, __u32 hs_ways)
 	n = packet(p, sizeof(p), "10.252.0.1", 1024, false, TCPF_RST, 93, 0, 0);
 	row("RST of no connection (spoofed RST flood)",
 	    best_of(bpf_program__fd(b->progs.bench_track_next_src), p, n, LOOP_REPS), base, 0);
+	/* And a SYN-ACK from the network that answers no SYN seen here: the
+	 * backscatter of a flood that spoofs this host, counted unsolicited. */
+	n = packet(p, sizeof(p), "10.253.0.1", 1024, false, TCPF_SYN | TCPF_ACK, 95, 96, 0);
+	row("SYN-ACK of no connection (backscatter)",
+	    best_of(bpf_program__fd(b->progs.bench_track_next_src), p, n, LOOP_REPS), base, 0);
 	bench_bpf__destroy(b);
 	return 0;
 }
