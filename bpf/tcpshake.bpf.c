@@ -1,19 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
- * tcpshake-mon's BPF programs: thin wrappers over one core (track.h). The
- * observer never changes traffic: XDP always passes, tc always hands the
- * packet to the next program or the default action.
+ * tcpshake-mon's BPF programs: thin wrappers over one core (track.h), each
+ * a hook's way for a frame (hook.h). The observer never changes traffic:
+ * XDP always passes, tc always hands the packet to the next program or the
+ * default action.
  */
 #include "kernel.bpf.h"
 #include "platform.bpf.h"
 #include "track.h"
 #include "host_socket.h"
 #include "sweep.h"
-#include "hook_parse.h"
-
-/* Each program's struct packet is not cleared first (8 stores a packet): a
- * parse that returns PARSE_TCP has written every byte of it
- * (test_parse), and nothing reads it after any other result. */
+#include "hook.h"
 
 SEC("xdp")
 int tcpshake_xdp(struct xdp_md *ctx)
@@ -22,7 +19,7 @@ int tcpshake_xdp(struct xdp_md *ctx)
 	struct packet p;
 
 	if (iface < MAX_IFACES)
-		track_parsed(arriving(ctx, parse_xdp(ctx, iface_raw_ip(iface), &p), &p, iface), iface, &p, 0);
+		hook_xdp(ctx, iface, DIR_INGRESS, &p);
 	return XDP_PASS;
 }
 
@@ -33,7 +30,7 @@ int tcpshake_tc_in(struct __sk_buff *skb)
 	struct packet p;
 
 	if (iface < MAX_IFACES)
-		track_parsed(arriving(skb, parse_skb(skb, iface_raw_ip(iface), &p), &p, iface), iface, &p, 0);
+		hook_skb(skb, iface, DIR_INGRESS, &p);
 	return TC_ACT_UNSPEC_;
 }
 
@@ -54,7 +51,7 @@ int tcpshake_tc_out(struct __sk_buff *skb)
 			st->egress_duplicates++;
 		return TC_ACT_UNSPEC_;
 	}
-	track_parsed(parse_skb(skb, iface_raw_ip(iface), &p), iface, &p, 1);
+	hook_skb(skb, iface, DIR_EGRESS, &p);
 	return TC_ACT_UNSPEC_;
 }
 

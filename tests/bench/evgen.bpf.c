@@ -6,16 +6,14 @@
  * After each run the client address steps to the next one in 10.64.0.0/10,
  * so with BPF_PROG_TEST_RUN repetition k of both programs is client k: a
  * batch of SYNs, then the batch of RSTs, makes one refused event per client.
- * The parse is the production hooks' (hook_parse.h), so the verifier sees
+ * The way through is the production hooks' (hook.h), so the verifier sees
  * what it sees in tcpshake.bpf.c's tc programs.
  * tc, not XDP: an XDP test run with repetitions updates the XDP dispatcher
  * twice per call, and each update waits for an RCU grace period.
  */
 #include "kernel.bpf.h"
 #include "platform.bpf.h"
-#include "track.h"
-#include "hook_parse.h"
-#include "host_socket.h"
+#include "hook.h"
 
 #define CLIENT_NET   0x0a400000u   /* 10.64.0.0 */
 #define CLIENT_HOSTS 0x003fffffu   /* a /10 */
@@ -39,8 +37,7 @@ int evgen_syn(struct __sk_buff *skb)
 	struct packet p;
 
 	if (iface < MAX_IFACES)
-		track_parsed(arriving(skb, parse_skb(skb, iface_raw_ip(iface), &p), &p, iface), iface,
-			     &p, 0);
+		hook_skb(skb, iface, DIR_INGRESS, &p);
 	next_client(skb, ETH_IP + 12);     /* the source */
 	return TC_ACT_UNSPEC_;
 }
@@ -52,7 +49,7 @@ int evgen_rst(struct __sk_buff *skb)
 	struct packet p;
 
 	if (iface < MAX_IFACES)
-		track_parsed(parse_skb(skb, iface_raw_ip(iface), &p), iface, &p, 1);
+		hook_skb(skb, iface, DIR_EGRESS, &p);
 	next_client(skb, ETH_IP + 16);     /* the destination */
 	return TC_ACT_UNSPEC_;
 }

@@ -10,9 +10,7 @@
  */
 #include "kernel.bpf.h"
 #include "platform.bpf.h"
-#include "track.h"
-#include "host_socket.h"
-#include "hook_parse.h"
+#include "hook.h"
 #include "bench.h"
 
 /* The client address steps through a full-period LCG; the port by 7. */
@@ -28,21 +26,15 @@ static __always_inline void next_client(struct xdp_md *ctx, __u32 addr_off, __u3
 	*port = __builtin_bswap16(__builtin_bswap16(*port) + 7);
 }
 
-/* The core on the frame as tcpshake_xdp runs it: the production parse
- * (hook_parse.h), what an arriving segment learns first (arriving()), then
- * track_parsed(); egress as tcpshake_tc_out passes it. */
+/* The core on the frame as tcpshake_xdp runs it (hook.h); egress as
+ * tcpshake_tc_out passes it. */
 static __always_inline void track_xdp(struct xdp_md *ctx, __u32 egress)
 {
 	__u32 iface = iface_slot(ctx->ingress_ifindex);
 	struct packet p;
-	int r;
 
-	if (iface >= MAX_IFACES)
-		return;
-	r = parse_xdp(ctx, iface_raw_ip(iface), &p);
-	if (egress != DIR_EGRESS)
-		r = arriving(ctx, r, &p, iface);
-	track_parsed(r, iface, &p, egress);
+	if (iface < MAX_IFACES)
+		hook_xdp(ctx, iface, egress, &p);
 }
 
 /* The production parse alone, p in memory as a hook's packet is (its
