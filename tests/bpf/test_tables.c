@@ -631,6 +631,31 @@ static void test_garbage_always_passes(void **unused)
 	harness_close(&h);
 }
 
+/* Sources of no connection, each sending NO_CONNECTION_SEGMENTS /
+ * NO_CONNECTION_SOURCES segments: an ACK, data from this host, a FIN, a
+ * RST, a RST from this host and a SYN-ACK. */
+#define NO_CONNECTION_SOURCES 64
+#define NO_CONNECTION_SEGMENTS (6 * NO_CONNECTION_SOURCES)
+
+static void send_segments_of_no_connection(struct harness *h)
+{
+	char client[32];
+	__u32 i;
+
+	for (i = 0; i < NO_CONNECTION_SOURCES; i++) {
+		__u16 port = (__u16)(20000 + i);
+		__u32 x = i * 7919u, y = i * 104729u;
+
+		snprintf(client, sizeof(client), "10.9.1.%u", i + 1);
+		pkt(h, HOOK_XDP_IN, client, port, "10.1.0.1", 80, TCPF_ACK, x, y);
+		pkt(h, HOOK_TC_OUT, "10.1.0.1", 80, client, port, TCPF_ACK | TCPF_PSH, y, x);
+		pkt(h, HOOK_XDP_IN, client, port, "10.1.0.1", 80, TCPF_FIN | TCPF_ACK, x, y);
+		pkt(h, HOOK_XDP_IN, client, port, "10.1.0.1", 80, TCPF_RST, x, 0);
+		pkt(h, HOOK_TC_OUT, "10.1.0.1", 80, client, port, TCPF_RST | TCPF_ACK, y, x);
+		pkt(h, HOOK_XDP_IN, client, port, "10.1.0.1", 80, TCPF_SYN | TCPF_ACK, x, y);
+	}
+}
+
 /* Segments of no connection changed nothing but the counts of packets
  * (packets) and of SYN-ACKs from the network (synacks), which are counted
  * unsolicited. */
@@ -657,8 +682,7 @@ static void test_segments_of_no_connection(void **unused)
 {
 	struct iface_stats before, after;
 	struct harness h;
-	char client[32];
-	int b, i;
+	int b;
 
 	(void)unused;
 	for (b = 0; b < 2; b++) {
@@ -672,23 +696,10 @@ static void test_segments_of_no_connection(void **unused)
 		pkt(&h, HOOK_XDP_IN, "10.9.0.2", 10001, "10.1.0.1", 80, TCPF_FIN | TCPF_ACK, 2001, 8001);
 		pkt(&h, HOOK_XDP_IN, "10.9.0.3", 10002, "10.1.0.1", 80, TCPF_SYN, 3000, 0);
 		harness_stats(&h, &before);
-		for (i = 0; i < 64; i++) {
-			snprintf(client, sizeof(client), "10.9.1.%d", i + 1);
-			pkt(&h, HOOK_XDP_IN, client, (__u16)(20000 + i), "10.1.0.1", 80, TCPF_ACK,
-			    (__u32)i * 7919u, (__u32)i * 104729u);
-			pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, client, (__u16)(20000 + i),
-			    TCPF_ACK | TCPF_PSH, (__u32)i * 104729u, (__u32)i * 7919u);
-			pkt(&h, HOOK_XDP_IN, client, (__u16)(20000 + i), "10.1.0.1", 80,
-			    TCPF_FIN | TCPF_ACK, (__u32)i * 7919u, (__u32)i * 104729u);
-			pkt(&h, HOOK_XDP_IN, client, (__u16)(20000 + i), "10.1.0.1", 80, TCPF_RST,
-			    (__u32)i * 7919u, 0);
-			pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, client, (__u16)(20000 + i),
-			    TCPF_RST | TCPF_ACK, (__u32)i * 104729u, (__u32)i * 7919u);
-			pkt(&h, HOOK_XDP_IN, client, (__u16)(20000 + i), "10.1.0.1", 80,
-			    TCPF_SYN | TCPF_ACK, (__u32)i * 7919u, (__u32)i * 104729u);
-		}
+		send_segments_of_no_connection(&h);
 		harness_stats(&h, &after);
-		assert_no_change_but_backscatter(&before, &after, 6 * 64, 64);
+		assert_no_change_but_backscatter(&before, &after, NO_CONNECTION_SEGMENTS,
+						 NO_CONNECTION_SOURCES);
 		assert_int_equal(harness_flow_used(&h), 2);
 		assert_int_equal(harness_hs_used(&h), 1);
 
@@ -719,7 +730,6 @@ static void test_segments_of_no_connection_beside_guests(void **unused)
 	struct iface_stats before, after;
 	struct flow_away away;
 	struct harness h;
-	char client[32];
 	int b, i;
 
 	(void)unused;
@@ -740,21 +750,10 @@ static void test_segments_of_no_connection_beside_guests(void **unused)
 		assert_int_equal(away.alt, harness_flow_guests(&h));
 		assert_int_equal(away.spill, 0);
 		harness_stats(&h, &before);
-		for (i = 0; i < 64; i++) {
-			snprintf(client, sizeof(client), "10.9.1.%d", i + 1);
-			pkt(&h, HOOK_XDP_IN, client, (__u16)(20000 + i), "10.1.0.1", 80, TCPF_ACK,
-			    (__u32)i * 7919u, (__u32)i * 104729u);
-			pkt(&h, HOOK_TC_OUT, "10.1.0.1", 80, client, (__u16)(20000 + i),
-			    TCPF_ACK | TCPF_PSH, (__u32)i * 104729u, (__u32)i * 7919u);
-			pkt(&h, HOOK_XDP_IN, client, (__u16)(20000 + i), "10.1.0.1", 80,
-			    TCPF_FIN | TCPF_ACK, (__u32)i * 7919u, (__u32)i * 104729u);
-			pkt(&h, HOOK_XDP_IN, client, (__u16)(20000 + i), "10.1.0.1", 80, TCPF_RST,
-			    (__u32)i * 7919u, 0);
-			pkt(&h, HOOK_XDP_IN, client, (__u16)(20000 + i), "10.1.0.1", 80,
-			    TCPF_SYN | TCPF_ACK, (__u32)i * 7919u, (__u32)i * 104729u);
-		}
+		send_segments_of_no_connection(&h);
 		harness_stats(&h, &after);
-		assert_no_change_but_backscatter(&before, &after, 5 * 64, 64);
+		assert_no_change_but_backscatter(&before, &after, NO_CONNECTION_SEGMENTS,
+						 NO_CONNECTION_SOURCES);
 		assert_int_equal(harness_flow_used(&h), 12);
 
 		/* The closing half: the server's ACK, its FIN, the last ACK. The
