@@ -77,6 +77,26 @@ def orphan_pairs(a):
     print(a.count)
 
 
+# What a stray segment of no connection may be: an ACK or a FIN of a
+# spoofed ACK or FIN flood, a RST of a RST flood, the SYN-ACK of
+# backscatter. strays() sends them in turn, so count / 4 of each.
+STRAY_FLAGS = ("A", "FA", "R", "SA")
+
+
+def strays(a):
+    """a.count segments of no connection to a.dst:a.dport, from sources in
+    a.src_net (routed back into the sender's namespace), numbered at
+    random."""
+    s, src, dst = raw_socket(), FORGED_MAC, a.peer_mac
+    hosts = list(ipaddress.ip_network(a.src_net).hosts())
+    for i in range(a.count):
+        p = Ether(src=src, dst=dst) / IP(src=str(hosts[i % len(hosts)]), dst=a.dst) / TCP(
+            sport=30000 + i % 30000, dport=a.dport, flags=STRAY_FLAGS[i % len(STRAY_FLAGS)],
+            seq=random.getrandbits(32), ack=random.getrandbits(32))
+        s.send(bytes(p))
+    print(a.count)
+
+
 def sniff_client_segments(a):
     """A segment (no SYN, FIN or RST) of each of a.conns client ports."""
     seen = {}
@@ -144,10 +164,12 @@ def main():
     ap = argparse.ArgumentParser()
     sub = ap.add_subparsers(dest="cmd", required=True)
     o = sub.add_parser("orphan-pairs")
-    o.add_argument("--count", type=int, required=True)
-    o.add_argument("--src-net", required=True)
-    o.add_argument("--dst", required=True)
-    o.add_argument("--dport", type=int, required=True)
+    st = sub.add_parser("strays")
+    for q in (o, st):
+        q.add_argument("--count", type=int, required=True)
+        q.add_argument("--src-net", required=True)
+        q.add_argument("--dst", required=True)
+        q.add_argument("--dport", type=int, required=True)
     blind = [sub.add_parser(name) for name in ("blind-rst", "blind-data-rst")]
     for b in blind:
         b.add_argument("--dst", required=True)
@@ -156,12 +178,12 @@ def main():
         b.add_argument("--per-conn", type=int, default=5)
         b.add_argument("--gap", type=float, default=0.1)
         b.add_argument("--timeout", type=float, default=10.0)
-    for q in [o] + blind:
+    for q in [o, st] + blind:
         q.add_argument("--peer-mac", required=True, help="the server veth's MAC address")
     a = ap.parse_args()
-    if (a.count if a.cmd == "orphan-pairs" else a.conns) > 4096:
+    if (a.conns if a.cmd.startswith("blind") else a.count) > 4096:
         raise SystemExit("spoof: at most 4096 flows")
-    {"orphan-pairs": orphan_pairs, "blind-rst": blind_rst,
+    {"orphan-pairs": orphan_pairs, "strays": strays, "blind-rst": blind_rst,
      "blind-data-rst": blind_data_rst}[a.cmd](a)
     return 0
 

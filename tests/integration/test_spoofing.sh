@@ -19,6 +19,12 @@
 #                 to its graceful close
 #   orphan-pairs  spoofed SYN-ACK + ACK pairs with no SYN, from the network:
 #                 nothing established, every SYN-ACK counted as unsolicited
+#   strays-crowded  a 1,024-flow table holds 400 live connections, so many
+#                 buckets hold records in their alternative bucket: ACKs,
+#                 FINs, RSTs and SYN-ACKs of no connection from the network
+#                 (and the server's RSTs answering them) change nothing but
+#                 the unsolicited SYN-ACKs, and every connection is tracked
+#                 to its graceful close
 . "$(dirname "$0")/lib.sh"
 
 PORT=8080
@@ -198,9 +204,41 @@ sc_orphan_pairs() {
 	check_quiet_gauges
 }
 
+# ---- segments of no connection into crowded buckets ------------------------------
+
+sc_strays_crowded() {
+	local n=400 m=2000 tag=strays-crowded sent
+	note "scenario: $n connections trickling in a 1,024-flow table, $m segments of no connection from $SPOOF4_NET meanwhile (--ingress $1)"
+	sc_begin "$tag" --ingress "$1" --max-flows 1024
+	server_start "$tag" --addr "$S4" --port $PORT --mode trickle --count $n --timeout 40
+	client_start "$tag" --addr "$S4" --port $PORT --mode trickle --count $n --parallel $n \
+		--gap 0.2 --rounds 40 --timeout 30
+	wait_metric 15 $n tcpshake_established_connections
+	check_eq "[$tag] connections established before the strays" $n \
+		"$(metric tcpshake_established_connections)"
+	sent=$(spoof strays --count $m --src-net "$SPOOF4_NET" --dst "$S4" --dport $PORT) ||
+		die "[$tag] spoof.py strays failed"
+	client_wait "$tag"
+	server_wait "$tag"
+	wait_metric 10 $n tcpshake_closes_total 'kind="graceful"'
+	sc_end
+	check_eq "[$tag] strays sent" $m "$sent"
+	check_handshakes $n
+	check_eq "[$tag] closes_total{kind=\"graceful\"} = connections" $n "$(metric tcpshake_closes_total 'kind="graceful"')"
+	check_eq "[$tag] closes_total{kind=\"reset\"}" 0 "$(metric tcpshake_closes_total 'kind="reset"')"
+	check_eq "[$tag] synacks_unsolicited_total = stray SYN-ACKs" $((m / 4)) "$(metric tcpshake_synacks_unsolicited_total)"
+	check_eq "[$tag] handshake_failures_total" 0 "$(metric tcpshake_handshake_failures_total)"
+	check_eq "[$tag] resets_ignored_total" 0 "$(metric tcpshake_resets_ignored_total)"
+	check_eq "[$tag] invalid_segments_total" 0 "$(metric tcpshake_invalid_segments_total)"
+	check_eq "[$tag] flow_evictions_total" 0 "$(metric tcpshake_flow_evictions_total)"
+	check_eq "[$tag] events outcome=closed" $n "$(event_count "$tag" outcome=closed)"
+	check_quiet_gauges
+}
+
 run_sc blind-rst sc_blind_rst xdp
 run_sc blind-data-rst sc_blind_data_rst tc
 run_sc port-reuse sc_port_reuse tc
 run_sc orphan-pairs sc_orphan_pairs xdp
+run_sc strays-crowded sc_strays_crowded xdp
 net_down
 finish
