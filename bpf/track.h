@@ -753,8 +753,9 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
  * alone (hs_may_hold()): then a segment that is not a bare SYN, and that
  * the flow table has no record of either, is one of no connection, which
  * track_slow() would leave alone: a spoofed ACK, FIN or RST, a SYN-ACK of
- * backscatter, or one of a connection older than the monitor. An accepted race: an attempt published on
- * another CPU meanwhile is not seen, as in track_slow(). */
+ * backscatter, or one of a connection older than the monitor. An accepted
+ * race: an attempt published on another CPU meanwhile is not seen, as in
+ * track_slow(). */
 static __always_inline int no_attempt(__u64 hash, __u32 tag)
 {
 	const struct hs_head *hh = hs_head_at(hs_home_index(hash));
