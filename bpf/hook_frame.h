@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * A frame held whole, as the native core (offline replay, unit tests,
- * fuzzers) hands it to the core: its readable bytes and its whole length. Parsing, and the unparsed counters every hook keeps.
+ * fuzzers) hands it to the core: its readable bytes and its whole length.
+ * Parsing, and the unparsed counters every hook keeps.
  * (The production hooks parse with hook_parse.h, which also pulls a tc
  * packet's headers into its linear part.)
  */

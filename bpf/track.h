@@ -9,9 +9,11 @@
  *     at the way found (data_sample());
  *   - a new SYN: one handshake-bucket header read, one clock read, one way
  *     written; nothing shared with established flows is touched.
- * A segment of no connection (a spoofed ACK, FIN or RST flood) ends after
- * the flow-bucket header and the handshake-bucket header: data and ACKs in
- * the first fast path, FINs and RSTs in no_record().
+ * A segment of no connection (a spoofed ACK, FIN or RST flood, a SYN-ACK of
+ * backscatter) ends after the bucket headers: the home flow header, the
+ * alternative one when the home bucket has records there, and the home
+ * handshake header. Data and ACKs learn it in the first fast path, FINs,
+ * RSTs and SYN-ACKs from the network in no_record().
  * Everything else (handshake and close packets, retransmissions) goes to
  * track_slow(), a global function the verifier checks once.
  */
