@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * A kernel hook's whole way for one frame: the parse (hook_parse.h), what
- * an arriving segment learns from this host first (arriving(),
- * host_socket.h), then the core (track_parsed(), track.h). The production
+ * A kernel hook's whole way for one frame: the parse (hook_parse.h), then
+ * the core (track_parsed(), track.h), with the hook's context for what a
+ * RST from the network asks this host (host_socket.h). The production
  * programs (tcpshake.bpf.c) and the generators of make bench and evbench
  * run these, so what is measured is what ships.
  *
@@ -16,7 +16,6 @@
 #define TCPSHAKE_HOOK_H
 
 #include "track.h"
-#include "host_socket.h"
 #include "hook_parse.h"
 
 /* A frame at XDP on interface slot iface (< MAX_IFACES). */
@@ -25,9 +24,7 @@ static __always_inline void hook_xdp(struct xdp_md *ctx, __u32 iface, __u32 egre
 {
 	int r = parse_xdp(ctx, iface_raw_ip(iface), p);
 
-	if (egress != DIR_EGRESS)
-		r = arriving(ctx, r, p, iface);
-	track_parsed(r, iface, p, egress);
+	track_parsed(ctx, r, iface, p, egress);
 }
 
 /* A frame at tc on interface slot iface (< MAX_IFACES). */
@@ -36,9 +33,7 @@ static __always_inline void hook_skb(struct __sk_buff *skb, __u32 iface, __u32 e
 {
 	int r = parse_skb(skb, iface_raw_ip(iface), p);
 
-	if (egress != DIR_EGRESS)
-		r = arriving(skb, r, p, iface);
-	track_parsed(r, iface, p, egress);
+	track_parsed(skb, r, iface, p, egress);
 }
 
 #endif /* TCPSHAKE_HOOK_H */

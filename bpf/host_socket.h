@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * What this host's kernel knows of a connection: kernel programs only (the
- * native build of the core has no host). Included by the hook wrappers.
+ * What this host's kernel knows of a connection: a platform accessor of the
+ * kernel programs (platform.bpf.h), which track_segment() asks for a RST
+ * from the network; the native platform has no host (src/native.h).
  */
 #ifndef TCPSHAKE_HOST_SOCKET_H
 #define TCPSHAKE_HOST_SOCKET_H
 
 #include "tcpshake/parse.h"
-#include "track.h"
 
 /* A RST from the network: what this host's kernel holds for its
  * connection, read from its socket into p. host_rcv_nxt, the socket's
@@ -68,24 +68,6 @@ static __noinline int host_rcv_nxt(void *ctx, struct packet *p)
 	}
 	bpf_sk_release(sk);
 	return 0;
-}
-
-/* An arriving segment of interface slot iface, parsed with result r: a RST
- * first learns this host's RCV.NXT for its connection (host_rcv_nxt()),
- * unless neither table may hold a record of it (no_record()): then the
- * core leaves it alone, and a spoofed RST flood does not pay a socket
- * lookup a packet. */
-static __always_inline int arriving(void *ctx, int r, struct packet *p, __u32 iface)
-{
-	__u64 hash;
-
-	if (r != PARSE_TCP || !(p->flags & TCPF_RST))
-		return r;
-	key_set_iface(&p->key, (__u8)iface);
-	hash = flow_hash(&p->key, cfg.hash_seed);
-	if (!no_record(hash, flow_tag(hash)))
-		host_rcv_nxt(ctx, p);
-	return r;
 }
 
 #endif /* TCPSHAKE_HOST_SOCKET_H */

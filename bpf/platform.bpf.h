@@ -401,4 +401,6 @@ static __always_inline long loop(__u32 n, long (*fn)(__u64 i, void *ctx), void *
 	return bpf_loop(n, fn, ctx, 0);
 }
 
+#include "host_socket.h"
+
 #endif /* TCPSHAKE_PLATFORM_BPF_H */

@@ -8,7 +8,6 @@
 #include "kernel.bpf.h"
 #include "platform.bpf.h"
 #include "track.h"
-#include "host_socket.h"
 #include "sweep.h"
 #include "hook.h"
 

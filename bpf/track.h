@@ -13,7 +13,8 @@
  * backscatter) ends after the bucket headers: the home flow header, the
  * alternative one when the home bucket has records there, and the home
  * handshake header. Data and ACKs learn it in the first fast path, FINs,
- * RSTs and SYN-ACKs from the network in no_record().
+ * RSTs and SYN-ACKs from the network in no_record(). A RST from the
+ * network past that exit asks this host's socket (host_rcv_nxt()).
  * Everything else (handshake and close packets, retransmissions) goes to
  * track_slow(), a global function the verifier checks once.
  */
@@ -818,8 +819,10 @@ static __always_inline int data_fast_path(const struct packet *p, __u64 hash, __
 	return data_sample(p, hash, bucket, i, egress);
 }
 
-/* The second half: a parsed segment through a fast path or track_slow(). */
-static __always_inline void track_segment(const struct packet *p, __u64 hash,
+/* The second half: a parsed segment through a fast path or track_slow().
+ * ctx: the hook's context, for what this host's kernel knows of the
+ * connection (host_rcv_nxt(), a platform accessor); none natively. */
+static __always_inline void track_segment(void *ctx, struct packet *p, __u64 hash,
 					  struct iface_stats *st, __u32 egress)
 {
 	__u32 tag = flow_tag(hash);
@@ -859,14 +862,20 @@ static __always_inline void track_segment(const struct packet *p, __u64 hash,
 	} else if (no_record(hash, tag)) {
 		return;    /* a FIN or RST of no connection */
 	}
+	/* A RST from the network that may end a connection first learns this
+	 * host's RCV.NXT for it, where the kernel checks the RST itself: only
+	 * here, past the exits of no connection, so a spoofed RST flood pays
+	 * no socket lookup, and the hash and headers serve both. */
+	if (egress != DIR_EGRESS && (p->flags & TCPF_RST))
+		host_rcv_nxt(ctx, p);
 	track_slow_path(p, hash, egress, now);
 }
 
 /* The core after a hook parsed a frame of interface slot iface into *p
  * with result r (hook_frame_parse): a malformed frame is counted, a TCP
  * segment tracked. */
-static __always_inline void track_parsed(enum parse_result r, __u32 iface, struct packet *p,
-					 __u32 egress)
+static __always_inline void track_parsed(void *ctx, enum parse_result r, __u32 iface,
+					 struct packet *p, __u32 egress)
 {
 	struct iface_stats *st = stats_of(iface);
 
@@ -877,7 +886,7 @@ static __always_inline void track_parsed(enum parse_result r, __u32 iface, struc
 		return;
 	}
 	key_set_iface(&p->key, (__u8)iface);
-	track_segment(p, flow_hash(&p->key, cfg.hash_seed), st, egress);
+	track_segment(ctx, p, flow_hash(&p->key, cfg.hash_seed), st, egress);
 }
 
 static __always_inline void track(struct hook_frame *f, __u32 ifindex, __u32 egress)
@@ -887,7 +896,7 @@ static __always_inline void track(struct hook_frame *f, __u32 ifindex, __u32 egr
 	__u64 hash;
 
 	if (track_parse(f, ifindex, &p, &hash, &st))
-		track_segment(&p, hash, st, egress);
+		track_segment(0, &p, hash, st, egress);
 }
 
 #endif /* TCPSHAKE_TRACK_H */

@@ -94,7 +94,7 @@ struct native_segment {
 int native_parse(const void *data, const void *data_end, __u32 not_captured, __u32 ifindex,
 		 struct native_segment *s);
 /* The rest of native_track() for a parsed segment. */
-void native_track_segment(const struct native_segment *s, __u32 egress);
+void native_track_segment(struct native_segment *s, __u32 egress);
 /* Hints to load the cache line at p, to read it or to write it. GCC models
  * __builtin_prefetch as touching no memory, so a function whose only
  * effects are prefetches is pure to it, and a call whose result is unused
@@ -310,6 +310,14 @@ static inline void event_submit(struct event *e, __u64 now)
 static inline __u64 clock_ns(void)
 {
 	return native.now;
+}
+
+/* No host here: what a capture shows is all there is of a connection (the
+ * kernel's accessor reads the receiving socket, bpf/host_socket.h). */
+static inline int host_rcv_nxt(void *ctx __attribute__((unused)),
+			       struct packet *p __attribute__((unused)))
+{
+	return 0;
 }
 
 /* The kernel's bpf_loop limit, kept natively so both platforms fail alike;

@@ -32,12 +32,12 @@ int native_parse(const void *data, const void *data_end, __u32 not_captured, __u
 	return track_parse(&f, ifindex, &s->p, &s->hash, &st);
 }
 
-void native_track_segment(const struct native_segment *s, __u32 egress)
+void native_track_segment(struct native_segment *s, __u32 egress)
 {
 	struct iface_stats *st = stats_of(s->p.key.iface);
 
 	if (st)
-		track_segment(&s->p, s->hash, st, egress);
+		track_segment(0, &s->p, s->hash, st, egress);
 }
 
 /* A bare SYN reads the handshake bucket alone; other segments may read
