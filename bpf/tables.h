@@ -353,18 +353,47 @@ static __always_inline int hs_lookup(struct hs_ref *b, __u32 tag, const struct f
 	return i;
 }
 
+/* Whether bucket header h has a way of fingerprint tag: an attempt, or the
+ * tombstone of one. */
+static __always_inline bool hs_has_tag(const struct hs_head *h, __u32 tag)
+{
+	__u32 i, hit = 0;
+
+	for (i = 0; i < HS_WAYS; i++)
+		hit |= (h->tag[i] & ~TAG_TOMBSTONE) == tag;
+	return hit;
+}
+
 /* Whether bucket header h may hold an attempt of fingerprint tag: a way
  * with that tag, or attempts held in its alternative (a false yes costs its
  * caller the slow path's loads, nothing else). The ways before the count,
  * as hs_lookup() reads them. */
 static __always_inline bool hs_may_hold(const struct hs_head *h, __u32 tag)
 {
-	__u32 i, hit = 0;
+	bool hit = hs_has_tag(h, tag);
 
-	for (i = 0; i < HS_WAYS; i++)
-		hit |= (h->tag[i] & ~TAG_TOMBSTONE) == tag;
 	__asm__ __volatile__("" ::: "memory");
 	return hit || h->elsewhere;
+}
+
+/* hs_may_hold() for the attempt of tag whose home is bucket home, settled
+ * by the alternative header when the home bucket counts attempts there:
+ * read in hs_lookup()'s order (the home ways, the count, then the
+ * alternative's ways), so an attempt moving out is seen in one of the two
+ * (hs_move.h). A tag in the alternative that is another tuple's is a
+ * false yes, as at home. */
+static __always_inline bool hs_may_hold_either(__u32 home, __u32 tag)
+{
+	const struct hs_head *h = hs_head_at(home), *a;
+	__u32 alt = hs_alt_index(tag, home);
+
+	if (!h || hs_has_tag(h, tag))
+		return true;
+	__asm__ __volatile__("" ::: "memory");
+	if (!h->elsewhere)
+		return false;
+	a = hs_head_at(alt);
+	return alt == home || !a || hs_has_tag(a, tag);
 }
 
 /* Way i of bucket idx held another bucket's attempt and no longer does:

@@ -11,9 +11,9 @@
  *     written; nothing shared with established flows is touched.
  * A segment of no connection (a spoofed ACK, FIN or RST flood, a SYN-ACK of
  * backscatter) ends after the bucket headers: the home flow header, the
- * alternative one when the home bucket has records there, and the home
- * handshake header. Data and ACKs learn it in the first fast path, FINs,
- * RSTs and SYN-ACKs from the network in no_record(). A RST from the
+ * alternative one when the home bucket has records there, and the
+ * handshake headers alike. Data and ACKs learn it in the first fast path,
+ * FINs, RSTs and SYN-ACKs from the network in no_record(). A RST from the
  * network past that exit asks this host's socket (host_rcv_nxt()).
  * Everything else (handshake and close packets, retransmissions) goes to
  * track_slow(), a global function the verifier checks once.
@@ -753,22 +753,21 @@ CORE_GLOBAL int data_sample(const struct packet *p, __u64 hash, __u32 bucket, in
 }
 
 /* Whether the handshake table has no attempt of tag, by its home header
- * alone (hs_may_hold()): then a segment that is not a bare SYN, and that
- * the flow table has no record of either, is one of no connection, which
- * track_slow() would leave alone: a spoofed ACK, FIN or RST, a SYN-ACK of
- * backscatter, or one of a connection older than the monitor. An accepted
- * race: an attempt published on another CPU meanwhile is not seen, as in
- * track_slow(). */
+ * and, when that bucket counts attempts in its alternative, the
+ * alternative header (hs_may_hold_either()): then a segment that is not a
+ * bare SYN, and that the flow table has no record of either, is one of no
+ * connection, which track_slow() would leave alone: a spoofed ACK, FIN or
+ * RST, a SYN-ACK of backscatter, or one of a connection older than the
+ * monitor. An accepted race: an attempt published on another CPU
+ * meanwhile is not seen, as in track_slow(). */
 static __always_inline int no_attempt(__u64 hash, __u32 tag)
 {
-	const struct hs_head *hh = hs_head_at(hs_home_index(hash));
-
-	return hh && !hs_may_hold(hh, tag);
+	return !hs_may_hold_either(hs_home_index(hash), tag);
 }
 
 /* Whether neither table may hold a record of tag, decided as
  * data_fast_path() decides it, by the flow bucket headers and counts
- * (FLOW_MISS_NONE) and the handshake home header (no_attempt()): a FIN,
+ * (FLOW_MISS_NONE) and the handshake headers (no_attempt()): a FIN,
  * RST or SYN-ACK of no connection, which track_slow() would leave alone
  * (but count a SYN-ACK from the network unsolicited). The same race is
  * accepted as there. */
@@ -787,7 +786,7 @@ static __always_inline bool no_record(__u64 hash, __u32 tag)
  * gate (flow_gate) and, entering the next block, writes it, until the
  * record is due for a sample (abi.h, FLOW_BLOCK_SHIFT), which
  * data_sample() takes at the way found. A segment of no connection
- * (FLOW_MISS_NONE, no_attempt()) ends after the two tables' headers. 1
+ * (FLOW_MISS_NONE, no_attempt()) ends after the tables' headers. 1
  * when done, 0 for the slow path.
  * Inlined into the programs: a call and its return (a return thunk on
  * this guest) cost a data packet about 12 ns, a third of its cost in the
