@@ -3,7 +3,7 @@
  * Turning state-machine effects into counters, gauges, histograms, per-port
  * statistics and events. Packet programs update per-CPU values with plain
  * adds (they cannot be interrupted by each other on one CPU); the sweeper
- * runs in preemptible task context and passes atomic = true.
+ * runs in preemptible task context and adds atomically (account_swept()).
  */
 #ifndef TCPSHAKE_ACCOUNT_H
 #define TCPSHAKE_ACCOUNT_H
@@ -191,24 +191,18 @@ static __always_inline void account_close(const struct conn *c, __u32 iface, __u
  * business. A step with none of them does not call it (about 9 ns). */
 #define FX_ACCOUNTED (FX_ALL & ~(FX_NEW_ATTEMPT | FX_CLOSE_START | FX_RELEASE | FX_CONTEST))
 
-/* Everything one state-machine step means for the outside world. A global
- * function: the verifier checks it once, not once per call site. The
- * sweeper sets ACCOUNT_ATOMIC in fx. */
-#define ACCOUNT_ATOMIC (1u << 31)
-_Static_assert(FX_ALL < ACCOUNT_ATOMIC, "effect bits share a word with ACCOUNT_ATOMIC");
-
-CORE_GLOBAL int account(const struct flow_key *key, const struct conn *c, __u32 fx, __u64 now)
+/* Everything one state-machine step means for the outside world; atomic
+ * a constant in each caller below, so each has one kind of add. */
+static __always_inline void account_effects(const struct flow_key *key, const struct conn *c,
+					     __u32 fx, __u64 now, bool atomic)
 {
-	bool atomic = fx & ACCOUNT_ATOMIC;
 	struct iface_stats *st;
 	__u32 iface;
 
-	if (!key || !c)
-		return 0;
 	iface = key->iface;
 	st = stats_of(iface);
 	if (!st)
-		return 0;
+		return;
 	if (fx & FX_SYN_RETRANS)
 		stat_add(&st->syn_retransmits, 1, atomic);
 	if (fx & FX_SYNACK_RETRANS)
@@ -223,6 +217,25 @@ CORE_GLOBAL int account(const struct flow_key *key, const struct conn *c, __u32 
 	account_close(c, iface, fx, now, st, atomic);
 	if (fx & FX_EVENT)
 		emit_event(key, c, now, st, atomic);
+}
+
+/* account_effects() for a packet program: plain adds. A global function,
+ * so the verifier checks it once, not once per call site; the sweeper has
+ * its own (account_swept()), and neither carries the other's adds. */
+CORE_GLOBAL int account(const struct flow_key *key, const struct conn *c, __u32 fx, __u64 now)
+{
+	if (key && c)
+		account_effects(key, c, fx, now, false);
+	return 0;
+}
+
+/* account_effects() for the sweeper, which runs in preemptible task
+ * context: atomic adds. */
+CORE_GLOBAL int account_swept(const struct flow_key *key, const struct conn *c, __u32 fx,
+			      __u64 now)
+{
+	if (key && c)
+		account_effects(key, c, fx, now, true);
 	return 0;
 }
 

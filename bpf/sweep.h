@@ -75,7 +75,7 @@ CORE_GLOBAL __u32 expire_way(struct way *w, const struct sweep_ctx *x)
 	if (i == UPDATE_TRIES)
 		return 0;
 	if (fx & ~FX_RELEASE)
-		account(&w->key, &c, fx | ACCOUNT_ATOMIC, x->now);
+		account_swept(&w->key, &c, fx, x->now);
 	return fx;
 }
 
