@@ -34,7 +34,8 @@
  * the destination, published before the seal.
  *
  * Attempts only move away from home, the order lookups read the buckets
- * in (hs_lookup: home, then the alternative if elsewhere is not zero), so
+ * in (hs_lookup, and hs_may_hold_either for a segment of no connection:
+ * home, then the alternative if elsewhere is not zero), so
  * a lookup never misses a moving attempt: one that reads the home way
  * after the seal reads, after it (a compiler barrier in hs_lookup), the
  * count and the destination tag, both stored before the seal (x86 keeps
