@@ -366,7 +366,7 @@ bench_events() {
 # connection makes two events (handshake, close), each a line or counted:
 # lines + events_lost_total + events_dropped_total = 2 x connections.
 bench_slow_readers() {
-	local fifo=$WORK/events.fifo mode tag reader hold lines lost dropped werr conns out exact
+	local fifo=$WORK/events.fifo mode tag reader hold lines lost dropped werr conns out exact rate
 	for mode in fast stalled-output stalled-monitor; do
 		tag=reader-$mode
 		rm -f "$fifo" "$WORK/$tag.lines"
@@ -393,7 +393,9 @@ bench_slow_readers() {
 		track "$TOOL_PID"
 		wait_for 20 "textfile" test -s "$WORK/$tag.prom" || die "tcpshake-mon ($tag) did not start"
 		[[ $mode == stalled-monitor ]] && kill -STOP "$TOOL_PID"
-		run_connrate "$tag" >/dev/null
+		# The rate is not shown; taken in a command substitution, a
+		# failure's message goes to standard error (die), not to /dev/null.
+		rate=$(run_connrate "$tag")
 		conns=$(json "$WORK/$tag.connrate.json" connections)
 		[[ $mode == stalled-monitor ]] && kill -CONT "$TOOL_PID"
 		if [[ $mode == stalled-output ]]; then
@@ -721,13 +723,13 @@ bulk_rounds() {
 }
 
 bench_per_packet() {
-	local tag=pp samples=$OUT/per_packet.csv saved=$SECONDS_PER_RUN ids
+	local tag=pp samples=$OUT/per_packet.csv saved=$SECONDS_PER_RUN ids warmup
 	echo
 	echo "== BPF run time per packet under real traffic: $ROUNDS rounds of ${PP_SECS} s after a warm-up ($(load_note))"
 	echo "round,slot,config,workload,value" >"$samples"
 	tool_start tc "$tag"
 	SECONDS_PER_RUN=10
-	run_connrate "$tag-warmup" --rate 10000 >/dev/null
+	warmup=$(run_connrate "$tag-warmup" --rate 10000)   # a failure's message to stderr (die)
 	SECONDS_PER_RUN=$saved
 	bare_tc_attach
 	mapfile -t ids < <(prog_ids "$TOOL_PID")
