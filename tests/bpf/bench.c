@@ -392,6 +392,24 @@ static int data_packet(double bare)
 	return 0;
 }
 
+/* A pure ACK, then a RST, of no connection, from a new source each time,
+ * against b's tables as they are: the headers read in vain (data fast path,
+ * no_record()); a RST pays no socket lookup and no slow path when neither
+ * table may hold its connection. The issue sets no target: it is the
+ * price of a packet that changes nothing. */
+static void no_connection_rows(struct bench_bpf *b, double base, const char *ack_row,
+			       const char *rst_row)
+{
+	int fd = bpf_program__fd(b->progs.bench_track_next_src);
+	__u8 p[256];
+	size_t n;
+
+	n = packet(p, sizeof(p), "10.251.0.1", 1024, false, TCPF_ACK, 91, 92, 0);
+	row(ack_row, best_of(fd, p, n, LOOP_REPS), base, 0);
+	n = packet(p, sizeof(p), "10.252.0.1", 1024, false, TCPF_RST, 93, 0, 0);
+	row(rst_row, best_of(fd, p, n, LOOP_REPS), base, 0);
+}
+
 /* SYNs from ever new sources with both tables full. */
 static int syn_flood(double bare, __u32 hs_ways)
 {
@@ -461,19 +479,10 @@ static int syn_flood(double bare, __u32 hs_ways)
 		 FLOOR_MIB(hs_ways));
 	floor_row(name, best_of(bpf_program__fd(b->progs.bench_floor_clock_next_src), p, n, LOOP_REPS),
 		  base, 60);
-	/* A pure ACK of no connection from a new source each time (a spoofed
-	 * ACK flood, a scan's stray ACKs), against the same full tables: the
-	 * data fast path's header read in vain, then the handshake header's
-	 * (no_attempt()). The issue sets no target for it; it is the price of
-	 * a packet that changes nothing. */
-	n = packet(p, sizeof(p), "10.251.0.1", 1024, false, TCPF_ACK, 91, 92, 0);
-	row("ACK of no connection (spoofed ACK flood)",
-	    best_of(bpf_program__fd(b->progs.bench_track_next_src), p, n, LOOP_REPS), base, 0);
-	/* The same for a RST from the network: no socket lookup, no slow
-	 * path, when neither table may hold its connection. */
-	n = packet(p, sizeof(p), "10.252.0.1", 1024, false, TCPF_RST, 93, 0, 0);
-	row("RST of no connection (spoofed RST flood)",
-	    best_of(bpf_program__fd(b->progs.bench_track_next_src), p, n, LOOP_REPS), base, 0);
+	/* A spoofed ACK and RST flood (a scan's stray ACKs too) against the
+	 * same full tables. */
+	no_connection_rows(b, base, "ACK of no connection (spoofed ACK flood)",
+			   "RST of no connection (spoofed RST flood)");
 	/* And a SYN-ACK from the network that answers no SYN seen here: the
 	 * backscatter of a flood that spoofs this host, counted unsolicited. */
 	n = packet(p, sizeof(p), "10.253.0.1", 1024, false, TCPF_SYN | TCPF_ACK, 95, 96, 0);
@@ -511,12 +520,8 @@ static int busy_table(void)
 	       "  attempts in their alternative; %llu evictions\n", SLOTS, guests * 100 / BUCKETS,
 	       (unsigned long long)st.flow_evictions);
 	base = best_of(bpf_program__fd(b->progs.bench_bare_next), p, n, LOOP_REPS);
-	n = packet(p, sizeof(p), "10.251.0.1", 1024, false, TCPF_ACK, 91, 92, 0);
-	row("  ACK of no connection, busy table",
-	    best_of(bpf_program__fd(b->progs.bench_track_next_src), p, n, LOOP_REPS), base, 0);
-	n = packet(p, sizeof(p), "10.252.0.1", 1024, false, TCPF_RST, 93, 0, 0);
-	row("  RST of no connection, busy table",
-	    best_of(bpf_program__fd(b->progs.bench_track_next_src), p, n, LOOP_REPS), base, 0);
+	no_connection_rows(b, base, "  ACK of no connection, busy table",
+			   "  RST of no connection, busy table");
 	bench_bpf__destroy(b);
 	return 0;
 }
