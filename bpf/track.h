@@ -13,8 +13,9 @@
  * backscatter) ends after the bucket headers: the home flow header, the
  * alternative one when the home bucket has records there, and the
  * handshake headers alike. Data and ACKs learn it in the first fast path,
- * FINs, RSTs and SYN-ACKs from the network in no_record(). A RST from the
- * network past that exit asks this host's socket (host_rcv_nxt()).
+ * FINs and RSTs in track_segment(), SYN-ACKs from the network in
+ * no_record(). A RST from the network of a record the flow table may hold
+ * asks this host's socket (host_rcv_nxt()).
  * Everything else (handshake and close packets, retransmissions) goes to
  * track_slow(), a global function the verifier checks once.
  */
@@ -767,10 +768,9 @@ static __always_inline int no_attempt(__u64 hash, __u32 tag)
 
 /* Whether neither table may hold a record of tag, decided as
  * data_fast_path() decides it, by the flow bucket headers and counts
- * (FLOW_MISS_NONE) and the handshake headers (no_attempt()): a FIN,
- * RST or SYN-ACK of no connection, which track_slow() would leave alone
- * (but count a SYN-ACK from the network unsolicited). The same race is
- * accepted as there. */
+ * (FLOW_MISS_NONE) and the handshake headers (no_attempt()): a SYN-ACK
+ * of no connection, which track_slow() would count unsolicited and leave
+ * alone. The same race is accepted as there. */
 static __always_inline bool no_record(__u64 hash, __u32 tag)
 {
 	struct flow_head *h;
@@ -858,15 +858,30 @@ static __always_inline void track_segment(void *ctx, struct packet *p, __u64 has
 	} else if (!(p->flags & (TCPF_FIN | TCPF_RST))) {
 		if (data_fast_path(p, hash, egress))
 			return;
-	} else if (no_record(hash, tag)) {
-		return;    /* a FIN or RST of no connection */
+	} else {
+		/* A FIN or RST. One the flow table has no record of either ends
+		 * an attempt or nothing: */
+		struct flow_head *h;
+		__u32 bucket;
+
+		if (flow_find_established_any(hash, tag, &h, &bucket) == FLOW_MISS_NONE) {
+			if (no_attempt(hash, tag))
+				return;    /* of no connection */
+		} else if (egress != DIR_EGRESS && (p->flags & TCPF_RST)) {
+			/* A RST from the network that may end an open
+			 * connection first learns this host's RCV.NXT for it,
+			 * where the kernel checks the RST itself
+			 * (fsm_rst_plausible()). Only here: a spoofed RST flood
+			 * pays no socket lookup, nor does an attempt's RST,
+			 * which fsm_handshake_rst() checks against the SYN; the
+			 * hash and headers serve both. A SYN with RST asks
+			 * nothing: an open record takes it as a SYN
+			 * (fsm_open_syn()), and a TIME-WAIT record's socket is
+			 * no tcp_sock. An accepted race: a connection another
+			 * CPU establishes meanwhile is checked by its ACKs. */
+			host_rcv_nxt(ctx, p);
+		}
 	}
-	/* A RST from the network that may end a connection first learns this
-	 * host's RCV.NXT for it, where the kernel checks the RST itself: only
-	 * here, past the exits of no connection, so a spoofed RST flood pays
-	 * no socket lookup, and the hash and headers serve both. */
-	if (egress != DIR_EGRESS && (p->flags & TCPF_RST))
-		host_rcv_nxt(ctx, p);
 	track_slow_path(p, hash, egress, now);
 }
 
