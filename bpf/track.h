@@ -13,9 +13,10 @@
  * backscatter) ends after the bucket headers: the home flow header, the
  * alternative one when the home bucket has records there, and the
  * handshake headers alike. Data and ACKs learn it in the first fast path,
- * FINs and RSTs in track_segment(), SYN-ACKs from the network in
- * no_record(). A RST from the network of a record the flow table may hold
- * asks this host's socket (host_rcv_nxt()).
+ * FINs and RSTs (and SYNs with either, which start nothing) in
+ * close_segment_goes_on(), SYN-ACKs from the network in no_record(). A
+ * RST from the network of a record the flow table may hold asks this
+ * host's socket (host_rcv_nxt()).
  * Everything else (handshake and close packets, retransmissions) goes to
  * track_slow(), a global function the verifier checks once.
  */
@@ -572,7 +573,7 @@ static __always_inline bool starts_handshake(const struct packet *p, __u32 egres
 {
 	struct iface_stats *st;
 
-	if ((p->flags & (TCPF_SYN | TCPF_RST)) != TCPF_SYN)
+	if (!fsm_starts_record(p->flags))
 		return false;
 	if (!(p->flags & TCPF_ACK) || egress == DIR_EGRESS)
 		return true;
@@ -613,8 +614,9 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress, __u
 	__asm__ __volatile__("" : : "r"(*(volatile __u32 *)&fb.h->tag[0]),
 			     "r"(*(volatile __u32 *)&b.h->tag[0]));
 	tag = flow_tag(hash);
-	/* A bare SYN never looks at established flows: floods stay away. */
-	if ((p->flags & (TCPF_SYN | TCPF_ACK)) != TCPF_SYN) {
+	/* A SYN that may start an attempt never looks at established flows:
+	 * floods stay away. */
+	if (!fsm_bare_syn(p->flags)) {
 		w = flow_lookup(&fb, tag, &p->key, &fi);
 		/* An ACK of an attempt may complete its handshake: the way it
 		 * would move to loads alongside the attempt's record. Asked of
@@ -780,6 +782,29 @@ static __always_inline bool no_record(__u64 hash, __u32 tag)
 	       no_attempt(hash, tag);
 }
 
+/* A FIN or RST, or a SYN with one that starts nothing
+ * (fsm_starts_record()): whether it goes on to the slow path. One the
+ * flow table has no record of either ends an attempt or nothing; of no
+ * connection (no_attempt()), it ends here. A RST from the network that
+ * may end an open connection first learns this host's RCV.NXT for it,
+ * where the kernel checks the RST itself (fsm_rst_plausible()). Only
+ * here: a spoofed RST flood pays no socket lookup, nor does an attempt's
+ * RST, which fsm_handshake_rst() checks against the SYN; the hash and
+ * headers serve both. An accepted race: a connection another CPU
+ * establishes meanwhile is checked by its ACKs. */
+static __always_inline bool close_segment_goes_on(void *ctx, struct packet *p, __u64 hash,
+						  __u32 tag, __u32 egress)
+{
+	struct flow_head *h;
+	__u32 bucket;
+
+	if (flow_find_established_any(hash, tag, &h, &bucket) == FLOW_MISS_NONE)
+		return !no_attempt(hash, tag);
+	if (egress != DIR_EGRESS && (p->flags & TCPF_RST))
+		host_rcv_nxt(ctx, p);
+	return true;
+}
+
 /* Fast path: a segment of an established connection reads the bucket
  * header; every one this host sends, and one from the network that crosses
  * into another sequence block (of a transit connection), also reads its
@@ -825,6 +850,7 @@ static __always_inline void track_segment(void *ctx, struct packet *p, __u64 has
 					  struct iface_stats *st, __u32 egress)
 {
 	__u32 tag = flow_tag(hash);
+	bool as_close = false;   /* goes on as a FIN or RST */
 	__u64 now = 0;
 
 	st->packets++;
@@ -844,44 +870,32 @@ static __always_inline void track_segment(void *ctx, struct packet *p, __u64 has
 		if (!b.h || !b.w)
 			return;
 		if (hs_lookup(&b, tag, &p->key) < 0) {
-			new_handshake(b, p, tag, now, egress);
-			return;
+			if (fsm_starts_record(p->flags)) {
+				new_handshake(b, p, tag, now, egress);
+				return;
+			}
+			/* With FIN or RST (a scan's), as a FIN or RST. */
+			as_close = true;
 		}
 	} else if (p->flags & TCPF_SYN) {
 		st->synack_packets++;
 		/* A SYN-ACK from the network of no connection (backscatter of a
 		 * flood that spoofs this host, or the answer to a SYN older than
 		 * the monitor) ends here: starts_handshake() counts it
-		 * unsolicited, as track_slow() would after its lookups. */
-		if (egress == DIR_INGRESS && no_record(hash, tag) && !starts_handshake(p, egress))
+		 * unsolicited, as track_slow() would after its lookups. One with
+		 * RST is a RST. */
+		if (p->flags & TCPF_RST)
+			as_close = true;
+		else if (egress == DIR_INGRESS && no_record(hash, tag) && !starts_handshake(p, egress))
 			return;
 	} else if (!(p->flags & (TCPF_FIN | TCPF_RST))) {
 		if (data_fast_path(p, hash, egress))
 			return;
 	} else {
-		/* A FIN or RST. One the flow table has no record of either ends
-		 * an attempt or nothing: */
-		struct flow_head *h;
-		__u32 bucket;
-
-		if (flow_find_established_any(hash, tag, &h, &bucket) == FLOW_MISS_NONE) {
-			if (no_attempt(hash, tag))
-				return;    /* of no connection */
-		} else if (egress != DIR_EGRESS && (p->flags & TCPF_RST)) {
-			/* A RST from the network that may end an open
-			 * connection first learns this host's RCV.NXT for it,
-			 * where the kernel checks the RST itself
-			 * (fsm_rst_plausible()). Only here: a spoofed RST flood
-			 * pays no socket lookup, nor does an attempt's RST,
-			 * which fsm_handshake_rst() checks against the SYN; the
-			 * hash and headers serve both. A SYN with RST asks
-			 * nothing: an open record takes it as a SYN
-			 * (fsm_open_syn()), and a TIME-WAIT record's socket is
-			 * no tcp_sock. An accepted race: a connection another
-			 * CPU establishes meanwhile is checked by its ACKs. */
-			host_rcv_nxt(ctx, p);
-		}
+		as_close = true;
 	}
+	if (as_close && !close_segment_goes_on(ctx, p, hash, tag, egress))
+		return;    /* of no connection */
 	track_slow_path(p, hash, egress, now);
 }
 

@@ -157,7 +157,7 @@ unsigned int native_prefetch_ways(const struct native_segment *s)
 	bool completes = false;
 	int i;
 
-	if ((flags & (TCPF_SYN | TCPF_ACK)) == TCPF_SYN) {
+	if (fsm_bare_syn(flags)) {
 		for (i = 0; i < HS_WAYS; i++) {
 			if (!tag_is_record(hb.h->tag[i])) {
 				prefetch_way(&hb.w->way[i]);

@@ -185,6 +185,28 @@ static inline void fsm_start_orphan_synack(struct conn *c, const struct segment 
 	c->last_active = fsm_coarse(now);
 }
 
+/* The SYN of fsm_starts_record(): without ACK, FIN or RST. One mask:
+ * track_slow() tests it, and two branches on the flags there kept the
+ * verifier from pruning what follows (each packet program's verified
+ * instructions doubled). */
+static inline int fsm_bare_syn(__u8 flags)
+{
+	return (flags & (TCPF_SYN | TCPF_ACK | TCPF_FIN | TCPF_RST)) == TCPF_SYN;
+}
+
+/* Whether a segment of a tuple with no record starts one: a SYN, or a
+ * SYN-ACK (an orphan: its SYN was not seen). Not with RST: a listener
+ * drops a SYN with RST, and a SYN-ACK with RST is a RST. Nor a SYN with
+ * FIN: a listener drops it as well (Linux, tcp_rcv_state_process();
+ * FreeBSD, net.inet.tcp.drop_synfin), so no handshake follows it, only a
+ * scan. Once an attempt exists, its SYN with FIN is a copy of its SYN, as
+ * the kernel's request socket takes it. */
+static inline int fsm_starts_record(__u8 flags)
+{
+	return fsm_bare_syn(flags) ||
+	       (flags & (TCPF_SYN | TCPF_ACK | TCPF_RST)) == (TCPF_SYN | TCPF_ACK);
+}
+
 /* When the record's story started: the SYN, or the SYN-ACK for orphans. */
 static inline __u64 fsm_start_time(const struct conn *c)
 {
@@ -734,7 +756,9 @@ static inline __u32 fsm_segment(struct conn *c, const struct segment *s, __u64 n
 	if (c->state == CS_FAILED)
 		return fsm_failed_segment(c, s);
 	if (fsm_is_open(c->state)) {
-		if (syn)
+		/* RST before SYN, as the stacks check them (Linux:
+		 * tcp_validate_incoming()): a SYN with RST is a RST. */
+		if (syn && !(s->flags & TCPF_RST))
 			return fsm_open_syn(c, s);
 		return fsm_open_segment(c, s, now);
 	}

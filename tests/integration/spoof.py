@@ -20,6 +20,20 @@ one the test assigned to its own namespaces.
       test is deterministic: a truly blind RST is in the window once in
       2^14 tries). Prints the number of RSTs sent.
 
+  syn-strays --count N --src-net 10.77.99.0/24 --dst S4 --dport P
+      N segments with SYN and FIN or RST (SYN+FIN, SYN+RST, SYN+FIN+RST in
+      turn) to a listening port from sources in --src-net: what a scan
+      sends; a listener drops them all.
+
+  syn-rst-exact --dst S4 --dport P --conns N
+      Waits (bounded) for a data segment of each of N live connections
+      from this namespace to S4:P and then sends a SYN+RST "from the client"
+      (every other one SYN+RST+ACK, with the client's ack) with exactly the
+      next sequence number (the server's RCV.NXT), a moment
+      after that segment so it arrives behind it: the server's kernel takes
+      it as a RST (RST before SYN) and resets its socket. Prints the number
+      sent.
+
   blind-data-rst --dst S4 --dport P --conns N --per-conn K
       The same connections; per connection K times two bytes of forged
       client data crossing a sequence block 2^28 past the real position,
@@ -32,6 +46,7 @@ import ipaddress
 import random
 import socket
 import sys
+import threading
 import time
 
 from scapy.all import AsyncSniffer
@@ -95,6 +110,64 @@ def strays(a):
             seq=random.getrandbits(32), ack=random.getrandbits(32))
         s.send(bytes(p))
     print(a.count)
+
+
+# A scan's SYNs that no listener answers (syn_strays sends them in turn).
+SYN_STRAY_FLAGS = ("SF", "SR", "SFR")
+
+
+def syn_strays(a):
+    """a.count SYNs with FIN or RST to a.dst:a.dport from sources in
+    a.src_net (routed back into the sender's namespace)."""
+    s, src, dst = raw_socket(), FORGED_MAC, a.peer_mac
+    hosts = list(ipaddress.ip_network(a.src_net).hosts())
+    for i in range(a.count):
+        p = Ether(src=src, dst=dst) / IP(src=str(hosts[i % len(hosts)]), dst=a.dst) / TCP(
+            sport=20000 + i % 10000, dport=a.dport, flags=SYN_STRAY_FLAGS[i % len(SYN_STRAY_FLAGS)],
+            seq=random.getrandbits(32))
+        s.send(bytes(p))
+    print(a.count)
+
+
+def syn_rst_exact(a):
+    """A SYN+RST at the next sequence number of each of a.conns
+    connections, sent 30 ms after a data segment of it: long enough for
+    that segment to reach the server first (the raw socket may send on
+    another CPU), short against the trickle's gap before the client's next
+    byte."""
+    due = {}   # client port -> (when to send, sequence number)
+    lock = threading.Lock()
+
+    def note(p):
+        if TCP in p and p[IP].dst == a.dst and p[TCP].dport == a.dport and \
+                not p[TCP].flags & 0x7 and len(p[TCP].payload) > 0:
+            with lock:
+                due.setdefault(p[TCP].sport, (p.time + 0.03, p[IP].src,
+                                              (p[TCP].seq + len(p[TCP].payload)) & 0xFFFFFFFF,
+                                              p[TCP].ack))
+
+    s, src, dst = raw_socket(), FORGED_MAC, a.peer_mac
+    sniffer = AsyncSniffer(iface=IFACE, filter="tcp and dst port %d" % a.dport, prn=note,
+                           store=False)
+    sniffer.start()
+    sent, deadline = set(), time.time() + a.timeout
+    while len(sent) < a.conns and time.time() < deadline:
+        with lock:
+            ready = [(k, v) for k, v in due.items() if k not in sent and v[0] <= time.time()]
+        for sport, (_, ip_src, seq, ack) in ready:
+            # Every other one with ACK too (the client's own ack): the
+            # SYN-ACK path, and an abort whose sequence number counts.
+            flags = "SRA" if len(sent) % 2 else "SR"
+            rst = Ether(src=src, dst=dst) / IP(src=ip_src, dst=a.dst) / TCP(
+                sport=sport, dport=a.dport, flags=flags, seq=seq, ack=ack if "A" in flags else 0)
+            s.send(bytes(rst))
+            sent.add(sport)
+        time.sleep(0.002)
+    sniffer.stop()
+    if len(sent) < a.conns:
+        raise SystemExit("spoof: saw %d of %d connections within %g s" %
+                         (len(sent), a.conns, a.timeout))
+    print(len(sent))
 
 
 def sniff_client_segments(a):
@@ -165,12 +238,13 @@ def main():
     sub = ap.add_subparsers(dest="cmd", required=True)
     o = sub.add_parser("orphan-pairs")
     st = sub.add_parser("strays")
-    for q in (o, st):
+    ss = sub.add_parser("syn-strays")
+    for q in (o, st, ss):
         q.add_argument("--count", type=int, required=True)
         q.add_argument("--src-net", required=True)
         q.add_argument("--dst", required=True)
         q.add_argument("--dport", type=int, required=True)
-    blind = [sub.add_parser(name) for name in ("blind-rst", "blind-data-rst")]
+    blind = [sub.add_parser(name) for name in ("blind-rst", "blind-data-rst", "syn-rst-exact")]
     for b in blind:
         b.add_argument("--dst", required=True)
         b.add_argument("--dport", type=int, required=True)
@@ -178,13 +252,14 @@ def main():
         b.add_argument("--per-conn", type=int, default=5)
         b.add_argument("--gap", type=float, default=0.1)
         b.add_argument("--timeout", type=float, default=10.0)
-    for q in [o, st] + blind:
+    for q in [o, st, ss] + blind:
         q.add_argument("--peer-mac", required=True, help="the server veth's MAC address")
     a = ap.parse_args()
-    if (a.conns if a.cmd.startswith("blind") else a.count) > 4096:
+    if (a.conns if hasattr(a, "conns") else a.count) > 4096:
         raise SystemExit("spoof: at most 4096 flows")
-    {"orphan-pairs": orphan_pairs, "strays": strays, "blind-rst": blind_rst,
-     "blind-data-rst": blind_data_rst}[a.cmd](a)
+    {"orphan-pairs": orphan_pairs, "strays": strays, "syn-strays": syn_strays,
+     "blind-rst": blind_rst, "blind-data-rst": blind_data_rst,
+     "syn-rst-exact": syn_rst_exact}[a.cmd](a)
     return 0
 
 

@@ -28,6 +28,10 @@ Modes (what goes over the wire for each connection):
                  net.ipv4.tcp_fastopen=3 on both sides
   trickle        the client sends one byte every --gap seconds for --rounds
                  rounds, then closes first (busy but slow connections)
+  trickle-reset  trickle, until somebody else resets the server's socket
+                 (a forged RST in the test): the server's read ends in
+                 ECONNRESET, the client's next sends in a reset or a broken
+                 pipe; a connection that ends without one is an error
   refused        (client only) connect to a port nobody listens on: RST
   timeout        (client only) connect to an address that never answers;
                  give up after --timeout seconds (parallel connects)
@@ -118,6 +122,13 @@ def serve_one(conn, mode):
     elif mode == "trickle":
         recv_to_eof(conn)
         conn.close()
+    elif mode == "trickle-reset":
+        try:
+            recv_to_eof(conn)
+        except ConnectionResetError:
+            conn.close()
+            return
+        raise AssertionError("the connection ended without a reset")
     elif mode in ("server-close", "reuse"):
         recv_exact(conn, len(REQ))
         conn.sendall(RESP)
@@ -310,6 +321,15 @@ def client_one(a, sport=None):
                 s.sendall(b"t")
                 time.sleep(a.gap)
             s.close()
+        elif mode == "trickle-reset":
+            try:
+                for _ in range(a.rounds):
+                    s.sendall(b"t")
+                    time.sleep(a.gap)
+            except (ConnectionResetError, BrokenPipeError):
+                s.close()
+                return
+            raise AssertionError("the server was not reset within %d rounds" % a.rounds)
         elif mode == "server-reset":
             s.sendall(REQ)
             recv_exact(s, len(RESP))

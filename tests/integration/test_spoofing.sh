@@ -19,6 +19,12 @@
 #                 to its graceful close
 #   orphan-pairs  spoofed SYN-ACK + ACK pairs with no SYN, from the network:
 #                 nothing established, every SYN-ACK counted as unsolicited
+#   syn-rst       a scan's SYNs with FIN or RST at a listening port (the
+#                 server kernel drops them all: no attempt may start), then a
+#                 SYN with RST (every other one with ACK too) at the exact
+#                 next sequence number into each of a few live connections:
+#                 the kernel checks RST before SYN and resets each socket
+#                 (TcpEstabResets), so must the monitor
 #   strays-crowded  a 1,024-flow table holds 400 live connections, so many
 #                 buckets hold records in their alternative bucket: ACKs,
 #                 FINs, RSTs and SYN-ACKs of no connection from the network
@@ -204,6 +210,62 @@ sc_orphan_pairs() {
 	check_quiet_gauges
 }
 
+# ---- SYNs with FIN or RST ----------------------------------------------------------
+
+sc_syn_rst() {
+	local n=6 m=300 tag=syn-rst sent resets
+	note "scenario: $m SYNs with FIN or RST from $SPOOF4_NET at a listening port, then a SYN with RST at the next sequence number into each of $n trickling connections (--ingress $1)"
+	sc_begin "$tag" --ingress "$1"
+	server_start "$tag" --addr "$S4" --port $PORT --mode trickle-reset --count $n --timeout 30
+	client_start "$tag" --addr "$S4" --port $PORT --mode trickle-reset --count $n --parallel $n \
+		--gap 0.2 --rounds 75 --timeout 25
+	wait_metric 15 $n tcpshake_established_connections
+	sent=$(spoof syn-strays --count $m --src-net "$SPOOF4_NET" --dst "$S4" --dport $PORT) ||
+		die "[$tag] spoof.py syn-strays failed"
+	wait_exports 1
+	check_eq "[$tag] syn_sent_connections after the scan (no attempt started)" 0 \
+		"$(metric tcpshake_syn_sent_connections)"
+	resets=$(spoof syn-rst-exact --dst "$S4" --dport $PORT --conns $n) ||
+		die "[$tag] spoof.py syn-rst-exact failed"
+	client_wait "$tag"
+	server_wait "$tag"
+	wait_metric 10 $n tcpshake_closes_total 'kind="reset"'
+	sc_end
+	check_eq "[$tag] scan segments sent" $m "$sent"
+	check_eq "[$tag] SYNs with RST sent into the connections" $n "$resets"
+	check_eq "[$tag] server TcpEstabResets delta (the kernel took each as a RST)" $n \
+		"$(nstat_s TcpEstabResets)"
+	check_eq "[$tag] closes_total{kind=\"reset\"} = server TcpEstabResets delta" \
+		"$(nstat_s TcpEstabResets)" "$(metric tcpshake_closes_total 'kind="reset"')"
+	check_eq "[$tag] events outcome=reset" $n "$(event_count "$tag" outcome=reset)"
+	# The client's SYN with RST ended each, as in the server's kernel, not
+	# the server's RST answering the client's next byte a moment later.
+	check_eq "[$tag] events conn_state=RSTO (the originator's reset)" $n \
+		"$(event_count "$tag" outcome=reset conn_state=RSTO)"
+	# check_handshakes but its byte counts: each client sends one more byte
+	# after its server socket is gone (how it learns of the reset), which
+	# the capture's count of the stream includes and the connection, ended
+	# at the RST, does not (test_links compares the bytes of resets).
+	check_eq "[$tag] server TcpPassiveOpens delta" $n "$(nstat_s TcpPassiveOpens)"
+	check_eq "[$tag] handshakes_total = TcpPassiveOpens delta" "$(nstat_s TcpPassiveOpens)" \
+		"$(metric tcpshake_handshakes_total)"
+	check_eq "[$tag] handshakes_total = complete handshakes in the capture (tcp.completeness)" \
+		"$(pcap_stat "$tag" completeness_handshakes)" "$(metric tcpshake_handshakes_total)"
+	check_eq "[$tag] syn_packets_total = SYNs in the capture (the scan's and the resets' too)" \
+		"$(pcap_stat "$tag" syn)" "$(metric tcpshake_syn_packets_total)"
+	check_eq "[$tag] synack_packets_total = SYN-ACKs in the capture" "$(pcap_stat "$tag" synack)" \
+		"$(metric tcpshake_synack_packets_total)"
+	check_eq "[$tag] events outcome=established" $n "$(event_count "$tag" outcome=established)"
+	check_rtt "$tag"
+	check_hist
+	check_eq "[$tag] handshake_failures_total (the scan started no attempt)" 0 \
+		"$(metric tcpshake_handshake_failures_total)"
+	check_eq "[$tag] syn_sent_connections" 0 "$(metric tcpshake_syn_sent_connections)"
+	check_eq "[$tag] resets_ignored_total" 0 "$(metric tcpshake_resets_ignored_total)"
+	check_eq "[$tag] closes_total{kind=\"graceful\"}" 0 "$(metric tcpshake_closes_total 'kind="graceful"')"
+	check_quiet_gauges
+}
+
 # ---- segments of no connection into crowded buckets ------------------------------
 
 sc_strays_crowded() {
@@ -239,6 +301,7 @@ run_sc blind-rst sc_blind_rst xdp
 run_sc blind-data-rst sc_blind_data_rst tc
 run_sc port-reuse sc_port_reuse tc
 run_sc orphan-pairs sc_orphan_pairs xdp
+run_sc syn-rst sc_syn_rst tc
 run_sc strays-crowded sc_strays_crowded xdp
 net_down
 finish

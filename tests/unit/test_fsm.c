@@ -594,6 +594,52 @@ static void test_syn_on_open_connection_is_ignored(void **state)
 	assert_int_equal(c.state, CS_ESTABLISHED);
 }
 
+/* RST before SYN, as the stacks check them: a SYN with RST in the window
+ * ends an open connection like any RST; out of it, it is doubted. */
+static void test_syn_with_rst_on_open_connection_is_a_rst(void **state)
+{
+	struct conn c;
+
+	(void)state;
+	handshake(&c, 1000, 7000);
+	assert_int_equal(seg(&c, ORIG, TCPF_SYN | TCPF_RST, 1001 + 0x40000000, 0, 0, 2 * SEC), 0);
+	assert_int_equal(c.state, CS_ESTABLISHED);    /* doubted (fsm_open_rst()) */
+	assert_int_equal(seg(&c, ORIG, TCPF_SYN | TCPF_RST, 1001, 0, 0, 2 * SEC),
+			 FX_RESET | FX_EVENT | FX_RELEASE);
+	assert_int_equal(c.outcome, OUT_RESET);
+	handshake(&c, 1000, 7000);
+	assert_int_equal(seg(&c, RESP, TCPF_SYN | TCPF_ACK | TCPF_RST, 7001, 1001, 0, 2 * SEC),
+			 FX_RESET | FX_EVENT | FX_RELEASE);
+}
+
+/* What starts a record on a tuple without one: a SYN or a SYN-ACK, with
+ * or without the flags a stack ignores there (ECE, CWR, PSH, URG; a
+ * SYN-ACK's FIN), but never with RST, and a SYN not with FIN, which a
+ * listener drops. */
+static void test_what_starts_a_record(void **state)
+{
+	static const __u8 ignored[] = { 0, TCPF_PSH, 0x20 /* URG */, 0x40 /* ECE */, 0x80 /* CWR */,
+					0xc0 };
+	unsigned int i;
+
+	(void)state;
+	for (i = 0; i < sizeof(ignored); i++) {
+		__u8 f = ignored[i];
+
+		assert_true(fsm_starts_record(TCPF_SYN | f));
+		assert_true(fsm_starts_record(TCPF_SYN | TCPF_ACK | f));
+		assert_true(fsm_starts_record(TCPF_SYN | TCPF_ACK | TCPF_FIN | f));
+		assert_false(fsm_starts_record(TCPF_SYN | TCPF_FIN | f));
+		assert_false(fsm_starts_record(TCPF_SYN | TCPF_RST | f));
+		assert_false(fsm_starts_record(TCPF_SYN | TCPF_FIN | TCPF_RST | f));
+		assert_false(fsm_starts_record(TCPF_SYN | TCPF_ACK | TCPF_RST | f));
+		assert_false(fsm_starts_record(TCPF_ACK | f));
+		assert_false(fsm_starts_record(TCPF_FIN | f));
+		assert_false(fsm_starts_record(TCPF_RST | f));
+		assert_false(fsm_starts_record(f));
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -626,6 +672,8 @@ int main(void)
 		cmocka_unit_test(test_idle_expiry),
 		cmocka_unit_test(test_unacknowledged_fin_expiry),
 		cmocka_unit_test(test_syn_on_open_connection_is_ignored),
+		cmocka_unit_test(test_syn_with_rst_on_open_connection_is_a_rst),
+		cmocka_unit_test(test_what_starts_a_record),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
