@@ -98,35 +98,30 @@ def orphan_pairs(a):
 STRAY_FLAGS = ("A", "FA", "R", "SA")
 
 
-def strays(a):
+def send_strays(a, flags):
     """a.count segments of no connection to a.dst:a.dport, from sources in
     a.src_net (routed back into the sender's namespace), numbered at
-    random."""
+    random, with each of flags in turn."""
     s, src, dst = raw_socket(), FORGED_MAC, a.peer_mac
     hosts = list(ipaddress.ip_network(a.src_net).hosts())
     for i in range(a.count):
         p = Ether(src=src, dst=dst) / IP(src=str(hosts[i % len(hosts)]), dst=a.dst) / TCP(
-            sport=30000 + i % 30000, dport=a.dport, flags=STRAY_FLAGS[i % len(STRAY_FLAGS)],
+            sport=30000 + i % 30000, dport=a.dport, flags=flags[i % len(flags)],
             seq=random.getrandbits(32), ack=random.getrandbits(32))
         s.send(bytes(p))
     print(a.count)
 
 
-# A scan's SYNs that no listener answers (syn_strays sends them in turn).
+def strays(a):
+    send_strays(a, STRAY_FLAGS)
+
+
+# A scan's SYNs with FIN or RST, which no listener answers.
 SYN_STRAY_FLAGS = ("SF", "SR", "SFR")
 
 
 def syn_strays(a):
-    """a.count SYNs with FIN or RST to a.dst:a.dport from sources in
-    a.src_net (routed back into the sender's namespace)."""
-    s, src, dst = raw_socket(), FORGED_MAC, a.peer_mac
-    hosts = list(ipaddress.ip_network(a.src_net).hosts())
-    for i in range(a.count):
-        p = Ether(src=src, dst=dst) / IP(src=str(hosts[i % len(hosts)]), dst=a.dst) / TCP(
-            sport=20000 + i % 10000, dport=a.dport, flags=SYN_STRAY_FLAGS[i % len(SYN_STRAY_FLAGS)],
-            seq=random.getrandbits(32))
-        s.send(bytes(p))
-    print(a.count)
+    send_strays(a, SYN_STRAY_FLAGS)
 
 
 def syn_rst_exact(a):
