@@ -252,7 +252,7 @@ $(BUILD)/tests/bpf/bench.o: tests/bpf/bench.c $(BUILD)/bench.skel.h $(SKEL) | $(
 	@mkdir -p $(@D)
 	$(CC) $(ALL_CFLAGS) -Itests/common -Itests/bpf -c $< -o $@
 
-$(BENCH_BIN): $(BUILD)/tests/bpf/bench.o $(HARNESS) $(APP_OBJS) $(COMMON_OBJS)
+$(BENCH_BIN): $(BUILD)/tests/bpf/bench.o $(BUILD)/tests/bpf/bench_run.o $(HARNESS) $(APP_OBJS) $(COMMON_OBJS)
 	$(CC) $(ALL_LDFLAGS) $^ -o $@ $(LDLIBS)
 
 # ---- fuzzing: libFuzzer harnesses tests/fuzz/fuzz_*.c, always clang ----

@@ -872,7 +872,7 @@ bench_net_up
 if [[ -z $ONLY ]]; then
 	echo
 	echo "[per-packet classes, BPF_PROG_TEST_RUN (from above): ns, ns over the same-run bare XDP_PASS, ratio]"
-	grep -E ' ns +[+-][0-9.]+ ns|^Kernel memory|^Loop classes|^Connection lifecycle|^[0-9]+ flows, events|\(check:|^Machine costs|^  (call and return|clock read|A random line|in one call of many|256 lines again|the same, calls of one|What a core of one|hash, and the record)|ns test run|bpf_stats timed|BPF_PROG_TEST_RUN.s loop' \
+	grep -E ' ns +[+-][0-9.]+ ns|^Kernel memory|^Loop classes|^Connection lifecycle|^[0-9]+ flows, events|\(check:|^Machine costs|^  (call and return|clock read|A random line|in one call of many|256 lines again|the same, calls of one|What a core of one|hash, and the record)|ns test run|bpf_stats timed|BPF_PROG_TEST_RUN.s loop|trials. differences' \
 		"$OUT/prog_test_run.txt" || true
 	cat "$OUT/instructions.txt"
 fi
