@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
- * The two direct-mapped tables, the spill map, and how records in them are
- * updated by several CPUs at once. Nothing here counts or reports: functions
- * return what happened and the caller (track.h, sweep.h) accounts for it.
+ * The two direct-mapped tables and the spill map; how several CPUs update a
+ * record in them is record.h, the data fast path's gate flow_gate.h.
+ * Nothing here counts or reports: functions return what happened and the
+ * caller (track.h, sweep.h) accounts for it.
  *
  * Ways. A way is owned through its tag in the bucket header: TAG_FREE ->
  * TAG_BUSY (claimed), then key and record are written, then the tag is
@@ -10,17 +11,6 @@
  * barrier; releasing is a compare-and-swap back to TAG_FREE. On x86 stores
  * become visible in order, so a reader that matches a tag finds the key in
  * place; on weaker orders it may briefly miss a record being created.
- *
- * Records. Each record carries a version word, even while nobody writes it.
- * An update reads the version, copies the record, computes the new record
- * from the copy, and takes the version from v to v + 1 with a compare-and-
- * swap, which succeeds only if nobody committed since the copy was taken;
- * then it writes the record and releases the version as v + 2. A failed
- * swap means another CPU's transition came first: the update is recomputed
- * from the new record (record_update in track.h), so no transition is ever
- * overwritten by a stale copy. New records start with a fresh version
- * derived from the clock, so an update computed from a record that was
- * released and replaced meanwhile fails its swap.
  */
 #ifndef TCPSHAKE_TABLES_H
 #define TCPSHAKE_TABLES_H
@@ -31,6 +21,7 @@
 #include "tcpshake/bytes.h"
 #include "tcpshake/fsm.h"
 #include "tcpshake/flowhash.h"
+#include "record.h"
 
 /* A handshake bucket: its header and its ways, two lookups with the same
  * index. An attempt goes to its home bucket, or, when that has fewer than
@@ -143,164 +134,6 @@ static __always_inline void way_publish(__u32 *tag, __u32 value)
 static __always_inline bool way_release(__u32 *tag, __u32 value)
 {
 	return sync_cas(tag, value, TAG_FREE) == value;
-}
-
-/* ---- record versions ---- */
-
-/* The version a new record starts with: even, and as good as random (the
- * clock's low bits and a per-flow salt such as its fingerprint or ISN), so
- * it matches a version the way's previous record held with odds of about
- * 2^-31. */
-static __always_inline __u32 version_fresh(__u64 now, __u32 salt)
-{
-	return ((__u32)now * 2654435761u ^ salt) & ~1u;
-}
-
-/* A writer holds a record for the time of one 88-byte copy; a reader that
- * finds it odd waits this many version reads (a few microseconds, room for
- * a hardware interrupt on the writer's CPU) before the try counts as lost.
- * Packets never interrupt a writer on their own CPU: packet programs run in
- * softirq context, and the sweeper commits with interrupts off
- * (commit_guard_enter). What remains is a writer's vCPU descheduled by the
- * hypervisor mid-commit: the reader gives up, counted. */
-#define RECORD_WAIT_READS 1024
-
-/* How often an update is recomputed when other CPUs keep committing to the
- * same record first; each retry is counted, giving up is counted too. */
-#define UPDATE_TRIES 4
-
-/* An update given up (update_conflicts), per CPU as packet programs count. */
-static __always_inline void count_update_given_up(__u32 iface)
-{
-	struct iface_stats *st = stats_of(iface);
-
-	if (st)
-		st->update_conflicts++;
-}
-
-/* A reader's wait for an even version (loop() callback). */
-struct version_wait {
-	const __u32 *version;
-	__u32 v;
-};
-
-static long version_wait_read(__u64 i, void *ctx)
-{
-	struct version_wait *vw = ctx;
-
-	(void)i;
-	vw->v = *(volatile const __u32 *)vw->version;
-	return !(vw->v & 1);
-}
-
-/* Copies the record and returns the version it was copied at; odd when a
- * CPU is still writing it after the wait (the copy is then not to be used).
- * The wait is a loop() callback: the verifier checks its read once, not
- * RECORD_WAIT_READS times, which also made inlining this affordable (3k
- * instructions per packet program; a global call costs about 9 ns and
- * every update of a record makes one). */
-static __always_inline __u32 record_read(const struct way *w, struct conn *c)
-{
-	__u32 v;
-
-	v = *(volatile const __u32 *)&w->conn.version;
-	if (v & 1) {
-		struct version_wait vw = { .version = &w->conn.version, .v = v };
-
-		loop(RECORD_WAIT_READS, version_wait_read, &vw);
-		v = vw.v;
-	}
-	__asm__ __volatile__("" ::: "memory");   /* the version before the fields */
-	*c = w->conn;
-	return v;
-}
-
-#define CONN_VERSION_AT  __builtin_offsetof(struct conn, version)
-#define CONN_VERSION_END (CONN_VERSION_AT + sizeof(__u32))
-
-/* A writer's copy of every field of c into w but the version, which stays
- * odd meanwhile, then the version: the fields before it. */
-static __always_inline void record_write(struct way *w, const struct conn *c, __u32 version)
-{
-	__builtin_memcpy(&w->conn, c, CONN_VERSION_AT);
-	__builtin_memcpy((__u8 *)&w->conn + CONN_VERSION_END, (const __u8 *)c + CONN_VERSION_END,
-			 sizeof(struct conn) - CONN_VERSION_END);
-	__asm__ __volatile__("" ::: "memory");   /* the fields before the version */
-	*(volatile __u32 *)&w->conn.version = version;
-}
-
-/* Makes c the record of w if nobody committed since version v was read;
- * false when another CPU came first. */
-static __always_inline bool record_commit(struct way *w, __u32 v, struct conn *c)
-{
-	if (sync_cas(&w->conn.version, v, v + 1) != v)
-		return false;
-	/* c's version is set after the copy: stored right before it, natively
-	 * the copy's wide load of it would wait for that store to reach the
-	 * cache. */
-	record_write(w, c, v + 2);
-	c->version = v + 2;
-	return true;
-}
-
-/* A writer's wait to seize a way (loop() callback): one more try. */
-struct seize_wait {
-	__u32 *version;
-	int done;
-};
-
-static long seize_try(__u64 i, void *ctx)
-{
-	struct seize_wait *sw = ctx;
-	__u32 v = *(volatile const __u32 *)sw->version;
-
-	(void)i;
-	sw->done = !(v & 1) && sync_cas(sw->version, v, v + 1) == v;
-	return sw->done;
-}
-
-/* Makes the way's version odd for a writer; 0 when a commit on it did not
- * end within RECORD_WAIT_READS more tries (its writer stalled). The first
- * try inline, the wait a loop() callback: verified once, not on each of
- * flow_insert()'s paths, and no call when the way is free. */
-static __always_inline int record_seize(struct way *w)
-{
-	struct seize_wait sw = { .version = &w->conn.version };
-	__u32 v = *(volatile const __u32 *)&w->conn.version;
-
-	if (!(v & 1) && sync_cas(&w->conn.version, v, v + 1) == v)
-		return 1;
-	loop(RECORD_WAIT_READS, seize_try, &sw);
-	return sw.done;
-}
-
-/* Writes a new record into a way that held another one: first the version
- * is made odd by compare-and-swap, as a commit does, so a CPU still
- * updating the previous record (it found the way before it was released)
- * fails its commit and reads again, then sees the new key; then key and
- * fields, the version last. A plain copy could interleave with such a
- * commit, and the way would hold the old flow's fields under the new key. */
-static __always_inline void record_replace(struct way *w, const struct way *src)
-{
-	/* A writer stalled mid-commit (its vCPU descheduled) may still write
-	 * over the new record: an update given up, counted. */
-	if (!record_seize(w))
-		count_update_given_up(src->key.iface);
-	__asm__ __volatile__("" ::: "memory");   /* odd before the fields */
-	w->key = src->key;
-	record_write(w, &src->conn, src->conn.version);
-}
-
-/* Did a step change anything that must be written back? */
-static __always_inline bool record_changed(const struct conn *a, const struct conn *b)
-{
-	const __u64 *x = (const __u64 *)a, *y = (const __u64 *)b;
-	__u32 i;
-
-	for (i = 0; i < sizeof(struct conn) / sizeof(__u64); i++)
-		if (x[i] != y[i])
-			return true;
-	return false;
 }
 
 /* The header's note of a handshake record's first valid SYN-ACK. */
@@ -459,167 +292,7 @@ static __always_inline void flow_mark(struct flow_head *h, int way, __u32 tag, b
 		sync_cas(&h->tag[way], t, want);
 }
 
-/* The fast-path gate of flow way i (abi.h, FLOW_BLOCK_SHIFT): opened by a
- * sample in the sweeper's current tick, it lets data through until the
- * next tick, a jump, or the end of a run of FLOW_BLOCK_RUN blocks. How a
- * sample treats the gate's blocks: */
-enum gate_sample {
-	GATE_KEEP,       /* a FIN, or an ACK from the network: the blocks
-			  * stand (the record's positions only moved forward),
-			  * and the gate's line is cold for them */
-	GATE_BLOCKS,     /* data, or an ACK this host sent: the gate's line
-			  * is in hand (flow_gate_pass); the blocks start
-			  * again from the record's positions */
-	GATE_NEW,        /* a new record: a new epoch in the header, whose line
-			  * it writes anyway, empties the gate without touching
-			  * its line */
-};
-
-static __always_inline __u32 flow_gate_tick(__u32 tick)
-{
-	return (tick << FLOW_EPOCH_BITS) & ~FLOW_SAMPLED_HOST;
-}
-
-/* The block of a sequence number. */
-static __always_inline __u32 flow_block_of(__u32 seq)
-{
-	return (seq >> FLOW_BLOCK_SHIFT) & FLOW_BLOCK_MASK;
-}
-
-/* Where endpoint a's or b's field sits in a gate word. */
-static __always_inline __u32 flow_gate_shift(bool from_a)
-{
-	return from_a ? FLOW_GATE_FIELD_BITS : 0;
-}
-
-/* The gate's fields of a record: each endpoint's position, marked
- * FLOW_GATE_ACKED where it comes from this host's ACKs (fsm.h,
- * fsm_position_from_acks: the endpoint's peer is this host). */
-static __always_inline __u32 flow_gate_blocks(const struct conn *c)
-{
-	__u32 a = c->orig_is_a ? c->pos_orig : c->pos_resp;
-	__u32 b = c->orig_is_a ? c->pos_resp : c->pos_orig;
-	__u32 acked_orig = (c->seen & SEEN_EGRESS_RESP) ? FLOW_GATE_ACKED : 0;
-	__u32 acked_resp = (c->seen & SEEN_EGRESS_ORIG) ? FLOW_GATE_ACKED : 0;
-	__u32 acked_a = c->orig_is_a ? acked_orig : acked_resp;
-	__u32 acked_b = c->orig_is_a ? acked_resp : acked_orig;
-
-	return (FLOW_GATE_SET | acked_a | flow_block_of(a)) << flow_gate_shift(true) |
-	       (FLOW_GATE_SET | acked_b | flow_block_of(b)) << flow_gate_shift(false);
-}
-
-/* The header's word is stored only when it changes, so a stream sampled
- * again and again within a tick leaves the header clean. Plain stores: a
- * gate word lost to a concurrent packet holds an earlier block, which only
- * samples sooner, and a header word seen half-updated only samples
- * sooner. */
-static __always_inline void flow_gate_open(struct flow_head *h, struct flow_gate *g, int i,
-					   __u32 tick, enum gate_sample how, __u32 blocks, bool host)
-{
-	__u32 old, epoch, want;
-
-	if (i < 0 || i >= FLOW_WAYS)
-		return;
-	old = h->sampled[i];
-	epoch = (old + (how == GATE_NEW)) & FLOW_EPOCH_MASK;
-	want = flow_gate_tick(tick) | epoch | (host ? FLOW_SAMPLED_HOST : 0);
-	if (old != want)
-		h->sampled[i] = want;
-	if (how == GATE_BLOCKS && g)
-		g->blocks[i] = epoch << FLOW_GATE_EPOCH_SHIFT | blocks;
-}
-
-/* The gate word of way i as its record knows it: the stored one, or an
- * empty one of the record's epoch when the stored one is of another. */
-static __always_inline __u32 flow_gate_word(const struct flow_head *h, const struct flow_gate *g, int i)
-{
-	__u32 epoch = h->sampled[i] & FLOW_EPOCH_MASK, word = g->blocks[i];
-
-	return word >> FLOW_GATE_EPOCH_SHIFT == epoch ? word : epoch << FLOW_GATE_EPOCH_SHIFT;
-}
-
-/* The field of endpoint a or b in a gate word. */
-static __always_inline __u32 flow_gate_field(__u32 word, bool from_a)
-{
-	return (word >> flow_gate_shift(from_a)) & FLOW_GATE_FIELD_MASK;
-}
-
-/* Whether a segment [seq, seq + len) ends in another block than it starts
- * in. On a stream seen whole each segment starts where the one before
- * ended, so only such a segment can move its sender's block: the others
- * (pure ACKs, and all but about len / 128 KiB of the data) pass on the
- * header's tick alone and never load the gate's line. */
-static __always_inline bool flow_block_crossed(__u32 seq, __u32 len)
-{
-	return flow_block_of(seq) != flow_block_of(seq + len);
-}
-
-/* Moves the field at shift of a gate word to block: 1 when the segment
- * passes (the word updated where the block was the field's first or the
- * next of its run), 0 for a sample (a jump, or the end of a run: the
- * record takes the position, so a gate on a stream never runs a run ahead
- * of it). A block the field holds, or one behind it, passes unchanged. */
-static __always_inline int flow_gate_move(__u32 *word, __u32 shift, __u32 block)
-{
-	__u32 field = (*word >> shift) & FLOW_GATE_FIELD_MASK;
-	__u32 held = field & FLOW_BLOCK_MASK, ahead = (block - held) & FLOW_BLOCK_MASK;
-
-	if (field & FLOW_GATE_SET) {
-		if (ahead == 0 || ahead >= FLOW_BLOCK_RUN)
-			return 1;
-		if (ahead > 1 || ((block ^ held) & FLOW_BLOCK_RUN))
-			return 0;
-	}
-	*word = (*word & ~(FLOW_GATE_FIELD_MASK << shift)) |
-		(FLOW_GATE_SET | (field & FLOW_GATE_ACKED) | block) << shift;
-	return 1;
-}
-
-/* While the tick is current, a segment from the network that stays inside
- * one block passes; one that crosses into another passes when it ends in
- * its sender's block or behind it, and, as its sender's first crossing or
- * one into the next block of the same run, stores its block and passes. A
- * jump, or the end of a run, goes to a sample. A sender whose block this
- * host's ACKs keep (FLOW_GATE_ACKED) moves nothing: its crossings pass.
- * A segment this host sends (egress) moves its own block the same way, and
- * its ACK its peer's, which it marks FLOW_GATE_ACKED: so every egress
- * segment loads the gate's line, no ingress one but a crossing. */
-static __always_inline bool flow_gate_pass(const struct flow_head *h, struct flow_gate *g, int i,
-					   __u32 tick, const struct packet *p, __u32 egress)
-{
-	bool crossed = flow_block_crossed(p->seq, p->payload_len);
-	__u32 word, next, own, peer, field;
-
-	if (i < 0 || i >= FLOW_WAYS)
-		return false;
-	if ((h->sampled[i] & ~(FLOW_EPOCH_MASK | FLOW_SAMPLED_HOST)) != flow_gate_tick(tick))
-		return false;
-	if (egress != DIR_EGRESS && (!crossed || (h->sampled[i] & FLOW_SAMPLED_HOST)))
-		return true;
-	if (!g)
-		return false;
-	word = next = flow_gate_word(h, g, i);
-	own = flow_gate_shift(p->from_a);
-	if (crossed) {
-		/* Marked by an egress ACK before a sample set the header bit. */
-		if (egress != DIR_EGRESS && ((word >> own) & FLOW_GATE_ACKED))
-			return true;
-		if (!flow_gate_move(&next, own, flow_block_of(p->seq + p->payload_len)))
-			return false;
-	}
-	if (egress == DIR_EGRESS && (p->flags & TCPF_ACK)) {
-		peer = flow_gate_shift(!p->from_a);
-		field = (next >> peer) & FLOW_GATE_FIELD_MASK;
-		if (!(field & FLOW_GATE_ACKED))
-			next = (next & ~(FLOW_GATE_FIELD_MASK << peer)) |
-			       (FLOW_GATE_SET | FLOW_GATE_ACKED | flow_block_of(p->ack)) << peer;
-		else if (!flow_gate_move(&next, peer, flow_block_of(p->ack)))
-			return false;
-	}
-	if (next != word)
-		g->blocks[i] = next;
-	return true;
-}
+#include "flow_gate.h"
 
 /* ---- claiming ways ---- */
 

@@ -182,7 +182,7 @@ struct conn {
 	__u32 pos_orig;
 	__u32 pos_resp;
 	__u32 seen;           /* SEEN_* bits */
-	__u32 version;        /* even while nobody writes the record (tables.h) */
+	__u32 version;        /* even while nobody writes the record (record.h) */
 	__u32 last_active;    /* coarse clock (seconds) of the last packet */
 	__u16 service_port;   /* responder's port, host order */
 	__u16 syn_len;        /* payload carried by the SYN (TCP Fast Open) */
