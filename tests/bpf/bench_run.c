@@ -3,7 +3,7 @@
  * make bench: how bench.c times a program, by BPF_PROG_TEST_RUN: calls of
  * many runs (the loop classes), calls of one run each, optionally with the
  * machine disturbed between them (the lifecycle classes), and two programs
- * compared trial by trial (bench_run.h).
+ * compared trial by trial (compare_paired()).
  */
 #include <stdio.h>
 #include <stdlib.h>
