@@ -248,7 +248,6 @@ static int syn_flood(double bare, __u32 hs_ways)
 	__u8 p[256];
 	size_t n;
 	__u32 i;
-	int t;
 
 	(void)bare;
 	if (!b)
@@ -292,12 +291,7 @@ static int syn_flood(double bare, __u32 hs_ways)
 	 * try to move an attempt). The sweeper then finds the table more than
 	 * 3/4 full and sets hs_crowded, what a flood costs from then on. */
 	b->bss->hs_crowded = 1;
-	for (flood = 1e18, t = 0; t < TRIALS; t++) {
-		double d = run_once(bpf_program__fd(b->progs.bench_track_next_src), p, n, LOOP_REPS);
-
-		if (d >= 0 && d < flood)
-			flood = d;
-	}
+	flood = best_of(bpf_program__fd(b->progs.bench_track_next_src), p, n, LOOP_REPS);
 	snprintf(name, sizeof(name), "  the same, table crowded (after a sweep)");
 	row(name, flood, base, 60);
 	snprintf(name, sizeof(name), "  one record of %u (%.1f MiB), clock", hs_ways,
