@@ -84,6 +84,7 @@ static __always_inline void start_conn(struct conn *c, const struct packet *p, _
 	bool orphan = p->flags & TCPF_ACK;
 
 	make_segment(&s, p, !orphan, egress);
+	s.self = packet_to_itself(p);
 	if (orphan)
 		fsm_start_orphan_synack(c, &s, now);
 	else
@@ -114,7 +115,7 @@ CORE_GLOBAL __u32 conn_step(struct conn *c, const struct segment *s, __u64 now)
 {
 	if (!c || !s)
 		return 0;
-	return fsm_segment(c, s, now);
+	return fsm_step(c, s, now);
 }
 
 /* Whether the way w still holds the flow of key, as read after a copy of
@@ -174,6 +175,8 @@ CORE_GLOBAL int update_try(struct way *w, const struct packet *p, struct update 
 	if (u->how & HOW_TIME_LATE)
 		u->now = fsm_segment_needs_time(&u->w.conn, &s) ? clock_ns() : coarse_now_ns();
 	u->fx = conn_step(&u->w.conn, &s, u->now);
+	if (fsm_again_as_peer(&u->w.conn, &s, u->fx))     /* as fsm_segment() */
+		u->fx |= conn_step(&u->w.conn, &s, u->now);
 	/* Compared with the live record: had it changed since the copy, the
 	 * commit below would fail anyway. */
 	if (!record_changed(&u->w.conn, &w->conn))

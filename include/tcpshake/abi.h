@@ -164,6 +164,9 @@ enum outcome {
  * believed at once: its bytes are known (fsm.h, fsm_payload_sent). */
 #define SEEN_RSTPOS_ORIG  (1u << 26)
 #define SEEN_RSTPOS_RESP  (1u << 27)
+/* One address and port at both ends: a socket connected to itself, or a
+ * forged LAND packet; each segment is both sides' (fsm.h, fsm_again_as_peer). */
+#define SEEN_SELF         (1u << 28)
 
 /* Everything known about one connection or attempt. Lives in a table way and
  * is copied into events. Times are CLOCK_MONOTONIC nanoseconds, 0 = not seen. */

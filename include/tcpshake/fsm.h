@@ -60,6 +60,9 @@ struct segment {
 	 * is where the kernel itself checks the RST (RFC 5961), and the bytes
 	 * waiting in its backlog, which move RCV.NXT before the RST is seen. */
 	__u8  host_rcv_known;
+	/* Both endpoints are one address and port (SEEN_SELF): read by
+	 * fsm_start_syn() only, the record keeps it. */
+	__u8  self;
 	__u32 host_rcv_nxt;
 	__u32 host_backlog;
 };
@@ -168,6 +171,12 @@ static inline void fsm_start_syn(struct conn *c, const struct segment *s, __u64 
 	c->state = CS_SYN_SENT;
 	c->seen = SEEN_SYN | (s->local ? SEEN_EGRESS_ORIG : 0);
 	c->last_active = fsm_coarse(now);
+	/* A SYN to itself is the responder's SYN too (fsm_segment): the
+	 * two SYNs of a simultaneous open, with one ISN. */
+	if (s->self) {
+		c->seen |= SEEN_SELF | SEEN_SIMOPEN_CAND | (s->local ? SEEN_EGRESS_RESP : 0);
+		c->isn_resp = s->seq;
+	}
 }
 
 /* A SYN-ACK without a record (its SYN was not seen, or was evicted): the
@@ -720,6 +729,8 @@ static inline int fsm_segment_needs_time(const struct conn *c, const struct segm
 	__u32 peer_fin = s->from_orig ? SEEN_FIN_RESP : SEEN_FIN_ORIG;
 	__u32 peer_finack = s->from_orig ? SEEN_FINACK_RESP : SEEN_FINACK_ORIG;
 
+	if (c->seen & SEEN_SELF)
+		return 1;     /* both sides' steps (fsm_again_as_peer): rare, not worth sorting */
 	if (fsm_is_handshake(c->state) || (s->flags & TCPF_RST))
 		return 1;
 	if (!fsm_is_open(c->state) || (s->flags & TCPF_SYN))
@@ -743,7 +754,8 @@ static inline void fsm_touch(struct conn *c, __u64 now)
 		c->last_active = tick;
 }
 
-static inline __u32 fsm_segment(struct conn *c, const struct segment *s, __u64 now)
+/* One side's step: segment s from the side s->from_orig names. */
+static inline __u32 fsm_step(struct conn *c, const struct segment *s, __u64 now)
 {
 	__u8 syn = s->flags & TCPF_SYN, ack = s->flags & TCPF_ACK;
 	__u32 fx;
@@ -779,6 +791,38 @@ static inline __u32 fsm_segment(struct conn *c, const struct segment *s, __u64 n
 	/* A FIN before the handshake completed (Zeek's SH / SHR). */
 	if (s->flags & TCPF_FIN)
 		c->seen |= s->from_orig ? SEEN_FIN_ORIG : SEEN_FIN_RESP;
+	return fx;
+}
+
+/* A socket connected to itself (Linux lets a connect() from port P meet
+ * its own address and port P where nothing listens) sends each segment to
+ * itself: it is the originator's and the responder's at once, and the
+ * record takes it from both sides, the responder's second. So its
+ * handshake is a simultaneous open with one ISN, and its close a
+ * simultaneous close, as its kernel's states go. After the first step of
+ * segment s on record c (effects fx): whether s is to be stepped again,
+ * turned to the other side. A step that ended the record, starts another
+ * on the tuple, or found a copy (counted once) is not taken twice. Call
+ * once per segment. */
+static inline int fsm_again_as_peer(const struct conn *c, struct segment *s, __u32 fx)
+{
+	if (!(c->seen & SEEN_SELF) ||
+	    (fx & (FX_RELEASE | FX_NEW_ATTEMPT | FX_CONTEST | FX_SYN_RETRANS | FX_SYNACK_RETRANS)))
+		return 0;
+	s->from_orig = !s->from_orig;
+	return 1;
+}
+
+/* One segment: its step, and for a socket connected to itself the
+ * peer's (fsm_again_as_peer; the BPF path, track.h's update_try(), makes
+ * the same two calls, each a call of its own for the stack). */
+static inline __u32 fsm_segment(struct conn *c, const struct segment *s, __u64 now)
+{
+	struct segment seg = *s;
+	__u32 fx = fsm_step(c, &seg, now);
+
+	if (fsm_again_as_peer(c, &seg, fx))
+		fx |= fsm_step(c, &seg, now);
 	return fx;
 }
 

@@ -407,6 +407,13 @@ PARSE_INLINE enum parse_result parse_transport(struct cursor *c, __u32 ip_payloa
 	return PARSE_TCP;
 }
 
+/* Whether a parsed segment's sender and receiver are one address and
+ * port: a socket connected to itself, or a forged LAND packet. */
+PARSE_INLINE int packet_to_itself(const struct packet *p)
+{
+	return p->addr_order == ADDR_SENDER_EQUAL && p->key.port_a == p->key.port_b;
+}
+
 /* Parses a frame: [data, data_end) are the readable bytes, frame_len the
  * whole frame's length (larger when the tail is paged: GSO, multi-buffer);
  * raw_ip when the link has no Ethernet header. */

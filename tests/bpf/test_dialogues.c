@@ -67,6 +67,7 @@ struct dialogue {
 	int family;
 	int vlans;
 	bool local_client;
+	bool self_connect;   /* every segment from 10.1.0.1:80 (fd00::1) to itself */
 	__u64 syn_timeout_ns, time_wait_ns, close_timeout_ns;
 	struct step steps[24];
 	struct expect want;
@@ -114,6 +115,9 @@ static const struct dialogue dialogues[] = {
 	{ .name = "invalid answer, then timeout", .family = 4, .syn_timeout_ns = 20 * MS,
 	  .steps = { SYN_C(X), SYNACK_S(Y, X + 3), PAUSE(40), SWEEP_ },
 	  .want = { .syn = 1, .synack = 1, .invalid = 1, .fail = { [FAIL_INVALID] = 1 }, .hs_used = 1, EV("invalid") } },
+	{ .name = "land syn times out", .family = 4, .self_connect = true, .syn_timeout_ns = 20 * MS,
+	  .steps = { SYN_C(X), PAUSE(40), SWEEP_ },
+	  .want = { .syn = 1, .fail = { [FAIL_TIMEOUT] = 1 }, .hs_used = 1 /* tombstone */, EV("timeout") } },
 	{ .name = "syn retransmitted after the timeout", .family = 4, .syn_timeout_ns = 20 * MS,
 	  .steps = { SYN_C(X), PAUSE(40), SWEEP_, SYN_C(X), PAUSE(40), SWEEP_, SYN_C(X) },
 	  .want = { .syn = 3, .syn_retrans = 2, .fail = { [FAIL_TIMEOUT] = 1 }, .hs_used = 1, EV("timeout") } },
@@ -231,6 +235,23 @@ static const struct dialogue dialogues[] = {
 	{ .name = "simultaneous open", .family = 4,
 	  .steps = { SYN_C(X), SYN_S(Y), SYNACK_S(Y, X + 1), SYNACK_C(X, Y + 1) },
 	  .want = { .syn = 2, .synack = 2, .simopen = 1, .handshakes = 1, .established = 1, .flow_used = 1, H(1, 1, 1), EV("established") } },
+	/* A socket connected to itself, as Linux's own packets go (a capture
+	 * on lo): a simultaneous open and close with one ISN. */
+	{ .name = "socket connected to itself", .family = 4, .local_client = true, .self_connect = true,
+	  .steps = { SYN_C(X), SYNACK_C(X, X + 1), ACK_C(X + 1, X + 1), DATA_C(X + 1, X + 1, 2),
+		     ACK_C(X + 3, X + 3), FIN_C(X + 3, X + 3), ACK_C(X + 4, X + 4) },
+	  .want = { .syn = 1, .synack = 1, .simopen = 1, .handshakes = 1, .graceful = 1, .simclose = 1,
+		    .time_wait = 1, .flow_used = 1, H(1, 1, 1, 1, 0, 1), EV("established", "closed") } },
+	{ .name = "socket connected to itself, ipv6", .family = 6, .local_client = true, .self_connect = true,
+	  .steps = { SYN_C(X), SYNACK_C(X, X + 1), SYNACK_C(X, X + 1), ACK_C(X + 1, X + 1), FIN_C(X + 1, X + 1),
+		     ACK_C(X + 2, X + 2) },
+	  .want = { .syn = 1, .synack = 2, .synack_retrans = 1, .simopen = 1, .handshakes = 1, .graceful = 1, .simclose = 1,
+		    .time_wait = 1, .flow_used = 1, H(1, 1, 1, 1, 0, 1), EV("established", "closed") } },
+	/* A forged LAND SYN (source = destination) from the network: a host
+	 * drops it, and the attempt is one nobody answers. */
+	{ .name = "land syn", .family = 4, .self_connect = true,
+	  .steps = { SYN_C(X), SYN_C(X) },
+	  .want = { .syn = 2, .syn_retrans = 1, .syn_sent = 1, .hs_used = 1 } },
 	{ .name = "syn-ack without syn", .family = 4,
 	  .steps = { SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 1) },
 	  .want = { .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1, H(0, 1, 0), EV("established") } },
@@ -288,6 +309,10 @@ static void run_dialogue(struct harness *h, const struct dialogue *d, enum hook 
 			c.dst = d->family == 4 ? "10.1.0.2" : "fd00::2";
 			c.sport = 80;
 			c.dport = 40000;
+		}
+		if (d->self_connect) {
+			c.src = c.dst = d->family == 4 ? "10.1.0.1" : "fd00::1";
+			c.sport = c.dport = 80;
 		}
 		if (s->op == JUNK) {
 			c.flags = TCPF_SYN;

@@ -33,6 +33,10 @@ Modes (what goes over the wire for each connection):
                  ECONNRESET, the client's next sends in a reset or a broken
                  pipe; a connection that ends without one is an error
   refused        (client only) connect to a port nobody listens on: RST
+  self-connect   (client only) from --addr and a port of --sport-base on, to
+                 that same address and port, where nothing listens: the
+                 socket meets its own SYN (a simultaneous open with itself),
+                 reads back its own request and closes (TIME-WAIT)
   timeout        (client only) connect to an address that never answers;
                  give up after --timeout seconds (parallel connects)
   hold           (server only) listen with a large backlog for --hold seconds
@@ -269,6 +273,18 @@ def client_one(a, sport=None):
         finally:
             s.close()
         raise AssertionError("connect to a closed port succeeded")
+    if mode == "self-connect":
+        s = new_socket(a, sport)
+        try:
+            s.connect((a.addr, sport))
+            if s.getsockname()[:2] != s.getpeername()[:2]:
+                raise AssertionError("connected to %s, not to itself" % (s.getpeername(),))
+            s.sendall(REQ)
+            if recv_exact(s, len(REQ)) != REQ:
+                raise AssertionError("did not read back its own request")
+        finally:
+            s.close()
+        return
     if mode == "timeout":
         s = new_socket(a, sport)
         try:

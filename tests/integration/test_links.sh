@@ -5,7 +5,9 @@
 #              user-space relay (tunrelay.py); monitor on the server's tun,
 #              tc ingress and generic XDP; IPv4 and IPv6
 #   loopback   the monitor on the server namespace's lo, where every packet
-#              leaves and re-enters the same interface: each counted once
+#              leaves and re-enters the same interface: each counted once;
+#              with sockets connected to themselves (a simultaneous open
+#              and close with one endpoint)
 #   paged      SYNs whose IP and TCP headers lie outside the skb's linear
 #              area (pagedsyn.py): tc pulls them in, none is unparsed
 #   gso        megabyte transfers both ways (bulk.py) over the veth with TSO
@@ -24,6 +26,7 @@
 
 PORT=8080
 CLOSED_PORT=8081
+SELF_PORT=20000     # self-connect: ports SELF_PORT.. meet themselves
 TUN_C=tunc
 TUN_S=tuns
 T4_C=10.79.0.1
@@ -146,8 +149,8 @@ sc_tun() {
 # ---- loopback ----------------------------------------------------------------
 
 sc_loopback() {
-	local n=40 r=10 tag=loopback-$1 save_if=$IF_S save_c
-	note "scenario: $n connections and $r refused connects over 127.0.0.1, monitor on the server namespace's lo (--ingress $1)"
+	local n=40 r=10 k=3 tag=loopback-$1 save_if=$IF_S save_c
+	note "scenario: $n connections, $r refused connects and $k sockets connected to themselves over 127.0.0.1, monitor on the server namespace's lo (--ingress $1)"
 	net_up
 	save_c=$NS_C
 	IF_S=lo
@@ -162,24 +165,33 @@ sc_loopback() {
 	client_run "$tag" --addr 127.0.0.1 --port $PORT --mode client-close --count $n --timeout 10
 	server_wait "$tag"
 	client_run "$tag-refused" --addr 127.0.0.1 --port $CLOSED_PORT --mode refused --count $r --timeout 5
+	client_run "$tag-self" --addr 127.0.0.1 --bind-addr 127.0.0.1 --mode self-connect --sport-base $SELF_PORT --count $k --timeout 5
 	sc_end
 	NS_C=$save_c
 	IF_S=$save_if
 	check_eq "[$tag] TcpPassiveOpens delta" "$n" "$(nstat_s TcpPassiveOpens)"
-	check_eq "[$tag] handshakes_total = TcpPassiveOpens delta" "$(nstat_s TcpPassiveOpens)" "$(metric tcpshake_handshakes_total)"
+	check_eq "[$tag] TcpActiveOpens - TcpAttemptFails delta (the self-connected too)" $((n + k)) \
+		$(($(nstat_s TcpActiveOpens) - $(nstat_s TcpAttemptFails)))
+	check_eq "[$tag] handshakes_total = TcpActiveOpens - TcpAttemptFails delta" \
+		$(($(nstat_s TcpActiveOpens) - $(nstat_s TcpAttemptFails))) "$(metric tcpshake_handshakes_total)"
 	check_eq "[$tag] handshakes_total = complete handshakes in the capture" "$(pcap_stat "$tag" completeness_handshakes)" "$(metric tcpshake_handshakes_total)"
 	check_eq "[$tag] packets_total = TCP packets in the capture on lo" "$(pcap_stat "$tag" tcp_packets)" "$(metric tcpshake_packets_total)"
 	check_eq "[$tag] syn_packets_total = SYNs in the capture" "$(pcap_stat "$tag" syn)" "$(metric tcpshake_syn_packets_total)"
-	check_eq "[$tag] syn_packets_total" $((n + r)) "$(metric tcpshake_syn_packets_total)"
+	check_eq "[$tag] syn_packets_total" $((n + r + k)) "$(metric tcpshake_syn_packets_total)"
 	check_eq "[$tag] syn_retransmits_total" 0 "$(metric tcpshake_syn_retransmits_total)"
-	check_eq "[$tag] synack_packets_total" "$n" "$(metric tcpshake_synack_packets_total)"
-	check_eq "[$tag] closes_total{kind=\"graceful\"}" "$n" "$(metric tcpshake_closes_total 'kind="graceful"')"
+	check_eq "[$tag] synack_packets_total" $((n + k)) "$(metric tcpshake_synack_packets_total)"
+	check_eq "[$tag] self-connected sockets (the client's count)" "$k" \
+		"$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$WORK/$tag-self.client.json")"
+	check_eq "[$tag] simultaneous_opens_total = the self-connected" "$k" "$(metric tcpshake_simultaneous_opens_total)"
+	check_eq "[$tag] simultaneous_closes_total = the self-connected" "$k" "$(metric tcpshake_simultaneous_closes_total)"
+	check_eq "[$tag] events of a simultaneous open, closed" "$k" "$(event_count "$tag" outcome=closed simultaneous_open=true simultaneous_close=true)"
+	check_eq "[$tag] closes_total{kind=\"graceful\"}" $((n + k)) "$(metric tcpshake_closes_total 'kind="graceful"')"
 	check_eq "[$tag] handshake_failures_total{reason=\"refused\"} = TcpOutRsts delta" \
 		"$(nstat_s TcpOutRsts)" "$(metric tcpshake_handshake_failures_total 'reason="refused"')"
 	check_eq "[$tag] refused attempts" "$r" "$(metric tcpshake_handshake_failures_total 'reason="refused"')"
 	check_eq "[$tag] time_wait_connections = ss state time-wait" "$(ss_count "$NS_S" time-wait)" "$(metric tcpshake_time_wait_connections)"
-	check_eq "[$tag] events outcome=established" "$n" "$(event_count "$tag" outcome=established)"
-	check_eq "[$tag] events outcome=closed" "$n" "$(event_count "$tag" outcome=closed)"
+	check_eq "[$tag] events outcome=established" $((n + k)) "$(event_count "$tag" outcome=established)"
+	check_eq "[$tag] events outcome=closed" $((n + k)) "$(event_count "$tag" outcome=closed)"
 	check_eq "[$tag] unparsed_packets_total (every reason)" 0 "$(unparsed_total)"
 	check_quiet_gauges
 	check_hist

@@ -344,6 +344,71 @@ static void test_simultaneous_open(void **state)
 	assert_int_equal(seg(&c, ORIG, F_SYNACK, 1000, 5001, 0, SEC), FX_INVALID);
 }
 
+/* A segment of a socket connected to itself (one address and port at
+ * both ends), as its kernel sends it. */
+static __u32 self_seg(struct conn *c, __u8 flags, __u32 seq, __u32 ack, __u32 len, __u64 now)
+{
+	struct segment s = { .seq = seq, .ack = ack, .payload_len = len, .flags = flags,
+			     .from_orig = 1, .self = 1 };
+
+	return fsm_segment(c, &s, now);
+}
+
+/* The segments of Linux's self-connect (a capture on lo): SYN x, SYN-ACK
+ * (x, x+1), an ACK, 2 bytes, their ACK, FIN, its ACK; ss then shows the
+ * socket in TIME-WAIT. */
+static void test_self_connect(void **state)
+{
+	struct segment syn = { .seq = 1000, .flags = TCPF_SYN, .from_orig = 1, .self = 1 };
+	struct conn c;
+	__u32 fx;
+
+	(void)state;
+	fsm_start_syn(&c, &syn, SEC);
+	assert_int_equal(c.state, CS_SYN_SENT);
+	assert_true(c.seen & SEEN_SIMOPEN_CAND);
+	/* A copy of the SYN is counted once, though it is both sides'. */
+	assert_int_equal(self_seg(&c, F_SYN, 1000, 0, 0, SEC + 10), FX_SYN_RETRANS);
+	assert_int_equal(c.syn_retransmits, 1);
+	fx = self_seg(&c, F_SYNACK, 1000, 1001, 0, SEC + 15);
+	assert_int_equal(fx & (FX_SYNACK_FIRST | FX_SIMOPEN | FX_HANDSHAKE | FX_INVALID),
+			 FX_SYNACK_FIRST | FX_SIMOPEN | FX_HANDSHAKE);
+	assert_int_equal(c.state, CS_ESTABLISHED);
+	assert_int_equal(c.isn_resp, 1000);
+	/* A copy of that SYN-ACK: a retransmission, once. */
+	assert_int_equal(self_seg(&c, F_SYNACK, 1000, 1001, 0, SEC + 16), FX_SYNACK_RETRANS);
+	assert_int_equal(c.synack_retransmits, 1);
+	assert_int_equal(self_seg(&c, F_ACK, 1001, 1001, 0, SEC + 29), 0);
+	assert_int_equal(self_seg(&c, F_DATA, 1001, 1001, 2, SEC + 43), 0);
+	assert_int_equal(self_seg(&c, F_ACK, 1003, 1003, 0, SEC + 47), 0);
+	fx = self_seg(&c, F_FIN, 1003, 1003, 0, SEC + 127);
+	assert_true(fx & FX_CLOSE_START);
+	assert_true(fx & FX_SIMCLOSE);
+	assert_int_equal(c.state, CS_CLOSING);
+	assert_true(self_seg(&c, F_ACK, 1004, 1004, 0, SEC + 130) & FX_CLOSED);
+	assert_int_equal(c.state, CS_TIME_WAIT);
+	assert_true(c.seen & SEEN_SIMCLOSE);
+	assert_true(c.t_end == SEC + 130);
+	/* Each byte it sent, it also received: both sides' two bytes. */
+	assert_int_equal(c.pos_orig - c.isn_orig, 4);
+	assert_int_equal(c.pos_resp - c.isn_resp, 4);
+}
+
+/* A forged LAND SYN (source = destination) at a host that drops it: an
+ * attempt nobody answers, timed out like any other. */
+static void test_land_syn(void **state)
+{
+	struct segment syn = { .seq = 42, .flags = TCPF_SYN, .from_orig = 1, .self = 1 };
+	struct conn c;
+
+	(void)state;
+	fsm_start_syn(&c, &syn, SEC);
+	assert_int_equal(fsm_expire(&c, 30 * SEC, &timeouts), 0);
+	assert_int_equal(fsm_expire(&c, 31 * SEC + 1, &timeouts), FX_FAILED | FX_EVENT);
+	assert_int_equal(c.fail_reason, FAIL_TIMEOUT);
+	assert_false(c.seen & SEEN_SIMOPEN);
+}
+
 static void test_orphan_synack(void **state)
 {
 	struct segment s = { .seq = 7000, .ack = 1001, .flags = TCPF_SYN | TCPF_ACK };
@@ -660,6 +725,8 @@ int main(void)
 		cmocka_unit_test(test_fin_during_handshake),
 		cmocka_unit_test(test_third_ack_with_data_and_fin),
 		cmocka_unit_test(test_simultaneous_open),
+		cmocka_unit_test(test_self_connect),
+		cmocka_unit_test(test_land_syn),
 		cmocka_unit_test(test_orphan_synack),
 		cmocka_unit_test(test_close_client_first),
 		cmocka_unit_test(test_close_server_first_with_finack),

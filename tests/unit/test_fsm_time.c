@@ -39,7 +39,7 @@ static void random_conn(struct conn *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->state = (__u8)(rnd() % CS_MAX);
-	c->seen = (__u32)rnd() & ((SEEN_RSTPOS_RESP << 1) - 1);
+	c->seen = (__u32)rnd() & ((SEEN_SELF << 1) - 1);
 	c->isn_orig = 1000;
 	c->isn_resp = 7000;
 	c->isn_alt = rnd() & 1 ? 5000 : 0;
