@@ -801,13 +801,15 @@ static inline __u32 fsm_step(struct conn *c, const struct segment *s, __u64 now)
  * handshake is a simultaneous open with one ISN, and its close a
  * simultaneous close, as its kernel's states go. After the first step of
  * segment s on record c (effects fx): whether s is to be stepped again,
- * turned to the other side. A step that ended the record, starts another
- * on the tuple, or found a copy (counted once) is not taken twice. Call
- * once per segment. */
+ * turned to the other side. A step that reported (one event a segment:
+ * the record opened or ended), ended the record, starts another on the
+ * tuple, or found a copy (counted once) is not taken twice. Call once per
+ * segment. */
 static inline int fsm_again_as_peer(const struct conn *c, struct segment *s, __u32 fx)
 {
 	if (!(c->seen & SEEN_SELF) ||
-	    (fx & (FX_RELEASE | FX_NEW_ATTEMPT | FX_CONTEST | FX_SYN_RETRANS | FX_SYNACK_RETRANS)))
+	    (fx & (FX_EVENT | FX_RELEASE | FX_NEW_ATTEMPT | FX_CONTEST | FX_SYN_RETRANS |
+		   FX_SYNACK_RETRANS)))
 		return 0;
 	s->from_orig = !s->from_orig;
 	return 1;

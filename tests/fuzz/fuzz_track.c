@@ -24,6 +24,7 @@
 #include "tcpshake/histogram.h"
 
 #define NFLOWS    8
+#define SELF_FLOW 7         /* a socket connected to itself: one address and port */
 #define MAX_EV    1024
 #define SEC       1000000000ull
 
@@ -156,7 +157,7 @@ static int setup(void)
 	cfg.events_enabled = native.on_event != NULL;
 	for (i = 0; i < NFLOWS; i++) {
 		W.isn[i][0] = 1000u + 0x10000000u * (__u32)i;
-		W.isn[i][1] = 5000u + 0x10000000u * (__u32)i;
+		W.isn[i][1] = i == SELF_FLOW ? W.isn[i][0] : 5000u + 0x10000000u * (__u32)i;
 	}
 	W.start_ns = W.max_ns = native.now = 100 * SEC;
 	native_sweep();
@@ -179,7 +180,8 @@ static __u32 rel_seq(__u32 isn, unsigned mode)
 /* A crafted segment: byte a: bits 0-1 and 7 flow, 2 sent by the server, 3
  * seen on egress, 4 second interface, 5-6 encapsulation; byte flags; byte
  * seq/ack modes (low/high nibble, relative to sender/receiver ISN); byte
- * payload. Eight flows per family and interface: more than a bucket's ways. */
+ * payload. Eight flows per family and interface: more than a bucket's ways;
+ * the last one a socket connected to itself. */
 static size_t craft_step(__u8 *buf, size_t cap, struct craft *c, __u32 *ifindex, __u32 *egress)
 {
 	static const char *const v4[2] = { "10.0.0.1", "10.0.0.2" };
@@ -195,6 +197,10 @@ static size_t craft_step(__u8 *buf, size_t cap, struct craft *c, __u32 *ifindex,
 	c->dst = (c->family == 4 ? v4 : v6)[!server];
 	c->sport = server ? sport : cport;
 	c->dport = server ? cport : sport;
+	if (flow == SELF_FLOW) {
+		c->src = c->dst;
+		c->sport = c->dport = cport;
+	}
 	c->flags = flags;
 	c->seq = rel_seq(W.isn[flow][server], modes & 15);
 	c->ack = rel_seq(W.isn[flow][!server], modes >> 4);

@@ -74,6 +74,17 @@ TRACK = {
     'graceful_close': world() + handshake() + c(PSH | ACK, 1, 1, payload=40) +
     s(PSH | ACK, 1, 1, payload=60) + SWEEP + close_client_first() + SWEEP + ms(5000) + SWEEP,
     'refused': world() + c(SYN) + s(RST | ACK, 0, 1) + SWEEP,
+    # flow 7 is a socket connected to itself: Linux's own segments (a
+    # capture on lo); then a LAND SYN that nobody answers
+    'self_connect': world() + c(SYN, flow=7) + c(SYN | ACK, 0, 1, flow=7) + c(ACK, 1, 1, flow=7) +
+    c(PSH | ACK, 1, 1, payload=2, flow=7) + c(ACK, 3, 3, flow=7) + c(FIN | ACK, 3, 3, flow=7) +
+    c(ACK, 4, 4, flow=7) + SWEEP + ms(61000) + SWEEP,
+    'land_syn': world() + c(SYN, flow=7, encap=1) + ms(31000) + SWEEP,
+    # FINs before the handshake, then a second ISN: the ACK that opens the
+    # record would also close it from the other side (one event a segment)
+    'self_fins_first': world() + c(SYN, -2, payload=32, flow=7) + c(ACK, 3, 3, flow=7) +
+    c(FIN | ACK, -1, 2, flow=7) + c(SYN, flow=7) + c(SYN | ACK, 0, 1, flow=7) +
+    c(ACK, 1, 1, flow=7) + SWEEP,
     'syn_timeout': world() + c(SYN) + ms(1000) + c(SYN) + ms(3000) + SWEEP + c(SYN) +
     ms(7000) + SWEEP,
     'synack_timeout': world() + c(SYN) + s(SYN | ACK, 0, 1) + s(SYN | ACK, 0, 1) + ms(4000) +
