@@ -20,6 +20,10 @@ one the test assigned to its own namespaces.
       test is deterministic: a truly blind RST is in the window once in
       2^14 tries). Prints the number of RSTs sent.
 
+  land --count N --dst S4 --dport P
+      N LAND SYNs: source and destination S4, each with one port at both
+      ends (P, P+1, ...); the server's kernel drops them as martians.
+
   syn-strays --count N --src-net 10.77.99.0/24 --dst S4 --dport P
       N segments with SYN and FIN or RST (SYN+FIN, SYN+RST, SYN+FIN+RST in
       turn) to a listening port from sources in --src-net: what a scan
@@ -165,6 +169,19 @@ def syn_rst_exact(a):
     print(len(sent))
 
 
+def land(a):
+    """a.count LAND SYNs: source = destination = a.dst, the ports a.dport
+    + i at both ends, as a LAND attack forges them; the first at a.dport."""
+    s, src, dst = raw_socket(), FORGED_MAC, a.peer_mac
+    for i in range(a.count):
+        port = a.dport + i
+        p = Ether(src=src, dst=dst) / IP(src=a.dst, dst=a.dst) / TCP(
+            sport=port, dport=port, flags="S", seq=random.getrandbits(32))
+        s.send(bytes(p))
+        time.sleep(0.002)
+    print(a.count)
+
+
 def sniff_client_segments(a):
     """A segment (no SYN, FIN or RST) of each of a.conns client ports."""
     seen = {}
@@ -234,11 +251,13 @@ def main():
     o = sub.add_parser("orphan-pairs")
     st = sub.add_parser("strays")
     ss = sub.add_parser("syn-strays")
-    for q in (o, st, ss):
+    ld = sub.add_parser("land")
+    for q in (o, st, ss, ld):
         q.add_argument("--count", type=int, required=True)
-        q.add_argument("--src-net", required=True)
         q.add_argument("--dst", required=True)
         q.add_argument("--dport", type=int, required=True)
+    for q in (o, st, ss):
+        q.add_argument("--src-net", required=True)
     blind = [sub.add_parser(name) for name in ("blind-rst", "blind-data-rst", "syn-rst-exact")]
     for b in blind:
         b.add_argument("--dst", required=True)
@@ -247,12 +266,12 @@ def main():
         b.add_argument("--per-conn", type=int, default=5)
         b.add_argument("--gap", type=float, default=0.1)
         b.add_argument("--timeout", type=float, default=10.0)
-    for q in [o, st, ss] + blind:
+    for q in [o, st, ss, ld] + blind:
         q.add_argument("--peer-mac", required=True, help="the server veth's MAC address")
     a = ap.parse_args()
     if (a.conns if hasattr(a, "conns") else a.count) > 4096:
         raise SystemExit("spoof: at most 4096 flows")
-    {"orphan-pairs": orphan_pairs, "strays": strays, "syn-strays": syn_strays,
+    {"orphan-pairs": orphan_pairs, "strays": strays, "syn-strays": syn_strays, "land": land,
      "blind-rst": blind_rst, "blind-data-rst": blind_data_rst,
      "syn-rst-exact": syn_rst_exact}[a.cmd](a)
     return 0

@@ -25,6 +25,11 @@
 #                 next sequence number into each of a few live connections:
 #                 the kernel checks RST before SYN and resets each socket
 #                 (TcpEstabResets), so must the monitor
+#   land          LAND SYNs (source = destination, the server's address and
+#                 one port at both ends, a listening one first): the server
+#                 kernel drops them (a martian source), so every one is an
+#                 attempt nobody answers, timed out; none is a simultaneous
+#                 open with itself
 #   strays-crowded  a 1,024-flow table holds 400 live connections, so many
 #                 buckets hold records in their alternative bucket: ACKs,
 #                 FINs, RSTs and SYN-ACKs of no connection from the network
@@ -210,6 +215,30 @@ sc_orphan_pairs() {
 	check_quiet_gauges
 }
 
+# ---- LAND SYNs -------------------------------------------------------------------
+
+sc_land() {
+	local k=20 tag=land sent
+	note "scenario: $k LAND SYNs ($S4 to itself, ports $PORT.. at both ends), --syn-timeout 2 (--ingress $1)"
+	sc_begin "$tag" --ingress "$1" --syn-timeout 2
+	server_start "$tag" --addr "$S4" --port $PORT --mode hold --hold 4 --timeout 10
+	sent=$(spoof land --count $k --dst "$S4" --dport $PORT) || die "[$tag] spoof.py land failed"
+	wait_metric 10 $k tcpshake_handshake_failures_total 'reason="timeout"'
+	sc_end
+	server_wait "$tag"
+	check_eq "[$tag] LAND SYNs sent" $k "$sent"
+	check_eq "[$tag] TCP packets in the capture (the server answered none)" $k "$(pcap_stat "$tag" tcp_packets)"
+	check_eq "[$tag] server TcpPassiveOpens delta" 0 "$(nstat_s TcpPassiveOpens)"
+	check_eq "[$tag] server TcpOutRsts delta" 0 "$(nstat_s TcpOutRsts)"
+	check_eq "[$tag] syn_packets_total = SYNs in the capture" "$(pcap_stat "$tag" syn)" "$(metric tcpshake_syn_packets_total)"
+	check_eq "[$tag] syn_packets_total" $k "$(metric tcpshake_syn_packets_total)"
+	check_eq "[$tag] handshake_failures_total{reason=\"timeout\"}" $k "$(metric tcpshake_handshake_failures_total 'reason="timeout"')"
+	check_eq "[$tag] handshakes_total" 0 "$(metric tcpshake_handshakes_total)"
+	check_eq "[$tag] simultaneous_opens_total" 0 "$(metric tcpshake_simultaneous_opens_total)"
+	check_eq "[$tag] events outcome=timeout" $k "$(event_count "$tag" outcome=timeout)"
+	check_quiet_gauges
+}
+
 # ---- SYNs with FIN or RST ----------------------------------------------------------
 
 sc_syn_rst() {
@@ -302,6 +331,7 @@ run_sc blind-data-rst sc_blind_data_rst tc
 run_sc port-reuse sc_port_reuse tc
 run_sc orphan-pairs sc_orphan_pairs xdp
 run_sc syn-rst sc_syn_rst tc
+run_sc land sc_land xdp
 run_sc strays-crowded sc_strays_crowded xdp
 net_down
 finish
