@@ -149,8 +149,8 @@ sc_tun() {
 # ---- loopback ----------------------------------------------------------------
 
 sc_loopback() {
-	local n=40 r=10 k=3 tag=loopback-$1 save_if=$IF_S save_c
-	note "scenario: $n connections, $r refused connects and $k sockets connected to themselves over 127.0.0.1, monitor on the server namespace's lo (--ingress $1)"
+	local n=40 r=10 k4=3 k6=2 k=5 tag=loopback-$1 save_if=$IF_S save_c
+	note "scenario: $n connections and $r refused connects over 127.0.0.1, $k4 sockets connected to themselves over 127.0.0.1 and $k6 over ::1, monitor on the server namespace's lo (--ingress $1)"
 	net_up
 	save_c=$NS_C
 	IF_S=lo
@@ -165,7 +165,8 @@ sc_loopback() {
 	client_run "$tag" --addr 127.0.0.1 --port $PORT --mode client-close --count $n --timeout 10
 	server_wait "$tag"
 	client_run "$tag-refused" --addr 127.0.0.1 --port $CLOSED_PORT --mode refused --count $r --timeout 5
-	client_run "$tag-self" --addr 127.0.0.1 --bind-addr 127.0.0.1 --mode self-connect --sport-base $SELF_PORT --count $k --timeout 5
+	client_run "$tag-self" --addr 127.0.0.1 --bind-addr 127.0.0.1 --mode self-connect --sport-base $SELF_PORT --count $k4 --timeout 5
+	client_run "$tag-self6" --addr ::1 --bind-addr ::1 --mode self-connect --sport-base $SELF_PORT --count $k6 --timeout 5
 	sc_end
 	NS_C=$save_c
 	IF_S=$save_if
@@ -180,8 +181,9 @@ sc_loopback() {
 	check_eq "[$tag] syn_packets_total" $((n + r + k)) "$(metric tcpshake_syn_packets_total)"
 	check_eq "[$tag] syn_retransmits_total" 0 "$(metric tcpshake_syn_retransmits_total)"
 	check_eq "[$tag] synack_packets_total" $((n + k)) "$(metric tcpshake_synack_packets_total)"
-	check_eq "[$tag] self-connected sockets (the client's count)" "$k" \
-		"$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1]))["ok"])' "$WORK/$tag-self.client.json")"
+	check_eq "[$tag] self-connected sockets (the clients' counts)" "$k" \
+		"$("$PY" -c 'import json,sys; print(sum(json.load(open(f))["ok"] for f in sys.argv[1:]))' \
+			"$WORK/$tag-self.client.json" "$WORK/$tag-self6.client.json")"
 	check_eq "[$tag] simultaneous_opens_total = the self-connected" "$k" "$(metric tcpshake_simultaneous_opens_total)"
 	check_eq "[$tag] simultaneous_closes_total = the self-connected" "$k" "$(metric tcpshake_simultaneous_closes_total)"
 	check_eq "[$tag] events of a simultaneous open, closed" "$k" "$(event_count "$tag" outcome=closed simultaneous_open=true simultaneous_close=true)"
