@@ -60,8 +60,8 @@ struct segment {
 	 * is where the kernel itself checks the RST (RFC 5961), and the bytes
 	 * waiting in its backlog, which move RCV.NXT before the RST is seen. */
 	__u8  host_rcv_known;
-	/* Both endpoints are one address and port (SEEN_SELF): read by
-	 * fsm_start_syn() only, the record keeps it. */
+	/* Both endpoints are one address and port (SEEN_SELF): read where a
+	 * record starts only, the record keeps it. */
 	__u8  self;
 	__u32 host_rcv_nxt;
 	__u32 host_backlog;
@@ -192,6 +192,10 @@ static inline void fsm_start_orphan_synack(struct conn *c, const struct segment 
 	c->state = CS_SYN_RCVD;
 	c->seen = SEEN_SYNACK | SEEN_ORPHAN | (s->local ? SEEN_EGRESS_RESP : 0);
 	c->last_active = fsm_coarse(now);
+	/* Sent to itself: the originator's segments from here are the
+	 * responder's too (fsm_again_as_peer), as in fsm_start_syn(). */
+	if (s->self)
+		c->seen |= SEEN_SELF | (s->local ? SEEN_EGRESS_ORIG : 0);
 }
 
 /* The SYN of fsm_starts_record(): without ACK, FIN or RST. One mask:

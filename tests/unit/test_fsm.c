@@ -394,6 +394,23 @@ static void test_self_connect(void **state)
 	assert_int_equal(c.pos_resp - c.isn_resp, 4);
 }
 
+/* The same socket's SYN-ACK without its SYN (the monitor started between
+ * them): the close still comes out as its kernel's, simultaneous. */
+static void test_self_connect_orphan(void **state)
+{
+	struct segment synack = { .seq = 1000, .ack = 1001, .flags = TCPF_SYN | TCPF_ACK,
+				  .local = 1, .self = 1 };
+	struct conn c;
+
+	(void)state;
+	fsm_start_orphan_synack(&c, &synack, SEC);
+	assert_true(c.seen & SEEN_SELF);
+	assert_true(self_seg(&c, F_ACK, 1001, 1001, 0, SEC + 10) & FX_HANDSHAKE);
+	assert_true(self_seg(&c, F_FIN, 1001, 1001, 0, SEC + 20) & FX_SIMCLOSE);
+	assert_true(self_seg(&c, F_ACK, 1002, 1002, 0, SEC + 30) & FX_CLOSED);
+	assert_int_equal(c.state, CS_TIME_WAIT);
+}
+
 /* A forged LAND SYN (source = destination) at a host that drops it: an
  * attempt nobody answers, timed out like any other. */
 static void test_land_syn(void **state)
@@ -726,6 +743,7 @@ int main(void)
 		cmocka_unit_test(test_third_ack_with_data_and_fin),
 		cmocka_unit_test(test_simultaneous_open),
 		cmocka_unit_test(test_self_connect),
+		cmocka_unit_test(test_self_connect_orphan),
 		cmocka_unit_test(test_land_syn),
 		cmocka_unit_test(test_orphan_synack),
 		cmocka_unit_test(test_close_client_first),
