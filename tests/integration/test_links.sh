@@ -149,7 +149,8 @@ sc_tun() {
 # ---- loopback ----------------------------------------------------------------
 
 sc_loopback() {
-	local n=40 r=10 k4=3 k6=2 k=5 tag=loopback-$1 save_if=$IF_S save_c
+	local n=40 r=10 k4=3 k6=2 k tag=loopback-$1 save_if=$IF_S save_c
+	k=$((k4 + k6))      # sockets connected to themselves, both families
 	note "scenario: $n connections and $r refused connects over 127.0.0.1, $k4 sockets connected to themselves over 127.0.0.1 and $k6 over ::1, monitor on the server namespace's lo (--ingress $1)"
 	net_up
 	save_c=$NS_C
