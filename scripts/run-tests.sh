@@ -25,18 +25,51 @@ san_dir=$(cd "$san_dir" && pwd)
 export ASAN_OPTIONS="detect_leaks=1:log_path=$san_dir/asan${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1:log_path=$san_dir/ubsan${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
 
+# record NAME STATUS SECONDS: counts a finished test and prints its verdict.
+record() {
+	if [ "$2" -eq 0 ]; then
+		passed=$((passed + 1))
+		echo "--- PASS $1 ($3s)"
+	else
+		failed+=("$1")
+		echo "--- FAIL $1 ($3s)"
+	fi
+}
+
 run() {
 	local name=$1
 	shift
-	local start=$SECONDS
+	local start=$SECONDS rc=0
 	echo "=== $name"
-	if "$@"; then
-		passed=$((passed + 1))
-		echo "--- PASS $name ($((SECONDS - start))s)"
-	else
-		failed+=("$name")
-		echo "--- FAIL $name ($((SECONDS - start))s)"
-	fi
+	"$@" || rc=$?
+	record "$name" "$rc" $((SECONDS - start))
+}
+
+# run_pool JOBS SCRIPT...: the integration scripts JOBS at a time, the next
+# one started as soon as one ends; each one's output is printed whole when
+# it ends. They can share the machine: each builds and removes namespaces
+# of its own names (lib.sh), and one that cannot says so (see below).
+run_pool() {
+	local jobs=$1 t pid rc
+	shift
+	local -A name_of=() start_of=()
+	local out
+	out=$(mktemp -d "${TMPDIR:-/tmp}/tcpshake-tests.XXXXXX")
+	for t in "$@" ""; do
+		while (( ${#name_of[@]} >= jobs )) || { [ -z "$t" ] && (( ${#name_of[@]} > 0 )); }; do
+			rc=0
+			wait -n -p pid "${!name_of[@]}" || rc=$?
+			echo "=== ${name_of[$pid]}"
+			cat "$out/${name_of[$pid]#*/}.log"
+			record "${name_of[$pid]}" "$rc" $((SECONDS - start_of[$pid]))
+			unset "name_of[$pid]" "start_of[$pid]"
+		done
+		[ -n "$t" ] || break
+		bash "$t" >"$out/$(basename "$t" .sh).log" 2>&1 </dev/null &
+		name_of[$!]=integration/$(basename "$t" .sh)
+		start_of[$!]=$SECONDS
+	done
+	rm -rf "$out"
 }
 
 # fuzz_outcome PREFIX: prints a finished harness's log, returns its status.
@@ -63,9 +96,22 @@ for layer in $layers; do
 		run "bpf/bench_load" "$build/tests/bpf/bench" load
 		run "bpf/evbench_load" "$build/tests/bench/evbench" --load ;;
 	integration)
+		# A script whose header says "# run-tests: alone" (it measures
+		# rates, or holds state the kernel keeps for every program) runs
+		# by itself first; the others two at a time, one per CPU here.
+		alone=()
+		shared=()
 		for t in tests/integration/test_*.sh; do
-			[ -f "$t" ] && run "integration/$(basename "$t" .sh)" bash "$t"
-		done ;;
+			if grep -q '^# run-tests: alone' "$t"; then
+				alone+=("$t")
+			else
+				shared+=("$t")
+			fi
+		done
+		for t in "${alone[@]}"; do
+			run "integration/$(basename "$t" .sh)" bash "$t"
+		done
+		run_pool 2 "${shared[@]}" ;;
 	deploy)
 		run "deploy/run.sh" bash tests/deploy/run.sh
 		run "deploy/test_install" bash tests/deploy/test_install.sh ;;

@@ -25,6 +25,8 @@
 #               textfile, rewritten every interval throughout
 # Every instant is wall-clock: synflood reports its first and last SYN, the
 # textfile's mtime says when a sample was exported.
+# run-tests: alone (its rates and its no-alert churn at the machine's
+# maximum connection rate need both CPUs to themselves)
 . "$(dirname "$0")/lib.sh"
 
 SYNFLOOD=${SYNFLOOD_BIN:-${BUILD:-$REPO/build}/tests/synflood}

@@ -17,6 +17,8 @@
 #    (bpf_programs null without the statistics);
 #  - --bpf-stats is refused with --read (exit 2).
 # Traffic runs between namespaces created here; the trap removes them.
+# run-tests: alone (--bpf-stats and the checks without it read the
+# kernel's statistics switch, which every monitor on the machine shares)
 source "$(dirname "$0")/lib.sh"
 require_root_tools
 PORT=8080
