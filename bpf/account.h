@@ -151,8 +151,10 @@ static __always_inline void account_handshake(const struct conn *c, __u32 iface,
 		}
 	}
 	if (fx & FX_FAILED) {
-		__u32 reason = c->fail_reason & (FAIL_MAX - 1);   /* a bound the verifier sees */
+		__u32 reason = c->fail_reason;
 
+		if (reason >= FAIL_MAX)   /* never: the state machine's; a bound the verifier sees */
+			return;
 		stat_add(&st->failures[reason], 1, atomic);
 		if (ps)
 			stat_add(&ps->failures[reason], 1, atomic);

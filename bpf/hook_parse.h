@@ -119,6 +119,33 @@ CORE_GLOBAL int skb_parse_extensions(struct __sk_buff *skb, __u32 next, struct p
 	return walk_extensions(&c, next, at);
 }
 
+/* An ICMP or ICMPv6 message at *at (parse_icmp_error()): functions of
+ * their own for the same reason, and ICMP is rare beside TCP. */
+static __always_inline int is_icmp(__u8 next)
+{
+	return next == IPPROTO_ICMP_ || next == IPPROTO_ICMPV6_;
+}
+
+CORE_GLOBAL int xdp_parse_icmp(struct xdp_md *ctx, __u32 next, const struct parse_progress *at,
+			       struct packet *p)
+{
+	struct cursor c;
+
+	if (!ctx || !at || !p || !xdp_cursor(ctx, at->off, &c))
+		return PARSE_OTHER;
+	return parse_icmp_error(&c, at->ip_payload, (__u8)next, p);
+}
+
+CORE_GLOBAL int skb_parse_icmp(struct __sk_buff *skb, __u32 next, const struct parse_progress *at,
+			       struct packet *p)
+{
+	struct cursor c;
+
+	if (!skb || !at || !p || !skb_cursor(skb, at->off, &c))
+		return PARSE_OTHER;
+	return parse_icmp_error(&c, at->ip_payload, (__u8)next, p);
+}
+
 static __always_inline int parse_xdp(struct xdp_md *ctx, int raw_ip, struct packet *p)
 {
 	struct parse_progress at;
@@ -132,6 +159,8 @@ static __always_inline int parse_xdp(struct xdp_md *ctx, int raw_ip, struct pack
 	if (r != PARSE_TCP)
 		return r;
 	if (next != IPPROTO_TCP_) {
+		if (is_icmp(next))
+			return xdp_parse_icmp(ctx, next, &at, p);
 		r = xdp_parse_extensions(ctx, next, &at);
 		if (r != PARSE_TCP || !xdp_cursor(ctx, at.off, &c))
 			return r;
@@ -153,6 +182,8 @@ static __always_inline int skb_parse_linear(struct __sk_buff *skb, int raw_ip, s
 	if (r != PARSE_TCP)
 		return r;
 	if (next != IPPROTO_TCP_) {
+		if (is_icmp(next))
+			return skb_parse_icmp(skb, next, &at, p);
 		r = skb_parse_extensions(skb, next, &at);
 		if (r != PARSE_TCP || !skb_cursor(skb, at.off, &c))
 			return r;

@@ -58,7 +58,7 @@ static __noinline int host_rcv_nxt(void *ctx, struct packet *p)
 						 (const char *)tp + cfg.tcp_rcv_nxt_off)) {
 			__s32 backlog = 0;
 
-			p->host_rcv_known = 1;
+			p->marks |= PKT_HOST_RCV_KNOWN;
 			if (cfg.tcp_backlog_len_off &&
 			    !bpf_probe_read_kernel(&backlog, sizeof(backlog),
 						   (const char *)tp + cfg.tcp_backlog_len_off) &&

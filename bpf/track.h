@@ -69,7 +69,7 @@ static __always_inline void make_segment(struct segment *s, const struct packet 
 	s->flags = p->flags;
 	s->from_orig = from_orig;
 	s->local = egress == DIR_EGRESS;
-	s->host_rcv_known = p->host_rcv_known;
+	s->marks = p->marks;
 	s->host_rcv_nxt = p->host_rcv_nxt;
 	s->host_backlog = p->host_backlog;
 }
@@ -618,7 +618,8 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress, __u
 			     "r"(*(volatile __u32 *)&b.h->tag[0]));
 	tag = flow_tag(hash);
 	/* A SYN that may start an attempt never looks at established flows:
-	 * floods stay away. */
+	 * floods stay away. Nor does an ICMP error, parsed as one about a SYN
+	 * (parse_icmp_error). */
 	if (!fsm_bare_syn(p->flags)) {
 		w = flow_lookup(&fb, tag, &p->key, &fi);
 		/* An ACK of an attempt may complete its handshake: the way it
@@ -703,8 +704,9 @@ static __always_inline void track_slow_path(const struct packet *p, __u64 hash, 
 }
 
 /* The first half of track(): parses a frame of interface ifindex. Returns 1
- * for a TCP segment (*p with its interface slot, *hash of its key, *st the
- * interface's counters), else 0, a malformed frame counted. */
+ * for a TCP segment or an ICMP error quoting one (*p with its interface
+ * slot, *hash of its key, *st the interface's counters), else 0, a
+ * malformed frame counted. */
 static __always_inline int track_parse(struct hook_frame *f, __u32 ifindex, struct packet *p,
 				       __u64 *hash, struct iface_stats **st)
 {
@@ -715,7 +717,7 @@ static __always_inline int track_parse(struct hook_frame *f, __u32 ifindex, stru
 	if (!*st)
 		return 0;
 	r = hook_frame_parse(f, iface_raw_ip(iface), p);
-	if (r != PARSE_TCP) {
+	if (r != PARSE_TCP && r != PARSE_ICMP_ERROR) {
 		count_unparsed(*st, r);
 		return 0;
 	}
@@ -846,6 +848,19 @@ static __always_inline int data_fast_path(const struct packet *p, __u64 hash, __
 	return data_sample(p, hash, bucket, i, egress);
 }
 
+/* An ICMP error quoting a segment (PARSE_ICMP_ERROR), which may end an
+ * attempt (fsm_icmp_error): track_slow() asks the handshake table alone
+ * (it is parsed as a bare SYN), and one of no attempt ends after the
+ * headers. It is no TCP segment, so not counted as one, and it is stepped
+ * as from the network whichever way it went: its direction says nothing
+ * of who sent the quoted segment (SEEN_EGRESS_*). A SYN of no attempt,
+ * for which track_slow() would start one, starts nothing here. */
+static __always_inline void track_icmp_error(const struct packet *p, __u64 hash)
+{
+	if (!no_attempt(hash, flow_tag(hash)))
+		track_slow(p, hash, DIR_INGRESS, 0);
+}
+
 /* The second half: a parsed segment through a fast path or track_slow().
  * ctx: the hook's context, for what this host's kernel knows of the
  * connection (host_rcv_nxt(), a platform accessor); none natively. */
@@ -904,7 +919,8 @@ static __always_inline void track_segment(void *ctx, struct packet *p, __u64 has
 
 /* The core after a hook parsed a frame of interface slot iface into *p
  * with result r (hook_frame_parse): a malformed frame is counted, a TCP
- * segment tracked. */
+ * segment tracked, an ICMP error quoting one too (track_icmp_error()),
+ * decided by r where a TCP segment pays nothing for it. */
 static __always_inline void track_parsed(void *ctx, enum parse_result r, __u32 iface,
 					 struct packet *p, __u32 egress)
 {
@@ -913,11 +929,28 @@ static __always_inline void track_parsed(void *ctx, enum parse_result r, __u32 i
 	if (!st)
 		return;
 	if (r != PARSE_TCP) {
-		count_unparsed(st, r);
+		if (r != PARSE_ICMP_ERROR) {
+			count_unparsed(st, r);
+			return;
+		}
+		key_set_iface(&p->key, (__u8)iface);
+		track_icmp_error(p, flow_hash(&p->key, cfg.hash_seed));
 		return;
 	}
 	key_set_iface(&p->key, (__u8)iface);
 	track_segment(ctx, p, flow_hash(&p->key, cfg.hash_seed), st, egress);
+}
+
+/* The second half of track() for what track_parse() returned: a segment,
+ * or an ICMP error quoting one (offline replay parses ahead, and tracks
+ * each in the capture's order). */
+static __always_inline void track_parse_result(struct packet *p, __u64 hash,
+					       struct iface_stats *st, __u32 egress)
+{
+	if (p->marks & PKT_ICMP_ERROR)
+		track_icmp_error(p, hash);
+	else
+		track_segment(0, p, hash, st, egress);
 }
 
 static __always_inline void track(struct hook_frame *f, __u32 ifindex, __u32 egress)
@@ -926,8 +959,9 @@ static __always_inline void track(struct hook_frame *f, __u32 ifindex, __u32 egr
 	struct packet p;
 	__u64 hash;
 
+	p.marks = 0;   /* set by every parse that returns a segment; the compiler cannot tell */
 	if (track_parse(f, ifindex, &p, &hash, &st))
-		track_segment(0, &p, hash, st, egress);
+		track_parse_result(&p, hash, st, egress);
 }
 
 #endif /* TCPSHAKE_TRACK_H */

@@ -78,7 +78,9 @@ const char *iface_json(const char *name, char out[IFACE_LABEL_MAX])
 
 const char *fail_reason_name(unsigned int reason)
 {
-	static const char *const n[FAIL_MAX] = { "refused", "reset", "timeout", "invalid" };
+	static const char *const n[FAIL_MAX] = {
+		"refused", "reset", "timeout", "invalid", "unreachable",
+	};
 
 	return reason < FAIL_MAX ? n[reason] : "unknown";
 }
@@ -96,7 +98,7 @@ const char *outcome_name(unsigned int outcome)
 {
 	static const char *const n[OUT_MAX] = {
 		"none", "refused", "reset", "timeout", "invalid", "closed", "expired",
-		"established", "superseded",
+		"established", "superseded", "unreachable",
 	};
 
 	return outcome < OUT_MAX ? n[outcome] : "unknown";

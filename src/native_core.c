@@ -37,7 +37,7 @@ void native_track_segment(struct native_segment *s, __u32 egress)
 	struct iface_stats *st = stats_of(s->p.key.iface);
 
 	if (st)
-		track_segment(0, &s->p, s->hash, st, egress);
+		track_parse_result(&s->p, s->hash, st, egress);
 }
 
 /* A bare SYN reads the handshake bucket alone; other segments may read

@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause
 /*
  * Offline replay: packets of a capture file go through the natively compiled
- * core (native.h: track_parse() and track_segment() of bpf/track.h), the
+ * core (native.h: track_parse() and track_parse_result() of bpf/track.h), the
  * same parser, tables, state machine and accounting the kernel programs
  * run, in capture order; the core's clock is the capture's timestamp, and
  * the sweeper runs whenever capture time crosses an --interval boundary, as

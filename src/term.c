@@ -197,12 +197,14 @@ static void show_table(struct term *t, const struct snapshot *s, double wall_s, 
 			(unsigned long long)st->handshakes, (unsigned long long)failures(st),
 			(long long)is->half_open, (long long)is->established, (long long)is->time_wait,
 			format_duration(a, sizeof(a), p50), format_duration(b, sizeof(b), p99));
-		fprintf(t->out, "%-12s failed: refused %llu reset %llu timeout %llu invalid %llu | closes: "
-			"graceful %llu reset %llu | closing %lld | evicted %llu\n", "",
+		fprintf(t->out, "%-12s failed: refused %llu reset %llu timeout %llu invalid %llu "
+			"unreachable %llu | closes: graceful %llu reset %llu | closing %lld | "
+			"evicted %llu\n", "",
 			(unsigned long long)st->failures[FAIL_REFUSED],
 			(unsigned long long)st->failures[FAIL_RESET],
 			(unsigned long long)st->failures[FAIL_TIMEOUT],
 			(unsigned long long)st->failures[FAIL_INVALID],
+			(unsigned long long)st->failures[FAIL_UNREACHABLE],
 			(unsigned long long)st->closes_graceful, (unsigned long long)st->closes_reset,
 			(long long)is->closing, (unsigned long long)st->flow_evictions);
 		fprintf(t->out, "%-12s syn: uncompleted %.0f/s (%.1f%%, normal %.0f/s) | ~%.0f sources | "

@@ -103,16 +103,22 @@ enum conn_state {   /* stored in a byte */
 	CS_MAX,
 };
 
+/* What a parsed packet (parse.h, struct packet.marks), and the segment the
+ * state machine steps with (fsm.h, struct segment.marks), carries besides
+ * its TCP header. */
+#define PKT_HOST_RCV_KNOWN  (1u << 0)  /* host_rcv_nxt is set (the parser clears both) */
+#define PKT_ICMP_ERROR      (1u << 1)  /* not the segment: an ICMP error quoting it
+                                        * (parse.h, PARSE_ICMP_ERROR; fsm_icmp_error) */
+
 /* Why a handshake attempt failed. */
 enum fail_reason {
 	FAIL_REFUSED = 0, /* SYN answered by RST */
 	FAIL_RESET,       /* RST before the third ACK */
 	FAIL_TIMEOUT,     /* no answer / no third ACK within the SYN timeout */
 	FAIL_INVALID,     /* ended after a SYN-ACK or third ACK with a wrong ack number */
+	FAIL_UNREACHABLE, /* SYN answered by an ICMP error (destination unreachable, ...) */
 	FAIL_MAX,
 };
-/* The BPF side bounds a reason for the verifier with "& (FAIL_MAX - 1)". */
-_Static_assert((FAIL_MAX & (FAIL_MAX - 1)) == 0, "FAIL_MAX must be a power of two");
 
 /* How a record ended; becomes the event's "outcome". */
 enum outcome {
@@ -125,6 +131,7 @@ enum outcome {
 	OUT_EXPIRED,      /* idle established/closing connection expired */
 	OUT_ESTABLISHED,  /* handshake completed (the attempt's outcome) */
 	OUT_SUPERSEDED,   /* open record replaced by a new validated handshake on its tuple */
+	OUT_UNREACHABLE,  /* SYN answered by an ICMP error */
 	OUT_MAX,
 };
 

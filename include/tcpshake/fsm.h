@@ -58,8 +58,10 @@ struct segment {
 	/* A RST from the network to a connection of this host: the receiving
 	 * socket's RCV.NXT as the host's kernel holds it (host_rcv_nxt), which
 	 * is where the kernel itself checks the RST (RFC 5961), and the bytes
-	 * waiting in its backlog, which move RCV.NXT before the RST is seen. */
-	__u8  host_rcv_known;
+	 * waiting in its backlog, which move RCV.NXT before the RST is seen:
+	 * marks has PKT_HOST_RCV_KNOWN then. PKT_ICMP_ERROR: not the segment
+	 * but an ICMP error quoting it (seq and side only: fsm_icmp_error). */
+	__u8  marks;
 	/* Both endpoints are one address and port (SEEN_SELF): read where a
 	 * record starts only, the record keeps it. */
 	__u8  self;
@@ -501,7 +503,7 @@ static inline int fsm_rst_plausible(const struct conn *c, const struct segment *
 		 * delayed ACK, a receiver that does not read, megabytes). Else
 		 * the position a FIN of the sender set counts once this host's
 		 * ACK took it: the FIN too may be forged. */
-		if (s->host_rcv_known)
+		if (s->marks & PKT_HOST_RCV_KNOWN)
 			pos = s->host_rcv_nxt;
 		else if ((c->seen & (fin | finack)) == fin)
 			return 0;
@@ -511,7 +513,7 @@ static inline int fsm_rst_plausible(const struct conn *c, const struct segment *
 		 * it, which the kernel takes in before this RST), the ACKs also
 		 * by a delayed ACK. */
 		ahead = FSM_RST_AHEAD_OF_ACKS;
-		if (s->host_rcv_known)
+		if (s->marks & PKT_HOST_RCV_KNOWN)
 			ahead += s->host_backlog < FSM_RST_BACKLOG_MAX ? s->host_backlog
 								       : FSM_RST_BACKLOG_MAX;
 	}
@@ -656,6 +658,8 @@ static inline __u32 fsm_open_syn(struct conn *c, const struct segment *s)
 /* TIME-WAIT: a plausible RST ends it; a new handshake may reuse the tuple. */
 static inline __u32 fsm_time_wait_segment(struct conn *c, const struct segment *s)
 {
+	if (s->marks & PKT_ICMP_ERROR)
+		return 0;     /* fsm_icmp_error: no attempt */
 	if (s->flags & TCPF_RST) {
 		if (!fsm_rst_plausible(c, s))
 			return FX_RST_IGNORED;
@@ -758,6 +762,38 @@ static inline void fsm_touch(struct conn *c, __u64 now)
 		c->last_active = tick;
 }
 
+/* An ICMP error quoting segment s (destination unreachable and the others
+ * parse.h's icmp_ends_attempt() names): the kernel of a SYN's sender
+ * gives its attempt up at once when the quote is of its SYN, by the
+ * sequence number (Linux checks SND.UNA <= seq <= SND.NXT, here the ISN),
+ * before any valid SYN-ACK, with which it left SYN-SENT. Any other quote
+ * is stale or forged and changes nothing but the time of the record's last
+ * packet (Linux counts those OutOfWindowIcmps). An error about the
+ * responder's SYN-ACK is left alone: Linux drops that request silently,
+ * and only for some codes, and the attempt still ends by the SYN timeout.
+ * The error's direction says nothing of who sent the quoted segment: the
+ * step is given one as from the network (s->local 0).
+ * The failed attempt stays a tombstone (CS_FAILED), as a timed-out one:
+ * an error that reaches a socket its owner holds is dropped by Linux
+ * (TcpExtLockDroppedIcmps), which sends the SYN again; that copy is a
+ * retransmission, not a second attempt. Accepted: should it then be
+ * answered, the connection is taken for one older than the monitor. */
+static inline __u32 fsm_icmp_error(struct conn *c, const struct segment *s, __u64 now)
+{
+	__u32 fx;
+
+	if (c->state != CS_SYN_SENT || !s->from_orig || (c->seen & SEEN_SIMOPEN) ||
+	    s->seq != c->isn_orig)
+		return 0;
+	/* fsm_step() touched it already; again, because without it clang
+	 * lays conn_step()'s BPF frame out 8 bytes larger, past the budget
+	 * of the chain of calls (track.h, update_try). */
+	fsm_touch(c, now);
+	fx = fsm_fail(c, FAIL_UNREACHABLE, OUT_UNREACHABLE, now) & ~FX_RELEASE;
+	c->state = CS_FAILED;
+	return fx;
+}
+
 /* One side's step: segment s from the side s->from_orig names. */
 static inline __u32 fsm_step(struct conn *c, const struct segment *s, __u64 now)
 {
@@ -769,6 +805,11 @@ static inline __u32 fsm_step(struct conn *c, const struct segment *s, __u64 now)
 		c->seen |= s->from_orig ? SEEN_EGRESS_ORIG : SEEN_EGRESS_RESP;
 	if (c->state == CS_TIME_WAIT)
 		return fsm_time_wait_segment(c, s);
+	/* Here, not first: a test before the stamp and the egress marks
+	 * grows conn_step()'s BPF frame past the verifier's budget for the
+	 * chain of calls (track.h, update_try). */
+	if (s->marks & PKT_ICMP_ERROR)
+		return fsm_icmp_error(c, s, now);
 	if (c->state == CS_FAILED)
 		return fsm_failed_segment(c, s);
 	if (fsm_is_open(c->state)) {

@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: GPL-2.0 OR BSD-2-Clause */
 /*
  * The packet parser: Ethernet (or nothing, on layer-3 links), up to three
- * VLAN tags, IPv4 or IPv6 (bounded extension-header walk), TCP. Pure C over a [data, data_end) cursor, so the
+ * VLAN tags, IPv4 or IPv6 (bounded extension-header walk), TCP; and the
+ * TCP segment an ICMP error quotes (parse_icmp_error). Pure C over a
+ * [data, data_end) cursor, so the
  * same code runs in the BPF programs and natively (offline replay, tests).
  * Every bound is checked before a read; what cannot be parsed is reported,
  * never dropped: the callers always pass the packet on. IP length fields are
@@ -22,6 +24,8 @@
 #define ETHP_8021Q      0x8100
 #define ETHP_8021AD     0x88A8
 #define IPPROTO_TCP_    6
+#define IPPROTO_ICMP_   1
+#define IPPROTO_ICMPV6_ 58
 #define IPV6_MAX_EXT    6       /* extension headers we walk; more: ipv6_ext_depth */
 #define VLAN_MAX_DEPTH  3       /* VLAN tags we skip; more: vlan_depth */
 #define IP_LEN_MAX      0xffff  /* largest length an IP length field can hold */
@@ -35,6 +39,10 @@
 enum parse_result {
 	PARSE_TCP = 0,        /* a TCP segment: struct packet is filled */
 	PARSE_OTHER,          /* not TCP, or not the first fragment: not ours */
+	/* An ICMP error quoting a TCP segment: struct packet is filled as
+	 * that segment (key, from_a, seq) marked PKT_ICMP_ERROR
+	 * (parse_icmp_error). */
+	PARSE_ICMP_ERROR,
 	PARSE_TRUNCATED,      /* UNPARSED_TRUNCATED, and so on */
 	PARSE_BAD_LENGTH,
 	PARSE_BAD_HEADER,
@@ -53,7 +61,7 @@ struct packet {
 	__u32 payload_len;        /* TCP payload bytes (GSO: whole super-packet) */
 	__u8  flags;              /* TCP flag byte */
 	__u8  from_a;             /* the sender is endpoint a of the key */
-	__u8  host_rcv_known;     /* host_rcv_nxt is set (the parser clears both) */
+	__u8  marks;              /* PKT_* */
 	__u8  addr_order;         /* enum addr_order: the network stage's, for the transport's */
 	/* A RST from the network: this host's own RCV.NXT for the connection,
 	 * and the bytes (truesize) waiting in the socket's backlog, which the
@@ -170,10 +178,22 @@ PARSE_INLINE __u64 ipv4_mapped_word(__u32 raw)
 	return 0xffff0000ull | (__u64)raw << 32;
 }
 
-/* IPv4 header: the addresses as IPv4-mapped IPv6 words (raw byte order),
- * lower first, in w[0..3], their order in *order; returns the IP payload
+/* The addresses saddr (sender) and daddr of an IPv4 header, loaded raw, as
+ * IPv4-mapped IPv6 words, lower first, in w[0..3], their order in *order. */
+PARSE_INLINE void ipv4_key_words(__u32 saddr, __u32 daddr, __u64 *w, __u8 *order)
+{
+	/* Compared as their mapped words would be: the upper halves are equal. */
+	*order = saddr < daddr ? ADDR_SENDER_LOWER :
+		 saddr == daddr ? ADDR_SENDER_EQUAL : ADDR_SENDER_HIGHER;
+	w[0] = w[2] = 0;
+	w[1] = ipv4_mapped_word(saddr < daddr ? saddr : daddr);
+	w[3] = ipv4_mapped_word(saddr < daddr ? daddr : saddr);
+}
+
+/* IPv4 header of a TCP segment or an ICMP message (*next says which): the
+ * addresses in w[0..3] and *order (ipv4_key_words); returns the IP payload
  * length, or a negative enum parse_result. */
-PARSE_INLINE int parse_ipv4(struct cursor *c, __u64 *w, __u8 *order)
+PARSE_INLINE int parse_ipv4(struct cursor *c, __u64 *w, __u8 *order, __u8 *next)
 {
 	__u32 room = frame_left(c), ihl, tot_len, saddr, daddr;
 	const __u8 *ip = cursor_take(c, 20);
@@ -190,18 +210,14 @@ PARSE_INLINE int parse_ipv4(struct cursor *c, __u64 *w, __u8 *order)
 		return -PARSE_BAD_LENGTH;
 	if (ihl > 20 && !cursor_take(c, ihl - 20))
 		return -PARSE_TRUNCATED;
-	if (ip[9] != IPPROTO_TCP_)
+	if (ip[9] != IPPROTO_TCP_ && ip[9] != IPPROTO_ICMP_)
 		return -PARSE_OTHER;
 	if (load_be16(ip + 6) & 0x1fff)   /* fragment offset: not the first */
 		return -PARSE_OTHER;
+	*next = ip[9];
 	saddr = load_raw32(ip + 12);
 	daddr = load_raw32(ip + 16);
-	/* Compared as their mapped words would be: the upper halves are equal. */
-	*order = saddr < daddr ? ADDR_SENDER_LOWER :
-		 saddr == daddr ? ADDR_SENDER_EQUAL : ADDR_SENDER_HIGHER;
-	w[0] = w[2] = 0;
-	w[1] = ipv4_mapped_word(saddr < daddr ? saddr : daddr);
-	w[3] = ipv4_mapped_word(saddr < daddr ? daddr : saddr);
+	ipv4_key_words(saddr, daddr, w, order);
 	return (int)(tot_len - ihl);
 }
 
@@ -220,20 +236,12 @@ PARSE_INLINE __u8 ipv6_addr_order(const __u8 *s, const __u8 *d)
 	return ADDR_SENDER_EQUAL;
 }
 
-/* IPv6 header; same conventions as IPv4, and *next is the protocol of the
- * header that follows it. */
-PARSE_INLINE int parse_ipv6(struct cursor *c, __u64 *w, __u8 *order, __u8 *next)
+/* The addresses of the IPv6 header at ip, lower first, in w[0..3], their
+ * order in *order. */
+PARSE_INLINE void ipv6_key_words(const __u8 *ip, __u64 *w, __u8 *order)
 {
-	__u32 room = frame_left(c), payload;
-	const __u8 *ip = cursor_take(c, 40), *lo, *hi;
+	const __u8 *lo, *hi;
 
-	if (!ip)
-		return -PARSE_TRUNCATED;
-	if ((ip[0] >> 4) != 6)
-		return -PARSE_BAD_HEADER;
-	payload = ip_length(load_be16(ip + 4), room > 40 ? room - 40 : 0);
-	if (!payload)
-		return -PARSE_BAD_LENGTH;     /* larger than the frame, or zero */
 	*order = ipv6_addr_order(ip + 8, ip + 24);
 	/* Lower first; equal addresses either way round. */
 	lo = *order == ADDR_SENDER_HIGHER ? ip + 24 : ip + 8;
@@ -242,6 +250,23 @@ PARSE_INLINE int parse_ipv6(struct cursor *c, __u64 *w, __u8 *order, __u8 *next)
 	w[1] = load_raw64(lo + 8);
 	w[2] = load_raw64(hi);
 	w[3] = load_raw64(hi + 8);
+}
+
+/* IPv6 header; same conventions as IPv4, and *next is the protocol of the
+ * header that follows it. */
+PARSE_INLINE int parse_ipv6(struct cursor *c, __u64 *w, __u8 *order, __u8 *next)
+{
+	__u32 room = frame_left(c), payload;
+	const __u8 *ip = cursor_take(c, 40);
+
+	if (!ip)
+		return -PARSE_TRUNCATED;
+	if ((ip[0] >> 4) != 6)
+		return -PARSE_BAD_HEADER;
+	payload = ip_length(load_be16(ip + 4), room > 40 ? room - 40 : 0);
+	if (!payload)
+		return -PARSE_BAD_LENGTH;     /* larger than the frame, or zero */
+	ipv6_key_words(ip, w, order);
 	*next = ip[6];
 	return (int)payload;
 }
@@ -347,17 +372,16 @@ PARSE_INLINE int parse_link(struct cursor *c, int raw_ip)
 /* Stage 2: the network header of EtherType proto. Leaves the addresses in
  * p->key, lower first, their order in p->addr_order (parse_transport()
  * orders the ports by it), the family, and in *next the protocol of the
- * header at the cursor (TCP, or an IPv6 extension header:
- * parse_extensions()); returns the IP payload length, or a negative
- * enum parse_result. */
+ * header at the cursor (TCP; an IPv6 extension header: parse_extensions();
+ * ICMP or ICMPv6: parse_icmp_error()); returns the IP payload length, or
+ * a negative enum parse_result. */
 PARSE_INLINE int parse_network(struct cursor *c, int proto, struct packet *p, __u8 *next)
 {
 	__u64 *w = p->key.words;
 
 	if (proto == ETHP_IPV4) {
 		p->key.family = 4;
-		*next = IPPROTO_TCP_;      /* parse_ipv4() only returns TCP */
-		return parse_ipv4(c, w, &p->addr_order);
+		return parse_ipv4(c, w, &p->addr_order, next);
 	}
 	if (proto == ETHP_IPV6) {
 		p->key.family = 6;
@@ -366,15 +390,28 @@ PARSE_INLINE int parse_network(struct cursor *c, int proto, struct packet *p, __
 	return -PARSE_OTHER;
 }
 
+/* The ports of the TCP header at tcp into p's key, ordered by the
+ * addresses' order (p->addr_order), and which endpoint sent it. */
+PARSE_INLINE void set_ports(struct packet *p, const __u8 *tcp)
+{
+	__u16 sport = load_raw16(tcp), dport = load_raw16(tcp + 2);
+	int from_a = p->addr_order == ADDR_SENDER_LOWER ||
+		     (p->addr_order == ADDR_SENDER_EQUAL &&
+		      be16_to_host(sport) <= be16_to_host(dport));
+
+	p->from_a = (__u8)from_a;
+	/* The caller knows the interface: key_set_iface(). */
+	p->key.words[4] = key_tail(from_a ? sport : dport, from_a ? dport : sport,
+				   p->key.family);
+}
+
 /* Stage 4: the TCP header at the cursor, of an IP payload of ip_payload
  * bytes; completes *p. */
 PARSE_INLINE enum parse_result parse_transport(struct cursor *c, __u32 ip_payload,
 						struct packet *p)
 {
 	const __u8 *tcp;
-	__u16 sport, dport;
 	__u32 doff;
-	int from_a;
 
 	if (ip_payload < 20)
 		return PARSE_BAD_LENGTH;
@@ -389,22 +426,96 @@ PARSE_INLINE enum parse_result parse_transport(struct cursor *c, __u32 ip_payloa
 	if (doff > 20 && !cursor_take(c, doff - 20))
 		return PARSE_TRUNCATED;
 
-	sport = load_raw16(tcp);
-	dport = load_raw16(tcp + 2);
 	p->seq = load_be32(tcp + 4);
 	p->ack = load_be32(tcp + 8);
 	p->flags = tcp[13];
 	p->payload_len = ip_payload - doff;
-	p->host_rcv_known = 0;   /* the kernel hook's to set (host_socket.h) */
+	p->marks = 0;            /* PKT_HOST_RCV_KNOWN: the kernel hook's to set (host_socket.h) */
 	p->host_rcv_nxt = 0;
 	p->host_backlog = 0;
-	from_a = p->addr_order == ADDR_SENDER_LOWER ||
-		 (p->addr_order == ADDR_SENDER_EQUAL && be16_to_host(sport) <= be16_to_host(dport));
-	p->from_a = (__u8)from_a;
-	/* The caller knows the interface: key_set_iface(). */
-	p->key.words[4] = key_tail(from_a ? sport : dport, from_a ? dport : sport,
-				   p->key.family);
+	set_ports(p, tcp);
 	return PARSE_TCP;
+}
+
+/* Whether an ICMP message of type and code, of the family's ICMP, makes
+ * the kernel of the quoted SYN's sender give up its connection attempt at
+ * once (Linux: tcp_v4_err() and tcp_v6_err() end a SYN-SENT socket on
+ * each): destination unreachable (IPv4's up to code 15, but 4, which is
+ * path MTU discovery's "fragmentation needed"), time exceeded, parameter
+ * problem. IPv6's packet too big and every informational type are not. */
+PARSE_INLINE int icmp_ends_attempt(__u8 family, __u8 type, __u8 code)
+{
+	if (family == 4)
+		return (type == 3 && code <= 15 && code != 4) || type == 11 || type == 12;
+	return type == 1 || type == 3 || type == 4;
+}
+
+/* Whether the raw words a and b of an IPv6 address (the mapped form, for
+ * IPv4) are the receiver's of the network header parsed into p: the
+ * higher one when the sender's is lower. */
+PARSE_INLINE int addressed_to(const struct packet *p, __u64 a, __u64 b)
+{
+	const __u64 *w = p->key.words + (p->addr_order == ADDR_SENDER_LOWER ? 2 : 0);
+
+	return w[0] == a && w[1] == b;
+}
+
+/* Stage 3 for an ICMP or ICMPv6 message (protocol next) of ip_payload
+ * bytes at the cursor, whose network header is parsed into *p: an error
+ * that ends a connection attempt (icmp_ends_attempt()) quoting a TCP
+ * segment's first 8 bytes, sent to that segment's sender, refills *p as
+ * the quoted segment (addresses, ports, sequence number; no payload)
+ * marked PKT_ICMP_ERROR and returns PARSE_ICMP_ERROR; anything
+ * else, short or odd quotes too, is not ours (PARSE_OTHER). The
+ * destination is checked because only there does the error end anything.
+ * Quoted IPv6 extension headers are not walked: errors quote the headers
+ * the segment was sent with, and this host's SYNs carry none. */
+PARSE_INLINE enum parse_result parse_icmp_error(struct cursor *c, __u32 ip_payload, __u8 next,
+						 struct packet *p)
+{
+	__u8 v4 = p->key.family == 4, order;
+	const __u8 *icmp, *ip, *tcp;
+	__u32 quoted_ip;
+
+	if (next != (v4 ? IPPROTO_ICMP_ : IPPROTO_ICMPV6_))
+		return PARSE_OTHER;
+	icmp = cursor_take(c, 8);
+	if (!icmp || !icmp_ends_attempt(p->key.family, icmp[0], icmp[1]))
+		return PARSE_OTHER;
+	ip = cursor_take(c, v4 ? 20 : 40);
+	if (!ip || (ip[0] >> 4) != (v4 ? 4 : 6))
+		return PARSE_OTHER;
+	if (v4) {
+		__u32 saddr = load_raw32(ip + 12);
+
+		quoted_ip = (ip[0] & 0x0f) * 4u;
+		if (ip[9] != IPPROTO_TCP_ || quoted_ip < 20 || (load_be16(ip + 6) & 0x1fff) ||
+		    !addressed_to(p, 0, ipv4_mapped_word(saddr)))
+			return PARSE_OTHER;
+		if (quoted_ip > 20 && !cursor_take(c, quoted_ip - 20))
+			return PARSE_OTHER;
+		ipv4_key_words(saddr, load_raw32(ip + 16), p->key.words, &order);
+	} else {
+		quoted_ip = 40;
+		if (ip[6] != IPPROTO_TCP_ || !addressed_to(p, load_raw64(ip + 8), load_raw64(ip + 16)))
+			return PARSE_OTHER;
+		ipv6_key_words(ip, p->key.words, &order);
+	}
+	tcp = cursor_take(c, 8);
+	if (!tcp || ip_payload < 8 + quoted_ip + 8)
+		return PARSE_OTHER;
+	p->addr_order = order;
+	p->seq = load_be32(tcp + 4);
+	p->ack = 0;
+	/* Taken for a SYN: only an error about one ends anything, and as a
+	 * bare SYN the core asks the handshake table alone (track_slow()). */
+	p->flags = TCPF_SYN;
+	p->payload_len = 0;
+	p->marks = PKT_ICMP_ERROR;
+	p->host_rcv_nxt = 0;
+	p->host_backlog = 0;
+	set_ports(p, tcp);
+	return PARSE_ICMP_ERROR;
 }
 
 /* Whether a parsed segment's sender and receiver are one address and
@@ -428,6 +539,8 @@ PARSE_INLINE enum parse_result parse_frame(const void *data, const void *data_en
 	if (proto < 0)
 		return (enum parse_result)-proto;
 	ip_payload = parse_network(&c, proto, p, &next);
+	if (ip_payload >= 0 && (next == IPPROTO_ICMP_ || next == IPPROTO_ICMPV6_))
+		return parse_icmp_error(&c, (__u32)ip_payload, next, p);
 	if (ip_payload >= 0)
 		ip_payload = parse_extensions(&c, next, (__u32)ip_payload);
 	if (ip_payload < 0)

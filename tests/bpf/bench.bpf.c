@@ -203,7 +203,7 @@ static __always_inline int probe_host_socket(struct xdp_md *ctx, int steps)
 		return XDP_PASS;
 	for (i = 0; i < steps; i++) {
 		host_rcv_nxt(ctx, &p);
-		sum += p.host_rcv_nxt + p.host_rcv_known;
+		sum += p.host_rcv_nxt + p.marks;
 	}
 	asm volatile("" : : "r"(sum), "r"(p.seq));
 	return XDP_PASS;

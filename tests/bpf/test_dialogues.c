@@ -23,7 +23,9 @@
 #define Y 5000u          /* server ISN */
 #define MS 1000000ull
 
-enum op { END = 0, C2S, S2C, SLEEP, SWEEP, JUNK };
+/* ICMP_S: an ICMP error from the server's side quoting the client's
+ * segment of the step's flags and seq; ICMP_C the other way round. */
+enum op { END = 0, C2S, S2C, SLEEP, SWEEP, JUNK, ICMP_S, ICMP_C };
 
 struct step {
 	enum op op;
@@ -49,6 +51,8 @@ struct step {
 #define PAUSE(ms)       { SLEEP, 0, 0, 0, 0, ms }
 #define SWEEP_          { SWEEP, 0, 0, 0, 0, 0 }
 #define JUNK_           { JUNK, 0, 0, 0, 0, 0 }
+#define UNREACH_S(s)    { ICMP_S, TCPF_SYN, s, 0, 0, 0 }   /* about the client's SYN */
+#define UNREACH_C(s)    { ICMP_C, TCPF_SYN | TCPF_ACK, s, 0, 0, 0 }
 #define HANDSHAKE       SYN_C(X), SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 1)
 #define CLOSE_C_FIRST   FIN_C(X + 1, Y + 1), ACK_S(Y + 1, X + 2), FIN_S(Y + 1, X + 2), ACK_C(X + 2, Y + 2)
 
@@ -103,6 +107,24 @@ static const struct dialogue dialogues[] = {
 	{ .name = "refused", .family = 4,
 	  .steps = { SYN_C(X), RSTACK_S(X + 1) },
 	  .want = { .syn = 1, .fail = { [FAIL_REFUSED] = 1 }, EV("refused") } },
+	{ .name = "syn answered by icmp port unreachable", .family = 4,
+	  .steps = { SYN_C(X), SYN_C(X), UNREACH_S(X) },
+	  .want = { .syn = 2, .syn_retrans = 1, .fail = { [FAIL_UNREACHABLE] = 1 }, .hs_used = 1, EV("unreachable") } },
+	/* The error reached a socket its owner held: Linux dropped it and
+	 * sends the SYN again, a retransmission of the failed attempt. */
+	{ .name = "ipv6 syn of the local client answered by icmpv6, twice", .family = 6, .local_client = true,
+	  .steps = { SYN_C(X), UNREACH_S(X), SYN_C(X), UNREACH_S(X) },
+	  .want = { .syn = 2, .syn_retrans = 1, .fail = { [FAIL_UNREACHABLE] = 1 }, .hs_used = 1, EV("unreachable") } },
+	{ .name = "icmp quoting another sequence number", .family = 4,
+	  .steps = { SYN_C(X), UNREACH_S(X + 1000), UNREACH_S(X - 1), UNREACH_C(Y) },
+	  .want = { .syn = 1, .syn_sent = 1, .hs_used = 1 } },
+	{ .name = "icmp after the syn-ack is stale", .family = 4,
+	  .steps = { SYN_C(X), SYNACK_S(Y, X + 1), UNREACH_S(X), UNREACH_C(Y), ACK_C(X + 1, Y + 1),
+		     UNREACH_S(X) },
+	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1, H(HS_HISTS), EV("established") } },
+	{ .name = "icmp of no attempt", .family = 4,
+	  .steps = { UNREACH_S(X), UNREACH_C(Y) },
+	  .want = { 0 } },
 	{ .name = "rst that does not ack the syn", .family = 4,
 	  .steps = { SYN_C(X), RSTACK_S(X + 9) },
 	  .want = { .syn = 1, .syn_sent = 1, .hs_used = 1 } },
@@ -304,7 +326,7 @@ static void run_dialogue(struct harness *h, const struct dialogue *d, enum hook 
 		c.dst = d->family == 4 ? "10.1.0.1" : "fd00::1";
 		c.sport = 40000;
 		c.dport = 80;
-		if (s->op == S2C) {
+		if (s->op == S2C || s->op == ICMP_C) {
 			c.src = d->family == 4 ? "10.1.0.1" : "fd00::1";
 			c.dst = d->family == 4 ? "10.1.0.2" : "fd00::2";
 			c.sport = 80;
@@ -318,8 +340,18 @@ static void run_dialogue(struct harness *h, const struct dialogue *d, enum hook 
 			c.flags = TCPF_SYN;
 			c.bad_doff = 3;
 		}
-		hook = hook_for(d, s->op == S2C ? S2C : C2S, ingress);
-		ret = harness_run_craft(h, hook, &c);
+		if (s->op == ICMP_S || s->op == ICMP_C) {
+			/* From the receiver of the quoted segment: port unreachable. */
+			__u8 buf[512];
+			size_t len = craft_icmp_error(buf, sizeof(buf), &c, c.dst, NULL,
+						      d->family == 4 ? 3 : 1, d->family == 4 ? 3 : 4, 8);
+
+			hook = hook_for(d, s->op == ICMP_S ? S2C : C2S, ingress);
+			ret = harness_run(h, hook, buf, len, 1, NULL);
+		} else {
+			hook = hook_for(d, s->op == S2C ? S2C : C2S, ingress);
+			ret = harness_run_craft(h, hook, &c);
+		}
 		/* The observer never changes traffic. */
 		if (ret != (hook == HOOK_XDP_IN ? 2 /* XDP_PASS */ : -1 /* TC_ACT_UNSPEC */))
 			fail_msg("%s: step %ld returned %d", d->name, (long)(s - d->steps), ret);

@@ -80,11 +80,12 @@ static void fix_ip_checksum(__u8 *ip)
 	put16(ip + 10, (__u16)~sum);
 }
 
-/* Every prefix of a valid frame: cut inside the headers before the IP
- * length field is complete, the frame is truncated; after it, the IP length
- * claims more than the frame holds (bad_length). fixed_end is where the
- * fixed IP header ends. */
-static void add_cuts(const char *what, const __u8 *buf, size_t len, size_t fixed_end, bool raw)
+/* Every prefix of a valid frame, whose whole parses to `whole`: cut inside
+ * the headers before the IP length field is complete, the frame is
+ * truncated; after it, the IP length claims more than the frame holds
+ * (bad_length). fixed_end is where the fixed IP header ends. */
+static void add_cuts_of(const char *what, const __u8 *buf, size_t len, size_t fixed_end, bool raw,
+			enum parse_result whole)
 {
 	char name[72];
 	size_t cut;
@@ -94,7 +95,12 @@ static void add_cuts(const char *what, const __u8 *buf, size_t len, size_t fixed
 		add(name, buf, cut, raw, cut < fixed_end ? PARSE_TRUNCATED : PARSE_BAD_LENGTH);
 	}
 	snprintf(name, sizeof(name), "%s whole (%zu bytes)", what, len);
-	add(name, buf, len, raw, PARSE_TCP);
+	add(name, buf, len, raw, whole);
+}
+
+static void add_cuts(const char *what, const __u8 *buf, size_t len, size_t fixed_end, bool raw)
+{
+	add_cuts_of(what, buf, len, fixed_end, raw, PARSE_TCP);
 }
 
 static void corpus_truncations(void)
@@ -385,6 +391,42 @@ static void corpus_vlans_and_fragments(void)
 	add("mpls ethertype", b, n, false, PARSE_OTHER);
 }
 
+/* ICMP errors quoting a SYN (parse.h, parse_icmp_error()): neither a TCP
+ * segment nor unparsed; every prefix is truncated or bad_length as any
+ * frame's; a quote too short for the TCP ports and sequence number, an
+ * error that ends no attempt, or one to another host than the quoted
+ * sender is not ours. */
+static void corpus_icmp_errors(void)
+{
+	static const struct { const char *name; __u8 family, type, code; size_t quote; const char *to;
+			      enum parse_result want; } odd[] = {
+		{ "icmp quote of no tcp byte", 4, 3, 1, 0, NULL, PARSE_OTHER },
+		{ "icmp quote of 7 tcp bytes", 4, 3, 1, 7, NULL, PARSE_OTHER },
+		{ "icmpv6 quote of 4 tcp bytes", 6, 1, 0, 4, NULL, PARSE_OTHER },
+		{ "icmp fragmentation needed", 4, 3, 4, 8, NULL, PARSE_OTHER },
+		{ "icmpv6 packet too big", 6, 2, 0, 8, NULL, PARSE_OTHER },
+		{ "icmp to another host", 4, 3, 1, 8, "10.0.0.7", PARSE_OTHER },
+		{ "icmp time exceeded", 4, 11, 0, 8, NULL, PARSE_ICMP_ERROR },
+		{ "icmpv6 port unreachable, 20 bytes", 6, 1, 4, 20, NULL, PARSE_ICMP_ERROR },
+	};
+	struct craft v4 = V4(), v6 = V6();
+	__u8 b[512];
+	size_t n, i;
+
+	n = craft_icmp_error(b, sizeof(b), &v4, "10.0.5.1", NULL, 3, 1, 8);
+	add_cuts_of("icmp host unreachable", b, n, 14 + 20, false, PARSE_ICMP_ERROR);
+	add_cuts_of("raw icmp host unreachable", b + 14, n - 14, 20, true, PARSE_ICMP_ERROR);
+	n = craft_icmp_error(b, sizeof(b), &v6, "fd00::99", NULL, 1, 3, 8);
+	add_cuts_of("icmpv6 address unreachable", b, n, 14 + 40, false, PARSE_ICMP_ERROR);
+	for (i = 0; i < sizeof(odd) / sizeof(odd[0]); i++) {
+		n = craft_icmp_error(b, sizeof(b), odd[i].family == 4 ? &v4 : &v6,
+				     odd[i].family == 4 ? "10.0.5.1" : "fd00::99", odd[i].to,
+				     odd[i].type, odd[i].code, odd[i].quote);
+		assert_true(n > 0);
+		add(odd[i].name, b, n, false, odd[i].want);
+	}
+}
+
 static void corpus_checksums(void)
 {
 	__u8 b[512];
@@ -414,6 +456,7 @@ static void build_corpus(void)
 	corpus_ipv6_chains();
 	corpus_vlans_and_fragments();
 	corpus_checksums();
+	corpus_icmp_errors();
 }
 
 /* Frames beyond one page: a test run would hand them to the XDP program
@@ -506,9 +549,10 @@ static void test_corpus_size(void **unused)
 	build_corpus();
 	for (i = 0; i < nr_cases; i++)
 		per[cases[i].want]++;
-	printf("  %d cases: %d tcp, %d other, %d truncated, %d bad_length, %d bad_header, "
-	       "%d vlan_depth, %d ipv6_ext_depth\n", nr_cases, per[PARSE_TCP], per[PARSE_OTHER],
-	       per[PARSE_TRUNCATED], per[PARSE_BAD_LENGTH], per[PARSE_BAD_HEADER],
+	printf("  %d cases: %d tcp, %d other, %d icmp errors, %d truncated, %d bad_length, "
+	       "%d bad_header, %d vlan_depth, %d ipv6_ext_depth\n", nr_cases, per[PARSE_TCP],
+	       per[PARSE_OTHER], per[PARSE_ICMP_ERROR], per[PARSE_TRUNCATED], per[PARSE_BAD_LENGTH],
+	       per[PARSE_BAD_HEADER],
 	       per[PARSE_VLAN_DEPTH], per[PARSE_IPV6_EXT_DEPTH]);
 	assert_true(nr_cases >= 200);
 	for (i = 0; i <= PARSE_IPV6_EXT_DEPTH; i++)

@@ -90,3 +90,50 @@ size_t craft_packet(__u8 *buf, size_t cap, const struct craft *c)
 	off += l4;
 	return off > (size_t)c->truncate ? off - (size_t)c->truncate : 0;
 }
+
+size_t craft_icmp_error(__u8 *buf, size_t cap, const struct craft *quoted, const char *from,
+			const char *to, __u8 type, __u8 code, size_t quote_len)
+{
+	struct craft q = *quoted;
+	__u8 inner[512];
+	size_t len, ip_hlen, quote, ip = 14, hlen;
+
+	q.vlans = 0;
+	len = craft_packet(inner, sizeof(inner), &q);
+	if (!len)
+		return 0;
+	ip_hlen = q.family == 4 ? (size_t)(inner[14] & 0x0f) * 4 : 40;
+	quote = ip_hlen + quote_len;
+	if (14 + quote > len)
+		quote = len - 14;
+	hlen = q.family == 4 ? 20 : 40;
+	if (cap < ip + hlen + 8 + quote)
+		return 0;
+	memset(buf, 0, cap);
+	memcpy(buf, "\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01", 12);
+	put16(buf + 12, q.family == 6 ? 0x86dd : 0x0800);
+	if (q.family == 4) {
+		__u8 *h = buf + ip;
+
+		h[0] = 0x45;
+		put16(h + 2, (__u16)(hlen + 8 + quote));
+		h[8] = 64;
+		h[9] = 1;
+		inet_pton(AF_INET, from, h + 12);
+		inet_pton(AF_INET, to ? to : q.src, h + 16);
+		put16(h + 10, ip_checksum(h, hlen));
+	} else {
+		__u8 *h = buf + ip;
+
+		h[0] = 0x60;
+		put16(h + 4, (__u16)(8 + quote));
+		h[6] = 58;
+		h[7] = 64;
+		inet_pton(AF_INET6, from, h + 8);
+		inet_pton(AF_INET6, to ? to : q.src, h + 24);
+	}
+	buf[ip + hlen] = type;
+	buf[ip + hlen + 1] = code;
+	memcpy(buf + ip + hlen + 8, inner + 14, quote);
+	return ip + hlen + 8 + quote;
+}

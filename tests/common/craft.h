@@ -31,4 +31,11 @@ struct craft {
 /* Writes the packet into buf; returns its length (0 if it does not fit). */
 size_t craft_packet(__u8 *buf, size_t cap, const struct craft *c);
 
+/* An ICMP error (ICMPv6 for a quoted IPv6 packet) of type and code from
+ * address `from` to `to` (NULL: the quoted packet's sender), quoting the
+ * IP header of the packet *quoted describes (untagged) and quote_len
+ * bytes after it; returns the frame's length, 0 if it does not fit. */
+size_t craft_icmp_error(__u8 *buf, size_t cap, const struct craft *quoted, const char *from,
+			const char *to, __u8 type, __u8 code, size_t quote_len);
+
 #endif

@@ -259,10 +259,21 @@ static void run_step(void)
 		len = craft_step(buf, sizeof(buf), &c, &ifindex, &egress);
 		native_track(buf, buf + len, ifindex, egress);
 		break;
-	case 3:                     /* a damaged segment */
+	case 3:                     /* a damaged segment, or an ICMP error quoting one */
 		craft_step(buf, sizeof(buf), &c, &ifindex, &egress);
-		damage(&c);
-		len = craft_packet(buf, sizeof(buf), &c);
+		if ((op & 0x18) == 0x18) {
+			/* From the segment's receiver; types that end an attempt and not. */
+			static const __u8 v4[5][2] = { { 3, 1 }, { 3, 3 }, { 3, 4 }, { 11, 0 }, { 0, 0 } };
+			static const __u8 v6[5][2] = { { 1, 0 }, { 1, 4 }, { 2, 0 }, { 3, 0 }, { 128, 0 } };
+			uint8_t t = byte();
+			const __u8 *tc = (c.family == 4 ? v4 : v6)[(t >> 1) % 5];
+
+			len = craft_icmp_error(buf, sizeof(buf), &c, c.dst, NULL, tc[0], tc[1],
+					       (t & 1) ? 20 : 8);
+		} else {
+			damage(&c);
+			len = craft_packet(buf, sizeof(buf), &c);
+		}
 		native_track(buf, buf + len, ifindex, egress);
 		break;
 	case 4: {                   /* raw bytes, on a buffer of exactly that size */

@@ -40,6 +40,14 @@ def damaged(server, flags, seq, ack, d, e, cut, **kw):
     return b'\x60' + seg(server, flags, seq, ack, **kw)[1:] + bytes([d, e, cut])
 
 
+def icmp(server, flags, seq=0, kind=0, whole=False, **kw):
+    """An ICMP error from the receiver of the crafted segment it quotes
+    (kind: 0 host / no-route unreachable, 1 port unreachable, 2 not an
+    error that ends anything, 3 time exceeded, 4 not an error at all);
+    8 bytes of TCP quoted, or 20 (whole)."""
+    return b'\x78' + seg(server, flags, seq, **kw)[1:] + bytes([kind << 1 | whole])
+
+
 def raw(frame):
     return bytes([0x80, len(frame)]) + frame
 
@@ -85,6 +93,14 @@ TRACK = {
     'self_fins_first': world() + c(SYN, -2, payload=32, flow=7) + c(ACK, 3, 3, flow=7) +
     c(FIN | ACK, -1, 2, flow=7) + c(SYN, flow=7) + c(SYN | ACK, 0, 1, flow=7) +
     c(ACK, 1, 1, flow=7) + SWEEP,
+    # A SYN answered by ICMP errors: the second, after the SYN again, is
+    # the one Linux took (the first reached a socket its owner held)
+    'icmp_unreachable': world() + c(SYN) + icmp(0, SYN) + ms(1000) + c(SYN) + icmp(0, SYN, kind=3) +
+    ms(4000) + SWEEP + ms(121000) + SWEEP,
+    # stale and forged: another number, after the SYN-ACK, and a v6 one
+    'icmp_stale': world() + c(SYN, encap=1) + icmp(0, SYN, 3, kind=1, encap=1) +
+    s(SYN | ACK, 0, 1, encap=1) + icmp(0, SYN, kind=1, whole=True, encap=1) +
+    icmp(1, SYN | ACK, encap=1) + c(ACK, 1, 1, encap=1) + icmp(0, SYN, encap=1) + SWEEP,
     'syn_timeout': world() + c(SYN) + ms(1000) + c(SYN) + ms(3000) + SWEEP + c(SYN) +
     ms(7000) + SWEEP,
     'synack_timeout': world() + c(SYN) + s(SYN | ACK, 0, 1) + s(SYN | ACK, 0, 1) + ms(4000) +

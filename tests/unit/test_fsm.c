@@ -193,6 +193,75 @@ static void test_refused(void **state)
 	assert_true(c.t_end - c.t_syn == 50000);
 }
 
+static void close_to_time_wait(struct conn *c);
+
+static __u32 icmp_error(struct conn *c, int about_orig, __u32 seq, __u64 now)
+{
+	struct segment s = { .seq = seq, .from_orig = (__u8)about_orig,
+			     .marks = PKT_ICMP_ERROR };
+
+	return fsm_segment(c, &s, now);
+}
+
+/* An ICMP error quoting the SYN ends the attempt at once, as the SYN
+ * sender's kernel does; one quoting another number, the SYN-ACK, or a
+ * SYN already answered changes nothing but the time of the last packet. */
+static void test_unreachable(void **state)
+{
+	struct conn c, before;
+	__u32 fx;
+
+	(void)state;
+	start(&c, 1000, SEC);
+	before = c;
+	assert_int_equal(icmp_error(&c, ORIG, 1001, 5 * SEC), 0);     /* not the ISN */
+	assert_int_equal(icmp_error(&c, ORIG, 999, 5 * SEC), 0);
+	assert_int_equal(icmp_error(&c, RESP, 1000, 5 * SEC), 0);     /* about the other side */
+	before.last_active = fsm_coarse(5 * SEC);
+	assert_memory_equal(&c, &before, sizeof(c));
+	fx = icmp_error(&c, ORIG, 1000, SEC + 30000);
+	assert_int_equal(fx, FX_FAILED | FX_EVENT);
+	assert_int_equal(c.fail_reason, FAIL_UNREACHABLE);
+	assert_int_equal(c.outcome, OUT_UNREACHABLE);
+	assert_true(c.t_end - c.t_syn == 30000);
+	/* A tombstone, as after a timeout: the SYN again (its error reached
+	 * a socket its owner held, and Linux dropped it) is a retransmission,
+	 * and its own error changes nothing; the sweeper releases it. */
+	assert_int_equal(c.state, CS_FAILED);
+	assert_int_equal(seg(&c, ORIG, F_SYN, 1000, 0, 0, 2 * SEC), FX_SYN_RETRANS);
+	assert_int_equal(icmp_error(&c, ORIG, 1000, 2 * SEC), 0);
+	assert_int_equal(c.syn_retransmits, 1);
+	assert_int_equal(fsm_expire(&c, SEC + 30000 + FSM_TOMBSTONE_NS, &timeouts), FX_RELEASE);
+
+	/* After a retransmitted SYN: still the ISN. */
+	start(&c, 7000, SEC);
+	seg(&c, ORIG, F_SYN, 7000, 0, 0, 2 * SEC);
+	assert_int_equal(icmp_error(&c, ORIG, 7000, 3 * SEC), FX_FAILED | FX_EVENT);
+	assert_int_equal(c.fail_reason, FAIL_UNREACHABLE);
+
+	/* Answered: the SYN's sender left SYN-SENT, the error is stale. */
+	start(&c, 2000, SEC);
+	seg(&c, RESP, F_SYNACK, 5000, 2001, 0, SEC + 100000);
+	assert_int_equal(c.state, CS_SYN_RCVD);
+	before = c;
+	assert_int_equal(icmp_error(&c, ORIG, 2000, 2 * SEC), 0);
+	assert_int_equal(icmp_error(&c, RESP, 5000, 2 * SEC), 0);
+	before.last_active = fsm_coarse(2 * SEC);
+	assert_memory_equal(&c, &before, sizeof(c));
+	handshake(&c, 3000, 6000);
+	before = c;
+	assert_int_equal(icmp_error(&c, ORIG, 3000, 2 * SEC), 0);
+	assert_int_equal(icmp_error(&c, ORIG, 3001, 2 * SEC), 0);
+	before.last_active = fsm_coarse(2 * SEC);
+	assert_memory_equal(&c, &before, sizeof(c));
+	/* Nor in TIME-WAIT, where a SYN could reopen the tuple. */
+	close_to_time_wait(&c);
+	before = c;
+	assert_int_equal(icmp_error(&c, ORIG, 1000, c.t_end), 0);
+	assert_int_equal(icmp_error(&c, RESP, 7000, c.t_end), 0);
+	assert_memory_equal(&c, &before, sizeof(c));
+}
+
 static void test_reset_during_handshake(void **state)
 {
 	struct conn c;
@@ -735,6 +804,7 @@ int main(void)
 		cmocka_unit_test(test_wraparound),
 		cmocka_unit_test(test_fast_open),
 		cmocka_unit_test(test_refused),
+		cmocka_unit_test(test_unreachable),
 		cmocka_unit_test(test_reset_during_handshake),
 		cmocka_unit_test(test_timeout_and_invalid_expiry),
 		cmocka_unit_test(test_tombstone_absorbs_late_retransmissions),

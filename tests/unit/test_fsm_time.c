@@ -75,7 +75,7 @@ static void random_segment(struct segment *s)
 	s->flags = flags[rnd() % sizeof(flags)];
 	s->from_orig = rnd() & 1;
 	s->local = rnd() & 1;
-	s->host_rcv_known = rnd() & 1;
+	s->marks = rnd() & (PKT_HOST_RCV_KNOWN | PKT_ICMP_ERROR);
 	s->host_rcv_nxt = pick(seqs, sizeof(seqs) / sizeof(seqs[0]));
 	s->host_backlog = (__u32)(rnd() % 2) * 4096;
 	s->has_gate_block = rnd() & 1;

@@ -225,7 +225,7 @@ static void test_rst_window_from_this_hosts_acks(void **state)
  * and backlog bytes as the hook read them from the server's kernel. */
 static __u32 client_rst_socket(struct conn *c, __u32 seq, __u32 rcv_nxt, __u32 backlog)
 {
-	struct segment s = { .seq = seq, .flags = TCPF_RST, .from_orig = 1, .host_rcv_known = 1,
+	struct segment s = { .seq = seq, .flags = TCPF_RST, .from_orig = 1, .marks = PKT_HOST_RCV_KNOWN,
 			     .host_rcv_nxt = rcv_nxt, .host_backlog = backlog };
 
 	return fsm_segment(c, &s, 2 * SEC);
@@ -437,9 +437,9 @@ static void test_reset_after_a_lost_tail(void **state)
 {
 	const __u32 hole = 1001 + 5000000, abort_seq = hole + 300000;
 	struct segment abort_rst = { .seq = abort_seq, .ack = 7001, .flags = F_RSTACK, .from_orig = 1,
-				     .host_rcv_known = 1, .host_rcv_nxt = hole };
+				     .marks = PKT_HOST_RCV_KNOWN, .host_rcv_nxt = hole };
 	struct segment answer = { .seq = hole, .flags = F_RST, .from_orig = 1,
-				  .host_rcv_known = 1, .host_rcv_nxt = hole };
+				  .marks = PKT_HOST_RCV_KNOWN, .host_rcv_nxt = hole };
 	struct conn c;
 
 	(void)state;

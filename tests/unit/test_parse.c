@@ -227,9 +227,86 @@ static void test_parse_writes_whole_packet(void **state)
 		assert_int_equal(parse_packet(buf, buf + len, &ones), PARSE_TCP);
 		if (memcmp(&zeros, &ones, sizeof(zeros)))
 			fail_msg("%s: the parse left bytes of struct packet unwritten", cases[i].name);
-		assert_int_equal(ones.host_rcv_known, 0);
+		assert_int_equal(ones.marks, 0);
 		assert_int_equal(ones.host_rcv_nxt, 0);
 		assert_int_equal(ones.host_backlog, 0);
+	}
+}
+
+/* An ICMP error quoting a TCP segment parses as that segment, marked
+ * (PARSE_ICMP_ERROR): the key and side the segment itself parses to, its
+ * sequence number, taken for a SYN, no payload, every byte written;
+ * for the errors that end a connection attempt only, addressed to the
+ * segment's sender, with 8 bytes of TCP quoted at least. */
+static void test_icmp_error(void **state)
+{
+	static const struct {
+		const char *name;
+		struct craft quoted;
+		const char *from, *to;
+		__u8 type, code;
+		size_t quote_len;
+		enum parse_result want;
+	} icmp[] = {
+		{ "v4 host unreachable", V4(), "10.0.5.1", NULL, 3, 1, 8, PARSE_ICMP_ERROR },
+		{ "v4 port unreachable, whole header", V4(.tcp_options = 20), "10.0.0.1", NULL, 3, 3, 40,
+		  PARSE_ICMP_ERROR },
+		{ "v4 admin prohibited", V4(.ip_options = 8), "10.0.5.1", NULL, 3, 13, 8, PARSE_ICMP_ERROR },
+		{ "v4 time exceeded", V4(), "10.0.5.1", NULL, 11, 0, 8, PARSE_ICMP_ERROR },
+		{ "v4 parameter problem", V4(), "10.0.5.1", NULL, 12, 0, 8, PARSE_ICMP_ERROR },
+		{ "v6 no route", V6(), "fd00::99", NULL, 1, 0, 8, PARSE_ICMP_ERROR },
+		{ "v6 port unreachable", V6(), "fd00::1", NULL, 1, 4, 20, PARSE_ICMP_ERROR },
+		{ "v6 time exceeded", V6(), "fd00::99", NULL, 3, 0, 8, PARSE_ICMP_ERROR },
+		{ "v6 parameter problem", V6(), "fd00::99", NULL, 4, 0, 8, PARSE_ICMP_ERROR },
+		{ "v4 fragmentation needed", V4(), "10.0.5.1", NULL, 3, 4, 8, PARSE_OTHER },
+		{ "v4 unknown unreachable code", V4(), "10.0.5.1", NULL, 3, 16, 8, PARSE_OTHER },
+		{ "v4 source quench", V4(), "10.0.5.1", NULL, 4, 0, 8, PARSE_OTHER },
+		{ "v4 redirect", V4(), "10.0.5.1", NULL, 5, 0, 8, PARSE_OTHER },
+		{ "v4 echo reply", V4(), "10.0.5.1", NULL, 0, 0, 8, PARSE_OTHER },
+		{ "v6 packet too big", V6(), "fd00::99", NULL, 2, 0, 8, PARSE_OTHER },
+		{ "v6 echo request", V6(), "fd00::99", NULL, 128, 0, 8, PARSE_OTHER },
+		{ "v4 quote of udp", V4(.ip_proto = 17), "10.0.5.1", NULL, 3, 3, 8, PARSE_OTHER },
+		{ "v4 quote of a later fragment", V4(.frag_offset = 0x10), "10.0.5.1", NULL, 3, 1, 8,
+		  PARSE_OTHER },
+		{ "v4 quote of 4 tcp bytes", V4(), "10.0.5.1", NULL, 3, 1, 4, PARSE_OTHER },
+		{ "v6 quote of 4 tcp bytes", V6(), "fd00::99", NULL, 1, 0, 4, PARSE_OTHER },
+		{ "v6 quote with extension headers", V6(.v6_ext = 1), "fd00::99", NULL, 1, 0, 16,
+		  PARSE_OTHER },
+		{ "v4 to another host", V4(), "10.0.5.1", "10.0.0.9", 3, 1, 8, PARSE_OTHER },
+		{ "v4 to the quoted receiver", V4(), "10.0.5.1", "10.0.0.1", 3, 1, 8, PARSE_OTHER },
+		{ "v6 to another host", V6(), "fd00::99", "fd00::9", 1, 0, 8, PARSE_OTHER },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(icmp) / sizeof(icmp[0]); i++) {
+		struct packet seg = { 0 }, zeros, ones;
+		__u8 buf[512];
+		size_t len = craft_icmp_error(buf, sizeof(buf), &icmp[i].quoted, icmp[i].from,
+					      icmp[i].to, icmp[i].type, icmp[i].code,
+					      icmp[i].quote_len);
+		enum parse_result r;
+
+		assert_true(len > 0);
+		memset(&zeros, 0, sizeof(zeros));
+		memset(&ones, 0xff, sizeof(ones));
+		r = parse_packet(buf, buf + len, &zeros);
+		if (r != icmp[i].want)
+			fail_msg("%s: parse result %d, want %d", icmp[i].name, r, icmp[i].want);
+		if (r != PARSE_ICMP_ERROR)
+			continue;
+		assert_int_equal(parse_packet(buf, buf + len, &ones), PARSE_ICMP_ERROR);
+		if (memcmp(&zeros, &ones, sizeof(zeros)))
+			fail_msg("%s: the parse left bytes of struct packet unwritten", icmp[i].name);
+		len = craft_packet(buf, sizeof(buf), &icmp[i].quoted);
+		assert_int_equal(parse_packet(buf, buf + len, &seg), PARSE_TCP);
+		assert_memory_equal(&zeros.key, &seg.key, sizeof(seg.key));
+		assert_int_equal(zeros.from_a, seg.from_a);
+		assert_int_equal(zeros.addr_order, seg.addr_order);
+		assert_int_equal(zeros.seq, icmp[i].quoted.seq);
+		assert_int_equal(zeros.flags, TCPF_SYN);
+		assert_int_equal(zeros.payload_len, 0);
+		assert_int_equal(zeros.marks, PKT_ICMP_ERROR);
 	}
 }
 
@@ -242,6 +319,7 @@ int main(void)
 		cmocka_unit_test(test_same_address_ports_decide),
 		cmocka_unit_test(test_endpoint_order),
 		cmocka_unit_test(test_parse_writes_whole_packet),
+		cmocka_unit_test(test_icmp_error),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
