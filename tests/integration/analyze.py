@@ -389,7 +389,8 @@ EVENT_FIELDS = {
 ENUMS = {
     "family": {"ipv4", "ipv6"},
     "direction": {"inbound", "outbound"},
-    "outcome": {"established", "closed", "reset", "refused", "timeout", "invalid", "expired"},
+    "outcome": {"established", "closed", "reset", "refused", "timeout", "invalid", "unreachable",
+                "expired"},
     "conn_state": set("S0 S1 SF REJ S2 S3 RSTO RSTR RSTOS0 RSTRH SH SHR OTH".split()),
     "close_initiator": {"originator", "responder", None},
 }

@@ -26,7 +26,10 @@ ANALYZE=$IT_DIR/analyze.py     # pcap (via tshark) and event-file analysis
 # namespace back to the client namespace where nobody owns it (SYN-ACKs to it
 # die silently), and so is SPOOF4_WIDE_NET (floods from many distinct
 # sources); BLACKHOLE4/6 are routed from the client namespace to the
-# server namespace, which does not forward (SYNs to them are never answered).
+# server namespace, which does not forward (SYNs to them are never answered
+# by TCP; the IPv6 ones get ICMPv6 no-route, which ends a real socket's
+# attempt: test_unreachable.sh routes them to a blackhole where it needs
+# silence).
 C4=10.77.0.1
 S4=10.77.0.2
 C6=fd77::1
