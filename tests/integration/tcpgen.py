@@ -472,6 +472,8 @@ def main():
             q.add_argument("--rounds", type=int, default=10, help="trickle: bytes to send")
             q.add_argument("--round-gap", type=float, default=0.3, help="reuse: pause between rounds")
     a = p.parse_args()
+    if a.side == "client" and a.mode == "self-connect" and not a.sport_base:
+        p.error("--mode self-connect needs --sport-base: the port it connects from and to")
     global STAGE_DIR
     STAGE_DIR = a.stage_dir
     if a.side == "server":
