@@ -292,6 +292,16 @@ size_t event_format(char *buf, size_t len, const struct event *ev, const char *i
 	put_name(&l, outcome_name(c->outcome));
 	key(&l, "conn_state");
 	put_name(&l, zeek_conn_state(c));
+	key(&l, "icmp_type");
+	if (c->outcome == OUT_UNREACHABLE)
+		put_u64(&l, c->icmp_type);
+	else
+		put(&l, "null", 4);
+	key(&l, "icmp_code");
+	if (c->outcome == OUT_UNREACHABLE)
+		put_u64(&l, c->icmp_code);
+	else
+		put(&l, "null", 4);
 	key(&l, "syn_to_synack_s");
 	put_seconds(&l, c->t_syn, c->t_synack);
 	key(&l, "synack_to_ack_s");

@@ -207,7 +207,10 @@ struct conn {
 	 * negative only after a forged move backwards. */
 	__s16 wraps_orig;
 	__s16 wraps_resp;
-	__u8  pad[2];
+	/* The ICMP error that ended the attempt (OUT_UNREACHABLE), of the
+	 * family's ICMP: host or port unreachable, prohibited, TTL ... */
+	__u8  icmp_type;
+	__u8  icmp_code;
 };
 _Static_assert(sizeof(struct conn) == 88, "conn layout changed: check struct way");
 _Static_assert(CS_MAX <= 255 && OUT_MAX <= 255, "state and outcome are stored in bytes");

@@ -60,7 +60,8 @@ struct segment {
 	 * is where the kernel itself checks the RST (RFC 5961), and the bytes
 	 * waiting in its backlog, which move RCV.NXT before the RST is seen:
 	 * marks has PKT_HOST_RCV_KNOWN then. PKT_ICMP_ERROR: not the segment
-	 * but an ICMP error quoting it (seq and side only: fsm_icmp_error). */
+	 * but an ICMP error quoting it (its seq and side; ack holds the
+	 * error's type << 8 | code: fsm_icmp_error). */
 	__u8  marks;
 	/* Both endpoints are one address and port (SEEN_SELF): read where a
 	 * record starts only, the record keeps it. */
@@ -789,6 +790,8 @@ static inline __u32 fsm_icmp_error(struct conn *c, const struct segment *s, __u6
 	 * lays conn_step()'s BPF frame out 8 bytes larger, past the budget
 	 * of the chain of calls (track.h, update_try). */
 	fsm_touch(c, now);
+	c->icmp_type = (__u8)(s->ack >> 8);
+	c->icmp_code = (__u8)s->ack;
 	fx = fsm_fail(c, FAIL_UNREACHABLE, OUT_UNREACHABLE, now) & ~FX_RELEASE;
 	c->state = CS_FAILED;
 	return fx;

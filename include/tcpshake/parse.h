@@ -464,8 +464,9 @@ PARSE_INLINE int addressed_to(const struct packet *p, __u64 a, __u64 b)
  * bytes at the cursor, whose network header is parsed into *p: an error
  * that ends a connection attempt (icmp_ends_attempt()) quoting a TCP
  * segment's first 8 bytes, sent to that segment's sender, refills *p as
- * the quoted segment (addresses, ports, sequence number; no payload)
- * marked PKT_ICMP_ERROR and returns PARSE_ICMP_ERROR; anything
+ * the quoted segment (addresses, ports, sequence number; no payload; its
+ * ack the error's type << 8 | code) marked PKT_ICMP_ERROR and returns
+ * PARSE_ICMP_ERROR; anything
  * else, short or odd quotes too, is not ours (PARSE_OTHER). The
  * destination is checked because only there does the error end anything.
  * Quoted IPv6 extension headers are not walked: errors quote the headers
@@ -506,7 +507,7 @@ PARSE_INLINE enum parse_result parse_icmp_error(struct cursor *c, __u32 ip_paylo
 		return PARSE_OTHER;
 	p->addr_order = order;
 	p->seq = load_be32(tcp + 4);
-	p->ack = 0;
+	p->ack = (__u32)icmp[0] << 8 | icmp[1];   /* what the quote has no use for: the error */
 	/* Taken for a SYN: only an error about one ends anything, and as a
 	 * bare SYN the core asks the handshake table alone (track_slow()). */
 	p->flags = TCPF_SYN;

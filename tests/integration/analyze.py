@@ -383,7 +383,8 @@ EVENT_FIELDS = {
     "synack_to_ack_s": (float, type(None)), "handshake_s": (float, type(None)),
     "close_s": (float, type(None)), "duration_s": (float, type(None)),
     "orig_bytes": (int, type(None)), "resp_bytes": (int, type(None)), "syn_retransmits": int,
-    "synack_retransmits": int, "close_initiator": (str, type(None)), "half_close": bool,
+    "synack_retransmits": int, "icmp_type": (int, type(None)), "icmp_code": (int, type(None)),
+    "close_initiator": (str, type(None)), "half_close": bool,
     "simultaneous_open": bool, "simultaneous_close": bool,
 }
 ENUMS = {

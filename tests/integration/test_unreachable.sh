@@ -296,6 +296,29 @@ check_unreachable_events() {
 		"$PY" -c "$EVENTS_PY" "$WORK/$MON_TAG.events" "$WORK/$1.client.json" "$2"
 }
 
+# Each unreachable event's icmp_type/icmp_code is the error the capture
+# holds for its destination: GROUP=CIDR=CODES (cap_val's type/code sets).
+EVCODES_PY='
+import ipaddress, json, sys
+groups = [(n, ipaddress.ip_network(c), set(codes.split(","))) for n, c, codes in
+          (g.split("=") for g in sys.argv[2:])]
+bad = 0
+for e in map(json.loads, open(sys.argv[1])):
+    if e.get("outcome") != "unreachable":
+        continue
+    got = "%s/%s" % (e["icmp_type"], e["icmp_code"])
+    for n, net, codes in groups:
+        if ipaddress.ip_address(e["dst"]) in net:
+            if got not in codes:
+                bad += 1
+                print("  %s -> %s: icmp %s, the capture has %s" % (e["src"], e["dst"], got, sorted(codes)))
+            break
+    else:
+        bad += 1
+        print("  %s: no group" % e["dst"])
+sys.exit(1 if bad else 0)
+'
+
 # check_client TAG NAME COUNT RESULT MAX_S [MIN_S]: COUNT targets NAME* ended in RESULT within [MIN_S, MAX_S).
 check_client() {
 	local tag=$1 name=$2 n=$3 result=$4 max=$5 min=${6:-}
@@ -483,6 +506,13 @@ sc_kernel_icmp() {
 	check_cmd "[$tag] every event line has the documented fields and types" \
 		"$PY" "$ANALYZE" validate-events "$WORK/$tag.events"
 	check_unreachable_events "$tag" "neigh4- neigh6- unreach4- prohibit4- ttl4- unreach6- prohibit6- ttl6-"
+	local cidr specs=()
+	for g in neigh4 neigh6 unreach4 unreach6 prohibit4 prohibit6 ttl4 ttl6; do
+		cidr=${g^^}_NET
+		specs+=("$g=${!cidr}=$(cap_val "$tag" "$g.codes")")
+	done
+	check_report "[$tag] each event's icmp_type/icmp_code = the error in the capture" \
+		"$PY" -c "$EVCODES_PY" "$WORK/$tag.events" "${specs[@]}"
 	check_tcp_counts
 	check_eq "[$tag] syn_packets_total" $((n + $(cap_val "$tag" syn_retrans))) "$(metric tcpshake_syn_packets_total)"
 	check_eq "[$tag] handshakes_total" 0 "$(metric tcpshake_handshakes_total)"

@@ -195,9 +195,11 @@ static void test_refused(void **state)
 
 static void close_to_time_wait(struct conn *c);
 
+/* An ICMP error quoting the segment of sequence number seq from the
+ * originator (about_orig) or the responder: port unreachable. */
 static __u32 icmp_error(struct conn *c, int about_orig, __u32 seq, __u64 now)
 {
-	struct segment s = { .seq = seq, .from_orig = (__u8)about_orig,
+	struct segment s = { .seq = seq, .ack = 3 << 8 | 3, .from_orig = (__u8)about_orig,
 			     .marks = PKT_ICMP_ERROR };
 
 	return fsm_segment(c, &s, now);
@@ -223,6 +225,8 @@ static void test_unreachable(void **state)
 	assert_int_equal(fx, FX_FAILED | FX_EVENT);
 	assert_int_equal(c.fail_reason, FAIL_UNREACHABLE);
 	assert_int_equal(c.outcome, OUT_UNREACHABLE);
+	assert_int_equal(c.icmp_type, 3);
+	assert_int_equal(c.icmp_code, 3);
 	assert_true(c.t_end - c.t_syn == 30000);
 	/* A tombstone, as after a timeout: the SYN again (its error reached
 	 * a socket its owner held, and Linux dropped it) is a retransmission,

@@ -305,6 +305,7 @@ static void test_icmp_error(void **state)
 		assert_int_equal(zeros.addr_order, seg.addr_order);
 		assert_int_equal(zeros.seq, icmp[i].quoted.seq);
 		assert_int_equal(zeros.flags, TCPF_SYN);
+		assert_int_equal(zeros.ack, (__u32)icmp[i].type << 8 | icmp[i].code);
 		assert_int_equal(zeros.payload_len, 0);
 		assert_int_equal(zeros.marks, PKT_ICMP_ERROR);
 	}
