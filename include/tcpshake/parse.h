@@ -3,8 +3,8 @@
  * The packet parser: Ethernet (or nothing, on layer-3 links), up to three
  * VLAN tags, IPv4 or IPv6 (bounded extension-header walk), TCP; and the
  * TCP segment an ICMP error quotes (parse_icmp_error). Pure C over a
- * [data, data_end) cursor, so the
- * same code runs in the BPF programs and natively (offline replay, tests).
+ * [data, data_end) cursor, so the same code runs in the BPF programs and
+ * natively (offline replay, tests).
  * Every bound is checked before a read; what cannot be parsed is reported,
  * never dropped: the callers always pass the packet on. IP length fields are
  * checked against the whole frame: the kernel drops a packet that claims
@@ -466,9 +466,9 @@ PARSE_INLINE int addressed_to(const struct packet *p, __u64 a, __u64 b)
  * segment's first 8 bytes, sent to that segment's sender, refills *p as
  * the quoted segment (addresses, ports, sequence number; no payload; its
  * ack the error's type << 8 | code) marked PKT_ICMP_ERROR and returns
- * PARSE_ICMP_ERROR; anything
- * else, short or odd quotes too, is not ours (PARSE_OTHER). The
- * destination is checked because only there does the error end anything.
+ * PARSE_ICMP_ERROR; anything else, short or odd quotes too, is not ours
+ * (PARSE_OTHER). The destination is checked because only there does the
+ * error end anything.
  * Quoted IPv6 extension headers are not walked: errors quote the headers
  * the segment was sent with, and this host's SYNs carry none. */
 PARSE_INLINE enum parse_result parse_icmp_error(struct cursor *c, __u32 ip_payload, __u8 next,
