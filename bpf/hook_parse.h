@@ -121,11 +121,6 @@ CORE_GLOBAL int skb_parse_extensions(struct __sk_buff *skb, __u32 next, struct p
 
 /* An ICMP or ICMPv6 message at *at (parse_icmp_error()): functions of
  * their own for the same reason, and ICMP is rare beside TCP. */
-static __always_inline int is_icmp(__u8 next)
-{
-	return next == IPPROTO_ICMP_ || next == IPPROTO_ICMPV6_;
-}
-
 CORE_GLOBAL int xdp_parse_icmp(struct xdp_md *ctx, __u32 next, const struct parse_progress *at,
 			       struct packet *p)
 {

@@ -437,6 +437,13 @@ PARSE_INLINE enum parse_result parse_transport(struct cursor *c, __u32 ip_payloa
 	return PARSE_TCP;
 }
 
+/* Whether the protocol after the network header is ICMP or ICMPv6: the
+ * stage parse_icmp_error() reads. */
+PARSE_INLINE int is_icmp(__u8 next)
+{
+	return next == IPPROTO_ICMP_ || next == IPPROTO_ICMPV6_;
+}
+
 /* Whether an ICMP message of type and code, of the family's ICMP, makes
  * the kernel of the quoted SYN's sender give up its connection attempt at
  * once (Linux: tcp_v4_err() and tcp_v6_err() end a SYN-SENT socket on
@@ -540,7 +547,7 @@ PARSE_INLINE enum parse_result parse_frame(const void *data, const void *data_en
 	if (proto < 0)
 		return (enum parse_result)-proto;
 	ip_payload = parse_network(&c, proto, p, &next);
-	if (ip_payload >= 0 && (next == IPPROTO_ICMP_ || next == IPPROTO_ICMPV6_))
+	if (ip_payload >= 0 && is_icmp(next))
 		return parse_icmp_error(&c, (__u32)ip_payload, next, p);
 	if (ip_payload >= 0)
 		ip_payload = parse_extensions(&c, next, (__u32)ip_payload);
