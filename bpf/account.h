@@ -191,7 +191,8 @@ static __always_inline void account_close(const struct conn *c, __u32 iface, __u
 
 /* The effects account() counts or reports: all but the tables' own
  * business. A step with none of them does not call it (about 9 ns). */
-#define FX_ACCOUNTED (FX_ALL & ~(FX_NEW_ATTEMPT | FX_CLOSE_START | FX_RELEASE | FX_CONTEST))
+#define FX_ACCOUNTED (FX_ALL & ~(FX_NEW_ATTEMPT | FX_CLOSE_START | FX_RELEASE | FX_CONTEST | \
+				     FX_HALF_OPEN_MOVED))
 
 /* Everything one state-machine step means for the outside world; atomic
  * a constant in each caller below, so each has one kind of add. */

@@ -136,10 +136,11 @@ static __always_inline bool way_release(__u32 *tag, __u32 value)
 	return sync_cas(tag, value, TAG_FREE) == value;
 }
 
-/* The header's note of a handshake record's first valid SYN-ACK. */
+/* The header's note of a handshake record's first valid SYN-ACK, while it
+ * is half-open: none once that SYN-ACK was lost (fsm_synack_error). */
 static __always_inline __u32 hs_synack_tick(const struct conn *c)
 {
-	return c->t_synack ? fsm_coarse(c->t_synack) + 1 : 0;
+	return c->t_synack && !(c->seen & SEEN_SYNACK_LOST) ? fsm_coarse(c->t_synack) + 1 : 0;
 }
 
 /* ---- lookups ---- */

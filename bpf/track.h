@@ -668,7 +668,7 @@ CORE_GLOBAL int track_slow(const struct packet *p, __u64 hash, __u32 egress, __u
 		if (tag_is_tombstone(t) && (t & ~TAG_TOMBSTONE) == tag)
 			sync_cas(&b.h->tag[i], t, tag);
 	}
-	if (fx & FX_SYNACK_FIRST)
+	if (fx & (FX_SYNACK_FIRST | FX_HALF_OPEN_MOVED))
 		b.h->synack_tick[i] = hs_synack_tick(&u->w.conn);
 	if (w && (fx & FX_SYNACK_FIRST))
 		contest(fb, fi, w, tag, &p->key);

@@ -109,6 +109,9 @@ enum conn_state {   /* stored in a byte */
 #define PKT_HOST_RCV_KNOWN  (1u << 0)  /* host_rcv_nxt is set (the parser clears both) */
 #define PKT_ICMP_ERROR      (1u << 1)  /* not the segment: an ICMP error quoting it
                                         * (parse.h, PARSE_ICMP_ERROR; fsm_icmp_error) */
+#define PKT_ICMP_DROPS_REQUEST (1u << 2) /* with PKT_ICMP_ERROR: a kind of error that
+                                        * makes a quoted SYN-ACK's sender drop its
+                                        * half-open request (icmp_drops_request) */
 
 /* Why a handshake attempt failed. */
 enum fail_reason {
@@ -174,6 +177,10 @@ enum outcome {
 /* One address and port at both ends: a socket connected to itself, or a
  * forged LAND packet; each segment is both sides' (fsm.h, fsm_again_as_peer). */
 #define SEEN_SELF         (1u << 28)
+/* The responder's SYN-ACK drew an ICMP error that made its kernel drop the
+ * half-open request: the attempt waits for an answer again (fsm.h,
+ * fsm_synack_error). */
+#define SEEN_SYNACK_LOST  (1u << 29)
 
 /* Everything known about one connection or attempt. Lives in a table way and
  * is copied into events. Times are CLOCK_MONOTONIC nanoseconds, 0 = not seen. */

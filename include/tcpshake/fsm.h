@@ -113,9 +113,13 @@ static inline __u32 fsm_fail(struct conn *c, __u8 reason, __u8 outcome, __u64 no
 	return FX_FAILED | FX_EVENT | FX_RELEASE;
 }
 
-/* An attempt that ends unanswered: invalid if all we saw were bad answers. */
+/* An attempt that ends unanswered: unreachable if its last answer drew an
+ * error that made the responder give it up (fsm_synack_error), invalid if
+ * all we saw were bad answers. */
 static inline __u32 fsm_fail_unanswered(struct conn *c, __u64 now)
 {
+	if (c->seen & SEEN_SYNACK_LOST)
+		return fsm_fail(c, FAIL_UNREACHABLE, OUT_UNREACHABLE, now);
 	if (c->seen & SEEN_INVALID)
 		return fsm_fail(c, FAIL_INVALID, OUT_INVALID, now);
 	return fsm_fail(c, FAIL_TIMEOUT, OUT_TIMEOUT, now);
@@ -198,6 +202,20 @@ static inline __u32 fsm_adopt_alt_isn(struct conn *c)
 	return 0;
 }
 
+/* After fsm_synack_error(), a SYN-ACK that acknowledges the SYN answers
+ * it again: its request was kept after all (a copy of the SYN-ACK), or the
+ * originator's next copy of its SYN made a new one (a new ISN). Half-open
+ * again; the SYN-ACK stage still counts from the first SYN-ACK, as after
+ * a retransmitted one. */
+static inline __u32 fsm_synack_again(struct conn *c)
+{
+	if (!(c->seen & SEEN_SYNACK_LOST))
+		return 0;
+	c->seen &= ~SEEN_SYNACK_LOST;
+	c->state = CS_SYN_RCVD;
+	return FX_HALF_OPEN_MOVED;
+}
+
 static inline __u32 fsm_handshake_synack(struct conn *c, const struct segment *s, __u64 now)
 {
 	__u32 fx = 0;
@@ -207,10 +225,15 @@ static inline __u32 fsm_handshake_synack(struct conn *c, const struct segment *s
 			if (s->seq == c->isn_resp && fsm_acks_syn(c, s->ack)) {
 				if (c->synack_retransmits < 255)
 					c->synack_retransmits++;
-				return FX_SYNACK_RETRANS;
+				return FX_SYNACK_RETRANS | fsm_synack_again(c);
 			}
 			if ((c->seen & SEEN_ALT_ISN) && s->ack == c->isn_alt + 1)
 				return fsm_adopt_alt_isn(c);
+			if ((c->seen & SEEN_SYNACK_LOST) && fsm_acks_syn(c, s->ack)) {
+				c->isn_resp = s->seq;
+				c->pos_resp = s->seq + 1;
+				return fsm_synack_again(c);
+			}
 			c->seen |= SEEN_INVALID;
 			return FX_INVALID;
 		}
@@ -636,15 +659,37 @@ static inline void fsm_touch(struct conn *c, __u64 now)
 		c->last_active = tick;
 }
 
+/* An ICMP error quoting the responder's SYN-ACK (fsm_icmp_error): that
+ * SYN-ACK never reached the originator. Of a kind that makes the
+ * responder's kernel drop its half-open request (PKT_ICMP_DROPS_REQUEST;
+ * Linux: tcp_req_err(), by the ISN, and counted in ListenDrops), the
+ * attempt waits for an answer again, as the originator's kernel does
+ * (CS_SYN_SENT, SEEN_SYNACK_LOST): the half-open gauge follows the
+ * responder's kernel, the answer to the originator's next copy of its SYN
+ * completes it (fsm_synack_again), and with none it fails at the SYN
+ * timeout as unreachable, by the error it keeps (fsm_fail_unanswered).
+ * Any other error about it changes nothing: the request stays and sends
+ * its SYN-ACK again. */
+static inline __u32 fsm_synack_error(struct conn *c, const struct segment *s)
+{
+	if (c->state != CS_SYN_RCVD || !(s->marks & PKT_ICMP_DROPS_REQUEST) ||
+	    s->seq != c->isn_resp)
+		return 0;
+	c->icmp_type = (__u8)(s->ack >> 8);
+	c->icmp_code = (__u8)s->ack;
+	c->seen |= SEEN_SYNACK_LOST;
+	c->state = CS_SYN_SENT;
+	return FX_HALF_OPEN_MOVED;
+}
+
 /* An ICMP error quoting segment s (destination unreachable and the others
  * parse.h's icmp_ends_attempt() names): the kernel of a SYN's sender
  * gives its attempt up at once when the quote is of its SYN, by the
  * sequence number (Linux checks SND.UNA <= seq <= SND.NXT, here the ISN),
  * before any valid SYN-ACK, with which it left SYN-SENT. Any other quote
  * is stale or forged and changes nothing but the time of the record's last
- * packet (Linux counts those OutOfWindowIcmps). An error about the
- * responder's SYN-ACK is left alone: Linux drops that request silently,
- * and only for some codes, and the attempt still ends by the SYN timeout.
+ * packet (Linux counts those OutOfWindowIcmps). One quoting the
+ * responder's side is about its SYN-ACK: fsm_synack_error().
  * The error's direction says nothing of who sent the quoted segment: the
  * step is given one as from the network (s->local 0).
  * The failed attempt stays a tombstone (CS_FAILED), as a timed-out one:
@@ -656,8 +701,9 @@ static inline __u32 fsm_icmp_error(struct conn *c, const struct segment *s, __u6
 {
 	__u32 fx;
 
-	if (c->state != CS_SYN_SENT || !s->from_orig || (c->seen & SEEN_SIMOPEN) ||
-	    s->seq != c->isn_orig)
+	if (!s->from_orig)
+		return fsm_synack_error(c, s);
+	if (c->state != CS_SYN_SENT || (c->seen & SEEN_SIMOPEN) || s->seq != c->isn_orig)
 		return 0;
 	/* fsm_step() touched it already; again, because without it clang
 	 * lays conn_step()'s BPF frame out 8 bytes larger, past the budget

@@ -36,7 +36,7 @@ struct segment {
 	 * waiting in its backlog, which move RCV.NXT before the RST is seen:
 	 * marks has PKT_HOST_RCV_KNOWN then. PKT_ICMP_ERROR: not the segment
 	 * but an ICMP error quoting it (its seq and side; ack holds the
-	 * error's type << 8 | code: fsm_icmp_error). */
+	 * error's type << 8 | code; PKT_ICMP_DROPS_REQUEST: fsm_icmp_error). */
 	__u8  marks;
 	/* Both endpoints are one address and port (SEEN_SELF): read where a
 	 * record starts only, the record keeps it. */
@@ -67,7 +67,9 @@ struct segment {
 #define FX_RST_IGNORED     (1u << 18)  /* a RST not believed (resets_ignored) */
 #define FX_CONTEST         (1u << 19)  /* SYN-ACK of a new connection on an open tuple */
 #define FX_SUPERSEDED      (1u << 20)  /* open record replaced by a new handshake */
-#define FX_ALL             ((1u << 21) - 1)
+#define FX_HALF_OPEN_MOVED (1u << 21)  /* left SYN-RECEIVED on its SYN-ACK's ICMP error,
+                                        * or entered it again: the table's note follows */
+#define FX_ALL             ((1u << 22) - 1)
 
 /* A RST from the network is believed when its sequence number is less than
  * this far from its sender's position. The position is the record's, or

@@ -457,6 +457,21 @@ PARSE_INLINE int icmp_ends_attempt(__u8 family, __u8 type, __u8 code)
 	return type == 1 || type == 3 || type == 4;
 }
 
+/* Whether an error that ends an attempt (icmp_ends_attempt()) also makes
+ * the kernel of a quoted SYN-ACK's sender drop its half-open request at
+ * once (Linux: tcp_req_err(), from tcp_v4_err() and tcp_v6_err()): for
+ * IPv4 network or host unreachable, time exceeded and parameter problem;
+ * for IPv6 what icmpv6_err_convert() calls fatal: destination unreachable
+ * but no route (0), beyond scope (2) and address unreachable (3), and
+ * parameter problem. The others leave the request to its SYN-ACK
+ * retransmissions. */
+PARSE_INLINE int icmp_drops_request(__u8 family, __u8 type, __u8 code)
+{
+	if (family == 4)
+		return (type == 3 && code <= 1) || type == 11 || type == 12;
+	return (type == 1 && code != 0 && code != 2 && code != 3) || type == 4;
+}
+
 /* Whether the raw words a and b of an IPv6 address (the mapped form, for
  * IPv4) are the receiver's of the network header parsed into p: the
  * higher one when the sender's is lower. */
@@ -472,7 +487,8 @@ PARSE_INLINE int addressed_to(const struct packet *p, __u64 a, __u64 b)
  * that ends a connection attempt (icmp_ends_attempt()) quoting a TCP
  * segment's first 8 bytes, sent to that segment's sender, refills *p as
  * the quoted segment (addresses, ports, sequence number; no payload; its
- * ack the error's type << 8 | code) marked PKT_ICMP_ERROR and returns
+ * ack the error's type << 8 | code) marked PKT_ICMP_ERROR (and
+ * PKT_ICMP_DROPS_REQUEST: icmp_drops_request()) and returns
  * PARSE_ICMP_ERROR; anything else, short or odd quotes too, is not ours
  * (PARSE_OTHER). The destination is checked because only there does the
  * error end anything.
@@ -515,11 +531,14 @@ PARSE_INLINE enum parse_result parse_icmp_error(struct cursor *c, __u32 ip_paylo
 	p->addr_order = order;
 	p->seq = load_be32(tcp + 4);
 	p->ack = (__u32)icmp[0] << 8 | icmp[1];   /* what the quote has no use for: the error */
-	/* Taken for a SYN: only an error about one ends anything, and as a
-	 * bare SYN the core asks the handshake table alone (track_slow()). */
+	/* Taken for a SYN: only an error about a SYN or SYN-ACK changes
+	 * anything (the quote has no flags; its side and sequence number tell
+	 * which), and as a bare SYN the core asks the handshake table alone
+	 * (track_slow()). */
 	p->flags = TCPF_SYN;
 	p->payload_len = 0;
-	p->marks = PKT_ICMP_ERROR;
+	p->marks = PKT_ICMP_ERROR |
+		   (icmp_drops_request(p->key.family, icmp[0], icmp[1]) ? PKT_ICMP_DROPS_REQUEST : 0);
 	p->host_rcv_nxt = 0;
 	p->host_backlog = 0;
 	set_ports(p, tcp);

@@ -24,7 +24,8 @@
 #define MS 1000000ull
 
 /* ICMP_S: an ICMP error from the server's side quoting the client's
- * segment of the step's flags and seq; ICMP_C the other way round. */
+ * segment of the step's flags and seq; ICMP_C the other way round. Port
+ * unreachable, or the type << 8 | code in the step's ack. */
 enum op { END = 0, C2S, S2C, SLEEP, SWEEP, JUNK, ICMP_S, ICMP_C };
 
 struct step {
@@ -53,6 +54,8 @@ struct step {
 #define JUNK_           { JUNK, 0, 0, 0, 0, 0 }
 #define UNREACH_S(s)    { ICMP_S, TCPF_SYN, s, 0, 0, 0 }   /* about the client's SYN */
 #define UNREACH_C(s)    { ICMP_C, TCPF_SYN | TCPF_ACK, s, 0, 0, 0 }
+/* About the server's SYN-ACK: an error of type and code. */
+#define ICMPERR_C(s, type, code) { ICMP_C, TCPF_SYN | TCPF_ACK, s, (type) << 8 | (code), 0, 0 }
 #define HANDSHAKE       SYN_C(X), SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 1)
 #define CLOSE_C_FIRST   FIN_C(X + 1, Y + 1), ACK_S(Y + 1, X + 2), FIN_S(Y + 1, X + 2), ACK_C(X + 2, Y + 2)
 
@@ -122,6 +125,29 @@ static const struct dialogue dialogues[] = {
 	  .steps = { SYN_C(X), SYNACK_S(Y, X + 1), UNREACH_S(X), UNREACH_C(Y), ACK_C(X + 1, Y + 1),
 		     UNREACH_S(X) },
 	  .want = { .syn = 1, .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1, H(HS_HISTS), EV("established") } },
+	/* Linux drops the request on host unreachable (3/1) and IPv6's
+	 * administratively prohibited (1/1): waiting for an answer again,
+	 * which the client's next SYN gets, with a new ISN. */
+	{ .name = "syn-ack lost to icmp host unreachable: waiting again", .family = 4,
+	  .steps = { SYN_C(X), SYNACK_S(Y, X + 1), ICMPERR_C(Y, 3, 1) },
+	  .want = { .syn = 1, .synack = 1, .syn_sent = 1, .hs_used = 1, H(1) } },
+	{ .name = "syn-ack lost to icmp, answered again", .family = 4,
+	  .steps = { SYN_C(X), SYNACK_S(Y, X + 1), ICMPERR_C(Y, 3, 1), ACK_C(X + 1, Y + 1),
+		     SYN_C(X), SYNACK_S(Y + 7777, X + 1), ACK_C(X + 1, Y + 7778) },
+	  .want = { .syn = 2, .syn_retrans = 1, .synack = 2, .handshakes = 1, .established = 1, .flow_used = 1, H(HS_HISTS), EV("established") } },
+	{ .name = "ipv6 syn-ack lost to icmpv6 prohibited, answered again", .family = 6, .vlans = 1,
+	  .steps = { SYN_C(X), SYNACK_S(Y, X + 1), ICMPERR_C(Y, 1, 1), SYN_C(X), SYNACK_S(Y + 7777, X + 1),
+		     SYNACK_S(Y + 7777, X + 1), ACK_C(X + 1, Y + 7778) },
+	  .want = { .syn = 2, .syn_retrans = 1, .synack = 3, .synack_retrans = 1, .handshakes = 1, .established = 1, .flow_used = 1, H(HS_HISTS), EV("established") } },
+	{ .name = "syn-ack lost to icmp, unanswered", .family = 4, .syn_timeout_ns = 20 * MS,
+	  .steps = { SYN_C(X), SYNACK_S(Y, X + 1), ICMPERR_C(Y, 11, 0), PAUSE(40), SWEEP_ },
+	  .want = { .syn = 1, .synack = 1, .fail = { [FAIL_UNREACHABLE] = 1 }, .hs_used = 1, H(1), EV("unreachable") } },
+	{ .name = "syn-ack's icmp that keeps the request, or of another isn", .family = 4,
+	  .steps = { SYN_C(X), SYNACK_S(Y, X + 1), ICMPERR_C(Y, 3, 13), ICMPERR_C(Y, 3, 3), ICMPERR_C(Y + 1, 3, 1) },
+	  .want = { .syn = 1, .synack = 1, .half_open = 1, .hs_used = 1, H(1) } },
+	{ .name = "ipv6 syn-ack's icmpv6 no route keeps the request", .family = 6,
+	  .steps = { SYN_C(X), SYNACK_S(Y, X + 1), ICMPERR_C(Y, 1, 0), ICMPERR_C(Y, 1, 3), ICMPERR_C(Y, 3, 0) },
+	  .want = { .syn = 1, .synack = 1, .half_open = 1, .hs_used = 1, H(1) } },
 	{ .name = "icmp of no attempt", .family = 4,
 	  .steps = { UNREACH_S(X), UNREACH_C(Y) },
 	  .want = { 0 } },
@@ -343,8 +369,12 @@ static void run_dialogue(struct harness *h, const struct dialogue *d, enum hook 
 		if (s->op == ICMP_S || s->op == ICMP_C) {
 			/* From the receiver of the quoted segment: port unreachable. */
 			__u8 buf[512];
-			size_t len = craft_icmp_error(buf, sizeof(buf), &c, c.dst, NULL,
-						      d->family == 4 ? 3 : 1, d->family == 4 ? 3 : 4, 8);
+			__u8 type = s->ack ? (__u8)(s->ack >> 8) : d->family == 4 ? 3 : 1;
+			__u8 code = s->ack ? (__u8)s->ack : d->family == 4 ? 3 : 4;
+			size_t len;
+
+			c.ack = 0;
+			len = craft_icmp_error(buf, sizeof(buf), &c, c.dst, NULL, type, code, 8);
 
 			hook = hook_for(d, s->op == ICMP_S ? S2C : C2S, ingress);
 			ret = harness_run(h, hook, buf, len, 1, NULL);

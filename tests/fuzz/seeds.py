@@ -101,6 +101,13 @@ TRACK = {
     'icmp_stale': world() + c(SYN, encap=1) + icmp(0, SYN, 3, kind=1, encap=1) +
     s(SYN | ACK, 0, 1, encap=1) + icmp(0, SYN, kind=1, whole=True, encap=1) +
     icmp(1, SYN | ACK, encap=1) + c(ACK, 1, 1, encap=1) + icmp(0, SYN, encap=1) + SWEEP,
+    # The SYN-ACK drew a host unreachable, so the server dropped its
+    # request; the SYN again gets a SYN-ACK of a new ISN, which completes.
+    # Then one that stays lost, over IPv6 (port unreachable drops it too).
+    'icmp_synack_lost': world() + c(SYN) + s(SYN | ACK, 0, 1) + icmp(1, SYN | ACK) + ms(1000) +
+    c(SYN) + new_isn(0, 1, 0x5eed) + s(SYN | ACK, 0, 1) + c(ACK, 1, 1) + SWEEP +
+    c(SYN, flow=1, encap=1) + s(SYN | ACK, 0, 1, flow=1, encap=1) +
+    icmp(1, SYN | ACK, kind=1, flow=1, encap=1) + ms(31000) + SWEEP,
     'syn_timeout': world() + c(SYN) + ms(1000) + c(SYN) + ms(3000) + SWEEP + c(SYN) +
     ms(7000) + SWEEP,
     'synack_timeout': world() + c(SYN) + s(SYN | ACK, 0, 1) + s(SYN | ACK, 0, 1) + ms(4000) +

@@ -238,6 +238,11 @@ static void test_parse_writes_whole_packet(void **state)
  * sequence number, taken for a SYN, no payload, every byte written;
  * for the errors that end a connection attempt only, addressed to the
  * segment's sender, with 8 bytes of TCP quoted at least. */
+/* The marks of an error that ends an attempt: also one whose quoted
+ * SYN-ACK's sender drops its request (Linux: tcp_req_err()), or not. */
+#define DROPS (PKT_ICMP_ERROR | PKT_ICMP_DROPS_REQUEST)
+#define KEEPS PKT_ICMP_ERROR
+
 static void test_icmp_error(void **state)
 {
 	static const struct {
@@ -247,34 +252,43 @@ static void test_icmp_error(void **state)
 		__u8 type, code;
 		size_t quote_len;
 		enum parse_result want;
+		__u8 marks;
 	} icmp[] = {
-		{ "v4 host unreachable", V4(), "10.0.5.1", NULL, 3, 1, 8, PARSE_ICMP_ERROR },
+		{ "v4 host unreachable", V4(), "10.0.5.1", NULL, 3, 1, 8, PARSE_ICMP_ERROR, DROPS },
 		{ "v4 port unreachable, whole header", V4(.tcp_options = 20), "10.0.0.1", NULL, 3, 3, 40,
-		  PARSE_ICMP_ERROR },
-		{ "v4 admin prohibited", V4(.ip_options = 8), "10.0.5.1", NULL, 3, 13, 8, PARSE_ICMP_ERROR },
-		{ "v4 time exceeded", V4(), "10.0.5.1", NULL, 11, 0, 8, PARSE_ICMP_ERROR },
-		{ "v4 parameter problem", V4(), "10.0.5.1", NULL, 12, 0, 8, PARSE_ICMP_ERROR },
-		{ "v6 no route", V6(), "fd00::99", NULL, 1, 0, 8, PARSE_ICMP_ERROR },
-		{ "v6 port unreachable", V6(), "fd00::1", NULL, 1, 4, 20, PARSE_ICMP_ERROR },
-		{ "v6 time exceeded", V6(), "fd00::99", NULL, 3, 0, 8, PARSE_ICMP_ERROR },
-		{ "v6 parameter problem", V6(), "fd00::99", NULL, 4, 0, 8, PARSE_ICMP_ERROR },
-		{ "v4 fragmentation needed", V4(), "10.0.5.1", NULL, 3, 4, 8, PARSE_OTHER },
-		{ "v4 unknown unreachable code", V4(), "10.0.5.1", NULL, 3, 16, 8, PARSE_OTHER },
-		{ "v4 source quench", V4(), "10.0.5.1", NULL, 4, 0, 8, PARSE_OTHER },
-		{ "v4 redirect", V4(), "10.0.5.1", NULL, 5, 0, 8, PARSE_OTHER },
-		{ "v4 echo reply", V4(), "10.0.5.1", NULL, 0, 0, 8, PARSE_OTHER },
-		{ "v6 packet too big", V6(), "fd00::99", NULL, 2, 0, 8, PARSE_OTHER },
-		{ "v6 echo request", V6(), "fd00::99", NULL, 128, 0, 8, PARSE_OTHER },
-		{ "v4 quote of udp", V4(.ip_proto = 17), "10.0.5.1", NULL, 3, 3, 8, PARSE_OTHER },
+		  PARSE_ICMP_ERROR, KEEPS },
+		{ "v4 admin prohibited", V4(.ip_options = 8), "10.0.5.1", NULL, 3, 13, 8, PARSE_ICMP_ERROR,
+		  KEEPS },
+		{ "v4 time exceeded", V4(), "10.0.5.1", NULL, 11, 0, 8, PARSE_ICMP_ERROR, DROPS },
+		{ "v4 parameter problem", V4(), "10.0.5.1", NULL, 12, 0, 8, PARSE_ICMP_ERROR, DROPS },
+		{ "v6 no route", V6(), "fd00::99", NULL, 1, 0, 8, PARSE_ICMP_ERROR, KEEPS },
+		{ "v6 port unreachable", V6(), "fd00::1", NULL, 1, 4, 20, PARSE_ICMP_ERROR, DROPS },
+		{ "v6 time exceeded", V6(), "fd00::99", NULL, 3, 0, 8, PARSE_ICMP_ERROR, KEEPS },
+		{ "v6 parameter problem", V6(), "fd00::99", NULL, 4, 0, 8, PARSE_ICMP_ERROR, DROPS },
+		{ "v4 net unreachable", V4(), "10.0.5.1", NULL, 3, 0, 8, PARSE_ICMP_ERROR, DROPS },
+		{ "v4 host prohibited", V4(), "10.0.5.1", NULL, 3, 10, 8, PARSE_ICMP_ERROR, KEEPS },
+		{ "v6 admin prohibited", V6(), "fd00::99", NULL, 1, 1, 8, PARSE_ICMP_ERROR, DROPS },
+		{ "v6 beyond scope", V6(), "fd00::99", NULL, 1, 2, 8, PARSE_ICMP_ERROR, KEEPS },
+		{ "v6 address unreachable", V6(), "fd00::99", NULL, 1, 3, 8, PARSE_ICMP_ERROR, KEEPS },
+		{ "v6 reject route", V6(), "fd00::99", NULL, 1, 6, 8, PARSE_ICMP_ERROR, DROPS },
+		{ "v6 unknown unreachable code", V6(), "fd00::99", NULL, 1, 9, 8, PARSE_ICMP_ERROR, DROPS },
+		{ "v4 fragmentation needed", V4(), "10.0.5.1", NULL, 3, 4, 8, PARSE_OTHER, 0 },
+		{ "v4 unknown unreachable code", V4(), "10.0.5.1", NULL, 3, 16, 8, PARSE_OTHER, 0 },
+		{ "v4 source quench", V4(), "10.0.5.1", NULL, 4, 0, 8, PARSE_OTHER, 0 },
+		{ "v4 redirect", V4(), "10.0.5.1", NULL, 5, 0, 8, PARSE_OTHER, 0 },
+		{ "v4 echo reply", V4(), "10.0.5.1", NULL, 0, 0, 8, PARSE_OTHER, 0 },
+		{ "v6 packet too big", V6(), "fd00::99", NULL, 2, 0, 8, PARSE_OTHER, 0 },
+		{ "v6 echo request", V6(), "fd00::99", NULL, 128, 0, 8, PARSE_OTHER, 0 },
+		{ "v4 quote of udp", V4(.ip_proto = 17), "10.0.5.1", NULL, 3, 3, 8, PARSE_OTHER, 0 },
 		{ "v4 quote of a later fragment", V4(.frag_offset = 0x10), "10.0.5.1", NULL, 3, 1, 8,
-		  PARSE_OTHER },
-		{ "v4 quote of 4 tcp bytes", V4(), "10.0.5.1", NULL, 3, 1, 4, PARSE_OTHER },
-		{ "v6 quote of 4 tcp bytes", V6(), "fd00::99", NULL, 1, 0, 4, PARSE_OTHER },
+		  PARSE_OTHER, 0 },
+		{ "v4 quote of 4 tcp bytes", V4(), "10.0.5.1", NULL, 3, 1, 4, PARSE_OTHER, 0 },
+		{ "v6 quote of 4 tcp bytes", V6(), "fd00::99", NULL, 1, 0, 4, PARSE_OTHER, 0 },
 		{ "v6 quote with extension headers", V6(.v6_ext = 1), "fd00::99", NULL, 1, 0, 16,
-		  PARSE_OTHER },
-		{ "v4 to another host", V4(), "10.0.5.1", "10.0.0.9", 3, 1, 8, PARSE_OTHER },
-		{ "v4 to the quoted receiver", V4(), "10.0.5.1", "10.0.0.1", 3, 1, 8, PARSE_OTHER },
-		{ "v6 to another host", V6(), "fd00::99", "fd00::9", 1, 0, 8, PARSE_OTHER },
+		  PARSE_OTHER, 0 },
+		{ "v4 to another host", V4(), "10.0.5.1", "10.0.0.9", 3, 1, 8, PARSE_OTHER, 0 },
+		{ "v4 to the quoted receiver", V4(), "10.0.5.1", "10.0.0.1", 3, 1, 8, PARSE_OTHER, 0 },
+		{ "v6 to another host", V6(), "fd00::99", "fd00::9", 1, 0, 8, PARSE_OTHER, 0 },
 	};
 	size_t i;
 
@@ -307,7 +321,8 @@ static void test_icmp_error(void **state)
 		assert_int_equal(zeros.flags, TCPF_SYN);
 		assert_int_equal(zeros.ack, (__u32)icmp[i].type << 8 | icmp[i].code);
 		assert_int_equal(zeros.payload_len, 0);
-		assert_int_equal(zeros.marks, PKT_ICMP_ERROR);
+		if (zeros.marks != icmp[i].marks)
+			fail_msg("%s: marks %#x, want %#x", icmp[i].name, zeros.marks, icmp[i].marks);
 	}
 }
 
