@@ -75,7 +75,9 @@ def seq_ge(a, b):
 
 
 def read_packets(path):
-    cmd = ["tshark", "-n", "-2", "-r", path, "-Y", "tcp", "-T", "fields",
+    # TCP segments, not the headers an ICMP error quotes (their fields are
+    # the quote's, and an IPv4 quote of 8 bytes has no flags or ack).
+    cmd = ["tshark", "-n", "-2", "-r", path, "-Y", "tcp && !icmp && !icmpv6", "-T", "fields",
            "-E", "separator=\t", "-E", "occurrence=f"]
     for f in FIELDS:
         cmd += ["-e", f]

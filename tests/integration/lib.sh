@@ -495,6 +495,22 @@ prog_ids() {
 	cat /proc/"$1"/fdinfo/* 2>/dev/null | awk '$1 == "prog_id:" { print $2 }' | sort -un
 }
 
+# kv_val FILE KEY: KEY's value in FILE, lines of "KEY VALUE" (a capture's
+# summary), or "missing:KEY".
+kv_val() {
+	awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) print "missing:" k }' "$1"
+}
+
+# kv_vals FILE GROUP KEY...: kv_val of GROUP.KEY for each KEY, space-separated.
+kv_vals() {
+	local file=$1 g=$2 k out=()
+	shift 2
+	for k in "$@"; do
+		out+=("$(kv_val "$file" "$g.$k")")
+	done
+	echo "${out[*]}"
+}
+
 # ---- kernel counters ----------------------------------------------------------
 
 # nstat_snap NS NAME: save the namespace's absolute SNMP counters.

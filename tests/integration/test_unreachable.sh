@@ -250,20 +250,10 @@ cap_summary() {
 	"$PY" -c "$PCAP_PY" "$WORK/$tag.pcapng" "$@" >"$WORK/$tag.icmp.kv" ||
 		die "[$tag] analysing the capture failed"
 }
-# cap_val TAG KEY: one value of cap_summary's (type/code sets comma-separated).
-cap_val() {
-	awk -v k="$2" '$1 == k { print $2; found = 1 } END { if (!found) print "missing:" k }' "$WORK/$1.icmp.kv"
-}
-
-# cap_vals TAG GROUP KEY...: the group's values of the KEYs, space-separated.
-cap_vals() {
-	local tag=$1 g=$2 k out=()
-	shift 2
-	for k in "$@"; do
-		out+=("$(cap_val "$tag" "$g.$k")")
-	done
-	echo "${out[*]}"
-}
+# cap_val TAG KEY, cap_vals TAG GROUP KEY...: cap_summary's values (type/code
+# sets comma-separated).
+cap_val() { kv_val "$WORK/$1.icmp.kv" "$2"; }
+cap_vals() { kv_vals "$WORK/$1.icmp.kv" "${@:2}"; }
 
 # FORGED_PY FILE DPORT OFFSET: icmp_reply.py's errors for DPORT quoting ISN + OFFSET.
 FORGED_PY='

@@ -1,0 +1,379 @@
+#!/usr/bin/python3
+"""synack_lost: helpers of test_synack_lost.sh (SYN-ACKs answered by ICMP
+errors). Subcommands:
+
+  spoof   (scapy, in the client namespace) sends bare SYNs SRC,DST,DPORT
+          from spoofed sources as Ethernet frames on --iface to --gw-mac,
+          source ports from --sport-base, then answers the first SYN-ACK
+          of each attempt whose destination is inside a --forge CIDR with
+          an ICMP host unreachable (IPv4 3/1) or ICMPv6 administratively
+          prohibited (1/1) from --src4 / --src6, quoting the SYN-ACK as
+          received but with sequence number ISN + --offset. One JSON line
+          per SYN and per error; exits 0 once every such attempt had its
+          error, 1 if --listen seconds passed first.
+  serve   a listener on [::]:PORT (IPv4 too) for each --port, backlog 128:
+          accepts --count connections, reads each to EOF and closes it,
+          then exits 0; with --count 0 it only listens until --timeout.
+  connect one real connect() to DST:PORT (timeout --timeout s); when it
+          succeeds, 16 bytes, a half-close and a read to EOF. One JSON
+          line: result (errno name, "timeout" or "connected"), elapsed,
+          src, sport.
+  pcap    the ground truth of a capture (tshark): TCP segments (not the
+          headers ICMP errors quote), SYNs, their retransmissions (a known
+          ISN again), SYN-ACKs, theirs, ICMP errors quoting TCP; per group
+          NAME=CIDR[@PORT] (the client's address, the server's port):
+          attempts (distinct SYN ISNs), SYNs, SYN-ACKs, distinct SYN-ACK
+          ISNs, errors, errors quoting a SYN-ACK's ISN / its ISN + --offset,
+          the errors' type/code set, attempts whose third ACK acknowledged
+          their last SYN-ACK (completed). One "KEY VALUE" line each
+          (tcp_packets, drop4.icmp, ...); --flows FILE writes each
+          attempt's 4-tuple, group and errors as JSON.
+  events  the --events file's "outcome":"unreachable" events against the
+          flows of GROUP... (pcap --flows): one event per attempt of the
+          groups, none other, icmp_type/icmp_code = the attempt's error.
+"""
+
+import argparse
+import errno
+import ipaddress
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+ETH_P_ALL = 0x0003
+PACKET_OUTGOING = 4
+F_SYN, F_RST, F_ACK = 0x02, 0x04, 0x10
+
+
+def norm(a):
+    return str(ipaddress.ip_address(a))
+
+
+# ---- spoof ----------------------------------------------------------------------
+
+
+def cmd_spoof(a):
+    from scapy.layers.inet import ICMP, IP, TCP
+    from scapy.layers.inet6 import ICMPv6DestUnreach, IPv6
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+
+    if len(a.syn) > 64 or not 0 < a.listen <= 30:
+        sys.exit("synack_lost spoof: at most 64 SYNs, --listen up to 30 s")
+    forge = [ipaddress.ip_network(c) for c in a.forge]
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sock.bind((a.iface, 0))
+    sock.settimeout(0.1)
+    own_mac = open("/sys/class/net/%s/address" % a.iface).read().strip()
+    pending = {}     # (client, sport, server, dport) of the attempts to forge an error for
+    for i, spec in enumerate(a.syn):
+        src, dst, dport = spec.split(",")
+        src, dst, sport, dport = norm(src), norm(dst), a.sport_base + i, int(dport)
+        isn = int.from_bytes(os.urandom(4), "big")
+        l3 = IPv6(src=src, dst=dst) if ":" in src else IP(src=src, dst=dst)
+        frame = Ether(src=own_mac, dst=a.gw_mac) / l3 / TCP(sport=sport, dport=dport, flags="S", seq=isn,
+                                                               window=64240, options=[("MSS", 1400)])
+        sock.send(bytes(frame))
+        if any(ipaddress.ip_address(src) in n for n in forge):
+            pending[(src, sport, dst, dport)] = True
+        print(json.dumps({"kind": "syn", "src": src, "sport": sport, "dst": dst, "dport": dport, "isn": isn}),
+              flush=True)
+        time.sleep(a.gap)
+    deadline = time.monotonic() + a.listen
+    while pending and time.monotonic() < deadline:
+        try:
+            data, addr = sock.recvfrom(65535)
+        except socket.timeout:
+            continue
+        if addr[2] == PACKET_OUTGOING:
+            continue
+        frame = Ether(data)
+        ip = frame.getlayer(IP) or frame.getlayer(IPv6)
+        if ip is None or TCP not in ip or int(ip[TCP].flags) & (F_SYN | F_ACK) != F_SYN | F_ACK:
+            continue
+        tcp = ip[TCP]
+        key = (norm(ip.dst), tcp.dport, norm(ip.src), tcp.sport)
+        if not pending.pop(key, None):
+            continue
+        q = ip.copy()
+        q[TCP].seq = (tcp.seq + a.offset) & 0xFFFFFFFF
+        del q[TCP].chksum
+        eth = Ether(src=own_mac, dst=frame.src)
+        if ip.version == 4:
+            err = eth / IP(src=a.src4, dst=ip.src) / ICMP(type=3, code=1) / Raw(bytes(q))
+            tc = (3, 1)
+        else:
+            err = eth / IPv6(src=a.src6, dst=ip.src) / ICMPv6DestUnreach(code=1) / Raw(bytes(q))
+            tc = (1, 1)
+        sock.send(bytes(err))
+        print(json.dumps({"kind": "forged", "src": key[0], "sport": key[1], "dst": key[2], "dport": key[3],
+                          "isn": tcp.seq, "quoted_seq": (tcp.seq + a.offset) & 0xFFFFFFFF,
+                          "icmp_type": tc[0], "icmp_code": tc[1]}), flush=True)
+    for k in pending:
+        print("synack_lost spoof: no SYN-ACK for %s:%d -> %s:%d within %g s" % (k + (a.listen,)),
+              file=sys.stderr)
+    return 1 if pending else 0
+
+
+# ---- serve / connect --------------------------------------------------------------
+
+
+def cmd_serve(a):
+    listeners = []
+    for port in a.port:
+        ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
+        ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        ls.bind(("::", port))
+        ls.listen(128)
+        listeners.append(ls)
+    open(a.ready, "w").close()
+    deadline = time.monotonic() + a.timeout
+    if a.count == 0:
+        time.sleep(a.timeout)
+        return 0
+    done, threads, lock = [0], [], threading.Lock()
+
+    def serve(c):
+        c.settimeout(10)
+        try:
+            while c.recv(4096):
+                pass
+        finally:
+            c.close()
+            with lock:
+                done[0] += 1
+
+    def accept(ls):
+        ls.settimeout(0.2)
+        while time.monotonic() < deadline and len(threads) < a.count:
+            try:
+                c, _ = ls.accept()
+            except socket.timeout:
+                continue
+            t = threading.Thread(target=serve, args=(c,), daemon=True)
+            t.start()
+            threads.append(t)
+
+    acceptors = [threading.Thread(target=accept, args=(ls,), daemon=True) for ls in listeners]
+    for t in acceptors:
+        t.start()
+    for t in acceptors:
+        t.join(max(0.0, deadline - time.monotonic()) + 1)
+    for t in list(threads):
+        t.join(max(0.0, deadline - time.monotonic()) + 1)
+    if done[0] != a.count:
+        sys.exit("synack_lost serve: %d of %d connections served within %g s" % (done[0], a.count, a.timeout))
+    return 0
+
+
+def cmd_connect(a):
+    fam = socket.AF_INET6 if ":" in a.dst else socket.AF_INET
+    r = {"dst": norm(a.dst), "dport": a.port}
+    s = socket.socket(fam, socket.SOCK_STREAM)
+    try:
+        s.settimeout(a.timeout)
+        t = time.monotonic()
+        try:
+            s.connect((a.dst, a.port))
+            r["result"] = "connected"
+        except socket.timeout:
+            r["result"] = "timeout"
+        except OSError as e:
+            r["result"] = errno.errorcode.get(e.errno, str(e.errno))
+        r["elapsed"] = round(time.monotonic() - t, 4)
+        r["src"], r["sport"] = norm(s.getsockname()[0]), s.getsockname()[1]
+        if r["result"] == "connected":
+            s.sendall(b"x" * 16)
+            s.shutdown(socket.SHUT_WR)
+            while s.recv(4096):
+                pass
+            r["closed"] = True
+    finally:
+        s.close()
+    print(json.dumps(r))
+    return 0 if r["result"] == "connected" else 1
+
+
+# ---- pcap -----------------------------------------------------------------------
+
+# tcp.seq without relative numbers: tcp.seq_raw is empty in ICMPv4 quotes.
+FIELDS = ["ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport",
+          "tcp.flags", "tcp.seq", "tcp.ack", "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code"]
+
+
+def cmd_pcap(a):
+    groups = []
+    for g in a.group:
+        name, cidr = g.split("=", 1)
+        net, _, port = cidr.partition("@")
+        groups.append((name, ipaddress.ip_network(net), int(port) if port else None))
+    cmd = ["tshark", "-n", "-r", a.file, "-o", "tcp.relative_sequence_numbers:FALSE", "-T", "fields",
+           "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,"]
+    for f in FIELDS:
+        cmd += ["-e", f]
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60).stdout
+    s = {"tcp_packets": 0, "syn": 0, "syn_retrans": 0, "synack": 0, "synack_retrans": 0, "icmp_errors": 0}
+    for n, _, _ in groups:
+        for k in ("attempts", "syn", "synack", "synack_isns", "icmp", "icmp_isn", "icmp_off", "completed"):
+            s[n + "." + k] = 0
+        s[n + ".codes"] = set()
+    flows = {}   # (client, cport, server, sport) -> dict
+
+    def group(client, sport):
+        c = ipaddress.ip_address(client)
+        for n, net, p in groups:
+            if c.version == net.version and c in net and p in (None, sport):
+                return n
+        return None
+
+    def flow(key):
+        f = flows.get(key)
+        if f is None:
+            f = flows[key] = {"group": group(key[0], key[3]), "src": key[0], "sport": key[1], "dst": key[2],
+                              "dport": key[3], "isn": None, "synack_isns": [], "errors": [], "completed": False}
+        return f
+
+    def bump(f, k):
+        if f["group"]:
+            s[f["group"] + "." + k] += 1
+
+    for line in out.splitlines():
+        v = dict(zip(FIELDS, line.split("\t")))
+        src = [norm(x) for x in (v["ip.src"] or v["ipv6.src"]).split(",") if x]
+        dst = [norm(x) for x in (v["ip.dst"] or v["ipv6.dst"]).split(",") if x]
+        itype = v["icmp.type"] or v["icmpv6.type"]
+        if itype:
+            t, c = int(itype.split(",")[0]), int((v["icmp.code"] or v["icmpv6.code"]).split(",")[0])
+            if t not in ((1, 3, 4) if v["icmpv6.type"] else (3, 11, 12)) or not v["tcp.srcport"]:
+                continue       # neighbour discovery, MLD, ...
+            s["icmp_errors"] += 1
+            # The quote: the server's SYN-ACK, sent from src[-1] to dst[-1].
+            seq = int(v["tcp.seq"].split(",")[0])
+            f = flow((dst[-1], int(v["tcp.dstport"].split(",")[0]), src[-1], int(v["tcp.srcport"].split(",")[0])))
+            bump(f, "icmp")
+            if f["group"]:
+                s[f["group"] + ".codes"].add("%d/%d" % (t, c))
+            if seq in f["synack_isns"]:
+                bump(f, "icmp_isn")
+            elif (seq - a.offset) % 2**32 in f["synack_isns"]:
+                bump(f, "icmp_off")
+            f["errors"].append({"type": t, "code": c, "quoted_seq": seq})
+            continue
+        if not v["tcp.flags"]:
+            continue
+        s["tcp_packets"] += 1
+        flags, seq = int(v["tcp.flags"], 16), int(v["tcp.seq"])
+        sp, dp = int(v["tcp.srcport"]), int(v["tcp.dstport"])
+        if flags & (F_SYN | F_ACK) == F_SYN | F_ACK:
+            s["synack"] += 1
+            f = flow((dst[0], dp, src[0], sp))
+            bump(f, "synack")
+            if seq in f["synack_isns"]:
+                s["synack_retrans"] += 1
+            else:
+                f["synack_isns"].append(seq)
+                bump(f, "synack_isns")
+            continue
+        if flags & (F_SYN | F_ACK) == F_SYN:
+            s["syn"] += 1
+            f = flow((src[0], sp, dst[0], dp))
+            bump(f, "syn")
+            if f["isn"] == seq:
+                s["syn_retrans"] += 1
+            else:
+                f["isn"] = seq
+                bump(f, "attempts")
+            continue
+        key = (src[0], sp, dst[0], dp)
+        if flags & F_ACK and not flags & F_RST and key in flows and not flows[key]["completed"]:
+            f = flows[key]
+            if f["synack_isns"] and int(v["tcp.ack"]) == (f["synack_isns"][-1] + 1) % 2**32:
+                f["completed"] = True
+                bump(f, "completed")
+    for n, _, _ in groups:
+        s[n + ".codes"] = ",".join(sorted(s[n + ".codes"])) or "none"
+    for k in sorted(s):
+        print(k, s[k])
+    if a.flows:
+        with open(a.flows, "w") as fh:
+            json.dump([f for f in flows.values() if f["group"]], fh)
+    return 0
+
+
+# ---- events ---------------------------------------------------------------------
+
+
+def cmd_events(a):
+    flows = [f for f in json.load(open(a.flows)) if f["group"] in a.groups]
+    want = {(f["src"], f["sport"], f["dst"], f["dport"]): f for f in flows}
+    got = {}
+    bad = []
+    for e in map(json.loads, filter(str.strip, open(a.events))):
+        if e.get("outcome") != "unreachable":
+            continue
+        k = (norm(e["src"]), e["sport"], norm(e["dst"]), e["dport"])
+        if k in got:
+            bad.append("  a second event for %s" % (k,))
+        got[k] = e
+    for k, e in got.items():
+        f = want.get(k)
+        if f is None:
+            bad.append("  an event for %s, not an attempt of %s" % (k, " ".join(a.groups)))
+        elif not f["errors"]:
+            bad.append("  %s: the capture has no error for it" % (k,))
+        elif (e["icmp_type"], e["icmp_code"]) not in {(x["type"], x["code"]) for x in f["errors"]}:
+            bad.append("  %s: icmp %s/%s, the capture has %s" % (
+                k, e["icmp_type"], e["icmp_code"], sorted({"%d/%d" % (x["type"], x["code"]) for x in f["errors"]})))
+    for k in want:
+        if k not in got:
+            bad.append("  no event for the attempt %s" % (k,))
+    print("%d unreachable events, %d attempts of %s" % (len(got), len(want), " ".join(a.groups)))
+    for b in bad[:20]:
+        print(b)
+    return 1 if bad or not want else 0
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    sp = sub.add_parser("spoof")
+    sp.add_argument("syn", nargs="+", metavar="SRC,DST,DPORT")
+    sp.add_argument("--iface", required=True)
+    sp.add_argument("--gw-mac", required=True)
+    sp.add_argument("--src4", required=True)
+    sp.add_argument("--src6", required=True)
+    sp.add_argument("--forge", action="append", default=[], metavar="CIDR")
+    sp.add_argument("--offset", type=int, default=1000)
+    sp.add_argument("--sport-base", type=int, default=40000)
+    sp.add_argument("--gap", type=float, default=0.002)
+    sp.add_argument("--listen", type=float, default=5)
+    sv = sub.add_parser("serve")
+    sv.add_argument("--port", type=int, action="append", required=True)
+    sv.add_argument("--count", type=int, default=0)
+    sv.add_argument("--timeout", type=float, default=30)
+    sv.add_argument("--ready", required=True)
+    cn = sub.add_parser("connect")
+    cn.add_argument("dst")
+    cn.add_argument("port", type=int)
+    cn.add_argument("--timeout", type=float, default=10)
+    pc = sub.add_parser("pcap")
+    pc.add_argument("file")
+    pc.add_argument("group", nargs="*", metavar="NAME=CIDR[@PORT]")
+    pc.add_argument("--offset", type=int, default=1000)
+    pc.add_argument("--flows")
+    ev = sub.add_parser("events")
+    ev.add_argument("events")
+    ev.add_argument("flows")
+    ev.add_argument("groups", nargs="+")
+    a = p.parse_args()
+    return {"spoof": cmd_spoof, "serve": cmd_serve, "connect": cmd_connect, "pcap": cmd_pcap,
+            "events": cmd_events}[a.cmd](a)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
