@@ -493,9 +493,9 @@ static void check_tables(void)
 			require(native.hs_heads[b].iface[w] == x->key.iface,
 				"handshake header interface", x->key.iface, native.hs_heads[b].iface[w], b);
 			/* The header's SYN-ACK note follows the record, also
-			 * for an attempt that moved (bpf/hs_move.h). */
-			require(native.hs_heads[b].synack_tick[w] ==
-				(x->conn.t_synack ? fsm_coarse(x->conn.t_synack) + 1 : 0) ||
+			 * for an attempt that moved (bpf/hs_move.h), or whose
+			 * SYN-ACK was lost to an ICMP error (none then). */
+			require(native.hs_heads[b].synack_tick[w] == hs_synack_tick(&x->conn) ||
 				x->conn.state == CS_FAILED || !(x->conn.seen & SEEN_SYNACK),
 				"handshake header SYN-ACK tick", x->key.iface,
 				native.hs_heads[b].synack_tick[w], b);
