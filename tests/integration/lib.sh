@@ -733,6 +733,21 @@ sc_end() {
 nstat_s() { nstat_delta "$NS_S" "$MON_TAG.s" "$@"; }
 nstat_c() { nstat_delta "$NS_C" "$MON_TAG.c" "$@"; }
 
+# check_tcp_packets KV: the monitor's TCP counters against a capture's summary
+# (kv_val's KEY VALUE lines: tcp_packets, syn, syn_retrans, synack), for
+# captures with ICMP errors, which are not TCP packets.
+check_tcp_packets() {
+	local tag=$MON_TAG kv=$1
+	check_eq "[$tag] packets_total = TCP segments in the capture (the ICMP errors not counted)" \
+		"$(kv_val "$kv" tcp_packets)" "$(metric tcpshake_packets_total)"
+	check_eq "[$tag] syn_packets_total = SYNs in the capture" "$(kv_val "$kv" syn)" \
+		"$(metric tcpshake_syn_packets_total)"
+	check_eq "[$tag] syn_retransmits_total = SYN retransmissions in the capture" \
+		"$(kv_val "$kv" syn_retrans)" "$(metric tcpshake_syn_retransmits_total)"
+	check_eq "[$tag] synack_packets_total = SYN-ACKs in the capture" "$(kv_val "$kv" synack)" \
+		"$(metric tcpshake_synack_packets_total)"
+}
+
 # check_quiet_gauges: nothing left open at the end of a scenario.
 check_quiet_gauges() {
 	check_eq "[$MON_TAG] half_open_connections" 0 "$(metric tcpshake_half_open_connections)"

@@ -317,16 +317,7 @@ check_client() {
 }
 
 # The monitor side common to both scenarios: what the capture says about TCP.
-check_tcp_counts() {
-	local tag=$MON_TAG
-	check_eq "[$tag] packets_total = TCP segments in the capture (the ICMP errors not counted)" \
-		"$(cap_val "$tag" tcp_packets)" "$(metric tcpshake_packets_total)"
-	check_eq "[$tag] syn_packets_total = SYNs in the capture" "$(cap_val "$tag" syn)" "$(metric tcpshake_syn_packets_total)"
-	check_eq "[$tag] syn_retransmits_total = SYN retransmissions in the capture" \
-		"$(cap_val "$tag" syn_retrans)" "$(metric tcpshake_syn_retransmits_total)"
-	check_eq "[$tag] synack_packets_total = SYN-ACKs in the capture" "$(cap_val "$tag" synack)" \
-		"$(metric tcpshake_synack_packets_total)"
-}
+check_tcp_counts() { check_tcp_packets "$WORK/$MON_TAG.icmp.kv"; }
 
 # check_group TAG GROUP ATTEMPTS CODES [ISN_QUOTES]: in the capture, GROUP's
 # attempts, each of its SYNs answered by one error of CODES, ISN_QUOTES
