@@ -222,9 +222,8 @@ static void render_gauges(FILE *f, const struct snapshot *s)
 	static const struct { const char *name, *help; size_t off; } g[] = {
 		{ "syn_sent_connections", "Handshake attempts waiting for a SYN-ACK.",
 		  offsetof(struct iface_snapshot, syn_sent) },
-		{ "half_open_connections",
-		  "Handshakes with a SYN-ACK but no third ACK yet (wire view, syncookies included; "
-		  "not one whose SYN-ACK an ICMP error turned back).",
+		{ "half_open_connections", "Handshakes with a SYN-ACK but no third ACK yet (wire view, "
+		  "syncookies included; not one whose SYN-ACK an ICMP error turned back).",
 		  offsetof(struct iface_snapshot, half_open) },
 		{ "established_connections", "Connections established and not closing.",
 		  offsetof(struct iface_snapshot, established) },
