@@ -47,6 +47,26 @@ class Rule:
         self.done = False
 
 
+def packet_socket(iface, timeout):
+    """A raw socket of every frame on iface, receives timing out after timeout s."""
+    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
+    sock.bind((iface, 0))
+    sock.settimeout(timeout)
+    return sock
+
+
+def incoming_frames(sock, deadline):
+    """The Ethernet frames sock receives (not those this host sends) until
+    the time.monotonic() deadline."""
+    while time.monotonic() < deadline:
+        try:
+            data, addr = sock.recvfrom(65535)
+        except socket.timeout:
+            continue
+        if addr[2] != PACKET_OUTGOING:
+            yield Ether(data)
+
+
 def quote(ip, seq):
     """The received IP packet ip as an error quotes it, its TCP sequence number seq."""
     q = ip.copy()
@@ -82,20 +102,12 @@ def main():
     if len(a.rules) > 16 or not 0 < a.timeout <= 60:
         p.error("at most 16 rules, --timeout up to 60 s")
 
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-    sock.bind((a.iface, 0))
-    sock.settimeout(0.2)
+    sock = packet_socket(a.iface, 0.2)
     if a.ready:
         open(a.ready, "w").close()
-    deadline = time.monotonic() + a.timeout
-    while not all(r.done for r in a.rules) and time.monotonic() < deadline:
-        try:
-            data, addr = sock.recvfrom(65535)
-        except socket.timeout:
-            continue
-        if addr[2] == PACKET_OUTGOING:
-            continue
-        frame = Ether(data)
+    for frame in incoming_frames(sock, time.monotonic() + a.timeout):
+        if all(r.done for r in a.rules):
+            break
         ip = frame.getlayer(IP) or frame.getlayer(IPv6)
         if ip is None or (ip.proto if ip.version == 4 else ip.nh) != socket.IPPROTO_TCP:
             continue

@@ -11,13 +11,6 @@ errors). Subcommands:
           received but with sequence number ISN + --offset. One JSON line
           per SYN and per error; exits 0 once every such attempt had its
           error, 1 if --listen seconds passed first.
-  serve   a listener on [::]:PORT (IPv4 too) for each --port, backlog 128:
-          accepts --count connections, reads each to EOF and closes it,
-          then exits 0; with --count 0 it only listens until --timeout.
-  connect one real connect() to DST:PORT (timeout --timeout s); when it
-          succeeds, 16 bytes, a half-close and a read to EOF. One JSON
-          line: result (errno name, "timeout" or "connected"), elapsed,
-          src, sport.
   pcap    the ground truth of a capture (tshark): TCP segments (not the
           headers ICMP errors quote), SYNs, their retransmissions (a known
           ISN again), SYN-ACKs, theirs, ICMP errors quoting TCP; per group
@@ -34,18 +27,13 @@ errors). Subcommands:
 """
 
 import argparse
-import errno
 import ipaddress
 import json
 import os
-import socket
 import subprocess
 import sys
-import threading
 import time
 
-ETH_P_ALL = 0x0003
-PACKET_OUTGOING = 4
 F_SYN, F_RST, F_ACK = 0x02, 0x04, 0x10
 
 
@@ -62,12 +50,12 @@ def cmd_spoof(a):
     from scapy.layers.l2 import Ether
     from scapy.packet import Raw
 
+    from icmp_reply import incoming_frames, packet_socket, quote
+
     if len(a.syn) > 64 or not 0 < a.listen <= 30:
         sys.exit("synack_lost spoof: at most 64 SYNs, --listen up to 30 s")
     forge = [ipaddress.ip_network(c) for c in a.forge]
-    sock = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.htons(ETH_P_ALL))
-    sock.bind((a.iface, 0))
-    sock.settimeout(0.1)
+    sock = packet_socket(a.iface, 0.1)
     own_mac = open("/sys/class/net/%s/address" % a.iface).read().strip()
     pending = {}     # (client, sport, server, dport) of the attempts to forge an error for
     for i, spec in enumerate(a.syn):
@@ -83,15 +71,9 @@ def cmd_spoof(a):
         print(json.dumps({"kind": "syn", "src": src, "sport": sport, "dst": dst, "dport": dport, "isn": isn}),
               flush=True)
         time.sleep(a.gap)
-    deadline = time.monotonic() + a.listen
-    while pending and time.monotonic() < deadline:
-        try:
-            data, addr = sock.recvfrom(65535)
-        except socket.timeout:
-            continue
-        if addr[2] == PACKET_OUTGOING:
-            continue
-        frame = Ether(data)
+    for frame in incoming_frames(sock, time.monotonic() + a.listen):
+        if not pending:
+            break
         ip = frame.getlayer(IP) or frame.getlayer(IPv6)
         if ip is None or TCP not in ip or int(ip[TCP].flags) & (F_SYN | F_ACK) != F_SYN | F_ACK:
             continue
@@ -99,15 +81,13 @@ def cmd_spoof(a):
         key = (norm(ip.dst), tcp.dport, norm(ip.src), tcp.sport)
         if not pending.pop(key, None):
             continue
-        q = ip.copy()
-        q[TCP].seq = (tcp.seq + a.offset) & 0xFFFFFFFF
-        del q[TCP].chksum
+        q = quote(ip, tcp.seq + a.offset)
         eth = Ether(src=own_mac, dst=frame.src)
         if ip.version == 4:
-            err = eth / IP(src=a.src4, dst=ip.src) / ICMP(type=3, code=1) / Raw(bytes(q))
+            err = eth / IP(src=a.src4, dst=ip.src) / ICMP(type=3, code=1) / Raw(q)
             tc = (3, 1)
         else:
-            err = eth / IPv6(src=a.src6, dst=ip.src) / ICMPv6DestUnreach(code=1) / Raw(bytes(q))
+            err = eth / IPv6(src=a.src6, dst=ip.src) / ICMPv6DestUnreach(code=1) / Raw(q)
             tc = (1, 1)
         sock.send(bytes(err))
         print(json.dumps({"kind": "forged", "src": key[0], "sport": key[1], "dst": key[2], "dport": key[3],
@@ -117,86 +97,6 @@ def cmd_spoof(a):
         print("synack_lost spoof: no SYN-ACK for %s:%d -> %s:%d within %g s" % (k + (a.listen,)),
               file=sys.stderr)
     return 1 if pending else 0
-
-
-# ---- serve / connect --------------------------------------------------------------
-
-
-def cmd_serve(a):
-    listeners = []
-    for port in a.port:
-        ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-        ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-        ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        ls.bind(("::", port))
-        ls.listen(128)
-        listeners.append(ls)
-    open(a.ready, "w").close()
-    deadline = time.monotonic() + a.timeout
-    if a.count == 0:
-        time.sleep(a.timeout)
-        return 0
-    done, threads, lock = [0], [], threading.Lock()
-
-    def serve(c):
-        c.settimeout(10)
-        try:
-            while c.recv(4096):
-                pass
-        finally:
-            c.close()
-            with lock:
-                done[0] += 1
-
-    def accept(ls):
-        ls.settimeout(0.2)
-        while time.monotonic() < deadline and len(threads) < a.count:
-            try:
-                c, _ = ls.accept()
-            except socket.timeout:
-                continue
-            t = threading.Thread(target=serve, args=(c,), daemon=True)
-            t.start()
-            threads.append(t)
-
-    acceptors = [threading.Thread(target=accept, args=(ls,), daemon=True) for ls in listeners]
-    for t in acceptors:
-        t.start()
-    for t in acceptors:
-        t.join(max(0.0, deadline - time.monotonic()) + 1)
-    for t in list(threads):
-        t.join(max(0.0, deadline - time.monotonic()) + 1)
-    if done[0] != a.count:
-        sys.exit("synack_lost serve: %d of %d connections served within %g s" % (done[0], a.count, a.timeout))
-    return 0
-
-
-def cmd_connect(a):
-    fam = socket.AF_INET6 if ":" in a.dst else socket.AF_INET
-    r = {"dst": norm(a.dst), "dport": a.port}
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    try:
-        s.settimeout(a.timeout)
-        t = time.monotonic()
-        try:
-            s.connect((a.dst, a.port))
-            r["result"] = "connected"
-        except socket.timeout:
-            r["result"] = "timeout"
-        except OSError as e:
-            r["result"] = errno.errorcode.get(e.errno, str(e.errno))
-        r["elapsed"] = round(time.monotonic() - t, 4)
-        r["src"], r["sport"] = norm(s.getsockname()[0]), s.getsockname()[1]
-        if r["result"] == "connected":
-            s.sendall(b"x" * 16)
-            s.shutdown(socket.SHUT_WR)
-            while s.recv(4096):
-                pass
-            r["closed"] = True
-    finally:
-        s.close()
-    print(json.dumps(r))
-    return 0 if r["result"] == "connected" else 1
 
 
 # ---- pcap -----------------------------------------------------------------------
@@ -352,15 +252,6 @@ def main():
     sp.add_argument("--sport-base", type=int, default=40000)
     sp.add_argument("--gap", type=float, default=0.002)
     sp.add_argument("--listen", type=float, default=5)
-    sv = sub.add_parser("serve")
-    sv.add_argument("--port", type=int, action="append", required=True)
-    sv.add_argument("--count", type=int, default=0)
-    sv.add_argument("--timeout", type=float, default=30)
-    sv.add_argument("--ready", required=True)
-    cn = sub.add_parser("connect")
-    cn.add_argument("dst")
-    cn.add_argument("port", type=int)
-    cn.add_argument("--timeout", type=float, default=10)
     pc = sub.add_parser("pcap")
     pc.add_argument("file")
     pc.add_argument("group", nargs="*", metavar="NAME=CIDR[@PORT]")
@@ -371,8 +262,7 @@ def main():
     ev.add_argument("flows")
     ev.add_argument("groups", nargs="+")
     a = p.parse_args()
-    return {"spoof": cmd_spoof, "serve": cmd_serve, "connect": cmd_connect, "pcap": cmd_pcap,
-            "events": cmd_events}[a.cmd](a)
+    return {"spoof": cmd_spoof, "pcap": cmd_pcap, "events": cmd_events}[a.cmd](a)
 
 
 if __name__ == "__main__":

@@ -48,6 +48,7 @@
 
 SYN_TIMEOUT=3
 HELPER=$IT_DIR/synack_lost.py
+ENDPOINTS=$IT_DIR/endpoints.py    # the listener and the client
 N=8                               # spoofed attempts per group and family
 
 # Spoofed sources: lib.sh's SPOOF4_NET (routed from the server namespace to
@@ -83,7 +84,7 @@ serve_start() {
 		args+=(--port "$p")
 	done
 	rm -f "$WORK/$tag.sready"
-	timeout $((timeout + 10)) ip netns exec "$NS_S" "$PY" "$HELPER" serve "${args[@]}" --count "$count" \
+	timeout $((timeout + 10)) ip netns exec "$NS_S" "$PY" "$ENDPOINTS" serve "${args[@]}" --count "$count" \
 		--timeout "$timeout" --ready "$WORK/$tag.sready" >"$WORK/$tag.server.log" 2>&1 &
 	SERVER_PID=$!
 	track "$SERVER_PID"
@@ -290,7 +291,7 @@ errors_sent() {
 }
 
 sc_real() {
-	local mode=$1 tag=real-$1 rc=0 pid4 pid6 t0
+	local mode=$1 tag=real-$1 rc=0 cpid t0
 	note "scenario: a real connect per family whose first SYN-ACK draws an ICMP error (3/1, 1/1): the SYN retransmitted at 1 s, a new SYN-ACK, one handshake (--ingress $mode)"
 	net_up
 	in_c sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.send_redirects=0 "net.ipv4.conf.$IF_C.send_redirects=0"
@@ -309,29 +310,26 @@ sc_real() {
 	ip -n "$NS_C" rule add pref 10 iif "$IF_C" ipproto tcp sport $P_REAL4 lookup $RULE_TABLE
 	ip -n "$NS_C" -6 rule add pref 10 iif "$IF_C" ipproto tcp sport $P_REAL6 prohibit
 	t0=$EPOCHREALTIME
-	timeout 30 ip netns exec "$NS_C" "$PY" "$HELPER" connect --timeout 10 "$S4" $P_REAL4 \
-		>"$WORK/$tag.client4.json" 2>"$WORK/$tag.client4.log" &
-	pid4=$!
-	track $pid4
-	timeout 30 ip netns exec "$NS_C" "$PY" "$HELPER" connect --timeout 10 "$S6" $P_REAL6 \
-		>"$WORK/$tag.client6.json" 2>"$WORK/$tag.client6.log" &
-	pid6=$!
-	track $pid6
+	timeout 30 ip netns exec "$NS_C" "$PY" "$ENDPOINTS" connect --timeout 10 \
+		"real4,$S4,$P_REAL4,,,talk" "real6,$S6,$P_REAL6,,,talk" \
+		>"$WORK/$tag.client.json" 2>"$WORK/$tag.client.log" &
+	cpid=$!
+	track $cpid
 	# The SYNs' retransmissions come at 1 s: the rules go well before.
 	wait_for 3 "errors" errors_sent || fail "[$tag] the client namespace sent no error within 3 s"
 	sleep 0.1
 	ip -n "$NS_C" rule del pref 10
 	ip -n "$NS_C" -6 rule del pref 10
 	log "rules deleted $(awk -v a="$t0" -v b="$EPOCHREALTIME" 'BEGIN { printf "%.2f", b - a }') s after the connects started"
-	local f pid
+	wait "$cpid" || fail "[$tag] client: $(tail -n 3 "$WORK/$tag.client.log" | tr '\n' ' ')"
+	untrack "$cpid"
+	local f
 	for f in 4 6; do
-		pid=$pid4
-		[[ $f == 6 ]] && pid=$pid6
-		rc=0
-		wait "$pid" || rc=$?
-		untrack "$pid"
-		check_eq "[$tag] IPv$f connect: result" connected \
-			"$("$PY" -c 'import json,sys; print(json.load(open(sys.argv[1])).get("result"))' "$WORK/$tag.client$f.json" 2>/dev/null || echo "exit $rc: $(tail -n 1 "$WORK/$tag.client$f.log")")"
+		check_eq "[$tag] IPv$f connect: result, closed" "connected True" \
+			"$("$PY" -c 'import json, sys
+for r in map(json.loads, open(sys.argv[1])):
+    if r["name"] == sys.argv[2]:
+        print(r.get("result", r.get("error")), r.get("closed", False))' "$WORK/$tag.client.json" "real$f")"
 	done
 	# Past --syn-timeout after the first SYN-ACKs: an attempt the monitor
 	# still took for unanswered, or a SYN-ACK it took for invalid, has

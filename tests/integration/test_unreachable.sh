@@ -35,6 +35,7 @@
 
 SYN_TIMEOUT=2
 ICMP_REPLY=$IT_DIR/icmp_reply.py
+ENDPOINTS=$IT_DIR/endpoints.py    # the listener and the client (connect: one JSON line per target)
 
 # The server namespace as a router (kernel-icmp only). The client reaches
 # each prefix via the server; none is owned by anybody.
@@ -54,87 +55,6 @@ require_root_tools
 require_scapy
 
 # ---- helpers ----------------------------------------------------------------------
-
-# The client: one thread per target NAME,DST,PORT,SRC,TTL,MODE (SRC and TTL
-# may be empty); MODE "fail" connects and reports how that ended, "talk"
-# also sends 16 bytes, waits HOLD s, half-closes and reads to EOF. One JSON
-# line per target: name, dst, dport, src, sport, result (errno name,
-# "timeout" or "connected"), elapsed (s).
-CONNECT_PY='
-import errno, json, socket, sys, threading, time
-timeout, hold = float(sys.argv[1]), float(sys.argv[2])
-results = {}
-def one(spec):
-    name, dst, port, src, ttl, mode = spec.split(",")
-    fam = socket.AF_INET6 if ":" in dst else socket.AF_INET
-    r = {"name": name, "dst": dst, "dport": int(port)}
-    s = socket.socket(fam, socket.SOCK_STREAM)
-    try:
-        s.settimeout(timeout)
-        if src:
-            s.bind((src, 0))
-        if ttl and fam == socket.AF_INET:
-            s.setsockopt(socket.IPPROTO_IP, socket.IP_TTL, int(ttl))
-        elif ttl:
-            s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_UNICAST_HOPS, int(ttl))
-        t = time.monotonic()
-        try:
-            s.connect((dst, int(port)))
-            r["result"] = "connected"
-        except socket.timeout:
-            r["result"] = "timeout"
-        except OSError as e:
-            r["result"] = errno.errorcode.get(e.errno, str(e.errno))
-        r["elapsed"] = round(time.monotonic() - t, 4)
-        r["src"], r["sport"] = s.getsockname()[:2]
-        if r["result"] == "connected" and mode == "talk":
-            s.sendall(b"x" * 16)
-            time.sleep(hold)
-            s.shutdown(socket.SHUT_WR)
-            while s.recv(4096):
-                pass
-            r["closed"] = True
-    except Exception as e:
-        r["error"] = repr(e)
-    finally:
-        s.close()
-    results[name] = r
-threads = [threading.Thread(target=one, args=(t,), daemon=True) for t in sys.argv[3:]]
-for t in threads:
-    t.start()
-for t in threads:
-    t.join(timeout + hold + 10)
-for name in sorted(results):
-    print(json.dumps(results[name]))
-if len(results) != len(threads):
-    sys.exit("%d of %d targets did not finish" % (len(threads) - len(results), len(threads)))
-'
-
-# A listener on [::]:PORT (IPv4 too) for COUNT connections, each read to EOF and closed.
-SERVER_PY='
-import socket, sys, threading
-port, count, ready = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
-ls = socket.socket(socket.AF_INET6, socket.SOCK_STREAM)
-ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("::", port))
-ls.listen(16)
-ls.settimeout(20)
-open(ready, "w").close()
-def serve(c):
-    c.settimeout(10)
-    while c.recv(4096):
-        pass
-    c.close()
-threads = []
-for _ in range(count):
-    c, _ = ls.accept()
-    t = threading.Thread(target=serve, args=(c,))
-    t.start()
-    threads.append(t)
-for t in threads:
-    t.join(15)
-'
 
 # client_table TAG: the client's JSON lines as $WORK/TAG.client.tsv
 # (name result elapsed closed), for results_count.
@@ -407,7 +327,7 @@ sc_kernel_icmp() {
 		targets neigh6- "${NEIGH6_NET%/64}" $na6 $port
 	} >"$WORK/$tag.a.targets"
 	mapfile -t tg <"$WORK/$tag.a.targets"
-	timeout 60 ip netns exec "$NS_C" "$PY" -c "$CONNECT_PY" 5 0 "${tg[@]}" \
+	timeout 60 ip netns exec "$NS_C" "$PY" "$ENDPOINTS" connect --timeout 5 "${tg[@]}" \
 		>"$WORK/$tag.client.json" 2>"$WORK/$tag.client.log" ||
 		fail "[$tag] client (phase A): $(tail -n 3 "$WORK/$tag.client.log" | tr '\n' ' ')"
 	af=$(nstat_c TcpAttemptFails)
@@ -423,7 +343,7 @@ sc_kernel_icmp() {
 		targets ttl6- "${TTL6_NET%/64}" $nt6 $port "" 1
 	} >"$WORK/$tag.b.targets"
 	mapfile -t tg <"$WORK/$tag.b.targets"
-	timeout 60 ip netns exec "$NS_C" "$PY" -c "$CONNECT_PY" 5 0 "${tg[@]}" \
+	timeout 60 ip netns exec "$NS_C" "$PY" "$ENDPOINTS" connect --timeout 5 "${tg[@]}" \
 		>>"$WORK/$tag.client.json" 2>>"$WORK/$tag.client.log" ||
 		fail "[$tag] client (phase B): $(tail -n 3 "$WORK/$tag.client.log" | tr '\n' ' ')"
 	client_table "$tag"
@@ -527,7 +447,7 @@ sc_forged() {
 	# namespace even without forwarding): a blackhole route makes it one.
 	ip -n "$NS_S" route add blackhole "$BLACKHOLE6_NET"
 	rm -f "$ready" "$sready"
-	ip netns exec "$NS_S" "$PY" -c "$SERVER_PY" $pl 2 "$sready" >"$WORK/$tag.server.log" 2>&1 &
+	ip netns exec "$NS_S" "$PY" "$ENDPOINTS" serve --port $pl --count 2 --timeout 20 --ready "$sready" >"$WORK/$tag.server.log" 2>&1 &
 	spid=$!
 	track $spid
 	timeout 60 ip netns exec "$NS_S" "$PY" "$ICMP_REPLY" --iface "$IF_S" --src4 "$S4" --src6 "$S6" \
@@ -544,7 +464,7 @@ sc_forged() {
 	check_hook "$mode"
 	wait_for 20 "icmp_reply" test -e "$ready" || die "[$tag] icmp_reply.py did not start: $(cat "$WORK/$tag.icmp_reply.log")"
 	wait_for 10 "server" test -e "$sready" || die "[$tag] the listener did not start"
-	timeout 60 ip netns exec "$NS_C" "$PY" -c "$CONNECT_PY" $wait_s 0.5 \
+	timeout 60 ip netns exec "$NS_C" "$PY" "$ENDPOINTS" connect --timeout $wait_s --hold 0.5 \
 		"forged4,$BLACKHOLE4,$pf,,,fail" "forged6,$BLACKHOLE6,$pf,,,fail" \
 		"exact4,$BLACKHOLE4,$px,,,fail" "exact6,$BLACKHOLE6,$px,,,fail" \
 		"late4,$S4,$pl,,,talk" "late6,$S6,$pl,,,talk" \
