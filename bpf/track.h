@@ -264,7 +264,10 @@ CORE_GLOBAL int record_tries(struct way *w, const struct packet *p, __u64 now, _
 static __always_inline __u32 record_step(struct way *w, const struct packet *p, __u64 now,
 					 __u32 egress, struct update *u, bool restart, __u32 gate)
 {
-	if (!record_tries(w, p, now, (egress ? HOW_EGRESS : 0) | (restart ? HOW_RESTART : 0) | gate,
+	/* egress == DIR_EGRESS, not egress: offline replay's DIR_UNKNOWN is
+	 * no packet of this host's (it would be trusted, and its side
+	 * marked as this host's: SEEN_EGRESS_*). */
+	if (!record_tries(w, p, now, (egress == DIR_EGRESS ? HOW_EGRESS : 0) | (restart ? HOW_RESTART : 0) | gate,
 			  u))
 		return 0;
 	if (u->fx & FX_ACCOUNTED)

@@ -12,7 +12,8 @@
 # and every counter, gauge, histogram count and event must equal the live
 # run's exactly (replay_compare.py says what is left out and why):
 #   pcapng, pcap, pcap on standard input (a file, then pcap and pcapng
-#   through a pipe), pcap cut to 128 bytes a packet,
+#   through a pipe), pcap without --local-net (every packet's direction
+#   unknown: transit), pcap cut to 128 bytes a packet,
 #   SLL2 from "any"; with 60 bytes, every segment parsed whole or malformed
 #   --expire-at-end: the pending half-open attempts end as timeouts instead
 # Bad input: a cut-off last record (warning, exit 0, the packets before it),
@@ -67,13 +68,19 @@ conns() {
 	server_wait "$name"
 }
 
-# replay NAME FILE [OPTION...]: tcpshake-mon --read FILE, outputs under $WORK/NAME.*
+# replay NAME FILE [OPTION...]: tcpshake-mon --read FILE on the server's side
+# (--local-net: its addresses), outputs under $WORK/NAME.*
 replay() {
+	replay_as "$1" "$2" --local-net "$S4" --local-net "$S6/128" --local-net "$VS4/32" --local-net "$VS6" \
+		"${@:3}"
+}
+
+# replay_as NAME FILE [OPTION...]: the same, with OPTIONs alone.
+replay_as() {
 	local name=$1 file=$2 rc=0
 	shift 2
 	rm -f "$WORK/$name.prom" "$WORK/$name.events"
 	"$TCPSHAKE" --read "$file" -q -i "$MON_INTERVAL" --prom-textfile "$WORK/$name.prom" --events "$WORK/$name.events" \
-		--local-net "$S4" --local-net "$S6/128" --local-net "$VS4/32" --local-net "$VS6" \
 		"$@" >"$WORK/$name.out" 2>"$WORK/$name.err" || rc=$?
 	check_eq "[$name] tcpshake-mon --read exit status" 0 "$rc"
 }
@@ -162,6 +169,12 @@ replays() {
 	same pipe --any-iface
 	replay pipeng - < <(cat "$CAP_FILE")
 	same pipeng
+	# No --local-net, and a pcap records no direction: every packet is in
+	# transit, as on a mirror port, and none is trusted as this host's.
+	# Every connection here came in, so the answers are still the live
+	# run's, "direction":"inbound" included.
+	replay_as transit "$WORK/vs.pcap"
+	same transit --any-iface
 	replay snap128 "$WORK/snap128.pcap"
 	same snap128 --any-iface
 	check_cmd "[snap128] packets cut short by the snap length are reported" \
