@@ -239,17 +239,32 @@ check_client() {
 # The monitor side common to both scenarios: what the capture says about TCP.
 check_tcp_counts() { check_tcp_packets "$WORK/$MON_TAG.icmp.kv"; }
 
-# check_group TAG GROUP ATTEMPTS CODES [ISN_QUOTES]: in the capture, GROUP's
-# attempts, each of its SYNs answered by one error of CODES, ISN_QUOTES
-# (default all) of them quoting their attempt's ISN.
+# check_group TAG GROUP ATTEMPTS CODES [ANSWERED]: in the capture, GROUP's
+# attempts, each error of CODES quoting its SYN's ISN, and by ANSWERED:
+#   every-syn      one error per SYN (a route or TTL error is made as the
+#                  SYN is forwarded);
+#   every-attempt  one error per SYN but for SYNs the neighbour timer did
+#                  not answer, at least one per attempt. The timer answers
+#                  the SYNs it queued while resolution failed; once, in CI
+#                  under load, one IPv4 SYN drew none and its connect ended
+#                  at its retransmission's error. The monitor's answer is
+#                  the same either way: the capture's.
 check_group() {
-	local tag=$1 g=$2 n=$3 codes=$4 isnq=${5:-all} syn
+	local tag=$1 g=$2 n=$3 codes=$4 answered=${5:-every-syn} syn icmp
 	syn=$(cap_val "$tag" "$g.syn")
+	icmp=$(cap_val "$tag" "$g.icmp")
 	check_eq "[$tag] $g: attempts in the capture" "$n" "$(cap_val "$tag" "$g.attempts")"
-	check_eq "[$tag] $g: ICMP errors in the capture = its SYNs ($syn)" "$syn" "$(cap_val "$tag" "$g.icmp")"
+	case $answered in
+	every-syn)
+		check_eq "[$tag] $g: ICMP errors in the capture = its SYNs ($syn)" "$syn" "$icmp" ;;
+	every-attempt)
+		check_ge "[$tag] $g: ICMP errors in the capture (at least one per attempt)" "$n" "$icmp"
+		check_ge "[$tag] $g: SYNs in the capture (at least one per error)" "$icmp" "$syn"
+		((icmp == syn)) || log "$g: $((syn - icmp)) of $syn SYNs drew no error" ;;
+	*) die "check_group: ANSWERED is every-syn or every-attempt, not '$answered'" ;;
+	esac
 	check_eq "[$tag] $g: the errors' type/code" "$codes" "$(cap_val "$tag" "$g.codes")"
-	[[ $isnq == all ]] && isnq=$syn
-	check_eq "[$tag] $g: errors quoting their SYN's ISN" "$isnq" "$(cap_val "$tag" "$g.icmp_isn")"
+	check_eq "[$tag] $g: errors quoting their SYN's ISN" "$icmp" "$(cap_val "$tag" "$g.icmp_isn")"
 }
 
 # ---- kernel-icmp: a router that cannot deliver ------------------------------------
@@ -367,8 +382,11 @@ sc_kernel_icmp() {
 	log "phase B: client TcpAttemptFails $af_b, TcpExtLockDroppedIcmps $lock_b"
 
 	# The kernel's side.
-	check_client "$tag" neigh4- $na4 EHOSTUNREACH 0.5
-	check_client "$tag" neigh6- $na6 EHOSTUNREACH 0.5
+	# A neighbour error comes 20 ms after the SYN, or after its retransmission
+	# at 1 s when the timer did not answer the SYN (check_group).
+	check_client "$tag" neigh4- $na4 EHOSTUNREACH 2.5
+	check_client "$tag" neigh6- $na6 EHOSTUNREACH 2.5
+	log "neighbour errors within 0.5 s: $(results_count "$tag" name^=neigh result=EHOSTUNREACH "elapsed<0.5") of $na"
 	check_eq "[$tag] phase A: client TcpAttemptFails delta (the kernel ended each attempt)" $na "$af"
 	check_eq "[$tag] phase A: client TcpExtLockDroppedIcmps delta" 0 "$lock"
 	check_client "$tag" unreach4- $nu4 EHOSTUNREACH 0.5
@@ -385,15 +403,20 @@ sc_kernel_icmp() {
 	check_eq "[$tag] phase B: client TcpAttemptFails + TcpExtLockDroppedIcmps = its ICMP errors in the capture" \
 		"$icmp_b" $((af_b + lock_b))
 	check_ge "[$tag] phase B: client TcpAttemptFails (every IPv6 attempt ended by an error)" $nb6 "$af_b"
-	check_group "$tag" neigh4 $na4 "3/1"
-	check_group "$tag" neigh6 $na6 "1/3"
+	check_group "$tag" neigh4 $na4 "3/1" every-attempt
+	check_group "$tag" neigh6 $na6 "1/3" every-attempt
 	check_group "$tag" unreach4 $nu4 "3/1"
 	check_group "$tag" prohibit4 $np4 "3/13"
 	check_group "$tag" ttl4 $nt4 "11/0"
 	check_group "$tag" unreach6 $nu6 "1/0"
 	check_group "$tag" prohibit6 $np6 "1/1"
 	check_group "$tag" ttl6 $nt6 "3/0"
-	check_eq "[$tag] ICMP errors in the capture = SYNs" "$(cap_val "$tag" syn)" "$(cap_val "$tag" icmp_errors)"
+	local icmp_groups=0
+	for g in neigh4 neigh6 unreach4 unreach6 prohibit4 prohibit6 ttl4 ttl6; do
+		icmp_groups=$((icmp_groups + $(cap_val "$tag" "$g.icmp")))
+	done
+	check_eq "[$tag] ICMP errors in the capture = the groups' (none about another SYN)" \
+		"$icmp_groups" "$(cap_val "$tag" icmp_errors)"
 
 	# The monitor's.
 	check_eq "[$tag] handshake_failures_total{reason=\"unreachable\"} = connects" $n \
