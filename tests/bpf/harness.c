@@ -308,12 +308,16 @@ int harness_run(struct harness *h, enum hook hook, const __u8 *pkt, size_t len, 
 
 		for (i = 0; i < (repeat ? repeat : 1); i++) {
 			native.now = monotonic_ns();
-			native_track(pkt, pkt + len, 1, hook == HOOK_TC_OUT);
+			native_track(pkt, pkt + len, 1,
+				     hook == HOOK_TC_OUT ? DIR_EGRESS :
+				     hook == HOOK_TRANSIT ? DIR_UNKNOWN : DIR_INGRESS);
 		}
 		if (duration_ns)
 			*duration_ns = 0;
 		return hook == HOOK_XDP_IN ? XDP_PASS_ : TC_ACT_UNSPEC_;
 	}
+	if (hook == HOOK_TRANSIT)
+		return -EINVAL;      /* no kernel hook sees a packet of no direction */
 	err = bpf_prog_test_run_opts(prog_fd(h, hook), &run);
 	if (err)
 		return err;

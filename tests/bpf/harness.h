@@ -13,7 +13,9 @@
 #include "snapshot.h"
 #include "tcpshake/abi.h"
 
-enum hook { HOOK_XDP_IN = 0, HOOK_TC_IN, HOOK_TC_OUT };
+/* HOOK_TRANSIT: native only, a packet offline replay cannot place (neither
+ * --local-net nor the capture says which way it went: DIR_UNKNOWN). */
+enum hook { HOOK_XDP_IN = 0, HOOK_TC_IN, HOOK_TC_OUT, HOOK_TRANSIT };
 
 /* Where the core runs: the kernel programs through BPF_PROG_TEST_RUN, or
  * the same source compiled natively (src/native.h), clocked by

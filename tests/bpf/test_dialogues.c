@@ -3,7 +3,8 @@
  * The real BPF programs, fed crafted TCP dialogues with BPF_PROG_TEST_RUN.
  * Table-driven: each dialogue runs through XDP and through tc ingress (with
  * tc egress for the other direction), as a local server and, where it
- * matters, as a local client; every counter, gauge, histogram count, table
+ * matters, as a local client; then natively, the same way and in transit
+ * (no direction known); every counter, gauge, histogram count, table
  * occupancy and ring-buffer event is checked, and every verdict must pass
  * the packet on.
  */
@@ -69,8 +70,14 @@ struct expect {
 	const char *events[6];
 };
 
+/* Where a dialogue runs: through the hooks, which know each packet's
+ * direction, and natively with none known (offline replay's transit),
+ * where the answers must be the same unless the dialogue says otherwise. */
+enum where { EVERYWHERE = 0, DIRECTION_KNOWN, IN_TRANSIT };
+
 struct dialogue {
 	const char *name;
+	enum where where;
 	int family;
 	int vlans;
 	bool local_client;
@@ -300,9 +307,14 @@ static const struct dialogue dialogues[] = {
 	{ .name = "land syn", .family = 4, .self_connect = true,
 	  .steps = { SYN_C(X), SYN_C(X) },
 	  .want = { .syn = 2, .syn_retrans = 1, .syn_sent = 1, .hs_used = 1 } },
-	{ .name = "syn-ack without syn", .family = 4,
+	/* This host's SYN-ACK (the SYN before the monitor): a connection. */
+	{ .name = "syn-ack without syn", .family = 4, .where = DIRECTION_KNOWN,
 	  .steps = { SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 1) },
 	  .want = { .synack = 1, .handshakes = 1, .established = 1, .flow_used = 1, H(0, 1, 0), EV("established") } },
+	/* In transit nothing says it is anybody's but the network's. */
+	{ .name = "syn-ack without syn, in transit", .family = 4, .where = IN_TRANSIT,
+	  .steps = { SYNACK_S(Y, X + 1), ACK_C(X + 1, Y + 1) },
+	  .want = { .synack = 1, .unsolicited = 1 } },
 	{ .name = "mid-stream data is ignored", .family = 4,
 	  .steps = { DATA_C(X + 1, Y + 1, 100), ACK_S(Y + 1, X + 101), FIN_C(X + 101, Y + 1) },
 	  .want = { 0 } },
@@ -314,6 +326,9 @@ static const struct dialogue dialogues[] = {
 static enum hook hook_for(const struct dialogue *d, enum op dir, enum hook ingress)
 {
 	bool from_local = (dir == C2S) == d->local_client;
+
+	if (ingress == HOOK_TRANSIT)
+		return HOOK_TRANSIT;
 
 	return from_local ? HOOK_TC_OUT : ingress;
 }
@@ -397,6 +412,7 @@ static void run_dialogue(struct harness *h, const struct dialogue *d, enum hook 
 #define CHECK(got, want) do { __s64 got_ = (__s64)(got), want_ = (__s64)(want); \
 	if (got_ != want_) \
 		fail_msg("%s via %s: %s = %lld, want %lld", d->name, \
+			 ingress == HOOK_TRANSIT ? "native, in transit" : \
 			 backend == BACKEND_NATIVE ? "native" : \
 			 ingress == HOOK_XDP_IN ? "xdp" : "tc", #got, (long long)got_, \
 			 (long long)want_); } while (0)
@@ -446,13 +462,22 @@ static void run_dialogue(struct harness *h, const struct dialogue *d, enum hook 
 				fail_msg("%s: event %d is %s, want %s", d->name, i, got ? got : "none",
 					 w->events[i] ? w->events[i] : "none");
 		}
+		/* In transit no side is this host's: every event inbound. */
+		for (i = 0; i < h->nr_ev && ingress == HOOK_TRANSIT; i++)
+			CHECK(h->ev[i].conn.seen & (SEEN_EGRESS_ORIG | SEEN_EGRESS_RESP), 0);
 		CHECK(st.events_lost, 0);
 #undef CHECK
 	}
 }
 
-/* Every dialogue through the given hooks of one backend, loading once per
- * distinct configuration (one object holds the XDP and tc programs). */
+static bool runs_through(const struct dialogue *d, enum hook ingress)
+{
+	return d->where != (ingress == HOOK_TRANSIT ? DIRECTION_KNOWN : IN_TRANSIT);
+}
+
+/* Every dialogue that runs through the given hooks (of one kind: the first
+ * names it) of one backend, loading once per distinct configuration (one
+ * object holds the XDP and tc programs). */
 static void run_all(const enum hook *hooks, int nr_hooks, enum backend backend)
 {
 	const size_t n = sizeof(dialogues) / sizeof(dialogues[0]);
@@ -468,11 +493,12 @@ static void run_all(const enum hook *hooks, int nr_hooks, enum backend backend)
 		bool fresh = true;
 		struct harness h;
 
-		if (done[i])
+		if (done[i] || !runs_through(&dialogues[i], hooks[0]))
 			continue;
 		assert_int_equal(harness_load(&h, &hc), 0);
 		for (j = i; j < n; j++) {
-			if (done[j] || !same_config(&dialogues[i], &dialogues[j]))
+			if (done[j] || !same_config(&dialogues[i], &dialogues[j]) ||
+			    !runs_through(&dialogues[j], hooks[0]))
 				continue;
 			for (k = 0; k < nr_hooks; k++) {
 				if (!fresh)
@@ -513,11 +539,24 @@ static void test_dialogues_native(void **unused)
 	run_all(hooks, 1, BACKEND_NATIVE);
 }
 
+/* Natively with no packet's direction known, as --read runs a capture
+ * that records none without --local-net: nothing is this host's, so
+ * nothing is trusted as its packets are (a blind RST is doubted, not
+ * believed), and the answers are the same but where a dialogue says. */
+static void test_dialogues_transit(void **unused)
+{
+	static const enum hook hooks[] = { HOOK_TRANSIT };
+
+	(void)unused;
+	run_all(hooks, 1, BACKEND_NATIVE);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_dialogues_kernel),
 		cmocka_unit_test(test_dialogues_native),
+		cmocka_unit_test(test_dialogues_transit),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
