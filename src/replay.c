@@ -271,11 +271,16 @@ static void default_name(char *out, const char *path)
 
 /* ---- direction ---- */
 
-/* The core's egress argument: 1 when this side sent the packet, 0 when it
- * received it, 2 when not known. --local-net decides first, then what the
- * link layer recorded (pcapng epb_flags, Linux cooked packet types). */
-static __u32 egress_of(const struct replay *r, const struct frame *f,
-		       const struct capture_packet *p)
+/* The core's direction argument: DIR_EGRESS when this side sent the
+ * packet, DIR_INGRESS when it received it, DIR_UNKNOWN when nothing says
+ * (transit: trusted as from the network). --local-net decides first, then
+ * what the link layer recorded (pcapng epb_flags, Linux cooked packet
+ * types). */
+_Static_assert((int)SENDER_LOCAL == (int)DIR_EGRESS && (int)SENDER_REMOTE == (int)DIR_INGRESS &&
+	       (int)SENDER_UNKNOWN == (int)DIR_UNKNOWN, "a frame's sender is a direction");
+
+static enum direction direction_of(const struct replay *r, const struct frame *f,
+				const struct capture_packet *p)
 {
 	const struct localnets *nets = &r->o->local_nets;
 
@@ -284,15 +289,15 @@ static __u32 egress_of(const struct replay *r, const struct frame *f,
 		int family = frame_addresses(f, &src, &dst);
 
 		if (family && localnets_match(nets, family, src))
-			return SENDER_LOCAL;
+			return DIR_EGRESS;
 		if (family && localnets_match(nets, family, dst))
-			return SENDER_REMOTE;
+			return DIR_INGRESS;
 	}
 	if (p->dir == CAPTURE_DIR_OUT)
-		return SENDER_LOCAL;
+		return DIR_EGRESS;
 	if (p->dir == CAPTURE_DIR_IN)
-		return SENDER_REMOTE;
-	return f->sender;
+		return DIR_INGRESS;
+	return (enum direction)f->sender;
 }
 
 /* ---- events ---- */
@@ -439,7 +444,7 @@ static void queue(struct replay *r, const struct capture_packet *p, const struct
 	q->ts = p->ts_ns;
 	q->has_ts = p->has_ts;
 	q->later = 0;
-	q->egress = egress_of(r, f, p);
+	q->egress = direction_of(r, f, p);
 	native_prefetch_heads(&q->seg);
 	if (r->count > WAYS_AHEAD) {
 		struct pending *w = &r->ring[(r->head + r->count - 1 - WAYS_AHEAD) % PIPELINE];
