@@ -36,6 +36,7 @@ struct world {
 	__u64 ev_outcome[MAX_IFACES][OUT_MAX];
 	__u64 start_ns;
 	__u64 max_ns;                   /* the latest the clock read */
+	bool egress_seen;               /* a packet stepped as this host's (DIR_EGRESS) */
 };
 
 static struct world W;
@@ -82,6 +83,9 @@ static void on_event(const struct event *e, void *ctx)
 		e->key.iface, e->conn.outcome, 0);
 	W.events[e->key.iface]++;
 	W.ev_outcome[e->key.iface][e->conn.outcome]++;
+	/* A side is this host's only after a packet that left it. */
+	require(W.egress_seen || !(e->conn.seen & (SEEN_EGRESS_ORIG | SEEN_EGRESS_RESP)),
+		"a side marked as this host's, and no packet left it", e->key.iface, e->conn.seen, 0);
 	/* The record's state agrees with how it ended. */
 	switch (e->conn.outcome) {
 	case OUT_ESTABLISHED:
@@ -160,6 +164,7 @@ static int setup(void)
 		W.isn[i][1] = i == SELF_FLOW ? W.isn[i][0] : 5000u + 0x10000000u * (__u32)i;
 	}
 	W.start_ns = W.max_ns = native.now = 100 * SEC;
+	W.egress_seen = false;
 	native_sweep();
 	return 0;
 }
@@ -180,8 +185,9 @@ static __u32 rel_seq(__u32 isn, unsigned mode)
 /* A crafted segment: byte a: bits 0-1 and 7 flow, 2 sent by the server, 3
  * seen on egress, 4 second interface, 5-6 encapsulation; byte flags; byte
  * seq/ack modes (low/high nibble, relative to sender/receiver ISN); byte
- * payload. Eight flows per family and interface: more than a bucket's ways;
- * the last one a socket connected to itself. */
+ * payload: bits 0-6 its length, 7 of no known direction (offline replay's
+ * transit, DIR_UNKNOWN). Eight flows per family and interface: more than a
+ * bucket's ways; the last one a socket connected to itself. */
 static size_t craft_step(__u8 *buf, size_t cap, struct craft *c, __u32 *ifindex, __u32 *egress)
 {
 	static const char *const v4[2] = { "10.0.0.1", "10.0.0.2" };
@@ -208,7 +214,7 @@ static size_t craft_step(__u8 *buf, size_t cap, struct craft *c, __u32 *ifindex,
 	c->vlans = encap >> 1;
 	c->qinq = encap == 3;
 	*ifindex = 10 + ((a >> 4) & 1);
-	*egress = (a >> 3) & 1;
+	*egress = (payload & 0x80) ? DIR_UNKNOWN : (a >> 3) & 1;
 	return craft_packet(buf, cap, c);
 }
 
@@ -246,6 +252,12 @@ static void step_clock(uint8_t op)
 		W.max_ns = native.now;
 }
 
+static void track_as(const __u8 *pkt, size_t len, __u32 ifindex, __u32 egress)
+{
+	W.egress_seen |= egress == DIR_EGRESS;
+	native_track(pkt, pkt + len, ifindex, egress);
+}
+
 static void run_step(void)
 {
 	static __u8 buf[2048];
@@ -257,7 +269,7 @@ static void run_step(void)
 	switch (op >> 5) {
 	case 0: case 1: case 2:     /* a crafted segment */
 		len = craft_step(buf, sizeof(buf), &c, &ifindex, &egress);
-		native_track(buf, buf + len, ifindex, egress);
+		track_as(buf, len, ifindex, egress);
 		break;
 	case 3:                     /* a damaged segment, or an ICMP error quoting one */
 		craft_step(buf, sizeof(buf), &c, &ifindex, &egress);
@@ -274,7 +286,7 @@ static void run_step(void)
 			damage(&c);
 			len = craft_packet(buf, sizeof(buf), &c);
 		}
-		native_track(buf, buf + len, ifindex, egress);
+		track_as(buf, len, ifindex, egress);
 		break;
 	case 4: {                   /* raw bytes, on a buffer of exactly that size */
 		size_t n = byte() % 97;
@@ -284,7 +296,7 @@ static void run_step(void)
 		raw = malloc(n ? n : 1);
 		memcpy(raw, W.p, n);
 		W.p += n;
-		native_track(raw, raw + n, 10 + (op & 1), (op >> 1) & 1);
+		track_as(raw, n, 10 + (op & 1), (op >> 1) & 1);
 		free(raw);
 		break;
 	}

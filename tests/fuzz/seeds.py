@@ -21,11 +21,14 @@ def world(hs=2, flows=1, spill=1, events=True, two_ifaces=False, seed=1):
 
 
 def seg(server, flags, seq=0, ack=0, payload=0, flow=0, egress=False, iface=1,
-        encap=0):
+        encap=0, transit=False, far_seq=None):
     """A crafted segment; seq and ack are offsets from the sender's and the
-    receiver's ISN (-2..12)."""
+    receiver's ISN (-2..12), or far_seq the sequence number itself; transit:
+    of no known direction (offline replay's DIR_UNKNOWN)."""
     a = (flow & 3) | server << 2 | egress << 3 | (iface - 1) << 4 | encap << 5 | (flow & 4) << 5
-    return bytes([0x00, a, flags, (seq + 2) | (ack + 2) << 4, payload])
+    modes = (15 if far_seq is not None else seq + 2) | (ack + 2) << 4
+    out = bytes([0x00, a, flags, modes, payload | (0x80 if transit else 0)])
+    return out + (struct.pack('<I', far_seq) if far_seq is not None else b'')
 
 
 def c(flags, seq=0, ack=0, **kw):
@@ -125,6 +128,11 @@ TRACK = {
     c(ACK, 2, 2) + s(ACK, 2, 2) + SWEEP,
     'idle_expiry': world() + handshake() + SWEEP + ms(30000) + SWEEP,
     'orphan_synack': world() + s(SYN | ACK, 0, 1) + c(ACK, 1, 1) + SWEEP,
+    # Nothing says which way any packet went: a blind RST is doubted, the
+    # peer's ACK contradicts it, the close counts, and no side is this host's.
+    'transit': world() + handshake(transit=True) + c(RST, far_seq=0x7777777, transit=True) +
+    ms(10) + s(ACK, 1, 1, transit=True) + close_client_first(transit=True) + SWEEP +
+    s(SYN | ACK, 0, 1, flow=1, transit=True) + c(ACK, 1, 1, flow=1, transit=True) + SWEEP,
     'fast_open': world() + c(SYN, payload=20) + s(SYN | ACK, 0, 1) + c(ACK, 1, 1) + SWEEP,
     'ipv6_vlan_local_client': world(events=True) +
     handshake(encap=3, egress=True, flow=1) + close_client_first(encap=3, flow=1) + SWEEP,
