@@ -30,15 +30,10 @@ import argparse
 import ipaddress
 import json
 import os
-import subprocess
 import sys
 import time
 
-F_SYN, F_RST, F_ACK = 0x02, 0x04, 0x10
-
-
-def norm(a):
-    return str(ipaddress.ip_address(a))
+from icmp_capture import F_ACK, F_RST, F_SYN, Error, Groups, norm, records
 
 
 # ---- spoof ----------------------------------------------------------------------
@@ -101,102 +96,71 @@ def cmd_spoof(a):
 
 # ---- pcap -----------------------------------------------------------------------
 
-# tcp.seq without relative numbers: tcp.seq_raw is empty in ICMPv4 quotes.
-FIELDS = ["ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport",
-          "tcp.flags", "tcp.seq", "tcp.ack", "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code"]
-
-
 def cmd_pcap(a):
-    groups = []
-    for g in a.group:
-        name, cidr = g.split("=", 1)
-        net, _, port = cidr.partition("@")
-        groups.append((name, ipaddress.ip_network(net), int(port) if port else None))
-    cmd = ["tshark", "-n", "-r", a.file, "-o", "tcp.relative_sequence_numbers:FALSE", "-T", "fields",
-           "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,"]
-    for f in FIELDS:
-        cmd += ["-e", f]
-    out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60).stdout
+    groups = Groups(a.group)
     s = {"tcp_packets": 0, "syn": 0, "syn_retrans": 0, "synack": 0, "synack_retrans": 0, "icmp_errors": 0}
-    for n, _, _ in groups:
+    codes = {n: set() for n in groups.names()}
+    for n in groups.names():
         for k in ("attempts", "syn", "synack", "synack_isns", "icmp", "icmp_isn", "icmp_off", "completed"):
             s[n + "." + k] = 0
-        s[n + ".codes"] = set()
     flows = {}   # (client, cport, server, sport) -> dict
-
-    def group(client, sport):
-        c = ipaddress.ip_address(client)
-        for n, net, p in groups:
-            if c.version == net.version and c in net and p in (None, sport):
-                return n
-        return None
 
     def flow(key):
         f = flows.get(key)
         if f is None:
-            f = flows[key] = {"group": group(key[0], key[3]), "src": key[0], "sport": key[1], "dst": key[2],
-                              "dport": key[3], "isn": None, "synack_isns": [], "errors": [], "completed": False}
+            f = flows[key] = {"group": groups.match(key[0], key[3]), "src": key[0], "sport": key[1],
+                              "dst": key[2], "dport": key[3], "isn": None, "synack_isns": [], "errors": [],
+                              "completed": False}
         return f
 
     def bump(f, k):
         if f["group"]:
             s[f["group"] + "." + k] += 1
 
-    for line in out.splitlines():
-        v = dict(zip(FIELDS, line.split("\t")))
-        src = [norm(x) for x in (v["ip.src"] or v["ipv6.src"]).split(",") if x]
-        dst = [norm(x) for x in (v["ip.dst"] or v["ipv6.dst"]).split(",") if x]
-        itype = v["icmp.type"] or v["icmpv6.type"]
-        if itype:
-            t, c = int(itype.split(",")[0]), int((v["icmp.code"] or v["icmpv6.code"]).split(",")[0])
-            if t not in ((1, 3, 4) if v["icmpv6.type"] else (3, 11, 12)) or not v["tcp.srcport"]:
-                continue       # neighbour discovery, MLD, ...
+    for r in records(a.file):
+        if isinstance(r, Error):
+            # The quote: the server's SYN-ACK, sent from q.src to q.dst.
+            q = r.quote
             s["icmp_errors"] += 1
-            # The quote: the server's SYN-ACK, sent from src[-1] to dst[-1].
-            seq = int(v["tcp.seq"].split(",")[0])
-            f = flow((dst[-1], int(v["tcp.dstport"].split(",")[0]), src[-1], int(v["tcp.srcport"].split(",")[0])))
+            f = flow((q.dst, q.dport, q.src, q.sport))
             bump(f, "icmp")
             if f["group"]:
-                s[f["group"] + ".codes"].add("%d/%d" % (t, c))
-            if seq in f["synack_isns"]:
+                codes[f["group"]].add("%d/%d" % (r.type, r.code))
+            if q.seq in f["synack_isns"]:
                 bump(f, "icmp_isn")
-            elif (seq - a.offset) % 2**32 in f["synack_isns"]:
+            elif (q.seq - a.offset) % 2**32 in f["synack_isns"]:
                 bump(f, "icmp_off")
-            f["errors"].append({"type": t, "code": c, "quoted_seq": seq})
-            continue
-        if not v["tcp.flags"]:
+            f["errors"].append({"type": r.type, "code": r.code, "quoted_seq": q.seq})
             continue
         s["tcp_packets"] += 1
-        flags, seq = int(v["tcp.flags"], 16), int(v["tcp.seq"])
-        sp, dp = int(v["tcp.srcport"]), int(v["tcp.dstport"])
-        if flags & (F_SYN | F_ACK) == F_SYN | F_ACK:
+        if r.flags & (F_SYN | F_ACK) == F_SYN | F_ACK:
             s["synack"] += 1
-            f = flow((dst[0], dp, src[0], sp))
+            f = flow((r.dst, r.dport, r.src, r.sport))
             bump(f, "synack")
-            if seq in f["synack_isns"]:
+            if r.seq in f["synack_isns"]:
                 s["synack_retrans"] += 1
             else:
-                f["synack_isns"].append(seq)
+                f["synack_isns"].append(r.seq)
                 bump(f, "synack_isns")
             continue
-        if flags & (F_SYN | F_ACK) == F_SYN:
+        if r.flags & (F_SYN | F_ACK) == F_SYN:
             s["syn"] += 1
-            f = flow((src[0], sp, dst[0], dp))
+            f = flow((r.src, r.sport, r.dst, r.dport))
             bump(f, "syn")
-            if f["isn"] == seq:
+            if f["isn"] == r.seq:
                 s["syn_retrans"] += 1
             else:
-                f["isn"] = seq
+                f["isn"] = r.seq
                 bump(f, "attempts")
             continue
-        key = (src[0], sp, dst[0], dp)
-        if flags & F_ACK and not flags & F_RST and key in flows and not flows[key]["completed"]:
+        key = (r.src, r.sport, r.dst, r.dport)
+        if r.flags & F_ACK and not r.flags & F_RST and key in flows and not flows[key]["completed"]:
             f = flows[key]
-            if f["synack_isns"] and int(v["tcp.ack"]) == (f["synack_isns"][-1] + 1) % 2**32:
+            if f["synack_isns"] and r.ack == (f["synack_isns"][-1] + 1) % 2**32:
                 f["completed"] = True
                 bump(f, "completed")
-    for n, _, _ in groups:
-        s[n + ".codes"] = ",".join(sorted(s[n + ".codes"])) or "none"
+    for n in groups.names():
+        s[n + ".codes"] = ",".join(sorted(codes[n])) or "none"
     for k in sorted(s):
         print(k, s[k])
     if a.flows:

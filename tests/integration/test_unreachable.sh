@@ -90,84 +90,13 @@ results_count() {
 	' "$WORK/$tag.client.tsv"
 }
 
-# The capture's ground truth: TCP segments (not the TCP headers ICMP errors
-# quote), SYNs, their retransmissions (a known ISN again), ICMP errors
-# quoting TCP; per group NAME=CIDR[@PORT] of destinations: attempts (distinct
-# ISNs), SYNs, errors, errors quoting the ISN of a SYN seen before them, and
-# the errors' type/code set. One "KEY VALUE" line each: tcp_packets, neigh4.icmp, ...
-PCAP_PY='
-import ipaddress, json, subprocess, sys
-pcap, groups = sys.argv[1], [g.split("=", 1) for g in sys.argv[2:]]
-groups = [(n, ipaddress.ip_network(c.split("@")[0]), int(c.split("@")[1]) if "@" in c else None)
-          for n, c in groups]
-# tcp.seq without relative numbers: tcp.seq_raw is empty in ICMPv4 quotes.
-F = ["ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport", "tcp.flags",
-     "tcp.seq", "icmp.type", "icmp.code", "icmpv6.type", "icmpv6.code"]
-cmd = ["tshark", "-n", "-r", pcap, "-o", "tcp.relative_sequence_numbers:FALSE", "-T", "fields",
-       "-E", "separator=\t", "-E", "occurrence=a", "-E", "aggregator=,"]
-for f in F:
-    cmd += ["-e", f]
-out = subprocess.run(cmd, check=True, capture_output=True, text=True, timeout=60).stdout
-s = {"tcp_packets": 0, "syn": 0, "syn_retrans": 0, "synack": 0, "icmp_errors": 0}
-for n, _, _ in groups:
-    for k in ("attempts", "syn", "icmp", "icmp_isn"):
-        s[n + "." + k] = 0
-    s[n + ".codes"] = set()
-def group(addr, port):
-    a = ipaddress.ip_address(addr)
-    for n, net, p in groups:
-        if a.version == net.version and a in net and p in (None, port):
-            return n
-    return None
-def bump(n, k):
-    if n:
-        s[n + "." + k] += 1
-isn = {}
-for line in out.splitlines():
-    v = dict(zip(F, line.split("\t")))
-    src = (v["ip.src"] or v["ipv6.src"]).split(",")
-    dst = (v["ip.dst"] or v["ipv6.dst"]).split(",")
-    itype = v["icmp.type"] or v["icmpv6.type"]
-    if itype:
-        t, c = int(itype.split(",")[0]), int((v["icmp.code"] or v["icmpv6.code"]).split(",")[0])
-        if t not in ((1, 3, 4) if v["icmpv6.type"] else (3, 11, 12)) or not v["tcp.srcport"]:
-            continue       # neighbour discovery, MLD, ...
-        s["icmp_errors"] += 1
-        key = (src[-1], int(v["tcp.srcport"]), dst[-1], int(v["tcp.dstport"]))
-        n = group(dst[-1], int(v["tcp.dstport"]))
-        bump(n, "icmp")
-        if n:
-            s[n + ".codes"].add("%d/%d" % (t, c))
-        if isn.get(key) == int(v["tcp.seq"]):
-            bump(n, "icmp_isn")
-        continue
-    if not v["tcp.flags"]:
-        continue
-    s["tcp_packets"] += 1
-    flags = int(v["tcp.flags"], 16)
-    if flags & 0x12 == 0x12:
-        s["synack"] += 1
-    if flags & 0x12 != 0x02:
-        continue
-    s["syn"] += 1
-    key = (src[0], int(v["tcp.srcport"]), dst[0], int(v["tcp.dstport"]))
-    n = group(dst[0], int(v["tcp.dstport"]))
-    bump(n, "syn")
-    if isn.get(key) == int(v["tcp.seq"]):
-        s["syn_retrans"] += 1
-    else:
-        isn[key] = int(v["tcp.seq"])
-        bump(n, "attempts")
-for n, _, _ in groups:
-    s[n + ".codes"] = ",".join(sorted(s[n + ".codes"])) or "none"
-for k in sorted(s):
-    print(k, str(s[k]).replace(" ", ","))
-'
-# cap_summary TAG NAME=CIDR[@PORT]...: PCAP_PY over $WORK/TAG.pcapng into $WORK/TAG.icmp.kv.
+# cap_summary TAG NAME=CIDR[@PORT]...: the capture's ground truth, errors
+# about SYNs grouped by destination (icmp_capture.py syn-errors), of
+# $WORK/TAG.pcapng into $WORK/TAG.icmp.kv.
 cap_summary() {
 	local tag=$1
 	shift
-	"$PY" -c "$PCAP_PY" "$WORK/$tag.pcapng" "$@" >"$WORK/$tag.icmp.kv" ||
+	"$PY" "$IT_DIR/icmp_capture.py" syn-errors "$WORK/$tag.pcapng" "$@" >"$WORK/$tag.icmp.kv" ||
 		die "[$tag] analysing the capture failed"
 }
 # cap_val TAG KEY, cap_vals TAG GROUP KEY...: cap_summary's values (type/code
