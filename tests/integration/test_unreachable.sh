@@ -8,7 +8,11 @@
 #                 where nobody answers ARP / ND (the neighbour timer sends
 #                 ICMP host / address unreachable, 3/1 and 1/3), `unreachable`
 #                 and `prohibit` routes (3/1, 3/13; 1/0, 1/1) and a TTL /
-#                 hop limit of 1 (11/0; 3/0). Each connect fails with its
+#                 hop limit of 1 (11/0; 3/0); one on-link attempt whose
+#                 first SYN the router loses (drop_first_syn.bpf.c), so its
+#                 retransmission draws the error 1 s later and the monitor
+#                 counts it once, retransmitted, inbound live and offline.
+#                 Each connect fails with its
 #                 errno; the capture's errors each quote their SYN's ISN;
 #                 the client kernel's TcpAttemptFails counts the neighbour
 #                 ones exactly. The others are made inside connect() itself
@@ -44,6 +48,7 @@ LINK4=10.77.93.1/24            # the server's end of vr0 <-> vr1, where nobody a
 LINK6=fd77:93::1/64
 NEIGH4_NET=10.77.96.0/24       # on-link via vr0: neighbour resolution fails
 NEIGH6_NET=fd77:96::/64
+LOST4_NET=10.77.92.0/24        # the same, but the router loses the first SYN (drop_first_syn.bpf.c)
 UNREACH4_NET=10.77.97.0/24     # `unreachable` routes
 UNREACH6_NET=fd77:97::/64
 PROHIBIT4_NET=10.77.95.0/24    # `prohibit` routes
@@ -214,6 +219,7 @@ router_up() {
 		net.ipv6.neigh.vr0.mcast_solicit=1 net.ipv6.neigh.vr0.retrans_time_ms=20
 	ip -n "$NS_S" route add "$NEIGH4_NET" dev vr0
 	ip -n "$NS_S" route add "$NEIGH6_NET" dev vr0
+	ip -n "$NS_S" route add "$LOST4_NET" dev vr0
 	ip -n "$NS_S" route add "$TTL4_NET" dev vr0
 	ip -n "$NS_S" route add "$TTL6_NET" dev vr0
 	ip -n "$NS_S" route add unreachable "$UNREACH4_NET"
@@ -221,7 +227,7 @@ router_up() {
 	ip -n "$NS_S" route add prohibit "$PROHIBIT4_NET"
 	ip -n "$NS_S" route add prohibit "$PROHIBIT6_NET"
 	local net
-	for net in "$NEIGH4_NET" "$TTL4_NET" "$UNREACH4_NET" "$PROHIBIT4_NET"; do
+	for net in "$NEIGH4_NET" "$LOST4_NET" "$TTL4_NET" "$UNREACH4_NET" "$PROHIBIT4_NET"; do
 		ip -n "$NS_C" route add "$net" via "$S4" dev "$IF_C"
 	done
 	for net in "$NEIGH6_NET" "$TTL6_NET" "$UNREACH6_NET" "$PROHIBIT6_NET"; do
@@ -233,6 +239,26 @@ router_up() {
 		ip -n "$NS_C" addr add "$C4_ROUTE_ERR$i/24" dev "$IF_C"
 		ip -n "$NS_S" neigh replace "$C4_ROUTE_ERR$i" lladdr "$mac_c" dev "$IF_S" nud permanent
 	done
+}
+
+# lose_first_syn ADDR: the server namespace drops the first SYN to ADDR that
+# comes in on its veth (after the monitor's hook and the capture saw it),
+# so that SYN draws no error and the client retransmits it.
+lose_first_syn() {
+	local inc
+	inc=/usr/include/$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
+	clang -O2 -target bpf -I"$inc" -DDROP_DST="$(ip4_int "$1")" -c "$IT_DIR/drop_first_syn.bpf.c" \
+		-o "$WORK/drop_first_syn.o" || die "compiling drop_first_syn.bpf.c"
+	tc -n "$NS_S" qdisc add dev "$IF_S" clsact || die "tc clsact on $NS_S/$IF_S"
+	tc -n "$NS_S" filter add dev "$IF_S" ingress bpf direct-action obj "$WORK/drop_first_syn.o" sec tc ||
+		die "tc drop_first_syn filter on $NS_S/$IF_S"
+}
+
+# ip4_int ADDR: the address as an integer.
+ip4_int() {
+	local IFS=. a
+	read -r -a a <<<"$1"
+	echo $(((a[0] << 24) | (a[1] << 16) | (a[2] << 8) | a[3]))
 }
 
 # targets NAME PREFIX COUNT PORT [SRC [TTL]]: COUNT "fail" targets PREFIX1..
@@ -248,8 +274,10 @@ targets() {
 
 sc_kernel_icmp() {
 	local mode=$1 tag=kernel-icmp-$1 port=8080
-	# Phase A: errors from the neighbour timer, after connect() returned.
-	local na4=4 na6=4
+	# Phase A: errors from the neighbour timer, after connect() returned;
+	# one more IPv4 attempt whose first SYN the router loses: it ends at the
+	# error for its retransmission, 1 s later.
+	local na4=4 na6=4 nl4=1
 	# Phase B: errors made while connect() sends its SYN. Each IPv4 route
 	# error attempt comes from a client address of its own: ip_error() lets
 	# through a burst of 5 errors per source address, then 1/s (its cost is a
@@ -258,17 +286,19 @@ sc_kernel_icmp() {
 	# jiffy has passed since the last error to the address, so one route
 	# error right after any other error to the same client is not sent.
 	local nu4=5 np4=3 nt4=3 nu6=5 np6=3 nt6=3
-	local na=$((na4 + na6)) nb4=$((nu4 + np4 + nt4)) nb6=$((nu6 + np6 + nt6))
+	local na=$((na4 + na6 + nl4)) nb4=$((nu4 + np4 + nt4)) nb6=$((nu6 + np6 + nt6))
 	local n=$((na + nb4 + nb6)) af lock icmp_b
 	local -a tg
 	note "scenario: $n connects the server namespace (a router) answers with ICMP errors: neighbour failures, unreachable / prohibit routes, TTL 1, IPv4 and IPv6, --syn-timeout $SYN_TIMEOUT (--ingress $mode)"
 	sc_begin "$tag" --ingress "$mode" --syn-timeout "$SYN_TIMEOUT"
 	check_hook "$mode"
 	router_up
+	lose_first_syn "${LOST4_NET%0/24}1"
 
 	{
 		targets neigh4- "${NEIGH4_NET%0/24}" $na4 $port
 		targets neigh6- "${NEIGH6_NET%/64}" $na6 $port
+		targets lost4- "${LOST4_NET%0/24}" $nl4 $port
 	} >"$WORK/$tag.a.targets"
 	mapfile -t tg <"$WORK/$tag.a.targets"
 	timeout 60 ip netns exec "$NS_C" "$PY" "$ENDPOINTS" connect --timeout 5 "${tg[@]}" \
@@ -305,7 +335,7 @@ sc_kernel_icmp() {
 		>"$WORK/$tag.hping3.log" 2>&1 || true
 	sleep 0.5
 	sc_end
-	cap_summary "$tag" neigh4=$NEIGH4_NET neigh6=$NEIGH6_NET unreach4=$UNREACH4_NET \
+	cap_summary "$tag" neigh4=$NEIGH4_NET neigh6=$NEIGH6_NET lost4=$LOST4_NET unreach4=$UNREACH4_NET \
 		unreach6=$UNREACH6_NET prohibit4=$PROHIBIT4_NET prohibit6=$PROHIBIT6_NET \
 		ttl4=$TTL4_NET ttl6=$TTL6_NET
 	log "phase B: client TcpAttemptFails $af_b, TcpExtLockDroppedIcmps $lock_b"
@@ -315,7 +345,8 @@ sc_kernel_icmp() {
 	# at 1 s when the timer did not answer the SYN (check_group).
 	check_client "$tag" neigh4- $na4 EHOSTUNREACH 2.5
 	check_client "$tag" neigh6- $na6 EHOSTUNREACH 2.5
-	log "neighbour errors within 0.5 s: $(results_count "$tag" name^=neigh result=EHOSTUNREACH "elapsed<0.5") of $na"
+	log "neighbour errors within 0.5 s: $(results_count "$tag" name^=neigh result=EHOSTUNREACH "elapsed<0.5") of $((na4 + na6))"
+	check_client "$tag" lost4- $nl4 EHOSTUNREACH 2.5 0.9
 	check_eq "[$tag] phase A: client TcpAttemptFails delta (the kernel ended each attempt)" $na "$af"
 	check_eq "[$tag] phase A: client TcpExtLockDroppedIcmps delta" 0 "$lock"
 	check_client "$tag" unreach4- $nu4 EHOSTUNREACH 0.5
@@ -334,6 +365,8 @@ sc_kernel_icmp() {
 	check_ge "[$tag] phase B: client TcpAttemptFails (every IPv6 attempt ended by an error)" $nb6 "$af_b"
 	check_group "$tag" neigh4 $na4 "3/1" every-attempt
 	check_group "$tag" neigh6 $na6 "1/3" every-attempt
+	check_eq "[$tag] lost4: attempts / SYNs / errors / errors quoting the ISN / codes in the capture" \
+		"$nl4 $((2 * nl4)) $nl4 $nl4 3/1" "$(cap_vals "$tag" lost4 attempts syn icmp icmp_isn codes)"
 	check_group "$tag" unreach4 $nu4 "3/1"
 	check_group "$tag" prohibit4 $np4 "3/13"
 	check_group "$tag" ttl4 $nt4 "11/0"
@@ -341,7 +374,7 @@ sc_kernel_icmp() {
 	check_group "$tag" prohibit6 $np6 "1/1"
 	check_group "$tag" ttl6 $nt6 "3/0"
 	local icmp_groups=0
-	for g in neigh4 neigh6 unreach4 unreach6 prohibit4 prohibit6 ttl4 ttl6; do
+	for g in neigh4 neigh6 lost4 unreach4 unreach6 prohibit4 prohibit6 ttl4 ttl6; do
 		icmp_groups=$((icmp_groups + $(cap_val "$tag" "$g.icmp")))
 	done
 	check_eq "[$tag] ICMP errors in the capture = the groups' (none about another SYN)" \
@@ -358,9 +391,12 @@ sc_kernel_icmp() {
 	check_eq "[$tag] events" $n "$(event_count "$tag")"
 	check_cmd "[$tag] every event line has the documented fields and types" \
 		"$PY" "$ANALYZE" validate-events "$WORK/$tag.events"
-	check_unreachable_events "$tag" "neigh4- neigh6- unreach4- prohibit4- ttl4- unreach6- prohibit6- ttl6-"
+	check_unreachable_events "$tag" "neigh4- neigh6- lost4- unreach4- prohibit4- ttl4- unreach6- prohibit6- ttl6-"
+	check_eq "[$tag] lost4: events outcome=unreachable, inbound, one SYN retransmission" $nl4 \
+		"$(event_count "$tag" outcome=unreachable direction=inbound syn_retransmits=1 \
+			dst="${LOST4_NET%0/24}1")"
 	local cidr specs=()
-	for g in neigh4 neigh6 unreach4 unreach6 prohibit4 prohibit6 ttl4 ttl6; do
+	for g in neigh4 neigh6 lost4 unreach4 unreach6 prohibit4 prohibit6 ttl4 ttl6; do
 		cidr=${g^^}_NET
 		specs+=("$g=${!cidr}=$(cap_val "$tag" "$g.codes")")
 	done
