@@ -267,8 +267,9 @@ static __always_inline __u32 record_step(struct way *w, const struct packet *p, 
 	/* egress == DIR_EGRESS, not egress: offline replay's DIR_UNKNOWN is
 	 * no packet of this host's (it would be trusted, and its side
 	 * marked as this host's: SEEN_EGRESS_*). */
-	if (!record_tries(w, p, now, (egress == DIR_EGRESS ? HOW_EGRESS : 0) | (restart ? HOW_RESTART : 0) | gate,
-			  u))
+	__u32 how = (egress == DIR_EGRESS ? HOW_EGRESS : 0) | (restart ? HOW_RESTART : 0) | gate;
+
+	if (!record_tries(w, p, now, how, u))
 		return 0;
 	if (u->fx & FX_ACCOUNTED)
 		account(&u->w.key, &u->w.conn, u->fx, u->now);

@@ -659,6 +659,14 @@ static inline void fsm_touch(struct conn *c, __u64 now)
 		c->last_active = tick;
 }
 
+/* The error an ICMP-error segment carries in its ack (parse_icmp_error),
+ * kept for the attempt's event. */
+static inline void fsm_keep_icmp_error(struct conn *c, const struct segment *s)
+{
+	c->icmp_type = (__u8)(s->ack >> 8);
+	c->icmp_code = (__u8)s->ack;
+}
+
 /* An ICMP error quoting the responder's SYN-ACK (fsm_icmp_error): that
  * SYN-ACK never reached the originator. Of a kind that makes the
  * responder's kernel drop its half-open request (PKT_ICMP_DROPS_REQUEST;
@@ -675,8 +683,7 @@ static inline __u32 fsm_synack_error(struct conn *c, const struct segment *s)
 	if (c->state != CS_SYN_RCVD || !(s->marks & PKT_ICMP_DROPS_REQUEST) ||
 	    s->seq != c->isn_resp)
 		return 0;
-	c->icmp_type = (__u8)(s->ack >> 8);
-	c->icmp_code = (__u8)s->ack;
+	fsm_keep_icmp_error(c, s);
 	c->seen |= SEEN_SYNACK_LOST;
 	c->state = CS_SYN_SENT;
 	return FX_HALF_OPEN_MOVED;
@@ -709,8 +716,7 @@ static inline __u32 fsm_icmp_error(struct conn *c, const struct segment *s, __u6
 	 * lays conn_step()'s BPF frame out 8 bytes larger, past the budget
 	 * of the chain of calls (track.h, update_try). */
 	fsm_touch(c, now);
-	c->icmp_type = (__u8)(s->ack >> 8);
-	c->icmp_code = (__u8)s->ack;
+	fsm_keep_icmp_error(c, s);
 	fx = fsm_fail(c, FAIL_UNREACHABLE, OUT_UNREACHABLE, now) & ~FX_RELEASE;
 	c->state = CS_FAILED;
 	return fx;
