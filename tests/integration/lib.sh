@@ -733,6 +733,33 @@ sc_end() {
 nstat_s() { nstat_delta "$NS_S" "$MON_TAG.s" "$@"; }
 nstat_c() { nstat_delta "$NS_C" "$MON_TAG.c" "$@"; }
 
+# last_packet LOG [PORT]: a lone RST from the client to a closed port of
+# the server (9, or PORT), the capture's last packet, answered by nothing;
+# hping3's output into LOG. A replay ends at its last packet and the live
+# monitor later: past --syn-timeout after the last SYN, neither's last
+# interval holds a SYN, and every attempt has ended in both, so the rates
+# and gauges they export describe the same traffic.
+last_packet() {
+	timeout 10 ip netns exec "$NS_C" hping3 -I "$IF_C" -R -p "${2:-9}" -s 20001 -c 1 -q "$S4" \
+		>>"$1" 2>&1 || true
+	sleep 0.5
+}
+
+# check_read TAG [OPTION...]: $WORK/TAG.pcapng through --read with OPTIONs
+# (the same parser and core natively): every counter, gauge and histogram
+# count, and every event, as the live monitor's ($WORK/TAG.prom, .events).
+check_read() {
+	local tag=$1 r=$1-read rc=0
+	shift
+	"$TCPSHAKE" --read "$WORK/$tag.pcapng" -q -i "$MON_INTERVAL" --prom-textfile "$WORK/$r.prom" \
+		--events "$WORK/$r.events" "$@" >"$WORK/$r.out" 2>&1 || rc=$?
+	check_eq "[$r] tcpshake-mon --read exit status" 0 "$rc"
+	check_cmd "[$r] every counter, gauge and histogram count = live" \
+		"$PY" "$IT_DIR/replay_compare.py" prom "$WORK/$tag.prom" "$WORK/$r.prom"
+	check_cmd "[$r] every event = live (all fields but times)" \
+		"$PY" "$IT_DIR/replay_compare.py" events "$WORK/$tag.events" "$WORK/$r.events"
+}
+
 # check_tcp_packets KV: the monitor's TCP counters against a capture's summary
 # (kv_val's KEY VALUE lines: tcp_packets, syn, syn_retrans, synack), for
 # captures with ICMP errors, which are not TCP packets.

@@ -140,9 +140,7 @@ live_run() {
 	# last packet and the live monitor later: this way both last intervals
 	# are free of handshakes, and both judged the spoofed SYNs past their
 	# grace time, so the flood detector's rates describe the same traffic.
-	timeout 10 ip netns exec "$NS_C" hping3 -I "$IF_C" -R -p $CLOSED_PORT -s 20001 -c 1 -q "$S4" \
-		>>"$WORK/hping3.log" 2>&1 || true
-	sleep 0.5
+	last_packet "$WORK/hping3.log" $CLOSED_PORT
 	td_stop
 	sc_end
 	check_eq "[live] handshakes_total" $((20 + 10 + 10 + 5 + 8 + 8 + 8 + 10)) \

@@ -129,35 +129,6 @@ check_tcp_counts() {
 
 syn_recv_is() { [[ $(ss_count "$NS_S" syn-recv) == "$1" ]]; }
 
-# last_packet TAG: a lone RST from the client to a closed port of the
-# server, the capture's last packet, answered by nothing. A replay ends at
-# its last packet and the live monitor later: past --syn-timeout after the
-# last SYN, neither's last interval holds a SYN, and every attempt has
-# ended in both (as in test_unreachable.sh).
-last_packet() {
-	timeout 10 ip netns exec "$NS_C" hping3 -I "$IF_C" -R -p 9 -s 20001 -c 1 -q "$S4" \
-		>"$WORK/$1.hping3.log" 2>&1 || true
-	sleep 0.5
-}
-
-# check_read TAG LOCAL_NET...: the capture through --read, the same parser
-# and core natively: every counter, gauge and histogram count, and every
-# event, as the live monitor's.
-check_read() {
-	local tag=$1 r=$1-read rc=0 n args=()
-	shift
-	for n in "$@"; do
-		args+=(--local-net "$n")
-	done
-	"$TCPSHAKE" --read "$WORK/$tag.pcapng" -q -i "$MON_INTERVAL" --syn-timeout "$SYN_TIMEOUT" \
-		--prom-textfile "$WORK/$r.prom" --events "$WORK/$r.events" "${args[@]}" >"$WORK/$r.out" 2>&1 || rc=$?
-	check_eq "[$r] tcpshake-mon --read exit status" 0 "$rc"
-	check_cmd "[$r] every counter, gauge and histogram count = live" \
-		"$PY" "$IT_DIR/replay_compare.py" prom "$WORK/$tag.prom" "$WORK/$r.prom"
-	check_cmd "[$r] every event = live (all fields but times)" \
-		"$PY" "$IT_DIR/replay_compare.py" events "$WORK/$tag.events" "$WORK/$r.events"
-}
-
 # ---- spoofed: SYN-ACKs to spoofed sources, errors from the client namespace ----------
 
 # spoof_router_up: the client namespace routes the spoofed ranges (see the top).
@@ -232,7 +203,7 @@ sc_spoofed() {
 	sleep 1       # margin past the syn-timeout of anything else
 	stop_pid "$SERVER_PID" TERM 5 || true
 	untrack "$SERVER_PID"
-	last_packet "$tag"
+	last_packet "$WORK/$tag.hping3.log"
 	sc_end
 	cap_summary "$tag" "drop4=$DROP4_NET" "keep4=$KEEP4_NET" "forge4=$FORGE4_NET" \
 		"drop6=$DROP6_NET" "keep6=$KEEP6_NET" "forge6=$FORGE6_NET"
@@ -280,7 +251,8 @@ sc_spoofed() {
 	check_quiet_gauges
 	check_eq "[$tag] syn_sent_connections" 0 "$(metric tcpshake_syn_sent_connections)"
 	check_promtool
-	check_read "$tag" "$S4/32" "${SRV4}96/27" "$S6/128"   # 10.77.0.101-118 too
+	check_read "$tag" --syn-timeout "$SYN_TIMEOUT" --local-net "$S4/32" \
+		--local-net "${SRV4}96/27" --local-net "$S6/128"   # 10.77.0.101-118 too
 }
 
 # ---- real: a client's first SYN-ACK lost to an error -----------------------------------
@@ -343,7 +315,7 @@ for r in map(json.loads, open(sys.argv[1])):
 	drops=$(nstat_s TcpExtListenDrops)
 	icmp4=$(nstat_c IcmpOutDestUnreachs)
 	icmp6=$(nstat_c Icmp6OutDestUnreachs)
-	last_packet "$tag"
+	last_packet "$WORK/$tag.hping3.log"
 	sc_end
 	cap_summary "$tag" "real4=$C4/32@$P_REAL4" "real6=$C6/128@$P_REAL6"
 
@@ -385,7 +357,7 @@ for f in json.load(open(sys.argv[1])):
 	check_quiet_gauges
 	check_eq "[$tag] syn_sent_connections" 0 "$(metric tcpshake_syn_sent_connections)"
 	check_promtool
-	check_read "$tag" "$S4/32" "$S6/128"
+	check_read "$tag" --syn-timeout "$SYN_TIMEOUT" --local-net "$S4/32" --local-net "$S6/128"
 }
 
 run_sc spoofed sc_spoofed xdp

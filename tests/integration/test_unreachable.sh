@@ -327,13 +327,7 @@ sc_kernel_icmp() {
 
 	wait_metric 5 $n tcpshake_handshake_failures_total 'reason="unreachable"'
 	sleep "$SYN_TIMEOUT"   # and sc_end's two exports: past --syn-timeout after the last SYN
-	# The capture's last packet: a lone RST to a closed port of the server
-	# (answered by nothing). A replay ends at its last packet, the live
-	# monitor later: so neither's last interval holds a SYN, and the SYN
-	# rates they export agree (as in test_replay.sh).
-	timeout 10 ip netns exec "$NS_C" hping3 -I "$IF_C" -R -p 9 -s 20001 -c 1 -q "$S4" \
-		>"$WORK/$tag.hping3.log" 2>&1 || true
-	sleep 0.5
+	last_packet "$WORK/$tag.hping3.log"
 	sc_end
 	cap_summary "$tag" neigh4=$NEIGH4_NET neigh6=$NEIGH6_NET lost4=$LOST4_NET unreach4=$UNREACH4_NET \
 		unreach6=$UNREACH6_NET prohibit4=$PROHIBIT4_NET prohibit6=$PROHIBIT6_NET \
@@ -410,16 +404,7 @@ sc_kernel_icmp() {
 	check_eq "[$tag] syn_sent_connections" 0 "$(metric tcpshake_syn_sent_connections)"
 	check_promtool
 
-	# Offline: the capture through --read, the same parser and core natively.
-	local r=$tag-read rc=0
-	"$TCPSHAKE" --read "$WORK/$tag.pcapng" -q -i "$MON_INTERVAL" --syn-timeout "$SYN_TIMEOUT" \
-		--prom-textfile "$WORK/$r.prom" --events "$WORK/$r.events" \
-		--local-net "$S4/32" --local-net "$S6/128" >"$WORK/$r.out" 2>&1 || rc=$?
-	check_eq "[$r] tcpshake-mon --read exit status" 0 "$rc"
-	check_cmd "[$r] every counter, gauge and histogram count = live" \
-		"$PY" "$IT_DIR/replay_compare.py" prom "$WORK/$tag.prom" "$WORK/$r.prom"
-	check_cmd "[$r] every event = live (all fields but times)" \
-		"$PY" "$IT_DIR/replay_compare.py" events "$WORK/$tag.events" "$WORK/$r.events"
+	check_read "$tag" --syn-timeout "$SYN_TIMEOUT" --local-net "$S4/32" --local-net "$S6/128"
 }
 
 # ---- forged: errors nobody routed -------------------------------------------------
