@@ -22,7 +22,7 @@ import subprocess
 import sys
 from typing import NamedTuple
 
-F_SYN, F_RST, F_ACK = 0x02, 0x04, 0x10
+from analyze import F_ACK, F_SYN, norm
 
 # tcp.seq without relative numbers: tcp.seq_raw is empty in ICMPv4 quotes.
 FIELDS = ["ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport",
@@ -43,10 +43,6 @@ class Error(NamedTuple):
     type: int
     code: int
     quote: Segment      # the quoted header: its sender, receiver and seq (flags and ack 0)
-
-
-def norm(a):
-    return str(ipaddress.ip_address(a))
 
 
 def first_int(v):

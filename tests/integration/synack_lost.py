@@ -33,7 +33,8 @@ import os
 import sys
 import time
 
-from icmp_capture import F_ACK, F_RST, F_SYN, Error, Groups, norm, records
+from analyze import F_ACK, F_RST, F_SYN, norm
+from icmp_capture import Error, Groups, records
 
 
 # ---- spoof ----------------------------------------------------------------------
